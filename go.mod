@@ -1,0 +1,3 @@
+module consist
+
+go 1.26.8

@@ -1,0 +1,221 @@
+package history
+
+import (
+	"fmt"
+)
+
+// Op is an operation: an invocation paired with its completion.
+type Op struct {
+	// ID is the operation's position in History.Ops.
+	ID      int
+	Process Process
+	F       string
+	Key     any
+	// Input is the invocation's value: the argument of a write or cas.
+	Input any
+	// Output is the completion's value: what a read returned. It is nil
+	// for operations that crashed or never completed.
+	Output any
+	// HasOutput tells a completion that returned nil from one that
+	// returned nothing.
+	HasOutput bool
+	// Type is the outcome: OK, Fail, or Info for a crashed operation and
+	// for one still open when the history ends.
+	Type Type
+	// Invoke and Complete are positions in History.Events; Complete is -1
+	// when the history ended before the operation completed.
+	Invoke, Complete int
+}
+
+// Value returns what the operation is known to have carried: the
+// completion's value for an ok operation that returned one, else the
+// invocation's. It is the value Jepsen's checkers look at.
+func (o *Op) Value() any {
+	if o.Type == OK && o.HasOutput {
+		return o.Output
+	}
+	return o.Input
+}
+
+// History is a parsed, paired and validated history.
+type History struct {
+	// Source names where the history came from, for messages: usually a
+	// file path.
+	Source string
+	// Format is the format the history was read from.
+	Format Format
+	// Events holds every event in order, the nemesis's included.
+	Events []Event
+	// Ops holds the client operations in order of invocation.
+	Ops []Op
+}
+
+// New pairs events into operations and validates them. source names the
+// events' origin in error messages. Errors are *Error values naming the
+// offending line.
+func New(source string, events []Event) (*History, error) {
+	h := &History{Source: source, Events: events}
+	if err := h.pair(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// OpIndex returns the index by which people and Jepsen's tools name an
+// operation: its completion event's, or its invocation's if it never
+// completed.
+func (h *History) OpIndex(op *Op) int64 {
+	if op.Complete >= 0 {
+		return h.Events[op.Complete].Index
+	}
+	return h.Events[op.Invoke].Index
+}
+
+// InvokeEvent returns the event that invoked op.
+func (h *History) InvokeEvent(op *Op) *Event { return &h.Events[op.Invoke] }
+
+// CompleteEvent returns the event that completed op, or nil.
+func (h *History) CompleteEvent(op *Op) *Event {
+	if op.Complete < 0 {
+		return nil
+	}
+	return &h.Events[op.Complete]
+}
+
+// Processes returns the number of distinct client processes.
+func (h *History) Processes() int {
+	seen := make(map[Process]struct{})
+	for i := range h.Ops {
+		seen[h.Ops[i].Process] = struct{}{}
+	}
+	return len(seen)
+}
+
+// pair matches every client invocation with the next completion of the same
+// process and checks the rules of DESIGN.md: no completion without an
+// invocation, no second invocation while one is open, no invocation by a
+// crashed process. An invocation open at the end counts as info.
+func (h *History) pair() error {
+	open := make(map[Process]int)         // process -> op ID of its open invocation
+	crashed := make(map[Process]int)      // process -> event position of its info completion
+	h.Ops = make([]Op, 0, len(h.Events)/2)
+	for i := range h.Events {
+		e := &h.Events[i]
+		if !e.IsClient() {
+			continue
+		}
+		if e.Type == Invoke {
+			if at, ok := crashed[e.Process]; ok {
+				return h.errorAt(e, fmt.Sprintf("process %v invokes %s after it crashed (info completion on line %d)", e.Process, e.F, h.Events[at].Line),
+					"a process that got an info completion must never invoke again; give the client a new process id")
+			}
+			if id, ok := open[e.Process]; ok {
+				prev := &h.Events[h.Ops[id].Invoke]
+				return h.errorAt(e, fmt.Sprintf("process %v invokes %s while its %s from line %d is still open", e.Process, e.F, prev.F, prev.Line),
+					"complete the earlier operation with an ok, fail or info event first")
+			}
+			if err := h.validateInvoke(e); err != nil {
+				return err
+			}
+			open[e.Process] = len(h.Ops)
+			h.Ops = append(h.Ops, Op{ID: len(h.Ops), Process: e.Process, F: e.F, Key: e.Key, Input: e.Value, Type: Info, Invoke: i, Complete: -1})
+			continue
+		}
+		id, ok := open[e.Process]
+		if !ok {
+			return h.errorAt(e, fmt.Sprintf("%s completion of %s by process %v has no open invocation", e.Type, e.F, e.Process),
+				"every ok, fail or info event must follow an invoke event of the same process")
+		}
+		op := &h.Ops[id]
+		if e.F != op.F {
+			return h.errorAt(e, fmt.Sprintf("completion f %q does not match the invocation's f %q (line %d)", e.F, op.F, h.Events[op.Invoke].Line),
+				"a completion must repeat its invocation's f")
+		}
+		if e.Key != nil && op.Key != nil && !Equal(e.Key, op.Key) {
+			return h.errorAt(e, fmt.Sprintf("completion key %v does not match the invocation's key %v (line %d)", e.Key, op.Key, h.Events[op.Invoke].Line),
+				"a completion must act on its invocation's key")
+		}
+		if op.Key == nil {
+			op.Key = e.Key
+		}
+		delete(open, e.Process)
+		op.Type = e.Type
+		op.Complete = i
+		if e.Type != Info {
+			op.Output, op.HasOutput = e.Value, e.HasValue
+		}
+		if e.Type == Info {
+			crashed[e.Process] = i
+		}
+		if err := h.validateCompletion(op, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (h *History) errorAt(e *Event, msg, fix string) error {
+	return &Error{File: h.Source, Line: e.Line, Msg: msg, Fix: fix}
+}
+
+// validateInvoke checks the shape of an invocation's value for the functions
+// whose shape consist knows.
+func (h *History) validateInvoke(e *Event) error {
+	switch e.F {
+	case "cas":
+		if !isPair(e.Value) {
+			return h.errorAt(e, fmt.Sprintf("cas value %s is not a pair", Describe(e.Value)),
+				`write a cas as "value": [expected, new]`)
+		}
+	case "txn":
+		if err := validateTxn(e.Value); err != "" {
+			return h.errorAt(e, "txn value "+err, `write a transaction as a list of micro-ops such as [["r", "x", null], ["w", "x", 1]]`)
+		}
+	}
+	return validateKey(h, e)
+}
+
+func (h *History) validateCompletion(op *Op, e *Event) error {
+	switch {
+	case e.F == "cas" && e.HasValue && e.Value != nil && !isPair(e.Value):
+		return h.errorAt(e, fmt.Sprintf("cas value %s is not a pair", Describe(e.Value)),
+			`write a cas as "value": [expected, new]`)
+	case e.F == "txn" && e.Type == OK:
+		if err := validateTxn(e.Value); err != "" {
+			return h.errorAt(e, "txn value "+err, `write a transaction as a list of micro-ops such as [["r", "x", 1], ["w", "x", 2]]`)
+		}
+	}
+	return validateKey(h, e)
+}
+
+func validateKey(h *History, e *Event) error {
+	switch e.Key.(type) {
+	case nil, string, int64:
+		return nil
+	}
+	return h.errorAt(e, fmt.Sprintf("key %s is neither a string nor an integer", Describe(e.Key)),
+		"use a string or an integer key, or leave key out for the single default object")
+}
+
+func isPair(v any) bool {
+	l, ok := v.([]any)
+	return ok && len(l) == 2
+}
+
+// validateTxn returns what is wrong with a transaction value, or "".
+func validateTxn(v any) string {
+	mops, ok := v.([]any)
+	if !ok {
+		return fmt.Sprintf("%s is not a list of micro-ops", Describe(v))
+	}
+	for i, m := range mops {
+		mop, ok := m.([]any)
+		if !ok || len(mop) != 3 {
+			return fmt.Sprintf("micro-op %d, %s, is not a [f, key, value] triple", i, Describe(m))
+		}
+		if _, ok := mop[0].(string); !ok {
+			return fmt.Sprintf("micro-op %d, %s, does not start with a function name", i, Describe(m))
+		}
+	}
+	return ""
+}
