@@ -1,0 +1,121 @@
+// Package checker is the contract every consistency checker in consist
+// keeps: a checker judges a history against one or more consistency models
+// and returns, per model, a Result holding a Verdict, the anomalies that
+// justify it, and statistics.
+//
+// A verdict is never a guess. Valid and Invalid are definite; whenever a
+// checker cannot decide (a timeout, a memory budget, a history outside its
+// assumptions), it returns Unknown and says why in Result.Reason.
+//
+// Subpackages implement the models: checker/linearizable, and in later
+// work sequential, causal, the session guarantees and transactional
+// isolation. The lattice of models (which implies which) is data, in
+// lattice.go.
+package checker
+
+import (
+	"context"
+	"time"
+
+	"consist/history"
+)
+
+// Verdict is a checker's judgement of one model on one history.
+type Verdict string
+
+// The three verdicts.
+const (
+	// Valid: the history is consistent with the model.
+	Valid Verdict = "valid"
+	// Invalid: the history violates the model; Result.Anomalies shows
+	// how.
+	Invalid Verdict = "invalid"
+	// Unknown: the checker could not decide; Result.Reason says why.
+	Unknown Verdict = "unknown"
+)
+
+// Worse reports whether v ranks worse than w for a caller gating on
+// verdicts: Invalid is worst, then Unknown, then Valid.
+func (v Verdict) Worse(w Verdict) bool { return v.rank() > w.rank() }
+
+func (v Verdict) rank() int {
+	switch v {
+	case Invalid:
+		return 2
+	case Unknown:
+		return 1
+	}
+	return 0
+}
+
+// Anomaly is one violation, shown by the fewest operations that exhibit it.
+type Anomaly struct {
+	// Kind names the anomaly, e.g. "stale-read", "nonlinearizable".
+	Kind string `json:"kind"`
+	// Key is the object involved, when the anomaly concerns one.
+	Key any `json:"key,omitempty"`
+	// Ops are the indices of the operations involved (the index of each
+	// operation's completion event, or of its invocation if it never
+	// completed), in history order.
+	Ops []int64 `json:"ops"`
+	// Explanation is one plain sentence a person can act on.
+	Explanation string `json:"explanation"`
+}
+
+// Stats describes the work a check did.
+type Stats struct {
+	// Ops is the number of client operations considered.
+	Ops int `json:"ops"`
+	// Duration is the wall-clock time the check took.
+	Duration time.Duration `json:"duration_ns"`
+	// Engine names the algorithm that decided, e.g. "wgl-search".
+	Engine string `json:"engine,omitempty"`
+	// Explored counts the configurations a search visited, where the
+	// engine searches.
+	Explored int64 `json:"explored,omitempty"`
+}
+
+// Result is the judgement of one model.
+type Result struct {
+	Model   Model   `json:"model"`
+	Verdict Verdict `json:"verdict"`
+	// Reason explains an Unknown verdict; it may also qualify another.
+	Reason    string    `json:"reason,omitempty"`
+	Anomalies []Anomaly `json:"anomalies,omitempty"`
+	Stats     Stats     `json:"stats"`
+}
+
+// Options are the settings every checker understands.
+type Options struct {
+	// Initial is the value every object holds before its first write; nil
+	// means never written, which is what a read returns as null.
+	Initial any
+	// Timeout bounds the check; when it expires the verdict is Unknown.
+	// Zero means no bound beyond the context's.
+	Timeout time.Duration
+	// MaxMemory bounds, in bytes, the memory a search may use for its
+	// state; when it would exceed it the verdict is Unknown. Zero means
+	// DefaultMaxMemory.
+	MaxMemory int64
+}
+
+// DefaultMaxMemory is the search memory budget when Options.MaxMemory is 0.
+const DefaultMaxMemory = 4 << 30
+
+// MemoryBudget returns the effective memory budget.
+func (o Options) MemoryBudget() int64 {
+	if o.MaxMemory > 0 {
+		return o.MaxMemory
+	}
+	return DefaultMaxMemory
+}
+
+// Checker judges histories against consistency models.
+type Checker interface {
+	// Models lists the models the checker decides.
+	Models() []Model
+	// Check judges h against every model in Models. It never fails: a
+	// history it cannot judge gets Unknown verdicts with the reason, and
+	// a cancelled ctx ends the check with Unknown.
+	Check(ctx context.Context, h *history.History, opts Options) []Result
+}

@@ -1,0 +1,126 @@
+package checker
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Model names a consistency model, spelled as Jepsen spells it, lower case.
+type Model string
+
+// The models consist knows. Non-transactional models follow Viotti &
+// Vukolić, "Consistency in Non-Transactional Distributed Storage Systems"
+// (ACM CSUR 2016); transactional ones Adya (1999) and Kingsbury & Alvaro,
+// "Elle" (VLDB 2020).
+const (
+	StrictSerializable Model = "strict-serializable"
+	Serializable       Model = "serializable"
+	SnapshotIsolation  Model = "snapshot-isolation"
+	RepeatableRead     Model = "repeatable-read"
+	ReadCommitted      Model = "read-committed"
+	ReadUncommitted    Model = "read-uncommitted"
+
+	Linearizable      Model = "linearizable"
+	Sequential        Model = "sequential"
+	Causal            Model = "causal"
+	PRAM              Model = "PRAM"
+	ReadYourWrites    Model = "read-your-writes"
+	MonotonicReads    Model = "monotonic-reads"
+	MonotonicWrites   Model = "monotonic-writes"
+	WritesFollowReads Model = "writes-follow-reads"
+)
+
+// implies is the model lattice, as on Jepsen's map of consistency models:
+// each model lists the models it directly implies. Everything else about
+// the lattice is derived from this table.
+var implies = map[Model][]Model{
+	StrictSerializable: {Serializable, Linearizable},
+	Serializable:       {RepeatableRead, SnapshotIsolation},
+	RepeatableRead:     {ReadCommitted},
+	SnapshotIsolation:  {ReadCommitted},
+	ReadCommitted:      {ReadUncommitted},
+	ReadUncommitted:    nil,
+
+	Linearizable:      {Sequential},
+	Sequential:        {Causal},
+	Causal:            {WritesFollowReads, PRAM},
+	PRAM:              {ReadYourWrites, MonotonicReads, MonotonicWrites},
+	ReadYourWrites:    nil,
+	MonotonicReads:    nil,
+	MonotonicWrites:   nil,
+	WritesFollowReads: nil,
+}
+
+// Models returns every known model, strongest first (an order in which no
+// model comes after one it implies), ties broken by name.
+func Models() []Model {
+	all := make([]Model, 0, len(implies))
+	for m := range implies {
+		all = append(all, m)
+	}
+	depth := func(m Model) int { return len(closure(m)) }
+	slices.SortFunc(all, func(a, b Model) int {
+		if d := depth(b) - depth(a); d != 0 {
+			return d
+		}
+		return strings.Compare(string(a), string(b))
+	})
+	return all
+}
+
+// ParseModel returns the model named s, accepting any letter case.
+func ParseModel(s string) (Model, error) {
+	for m := range implies {
+		if strings.EqualFold(string(m), s) {
+			return m, nil
+		}
+	}
+	names := make([]string, 0, len(implies))
+	for _, m := range Models() {
+		names = append(names, string(m))
+	}
+	return "", fmt.Errorf("unknown consistency model %q: use one of %s", s, strings.Join(names, ", "))
+}
+
+// Implies reports whether every history valid under a is valid under b. A
+// model implies itself.
+func Implies(a, b Model) bool {
+	if a == b {
+		return true
+	}
+	for _, c := range implies[a] {
+		if Implies(c, b) {
+			return true
+		}
+	}
+	return false
+}
+
+// Weaker returns every model that m implies, m excluded, strongest first.
+func Weaker(m Model) []Model {
+	below := closure(m)
+	var out []Model
+	for _, x := range Models() {
+		if below[x] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// closure returns the set of models m implies, m excluded.
+func closure(m Model) map[Model]bool {
+	seen := map[Model]bool{}
+	var walk func(Model)
+	walk = func(x Model) {
+		for _, c := range implies[x] {
+			if !seen[c] {
+				seen[c] = true
+				walk(c)
+			}
+		}
+	}
+	walk(m)
+	return seen
+}
