@@ -1,0 +1,413 @@
+// Package linearizable decides whether a history is linearizable.
+//
+// Definition (Herlihy & Wing, "Linearizability: A Correctness Condition for
+// Concurrent Objects", TOPLAS 12(3), 1990; Viotti & Vukolić, ACM CSUR 2016,
+// §3.1): a history is linearizable when some total order of its operations
+// (a) respects real time: an operation that completed before another was
+// invoked comes first, (b) is legal under the object's sequential
+// specification, and (c) contains every operation that completed ok. A
+// crashed (info) operation may appear anywhere after its invocation, or not
+// at all; a failed one did not take effect and is left out.
+//
+// Real time is the order of events in the history file (Jepsen's order);
+// timestamps, where present, only label explanations.
+//
+// Objects: registers (read, write, cas), Porcupine's key-value strings
+// (get, put, append), Knossos' mutex (acquire, release) and multi-register
+// transactions (txn of r and w micro-ops). Linearizability is local
+// (Herlihy & Wing, Theorem 1), so single-key objects are checked one key at
+// a time, and transactions one connected group of keys at a time.
+//
+// The engine is the Wing & Gong search with Lowe's memoisation (see
+// search); its memory is bounded by Options.MaxMemory and its time by
+// Options.Timeout, and either limit yields Unknown, never a guess.
+package linearizable
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"consist/checker"
+	"consist/history"
+)
+
+// Checker decides linearizability. The zero value is ready to use.
+type Checker struct{}
+
+// Models returns the single model this checker decides.
+func (Checker) Models() []checker.Model { return []checker.Model{checker.Linearizable} }
+
+// Check judges h; see the package documentation for the definition.
+func (Checker) Check(ctx context.Context, h *history.History, opts checker.Options) []checker.Result {
+	return []checker.Result{Check(ctx, h, opts)}
+}
+
+// Engine is the name Stats.Engine reports for this checker's search.
+const Engine = "wgl-search"
+
+// Check judges h against linearizability.
+func Check(ctx context.Context, h *history.History, opts checker.Options) checker.Result {
+	start := time.Now()
+	if opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+	}
+	res := checker.Result{Model: checker.Linearizable, Stats: checker.Stats{Ops: len(h.Ops), Engine: Engine}}
+	defer func() { res.Stats.Duration = time.Since(start) }()
+
+	obj, err := objectOf(h)
+	if err != nil {
+		res.Verdict, res.Reason = checker.Unknown, err.Error()
+		return res
+	}
+	parts := partitionOps(h, obj)
+	mem := &budget{}
+	mem.left.Store(opts.MemoryBudget())
+	outcomes := make([]partitionOutcome, len(parts))
+	runParallel(len(parts), func(i int) {
+		outcomes[i] = parts[i].check(ctx, obj, opts.Initial, mem)
+	})
+
+	var undecided []string
+	for i, o := range outcomes {
+		res.Stats.Explored += o.explored
+		switch {
+		case o.err != nil:
+			undecided = append(undecided, fmt.Sprintf("%s %v", parts[i].name(), o.err))
+		case !o.ok:
+			res.Anomalies = append(res.Anomalies, explain(h, obj, parts[i], o, opts.Initial))
+		}
+	}
+	switch {
+	case len(res.Anomalies) > 0:
+		res.Verdict = checker.Invalid
+	case len(undecided) > 0:
+		res.Verdict = checker.Unknown
+	default:
+		res.Verdict = checker.Valid
+	}
+	if len(undecided) > 0 {
+		res.Reason = undecidedReason(undecided, opts)
+	}
+	return res
+}
+
+func undecidedReason(undecided []string, opts checker.Options) string {
+	sort.Strings(undecided)
+	shown := undecided
+	if len(shown) > 3 {
+		shown = shown[:3]
+	}
+	reason := fmt.Sprintf("search did not finish for %d object(s): %s", len(undecided), strings.Join(shown, "; "))
+	if len(undecided) > len(shown) {
+		reason += "; ..."
+	}
+	return reason + fmt.Sprintf(" (raise --timeout, now %v, or --max-memory, now %d MiB)", opts.Timeout, opts.MemoryBudget()>>20)
+}
+
+// runParallel runs f(0..n-1) on up to GOMAXPROCS goroutines.
+func runParallel(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var next sync.Mutex
+	i := 0
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				next.Lock()
+				j := i
+				i++
+				next.Unlock()
+				if j >= n {
+					return
+				}
+				f(j)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// object is the kind of object a history's operations act on.
+type object uint8
+
+const (
+	register object = iota
+	kvString
+	mutex
+	multiRegister
+)
+
+var objectFuncs = []struct {
+	obj   object
+	funcs []string
+}{
+	{register, []string{"read", "write", "cas"}},
+	{kvString, []string{"get", "put", "append"}},
+	{mutex, []string{"acquire", "release"}},
+	{multiRegister, []string{"txn"}},
+}
+
+// objectOf picks the object model from the functions the history uses.
+func objectOf(h *history.History) (object, error) {
+	fs := map[string]bool{}
+	for i := range h.Ops {
+		fs[h.Ops[i].F] = true
+	}
+	if len(fs) == 0 {
+		return register, nil
+	}
+	for _, cand := range objectFuncs {
+		known := 0
+		for _, f := range cand.funcs {
+			if fs[f] {
+				known++
+			}
+		}
+		if known == len(fs) {
+			if cand.obj == multiRegister {
+				if err := checkRegisterTxns(h); err != nil {
+					return 0, err
+				}
+			}
+			return cand.obj, nil
+		}
+	}
+	var names []string
+	for f := range fs {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	return 0, fmt.Errorf("no linearizability model covers the functions %s: consist checks registers (read, write, cas), key-value strings (get, put, append), mutexes (acquire, release) and register transactions (txn of r and w), one kind per history",
+		strings.Join(names, ", "))
+}
+
+func checkRegisterTxns(h *history.History) error {
+	for i := range h.Ops {
+		mops, _ := h.Ops[i].Value().([]any)
+		for _, m := range mops {
+			if f := m.([]any)[0]; f != "r" && f != "w" {
+				return fmt.Errorf("transaction at index %d uses micro-op %q; linearizability checks register transactions of r and w only (list-append transactions are for the isolation checkers)",
+					h.OpIndex(&h.Ops[i]), f)
+			}
+		}
+	}
+	return nil
+}
+
+// partition is the operations of one object (or one group of keys touched
+// together by transactions) that can affect linearizability.
+type partition struct {
+	keys []any
+	ops  []*history.Op
+}
+
+func (p *partition) name() string {
+	switch len(p.keys) {
+	case 0:
+		return "the register"
+	case 1:
+		if p.keys[0] == nil {
+			return "the register"
+		}
+		return "key " + history.Describe(p.keys[0])
+	}
+	names := make([]string, len(p.keys))
+	for i, k := range p.keys {
+		names[i] = history.Describe(k)
+	}
+	return "keys " + strings.Join(names, ", ")
+}
+
+// matters reports whether op can constrain a linearization: a failed
+// operation had no effect, and a crashed read observed nothing.
+func matters(op *history.Op) bool {
+	switch op.Type {
+	case history.Fail:
+		return false
+	case history.Info:
+		return op.F != "read" && op.F != "get"
+	}
+	return true
+}
+
+// partitionOps splits the history's operations by key, or for transactions
+// by connected groups of keys, in order of first appearance.
+func partitionOps(h *history.History, obj object) []*partition {
+	if obj == multiRegister {
+		return partitionTxns(h)
+	}
+	byKey := map[string]*partition{}
+	var parts []*partition
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		if !matters(op) {
+			continue
+		}
+		k := history.Canonical(op.Key)
+		p, ok := byKey[k]
+		if !ok {
+			p = &partition{keys: []any{op.Key}}
+			byKey[k] = p
+			parts = append(parts, p)
+		}
+		p.ops = append(p.ops, op)
+	}
+	return parts
+}
+
+func partitionTxns(h *history.History) []*partition {
+	parent := map[string]string{}
+	var find func(string) string
+	find = func(k string) string {
+		for parent[k] != k {
+			parent[k] = parent[parent[k]]
+			k = parent[k]
+		}
+		return k
+	}
+	keyVal := map[string]any{}
+	var order []string
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		if !matters(op) {
+			continue
+		}
+		var first string
+		for j, m := range op.Value().([]any) {
+			k := history.Canonical(m.([]any)[1])
+			if _, ok := parent[k]; !ok {
+				parent[k] = k
+				keyVal[k] = m.([]any)[1]
+				order = append(order, k)
+			}
+			if j == 0 {
+				first = find(k)
+			} else {
+				parent[find(k)] = first
+			}
+		}
+	}
+	byRoot := map[string]*partition{}
+	var parts []*partition
+	for _, k := range order {
+		r := find(k)
+		p, ok := byRoot[r]
+		if !ok {
+			p = &partition{}
+			byRoot[r] = p
+			parts = append(parts, p)
+		}
+		p.keys = append(p.keys, keyVal[k])
+	}
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		mops := op.Value().([]any)
+		if !matters(op) || len(mops) == 0 {
+			continue
+		}
+		p := byRoot[find(history.Canonical(mops[0].([]any)[1]))]
+		p.ops = append(p.ops, op)
+	}
+	return parts
+}
+
+type partitionOutcome struct {
+	outcome
+	spec spec
+	err  error
+}
+
+func (p *partition) check(ctx context.Context, obj object, initial any, mem *budget) partitionOutcome {
+	sp, ops := p.compile(obj, initial, mem)
+	o, err := search(ctx, sp, ops, mem)
+	if err == nil && !o.ok && mem.left.Load() < 0 {
+		err = errMemory // a spec refused a step for want of memory
+	}
+	if errors.Is(err, errTimeout) && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("cancelled: %w", ctx.Err())
+	}
+	return partitionOutcome{o, sp, err}
+}
+
+// compile builds the search's view of the partition: its specification and
+// its operations' intervals.
+func (p *partition) compile(obj object, initial any, mem *budget) (spec, []operation) {
+	ops := make([]operation, len(p.ops))
+	for i, op := range p.ops {
+		ops[i] = operation{call: op.Invoke, ret: op.Complete, optional: op.Type != history.OK}
+		if ops[i].optional {
+			ops[i].ret = never
+		}
+	}
+	switch obj {
+	case kvString:
+		sp := &stringSpec{strs: newInterner(), appends: map[[2]int32]int32{}, mem: mem}
+		if initial == nil {
+			initial = "" // Porcupine's kv store: a missing key reads as ""
+		}
+		sp.initial = sp.strs.id(initial)
+		for _, op := range p.ops {
+			v := op.Input
+			if op.F == "get" {
+				v = op.Output
+			}
+			if _, ok := v.(string); !ok {
+				v = history.Canonical(v)
+			}
+			sp.kind = append(sp.kind, op.F)
+			sp.arg = append(sp.arg, sp.strs.id(v))
+		}
+		if _, ok := initial.(string); !ok {
+			sp.strs.vals[sp.initial] = history.Canonical(initial)
+		}
+		return sp, ops
+	case mutex:
+		sp := &mutexSpec{}
+		for _, op := range p.ops {
+			sp.acquire = append(sp.acquire, op.F == "acquire")
+		}
+		return sp, ops
+	case multiRegister:
+		return p.compileTxns(initial, mem), ops
+	}
+	sp := &registerSpec{values: newInterner()}
+	sp.initial = sp.values.id(initial)
+	for _, op := range p.ops {
+		sp.add(op)
+	}
+	return sp, ops
+}
+
+func (p *partition) compileTxns(initial any, mem *budget) *multiRegisterSpec {
+	sp := &multiRegisterSpec{values: newInterner(), tupleID: map[string]int32{}, memo: map[[2]int32]int32{}, mem: mem}
+	slot := map[string]int{}
+	init := make([]int32, len(p.keys))
+	for i, k := range p.keys {
+		slot[history.Canonical(k)] = i
+		sp.keys = append(sp.keys, fmt.Sprint(k))
+		init[i] = sp.values.id(initial)
+	}
+	sp.addTuple(tupleKey(init), init)
+	for _, op := range p.ops {
+		var txn []microOp
+		for _, m := range op.Value().([]any) {
+			mop := m.([]any)
+			txn = append(txn, microOp{
+				write: mop[0] == "w",
+				slot:  slot[history.Canonical(mop[1])],
+				value: sp.values.id(mop[2]),
+				check: mop[0] == "r" && op.Type == history.OK,
+			})
+		}
+		sp.txns = append(sp.txns, txn)
+	}
+	return sp
+}

@@ -1,0 +1,106 @@
+// Package report renders check results for people and programs: a text
+// table with the witnesses beneath it, and JSON.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+
+	"consist/checker"
+	"consist/history"
+)
+
+// FileResult is the outcome of checking one history file.
+type FileResult struct {
+	File      string           `json:"file"`
+	Format    string           `json:"format,omitempty"`
+	Ops       int              `json:"ops"`
+	Processes int              `json:"processes"`
+	Results   []checker.Result `json:"results,omitempty"`
+	// Error is set when the file could not be read or parsed; Results is
+	// then empty.
+	Error string `json:"error,omitempty"`
+}
+
+// Worst returns the worst verdict among the results.
+func (f FileResult) Worst() checker.Verdict {
+	worst := checker.Valid
+	for _, r := range f.Results {
+		if r.Verdict.Worse(worst) {
+			worst = r.Verdict
+		}
+	}
+	return worst
+}
+
+// WriteText writes a table of the results (model, verdict, anomalies, time)
+// and, beneath it, the reason of every unknown verdict and every anomaly's
+// explanation.
+func WriteText(w io.Writer, f FileResult) error {
+	if f.Error != "" {
+		_, err := fmt.Fprintf(w, "%s: error: %s\n", f.File, f.Error)
+		return err
+	}
+	if _, err := fmt.Fprintf(w, "%s (%s, %d operations, %d processes)\n", f.File, f.Format, f.Ops, f.Processes); err != nil {
+		return err
+	}
+	table := tablewriter.NewWriter(w)
+	table.Header("Model", "Verdict", "Anomalies", "Time")
+	for _, r := range f.Results {
+		if err := table.Append(string(r.Model), string(r.Verdict), strconv.Itoa(len(r.Anomalies)), roundDuration(r.Stats.Duration)); err != nil {
+			return fmt.Errorf("render table: %w", err)
+		}
+	}
+	if err := table.Render(); err != nil {
+		return fmt.Errorf("render table: %w", err)
+	}
+	var b strings.Builder
+	for _, r := range f.Results {
+		if r.Reason != "" {
+			fmt.Fprintf(&b, "%s %s: %s\n", r.Model, r.Verdict, r.Reason)
+		}
+		for _, a := range r.Anomalies {
+			fmt.Fprintf(&b, "%s: %s", r.Model, a.Kind)
+			if a.Key != nil {
+				fmt.Fprintf(&b, " on key %s", history.Describe(a.Key))
+			}
+			fmt.Fprintf(&b, ", operations %s\n  %s\n", joinInts(a.Ops), a.Explanation)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteJSON writes the results of every file as one indented JSON array.
+func WriteJSON(w io.Writer, files []FileResult) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(files); err != nil {
+		return fmt.Errorf("write JSON results: %w", err)
+	}
+	return nil
+}
+
+func roundDuration(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond).String()
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond).String()
+	}
+	return d.Round(time.Microsecond).String()
+}
+
+func joinInts(xs []int64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = strconv.FormatInt(x, 10)
+	}
+	return strings.Join(parts, ", ")
+}
