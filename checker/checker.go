@@ -93,10 +93,40 @@ type Options struct {
 	// Timeout bounds the check; when it expires the verdict is Unknown.
 	// Zero means no bound beyond the context's.
 	Timeout time.Duration
+	// NilRead says what a read that returned nil means; see NilRead.
+	NilRead NilRead
 	// MaxMemory bounds, in bytes, the memory a search may use for its
 	// state; when it would exceed it the verdict is Unknown. Zero means
 	// DefaultMaxMemory.
 	MaxMemory int64
+}
+
+// NilRead is the meaning of a successful read that returned nil.
+type NilRead uint8
+
+// The meanings of a nil read.
+const (
+	// NilReadAuto follows the history's format: NilReadUnknown for
+	// Jepsen EDN, NilReadUnwritten for everything else.
+	NilReadAuto NilRead = iota
+	// NilReadUnwritten: the object held nil, its value before any write
+	// (consist's and Porcupine's convention).
+	NilReadUnwritten
+	// NilReadUnknown: the read's value is unknown, so it constrains
+	// nothing (Knossos' convention: its register models accept a nil
+	// read in any state, and Jepsen histories rely on it).
+	NilReadUnknown
+)
+
+// Resolve returns the meaning of a nil read in a history of format f.
+func (n NilRead) Resolve(f history.Format) NilRead {
+	if n != NilReadAuto {
+		return n
+	}
+	if f == history.EDN {
+		return NilReadUnknown
+	}
+	return NilReadUnwritten
 }
 
 // DefaultMaxMemory is the search memory budget when Options.MaxMemory is 0.

@@ -23,7 +23,7 @@ func WriteHTML(ctx context.Context, w io.Writer, h *history.History, opts checke
 		return fmt.Errorf("visualize %s: %w", h.Source, err)
 	}
 	var part *partition
-	for _, p := range partitionOps(h, obj) {
+	for _, p := range partitionOps(h, obj, opts.NilRead) {
 		for _, k := range p.keys {
 			if history.Equal(k, key) {
 				part = p

@@ -31,6 +31,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"consist/checker"
@@ -67,18 +68,40 @@ func Check(ctx context.Context, h *history.History, opts checker.Options) checke
 		res.Verdict, res.Reason = checker.Unknown, err.Error()
 		return res
 	}
-	parts := partitionOps(h, obj)
+	parts := partitionOps(h, obj, opts.NilRead)
 	mem := &budget{}
 	mem.left.Store(opts.MemoryBudget())
+	// Once one object is proven nonlinearizable the verdict is settled;
+	// the others get as long again as that took, so cheap anomalies are
+	// still reported, and are then stopped.
+	searchCtx, stopSearch := context.WithCancel(ctx)
+	defer stopSearch()
+	var settle sync.Once
+	var stopped atomic.Bool
 	outcomes := make([]partitionOutcome, len(parts))
 	runParallel(len(parts), func(i int) {
-		outcomes[i] = parts[i].check(ctx, obj, opts.Initial, mem)
+		if stopped.Load() {
+			outcomes[i] = partitionOutcome{err: errSettled}
+			return
+		}
+		outcomes[i] = parts[i].check(searchCtx, obj, opts.Initial, mem)
+		if outcomes[i].err == nil && !outcomes[i].ok {
+			settle.Do(func() {
+				time.AfterFunc(time.Since(start), func() { stopped.Store(true); stopSearch() })
+			})
+		}
+		if outcomes[i].err != nil && stopped.Load() && ctx.Err() == nil {
+			outcomes[i].err = errSettled
+		}
 	})
 
 	var undecided []string
+	settled := 0
 	for i, o := range outcomes {
 		res.Stats.Explored += o.explored
 		switch {
+		case errors.Is(o.err, errSettled):
+			settled++
 		case o.err != nil:
 			undecided = append(undecided, fmt.Sprintf("%s %v", parts[i].name(), o.err))
 		case !o.ok:
@@ -96,6 +119,9 @@ func Check(ctx context.Context, h *history.History, opts checker.Options) checke
 	if len(undecided) > 0 {
 		res.Reason = undecidedReason(undecided, opts)
 	}
+	if settled > 0 {
+		res.Reason = strings.TrimPrefix(res.Reason+fmt.Sprintf("; %d object(s) left unchecked once a violation was found", settled), "; ")
+	}
 	return res
 }
 
@@ -111,6 +137,10 @@ func undecidedReason(undecided []string, opts checker.Options) string {
 	}
 	return reason + fmt.Sprintf(" (raise --timeout, now %v, or --max-memory, now %d MiB)", opts.Timeout, opts.MemoryBudget()>>20)
 }
+
+// errSettled marks an object left unchecked because another object had
+// already proven the history nonlinearizable.
+var errSettled = errors.New("left unchecked: the history was already shown nonlinearizable")
 
 // runParallel runs f(0..n-1) on up to GOMAXPROCS goroutines.
 func runParallel(n int, f func(i int)) {
@@ -207,6 +237,8 @@ func checkRegisterTxns(h *history.History) error {
 type partition struct {
 	keys []any
 	ops  []*history.Op
+	// nilUnknown: a read of nil observed nothing (Knossos' convention).
+	nilUnknown bool
 }
 
 func (p *partition) name() string {
@@ -227,34 +259,37 @@ func (p *partition) name() string {
 }
 
 // matters reports whether op can constrain a linearization: a failed
-// operation had no effect, and a crashed read observed nothing.
-func matters(op *history.Op) bool {
+// operation had no effect, a crashed read observed nothing, and under
+// Knossos' convention a read of nil observed nothing either.
+func matters(op *history.Op, nilRead checker.NilRead) bool {
+	isRead := op.F == "read" || op.F == "get"
 	switch op.Type {
 	case history.Fail:
 		return false
 	case history.Info:
-		return op.F != "read" && op.F != "get"
+		return !isRead
 	}
-	return true
+	return !(isRead && op.Output == nil && nilRead == checker.NilReadUnknown)
 }
 
 // partitionOps splits the history's operations by key, or for transactions
 // by connected groups of keys, in order of first appearance.
-func partitionOps(h *history.History, obj object) []*partition {
+func partitionOps(h *history.History, obj object, nilRead checker.NilRead) []*partition {
+	nilRead = nilRead.Resolve(h.Format)
 	if obj == multiRegister {
-		return partitionTxns(h)
+		return partitionTxns(h, nilRead)
 	}
 	byKey := map[string]*partition{}
 	var parts []*partition
 	for i := range h.Ops {
 		op := &h.Ops[i]
-		if !matters(op) {
+		if !matters(op, nilRead) {
 			continue
 		}
 		k := history.Canonical(op.Key)
 		p, ok := byKey[k]
 		if !ok {
-			p = &partition{keys: []any{op.Key}}
+			p = &partition{keys: []any{op.Key}, nilUnknown: nilRead == checker.NilReadUnknown}
 			byKey[k] = p
 			parts = append(parts, p)
 		}
@@ -263,7 +298,7 @@ func partitionOps(h *history.History, obj object) []*partition {
 	return parts
 }
 
-func partitionTxns(h *history.History) []*partition {
+func partitionTxns(h *history.History, nilRead checker.NilRead) []*partition {
 	parent := map[string]string{}
 	var find func(string) string
 	find = func(k string) string {
@@ -277,7 +312,7 @@ func partitionTxns(h *history.History) []*partition {
 	var order []string
 	for i := range h.Ops {
 		op := &h.Ops[i]
-		if !matters(op) {
+		if !matters(op, nilRead) {
 			continue
 		}
 		var first string
@@ -301,7 +336,7 @@ func partitionTxns(h *history.History) []*partition {
 		r := find(k)
 		p, ok := byRoot[r]
 		if !ok {
-			p = &partition{}
+			p = &partition{nilUnknown: nilRead == checker.NilReadUnknown}
 			byRoot[r] = p
 			parts = append(parts, p)
 		}
@@ -310,7 +345,7 @@ func partitionTxns(h *history.History) []*partition {
 	for i := range h.Ops {
 		op := &h.Ops[i]
 		mops := op.Value().([]any)
-		if !matters(op) || len(mops) == 0 {
+		if !matters(op, nilRead) || len(mops) == 0 {
 			continue
 		}
 		p := byRoot[find(history.Canonical(mops[0].([]any)[1]))]
@@ -404,7 +439,7 @@ func (p *partition) compileTxns(initial any, mem *budget) *multiRegisterSpec {
 				write: mop[0] == "w",
 				slot:  slot[history.Canonical(mop[1])],
 				value: sp.values.id(mop[2]),
-				check: mop[0] == "r" && op.Type == history.OK,
+				check: mop[0] == "r" && op.Type == history.OK && !(mop[2] == nil && p.nilUnknown),
 			})
 		}
 		sp.txns = append(sp.txns, txn)

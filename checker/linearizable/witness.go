@@ -117,7 +117,7 @@ func (d describer) unwritten(f *history.Op, v any, writers []*history.Op) (check
 			a.Ops = append(a.Ops, d.h.OpIndex(failed[0]))
 		}
 	}
-	a.Explanation = fmt.Sprintf("%s%s, but %s: the store returned a value it did not hold.", capitalize(d.op(f)), d.during(f), why)
+	a.Explanation = fmt.Sprintf("%s%s, but %s: the store returned a value it did not hold.", d.saw(f, v), d.during(f), why)
 	sortOps(a.Ops)
 	return a, true
 }
@@ -150,12 +150,12 @@ func (d describer) stale(f *history.Op, v any, writers []*history.Op, initialV b
 	var since string
 	if lastWriter != nil {
 		a.Ops = append(a.Ops, d.h.OpIndex(lastWriter))
-		since = fmt.Sprintf("the last write of %s, %s, had completed before it began", history.Describe(v), d.op(lastWriter))
+		since = fmt.Sprintf("the last write of %s, %s, had completed before the write of %s began", history.Describe(v), d.op(lastWriter), history.Describe(mustWritten(over)))
 	} else {
 		since = fmt.Sprintf("%s held %s only initially", d.object(f.Key), history.Describe(v))
 	}
-	a.Explanation = fmt.Sprintf("%s%s, but %s had completed%s, before the read began, and nothing wrote %s afterwards (%s): the read returned a stale value.",
-		capitalize(d.op(f)), d.during(f), d.op(over), d.at(over.Complete), history.Describe(v), since)
+	a.Explanation = fmt.Sprintf("%s%s, but %s had completed%s before it began, and nothing wrote %s after that (%s): the value was stale.",
+		d.saw(f, v), d.during(f), d.op(over), d.at(over.Complete), history.Describe(v), since)
 	sortOps(a.Ops)
 	return a, true
 }
@@ -188,7 +188,7 @@ func (d describer) furthest(obj object, sp spec, f *history.Op, o outcome) check
 		pending = "none of the operations pending beside it (" + strings.Join(concurrent, "; ") + ") can be ordered to allow it"
 	}
 	state := d.stateName(obj, sp, o)
-	a.Explanation = fmt.Sprintf("%s%s cannot be placed in any order consistent with real time: at most %d operations before it can be ordered legally%s, leaving %s, and %s.",
+	a.Explanation = fmt.Sprintf("%s%s cannot be placed in any order consistent with real time: the longest legal order of the operations before it has %d operations%s, leaving %s, and %s.",
 		capitalize(d.op(f)), d.during(f), len(o.prefix), last, state, pending)
 	sortOps(a.Ops)
 	return a
@@ -202,6 +202,26 @@ func (d describer) stateName(obj object, sp spec, o outcome) string {
 		return "the registers at " + sp.describe(o.state)
 	}
 	return d.object(d.p.keys[0]) + " at " + sp.describe(o.state)
+}
+
+// saw is the sentence subject for an operation that observed v: "Process
+// 2's read of "x" (index 14) returned 3".
+func (d describer) saw(op *history.Op, v any) string {
+	who := "Process " + op.Process.String()
+	key := ""
+	if op.Key != nil {
+		key = " of " + history.Describe(op.Key)
+	}
+	if op.F == "cas" {
+		pair := op.Input.([]any)
+		return fmt.Sprintf("%s's cas%s from %s to %s (index %d) succeeded, so it found %s", who, key, history.Describe(pair[0]), history.Describe(pair[1]), d.h.OpIndex(op), history.Describe(v))
+	}
+	return fmt.Sprintf("%s's %s%s (index %d) returned %s", who, op.F, key, d.h.OpIndex(op), history.Describe(v))
+}
+
+func mustWritten(op *history.Op) any {
+	v, _ := written(op)
+	return v
 }
 
 func (d describer) object(key any) string {
@@ -235,8 +255,6 @@ func (d describer) op(op *history.Op) string {
 	switch op.Type {
 	case history.Info:
 		what += " (crashed)"
-	case history.Fail:
-		what += " (failed)"
 	}
 	return fmt.Sprintf("%s (index %d)", what, d.h.OpIndex(op))
 }

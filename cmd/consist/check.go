@@ -30,6 +30,7 @@ type checkFlags struct {
 	initial   string
 	timeout   time.Duration
 	maxMemory string
+	nilRead   string
 	json      bool
 	html      string
 }
@@ -58,6 +59,7 @@ with the operations that show it, and exits with the worst verdict:
 	f.StringVar(&fl.initial, "initial", "null", "initial value of every register, as JSON (null: never written)")
 	f.DurationVar(&fl.timeout, "timeout", 60*time.Second, "give up after this long per file and model; the verdict is then unknown")
 	f.StringVar(&fl.maxMemory, "max-memory", "4GiB", "memory a search may use before giving up with unknown (e.g. 512MiB, 8GiB)")
+	f.StringVar(&fl.nilRead, "nil-read", "auto", "what a read of null means: unwritten (the initial value), unknown (constrains nothing, Knossos' convention), or auto: unknown for EDN, unwritten otherwise")
 	f.BoolVar(&fl.json, "json", false, "print the results as JSON on standard output")
 	f.StringVar(&fl.html, "html", "", "write Porcupine's visualization of the first nonlinearizable key to this HTML file")
 	return cmd
@@ -79,6 +81,15 @@ func runCheck(ctx context.Context, stdout io.Writer, fl checkFlags, files []stri
 	opts := checker.Options{Timeout: fl.timeout}
 	if opts.Initial, err = parseInitial(fl.initial); err != nil {
 		return err
+	}
+	switch fl.nilRead {
+	case "auto":
+	case "unwritten":
+		opts.NilRead = checker.NilReadUnwritten
+	case "unknown":
+		opts.NilRead = checker.NilReadUnknown
+	default:
+		return usageError("--nil-read %q: use unwritten, unknown or auto", fl.nilRead)
 	}
 	if opts.MaxMemory, err = parseBytes(fl.maxMemory); err != nil {
 		return usageError("--max-memory: %w", err)
@@ -243,4 +254,3 @@ func writeHTML(ctx context.Context, path string, h *history.History, opts checke
 	}
 	return nil
 }
-
