@@ -79,21 +79,28 @@ func Check(ctx context.Context, h *history.History, opts checker.Options) checke
 	var settle sync.Once
 	var stopped atomic.Bool
 	outcomes := make([]partitionOutcome, len(parts))
-	runParallel(len(parts), func(i int) {
-		if stopped.Load() {
-			outcomes[i] = partitionOutcome{err: errSettled}
-			return
-		}
-		outcomes[i] = parts[i].check(searchCtx, obj, opts.Initial, mem)
-		if outcomes[i].err == nil && !outcomes[i].ok {
-			settle.Do(func() {
-				time.AfterFunc(time.Since(start), func() { stopped.Store(true); stopSearch() })
-			})
-		}
-		if outcomes[i].err != nil && stopped.Load() && ctx.Err() == nil {
-			outcomes[i].err = errSettled
-		}
-	})
+	// A first pass with a small step limit decides most objects and finds
+	// cheap violations fast; the second pass searches the rest fully.
+	for _, limit := range []int64{firstPassSteps, 0} {
+		runParallel(len(parts), func(i int) {
+			if limit == 0 && !errors.Is(outcomes[i].err, errSteps) {
+				return
+			}
+			if stopped.Load() {
+				outcomes[i] = partitionOutcome{err: errSettled}
+				return
+			}
+			outcomes[i] = parts[i].check(searchCtx, obj, opts.Initial, mem, limit)
+			if outcomes[i].err == nil && !outcomes[i].ok {
+				settle.Do(func() {
+					time.AfterFunc(time.Since(start), func() { stopped.Store(true); stopSearch() })
+				})
+			}
+			if outcomes[i].err != nil && !errors.Is(outcomes[i].err, errSteps) && stopped.Load() && ctx.Err() == nil {
+				outcomes[i].err = errSettled
+			}
+		})
+	}
 
 	var undecided []string
 	settled := 0
@@ -137,6 +144,9 @@ func undecidedReason(undecided []string, opts checker.Options) string {
 	}
 	return reason + fmt.Sprintf(" (raise --timeout, now %v, or --max-memory, now %d MiB)", opts.Timeout, opts.MemoryBudget()>>20)
 }
+
+// firstPassSteps is the step limit of the first pass over the objects.
+const firstPassSteps = 1 << 17
 
 // errSettled marks an object left unchecked because another object had
 // already proven the history nonlinearizable.
@@ -360,9 +370,9 @@ type partitionOutcome struct {
 	err  error
 }
 
-func (p *partition) check(ctx context.Context, obj object, initial any, mem *budget) partitionOutcome {
+func (p *partition) check(ctx context.Context, obj object, initial any, mem *budget, maxSteps int64) partitionOutcome {
 	sp, ops := p.compile(obj, initial, mem)
-	o, err := search(ctx, sp, ops, mem)
+	o, err := search(ctx, sp, ops, mem, maxSteps)
 	if err == nil && !o.ok && mem.left.Load() < 0 {
 		err = errMemory // a spec refused a step for want of memory
 	}

@@ -34,6 +34,9 @@ const never = math.MaxInt
 var (
 	errTimeout = errors.New("timed out")
 	errMemory  = errors.New("memory budget exhausted")
+	// errSteps ends a search that used up its step limit; the caller
+	// retries it later without one.
+	errSteps = errors.New("step limit reached")
 )
 
 // budget is memory shared by the searches of one check.
@@ -67,12 +70,16 @@ type outcome struct {
 // of linearized operations and the state) seen before is not explored
 // again. Crashed operations have no return: they may be linearized at any
 // point after their call, or never.
-func search(ctx context.Context, sp spec, ops []operation, mem *budget) (outcome, error) {
+//
+// A positive maxSteps bounds the configurations visited; the search then
+// gives up with errSteps.
+func search(ctx context.Context, sp spec, ops []operation, mem *budget, maxSteps int64) (outcome, error) {
 	n := len(ops)
 	l := newEventList(ops)
 	words := (n + 63) / 64
 	linearized := make([]uint64, words)
 	seen := newConfigCache(words, mem)
+	defer seen.release()
 	zobrist := make([]uint64, n)
 	rng := uint64(0x9e3779b97f4a7c15)
 	for i := range zobrist {
@@ -106,9 +113,15 @@ func search(ctx context.Context, sp spec, ops []operation, mem *budget) (outcome
 			return best, nil
 		}
 		steps++
-		if steps&1023 == 0 && ctx.Err() != nil {
-			best.explored = steps
-			return best, errTimeout
+		if steps&1023 == 0 {
+			if ctx.Err() != nil {
+				best.explored = steps
+				return best, errTimeout
+			}
+			if maxSteps > 0 && steps >= maxSteps {
+				best.explored = steps
+				return best, errSteps
+			}
 		}
 		if cur != end && l.isCall[cur] {
 			op := int(l.op[cur])
@@ -268,7 +281,12 @@ type configCache struct {
 	states []int32
 	chain  []int32
 	mem    *budget
+	taken  int64
 }
+
+// release returns the cache's memory to the budget once the search that
+// used it is over.
+func (c *configCache) release() { c.mem.left.Add(c.taken) }
 
 func newConfigCache(words int, mem *budget) *configCache {
 	return &configCache{words: words, heads: make(map[uint64]int32), mem: mem}
@@ -287,7 +305,9 @@ func (c *configCache) add(h uint64, set []uint64, state int32) (bool, error) {
 		first = -1
 	}
 	// An entry costs its set, its state and chain link, and a map slot.
-	if !c.mem.take(int64(c.words*8 + 8 + 48)) {
+	cost := int64(c.words*8 + 8 + 48)
+	c.taken += cost
+	if !c.mem.take(cost) {
 		return false, errMemory
 	}
 	e := int32(len(c.states))

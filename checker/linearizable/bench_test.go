@@ -1,0 +1,181 @@
+package linearizable
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"consist/checker"
+	"consist/history"
+)
+
+// BenchmarkPorcupineCorpus checks the whole Porcupine corpus (103 etcd logs,
+// 6 kv histories) through consist and through Porcupine's API directly, with
+// the models of Porcupine's own tests, in the same run. Parsing is done
+// once, outside the timed loop, for both. Compare the two sub-benchmarks'
+// ns/op: consist is meant to take at most 1.1x Porcupine's time.
+func BenchmarkPorcupineCorpus(b *testing.B) {
+	type item struct {
+		h      *history.History
+		events []porcupine.Event
+		model  porcupine.Model
+	}
+	var items []item
+	for _, c := range porcupineCorpus(b) {
+		if c.expect == "none" {
+			continue
+		}
+		h, err := history.ReadFile(c.path, history.Auto)
+		if err != nil {
+			b.Fatal(err)
+		}
+		model := porcupineEtcdModel
+		if h.Format == history.Porcupine && len(h.Ops) > 0 && h.Ops[0].Key != nil {
+			model = porcupineKVModel
+		}
+		items = append(items, item{h, porcupineEvents(h), model})
+	}
+	b.Run("consist", func(b *testing.B) {
+		for b.Loop() {
+			for _, it := range items {
+				Check(context.Background(), it.h, checker.Options{Timeout: time.Minute})
+			}
+		}
+	})
+	b.Run("porcupine", func(b *testing.B) {
+		for b.Loop() {
+			for _, it := range items {
+				porcupine.CheckEventsTimeout(it.model, it.events, time.Minute)
+			}
+		}
+	})
+}
+
+// porcupineOut is a return value as Porcupine's tests model it: the value
+// read or the cas outcome, or unknown for a crashed operation.
+type porcupineOut struct {
+	value   any
+	ok      bool
+	unknown bool
+}
+
+// porcupineEvents turns a history into Porcupine events the way Porcupine's
+// own test parsers do: crashed operations stay open and get an unknown
+// return after the last event.
+func porcupineEvents(h *history.History) []porcupine.Event {
+	var evs []porcupine.Event
+	open := map[int]bool{}
+	for i := range h.Ops {
+		open[i] = true
+	}
+	opAt := map[int]int{}
+	for i := range h.Ops {
+		opAt[h.Ops[i].Invoke] = i
+		if h.Ops[i].Complete >= 0 {
+			opAt[h.Ops[i].Complete] = i
+		}
+	}
+	for pos := range h.Events {
+		id, ok := opAt[pos]
+		if !ok {
+			continue
+		}
+		op := &h.Ops[id]
+		switch {
+		case pos == op.Invoke:
+			evs = append(evs, porcupine.Event{ClientId: int(op.Process), Kind: porcupine.CallEvent, Value: op, Id: id})
+		case op.Type == history.Info:
+		default:
+			delete(open, id)
+			out := porcupineOut{value: op.Output, ok: op.Type == history.OK, unknown: op.Type == history.Fail && op.F == "read"}
+			evs = append(evs, porcupine.Event{ClientId: int(op.Process), Kind: porcupine.ReturnEvent, Value: out, Id: id})
+		}
+	}
+	for id := range h.Ops {
+		if open[id] {
+			evs = append(evs, porcupine.Event{ClientId: int(h.Ops[id].Process), Kind: porcupine.ReturnEvent, Value: porcupineOut{unknown: true}, Id: id})
+		}
+	}
+	return evs
+}
+
+// porcupineEtcdModel is Porcupine's etcdModel: a register whose failed cas
+// observed a different value.
+var porcupineEtcdModel = porcupine.Model{
+	Init: func() any { return "null" },
+	Step: func(state, input, output any) (bool, any) {
+		op, out := input.(*history.Op), output.(porcupineOut)
+		switch op.F {
+		case "read":
+			return out.unknown || state == history.Canonical(out.value), state
+		case "write":
+			return true, history.Canonical(op.Input)
+		}
+		pair := op.Input.([]any)
+		match := state == history.Canonical(pair[0])
+		next := state
+		if match {
+			next = history.Canonical(pair[1])
+		}
+		return out.unknown || match == out.ok, next
+	},
+}
+
+// porcupineKVModel is Porcupine's kvModel: strings per key.
+var porcupineKVModel = porcupine.Model{
+	PartitionEvent: func(evs []porcupine.Event) [][]porcupine.Event {
+		byKey := map[any][]porcupine.Event{}
+		keyOf := map[int]any{}
+		var order []any
+		for _, e := range evs {
+			if e.Kind == porcupine.CallEvent {
+				keyOf[e.Id] = e.Value.(*history.Op).Key
+			}
+			k := keyOf[e.Id]
+			if _, ok := byKey[k]; !ok {
+				order = append(order, k)
+			}
+			byKey[k] = append(byKey[k], e)
+		}
+		var parts [][]porcupine.Event
+		for _, k := range order {
+			parts = append(parts, byKey[k])
+		}
+		return parts
+	},
+	Init: func() any { return "" },
+	Step: func(state, input, output any) (bool, any) {
+		op, out := input.(*history.Op), output.(porcupineOut)
+		switch op.F {
+		case "get":
+			return out.value == state, state
+		case "put":
+			return true, op.Input
+		}
+		return true, state.(string) + op.Input.(string)
+	},
+}
+
+// TestPorcupineBaselineAgrees makes sure the benchmark's Porcupine side
+// computes what Porcupine's own tests expect, so the comparison is fair.
+func TestPorcupineBaselineAgrees(t *testing.T) {
+	for _, c := range porcupineCorpus(t) {
+		if c.expect == "none" {
+			continue
+		}
+		h, err := history.ReadFile(c.path, history.Auto)
+		if err != nil {
+			t.Fatal(err)
+		}
+		model := porcupineEtcdModel
+		if h.Ops[0].Key != nil {
+			model = porcupineKVModel
+		}
+		got := porcupine.CheckEventsTimeout(model, porcupineEvents(h), time.Minute)
+		if want := map[string]porcupine.CheckResult{"true": porcupine.Ok, "false": porcupine.Illegal}[c.expect]; got != want {
+			t.Errorf("%s: porcupine says %v, expected.tsv %s", c.path, got, c.expect)
+		}
+	}
+}
