@@ -53,14 +53,14 @@ func (Checker) Check(ctx context.Context, h *history.History, opts checker.Optio
 const Engine = "wgl-search"
 
 // Check judges h against linearizability.
-func Check(ctx context.Context, h *history.History, opts checker.Options) checker.Result {
+func Check(ctx context.Context, h *history.History, opts checker.Options) (res checker.Result) {
 	start := time.Now()
 	if opts.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
 		defer cancel()
 	}
-	res := checker.Result{Model: checker.Linearizable, Stats: checker.Stats{Ops: len(h.Ops), Engine: Engine}}
+	res = checker.Result{Model: checker.Linearizable, Stats: checker.Stats{Ops: len(h.Ops), Engine: Engine}}
 	defer func() { res.Stats.Duration = time.Since(start) }()
 
 	obj, err := objectOf(h)

@@ -216,7 +216,15 @@ func (d describer) saw(op *history.Op, v any) string {
 		pair := op.Input.([]any)
 		return fmt.Sprintf("%s's cas%s from %s to %s (index %d) succeeded, so it found %s", who, key, history.Describe(pair[0]), history.Describe(pair[1]), d.h.OpIndex(op), history.Describe(v))
 	}
-	return fmt.Sprintf("%s's %s%s (index %d) returned %s", who, op.F, key, d.h.OpIndex(op), history.Describe(v))
+	return fmt.Sprintf("%s's %s%s%s (index %d) returned %s", who, op.F, key, d.node(op), d.h.OpIndex(op), history.Describe(v))
+}
+
+// node names the server that answered op, when the history says.
+func (d describer) node(op *history.Op) string {
+	if e := d.h.CompleteEvent(op); e != nil && e.Node != "" {
+		return " on node " + e.Node
+	}
+	return ""
 }
 
 func mustWritten(op *history.Op) any {
@@ -256,7 +264,7 @@ func (d describer) op(op *history.Op) string {
 	case history.Info:
 		what += " (crashed)"
 	}
-	return fmt.Sprintf("%s (index %d)", what, d.h.OpIndex(op))
+	return fmt.Sprintf("%s%s (index %d)", what, d.node(op), d.h.OpIndex(op))
 }
 
 // during gives an operation's interval in time when the history has times.

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"consist/report"
+)
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestExamplesHaveTheirVerdicts(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		says string
+	}{
+		{[]string{"check", "../../examples/register-linearizable.jsonl"}, exitValid, "valid"},
+		{[]string{"check", "../../examples/register-stale-read.jsonl"}, exitInvalid, "Process 2's read of \"x\" on node n3 (index 9) returned 1"},
+		{[]string{"check", "--initial", "0", "../../examples/jepsen-cas-register.edn"}, exitValid, "valid"},
+	} {
+		code, out, errOut := runCLI(t, tc.args...)
+		if code != tc.code || !strings.Contains(out, tc.says) {
+			t.Errorf("consist %s: exit %d, want %d; output lacks %q?\n%s%s", strings.Join(tc.args, " "), code, tc.code, tc.says, out, errOut)
+		}
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	valid := writeFile(t, "valid.jsonl", `{"type":"invoke","process":0,"f":"write","value":1}
+{"type":"ok","process":0,"f":"write","value":1}
+`)
+	invalid := writeFile(t, "invalid.jsonl", `{"type":"invoke","process":0,"f":"read","value":null}
+{"type":"ok","process":0,"f":"read","value":7}
+`)
+	unknown := writeFile(t, "unknown.jsonl", `{"type":"invoke","process":0,"f":"add","value":1}
+{"type":"ok","process":0,"f":"add","value":1}
+`)
+	truncated := writeFile(t, "truncated.jsonl", `{"type":"invoke","process":0,"f":"write","value":1}
+{"type":"ok","process":0,"f":"wri`)
+	empty := writeFile(t, "empty.jsonl", "")
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+		stdout string
+	}{
+		{"valid", []string{"check", valid}, exitValid, "", "valid"},
+		{"invalid", []string{"check", invalid}, exitInvalid, "", "unwritten-read"},
+		{"unknown", []string{"check", unknown}, exitUnknown, "", "no linearizability model covers the functions add"},
+		{"truncated line", []string{"check", truncated}, exitBad, "", "truncated.jsonl:2"},
+		{"empty file", []string{"check", empty}, exitBad, "", "empty"},
+		{"missing file", []string{"check", filepath.Join(t.TempDir(), "nope.jsonl")}, exitBad, "", "no such file"},
+		{"worst of several: invalid beats unknown", []string{"check", valid, unknown, invalid}, exitInvalid, "", ""},
+		{"worst of several: bad input beats invalid", []string{"check", invalid, empty}, exitBad, "", ""},
+		{"unknown flag", []string{"check", "--bogus", valid}, exitBad, "unknown flag", ""},
+		{"no file", []string{"check"}, exitBad, "requires at least 1 arg", ""},
+		{"bad --initial", []string{"check", "--initial", "{", valid}, exitBad, "--initial", ""},
+		{"bad --format", []string{"check", "--format", "xml", valid}, exitBad, "--format", ""},
+		{"model not yet checkable", []string{"check", "--model", "sequential", valid}, exitBad, "cannot check sequential yet", ""},
+		{"unknown model", []string{"check", "--model", "linearisable", valid}, exitBad, "unknown consistency model", ""},
+		{"forced format", []string{"check", "--format", "edn", valid}, exitBad, "", "valid.jsonl:1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, tc.args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, out, errOut)
+			}
+			if !strings.Contains(errOut, tc.stderr) || !strings.Contains(out, tc.stdout) {
+				t.Fatalf("want stderr containing %q and stdout containing %q\nstdout: %s\nstderr: %s", tc.stderr, tc.stdout, out, errOut)
+			}
+		})
+	}
+}
+
+func TestJSONOutput(t *testing.T) {
+	code, out, _ := runCLI(t, "check", "--json", "../../examples/register-stale-read.jsonl", "../../examples/register-linearizable.jsonl")
+	if code != exitInvalid {
+		t.Fatalf("exit %d, want %d", code, exitInvalid)
+	}
+	var files []report.FileResult
+	if err := json.Unmarshal([]byte(out), &files); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, out)
+	}
+	if len(files) != 2 || files[0].Results[0].Verdict != "invalid" || files[1].Results[0].Verdict != "valid" {
+		t.Fatalf("unexpected results: %+v", files)
+	}
+	a := files[0].Results[0].Anomalies
+	if len(a) != 1 || a[0].Kind != "stale-read" || len(a[0].Ops) != 3 || a[0].Key != "x" {
+		t.Fatalf("unexpected anomaly: %+v", a)
+	}
+}
+
+func TestHTMLVisualization(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "x.html")
+	code, _, errOut := runCLI(t, "check", "--html", out, "../../examples/register-stale-read.jsonl")
+	if code != exitInvalid {
+		t.Fatalf("exit %d, want %d: %s", code, exitInvalid, errOut)
+	}
+	html, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(html, []byte("<html")) || !bytes.Contains(html, []byte("process 2")) {
+		t.Fatalf("the visualization lacks the failing key's operations (%d bytes)", len(html))
+	}
+}
