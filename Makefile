@@ -1,0 +1,32 @@
+# consist — build and test targets. `make test` is the whole suite; CI runs it.
+
+GO ?= go
+FUZZTIME ?= 60s
+
+.PHONY: test build install example fuzz bench
+
+# The whole test suite: vet, then every package's tests (the reference
+# corpora in ../shared/data are checked when present).
+test:
+	$(GO) vet ./...
+	$(GO) test ./...
+
+build:
+	$(GO) build -o bin/consist ./cmd/consist
+
+install:
+	$(GO) install ./cmd/consist
+
+# The main job, for now: check an example history.
+example:
+	$(GO) run ./cmd/consist check examples/register-linearizable.jsonl
+
+# Run every reader's fuzz target for FUZZTIME each, one after another.
+fuzz:
+	for target in $$($(GO) test ./history -list '^Fuzz' | grep '^Fuzz'); do \
+		$(GO) test ./history -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
+
+# consist beside Porcupine on Porcupine's corpus, in one run.
+bench:
+	$(GO) test ./checker/linearizable -run '^$$' -bench PorcupineCorpus -benchtime 10x -count 3
