@@ -17,26 +17,7 @@ import (
 // once, outside the timed loop, for both. Compare the two sub-benchmarks'
 // ns/op: consist is meant to take at most 1.1x Porcupine's time.
 func BenchmarkPorcupineCorpus(b *testing.B) {
-	type item struct {
-		h      *history.History
-		events []porcupine.Event
-		model  porcupine.Model
-	}
-	var items []item
-	for _, c := range porcupineCorpus(b) {
-		if c.expect == "none" {
-			continue
-		}
-		h, err := history.ReadFile(c.path, history.Auto)
-		if err != nil {
-			b.Fatal(err)
-		}
-		model := porcupineEtcdModel
-		if h.Format == history.Porcupine && len(h.Ops) > 0 && h.Ops[0].Key != nil {
-			model = porcupineKVModel
-		}
-		items = append(items, item{h, porcupineEvents(h), model})
-	}
+	items := loadPorcupineCorpus(b)
 	b.Run("consist", func(b *testing.B) {
 		for b.Loop() {
 			for _, it := range items {
@@ -51,6 +32,34 @@ func BenchmarkPorcupineCorpus(b *testing.B) {
 			}
 		}
 	})
+}
+
+// corpusItem is a parsed corpus history with the Porcupine model its
+// upstream test uses.
+type corpusItem struct {
+	h      *history.History
+	events []porcupine.Event // h as Porcupine's own parsers would give it
+	model  porcupine.Model
+	expect string
+}
+
+func loadPorcupineCorpus(tb testing.TB) []corpusItem {
+	var items []corpusItem
+	for _, c := range porcupineCorpus(tb) {
+		if c.expect == "none" {
+			continue
+		}
+		h, err := history.ReadFile(c.path, history.Auto)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		model := porcupineEtcdModel
+		if h.Ops[0].Key != nil {
+			model = porcupineKVModel
+		}
+		items = append(items, corpusItem{h, porcupineEvents(h), model, c.expect})
+	}
+	return items
 }
 
 // porcupineOut is a return value as Porcupine's tests model it: the value
@@ -161,21 +170,10 @@ var porcupineKVModel = porcupine.Model{
 // TestPorcupineBaselineAgrees makes sure the benchmark's Porcupine side
 // computes what Porcupine's own tests expect, so the comparison is fair.
 func TestPorcupineBaselineAgrees(t *testing.T) {
-	for _, c := range porcupineCorpus(t) {
-		if c.expect == "none" {
-			continue
-		}
-		h, err := history.ReadFile(c.path, history.Auto)
-		if err != nil {
-			t.Fatal(err)
-		}
-		model := porcupineEtcdModel
-		if h.Ops[0].Key != nil {
-			model = porcupineKVModel
-		}
-		got := porcupine.CheckEventsTimeout(model, porcupineEvents(h), time.Minute)
-		if want := map[string]porcupine.CheckResult{"true": porcupine.Ok, "false": porcupine.Illegal}[c.expect]; got != want {
-			t.Errorf("%s: porcupine says %v, expected.tsv %s", c.path, got, c.expect)
+	for _, it := range loadPorcupineCorpus(t) {
+		got := porcupine.CheckEventsTimeout(it.model, it.events, time.Minute)
+		if want := map[string]porcupine.CheckResult{"true": porcupine.Ok, "false": porcupine.Illegal}[it.expect]; got != want {
+			t.Errorf("%s: porcupine says %v, expected.tsv %s", it.h.Source, got, it.expect)
 		}
 	}
 }
