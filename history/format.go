@@ -1,7 +1,6 @@
 package history
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -68,7 +67,9 @@ func Read(r io.Reader, name string, format Format) (*History, error) {
 }
 
 // Parse reads, pairs and validates a history held in memory.
+// A UTF-8 byte order mark at the start is ignored.
 func Parse(data []byte, name string, format Format) (*History, error) {
+	data = bytes.TrimPrefix(data, utf8BOM)
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, &Error{File: name, Msg: "the history is empty", Fix: "pass a file that holds at least one event"}
 	}
@@ -102,6 +103,9 @@ func Parse(data []byte, name string, format Format) (*History, error) {
 	return h, nil
 }
 
+// utf8BOM is the byte order mark some editors put at the start of a file.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
 // firstInvalid returns the offset of the first NUL byte or invalid UTF-8
 // sequence in data.
 func firstInvalid(data []byte) int {
@@ -115,26 +119,38 @@ func firstInvalid(data []byte) int {
 	return len(data)
 }
 
-// Detect guesses a history's format from its first meaningful line: a JSON
-// object is JSONL, an "INFO  jepsen.util" line or an op map with :key is a
-// Porcupine log, anything else that starts like EDN is EDN.
+// Detect guesses a history's format from its first meaningful line (blank
+// lines and ';' comments are skipped): a JSON object ('{' then '"') is JSONL;
+// an "INFO ..." log line or an op map with :key is a Porcupine log; anything
+// else is EDN.
 func Detect(data []byte) Format {
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64*1024), len(data)+1)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	data = bytes.TrimPrefix(data, utf8BOM)
+	for len(data) > 0 {
+		var line []byte
+		line, data = nextLine(data)
+		line = bytes.TrimSpace(line)
 		switch {
-		case line == "" || strings.HasPrefix(line, ";"):
+		case len(line) == 0 || line[0] == ';':
 			continue
-		case strings.HasPrefix(line, "{\""):
+		case startsJSONObject(line):
 			return JSONL
-		case strings.HasPrefix(line, "INFO") && strings.Contains(line, "jepsen.util"):
+		case bytes.HasPrefix(line, []byte("INFO")):
 			return Porcupine
-		case strings.HasPrefix(line, "{:") && strings.Contains(line, ":key "):
+		case bytes.HasPrefix(line, []byte("{:")) && bytes.Contains(line, []byte(":key ")):
 			return Porcupine
 		default:
 			return EDN
 		}
 	}
 	return EDN
+}
+
+// startsJSONObject reports whether line starts like a JSON object with a
+// member: '{', optional space, '"'.
+func startsJSONObject(line []byte) bool {
+	if len(line) == 0 || line[0] != '{' {
+		return false
+	}
+	rest := bytes.TrimLeft(line[1:], " \t")
+	return len(rest) > 0 && rest[0] == '"'
 }

@@ -96,8 +96,8 @@ func (h *History) Processes() int {
 // invocation, no second invocation while one is open, no invocation by a
 // crashed process. An invocation open at the end counts as info.
 func (h *History) pair() error {
-	open := make(map[Process]int)         // process -> op ID of its open invocation
-	crashed := make(map[Process]int)      // process -> event position of its info completion
+	open := make(map[Process]int)    // process -> op ID of its open invocation
+	crashed := make(map[Process]int) // process -> event position of its info completion
 	h.Ops = make([]Op, 0, len(h.Events)/2)
 	for i := range h.Events {
 		e := &h.Events[i]

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -16,7 +17,7 @@ const jsonlFields = "type, process, f, key, value, time, index, node, error"
 // parseJSONL reads consist's native format: one JSON object per line, blank
 // lines ignored.
 func parseJSONL(data []byte, name string) ([]Event, error) {
-	var events []Event
+	events := make([]Event, 0, bytes.Count(data, []byte{'\n'})+1)
 	lineNo := 0
 	for len(data) > 0 {
 		lineNo++
@@ -43,113 +44,171 @@ func parseJSONL(data []byte, name string) ([]Event, error) {
 	return events, nil
 }
 
-// decodeEvent decodes one JSON Lines event. It sets Index to -1 when the line
-// carries none.
+// decodeEvent decodes one JSON Lines event, reading the line once. It sets
+// Index to -1 when the line carries none. A field that is null counts as
+// absent, except type, process and f, which must be given.
 func decodeEvent(line []byte) (Event, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(line, &raw); err != nil {
-		var syn *json.SyntaxError
-		if errors.As(err, &syn) {
-			return Event{}, fmt.Errorf("invalid JSON at column %d: %v", syn.Offset, err)
-		}
-		return Event{}, fmt.Errorf("invalid JSON: %v", err)
+	raw, err := decodeObject(line)
+	if err != nil {
+		return Event{}, err
+	}
+	if err := checkFields(raw); err != nil {
+		return Event{}, err
 	}
 	e := Event{Index: -1, Time: NoTime}
-	for field, msg := range raw {
-		var err error
-		switch field {
-		case "type":
-			var s string
-			if err = json.Unmarshal(msg, &s); err == nil {
-				var ok bool
-				if e.Type, ok = ParseType(s); !ok {
-					err = fmt.Errorf("%q is not invoke, ok, fail or info", s)
-				}
-			}
-		case "process":
-			e.Process, err = decodeProcess(msg)
-		case "f":
-			err = json.Unmarshal(msg, &e.F)
-		case "key":
-			var k any
-			if k, err = decodeValue(msg); err == nil {
-				e.Key = k
-			}
-		case "value":
-			e.Value, err = decodeValue(msg)
-			e.HasValue = true
-		case "time":
-			err = json.Unmarshal(msg, &e.Time)
-			if err == nil && e.Time < 0 {
-				err = errors.New("must not be negative")
-			}
-		case "index":
-			err = json.Unmarshal(msg, &e.Index)
-			if err == nil && e.Index < 0 {
-				err = errors.New("must not be negative")
-			}
-		case "node":
-			err = json.Unmarshal(msg, &e.Node)
-		case "error":
-			err = decodeError(msg, &e.Error)
-		default:
-			return Event{}, fmt.Errorf("unknown field %q", field)
-		}
-		if err != nil {
-			return Event{}, fmt.Errorf("field %q: %v", field, err)
-		}
+	if e.Type, err = decodeType(raw["type"]); err != nil {
+		return Event{}, fmt.Errorf(`field "type": %w`, err)
 	}
-	for _, required := range []string{"type", "process", "f"} {
-		if _, ok := raw[required]; !ok {
-			return Event{}, fmt.Errorf("missing field %q", required)
-		}
+	if e.Process, err = decodeProcess(raw["process"]); err != nil {
+		return Event{}, fmt.Errorf(`field "process": %w`, err)
+	}
+	if e.F, err = decodeString(raw["f"]); err != nil {
+		return Event{}, fmt.Errorf(`field "f": %w`, err)
+	}
+	if v, ok := raw["value"]; ok {
+		e.Value, e.HasValue = Normalize(v), true
+	}
+	if e.Process == Nemesis {
+		return e, decodeOptional(raw, &e) // nemesis events may have any f, even none, and act on no key
+	}
+	if _, ok := raw["f"]; !ok {
+		return Event{}, errors.New(`missing field "f"`)
 	}
 	if e.F == "" {
 		return Event{}, errors.New(`field "f" is empty`)
 	}
-	if e.Process == Nemesis {
-		e.Key = nil // nemesis events act on no object
-	}
-	return e, nil
+	e.Key = Normalize(raw["key"])
+	return e, decodeOptional(raw, &e)
 }
 
-func decodeProcess(msg json.RawMessage) (Process, error) {
-	var s string
-	if json.Unmarshal(msg, &s) == nil {
-		if s == "nemesis" {
-			return Nemesis, nil
-		}
-		return 0, fmt.Errorf("%q is neither an integer nor \"nemesis\"", s)
-	}
-	var n int64
-	if err := json.Unmarshal(msg, &n); err != nil || n < 0 {
-		return 0, fmt.Errorf("%s is neither a non-negative integer nor \"nemesis\"", msg)
-	}
-	return Process(n), nil
-}
-
-// decodeError accepts any JSON as an error, keeping strings as they are and
-// other values as their JSON text.
-func decodeError(msg json.RawMessage, dst *string) error {
-	if json.Unmarshal(msg, dst) == nil {
-		return nil
-	}
-	v, err := decodeValue(msg)
-	if err != nil {
-		return err
-	}
-	*dst = Canonical(v)
-	return nil
-}
-
-func decodeValue(msg json.RawMessage) (any, error) {
-	d := json.NewDecoder(bytes.NewReader(msg))
+// decodeObject decodes a line that must hold exactly one JSON object,
+// numbers kept as json.Number.
+func decodeObject(line []byte) (map[string]any, error) {
+	d := json.NewDecoder(bytes.NewReader(line))
 	d.UseNumber()
 	var v any
 	if err := d.Decode(&v); err != nil {
-		return nil, err
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			return nil, fmt.Errorf("invalid JSON at column %d: %w", syn.Offset, err)
+		}
+		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
-	return Normalize(v), nil
+	if rest := bytes.TrimSpace(line[d.InputOffset():]); len(rest) > 0 {
+		return nil, fmt.Errorf("invalid JSON at column %d: more text after the object", len(line)-len(rest)+1)
+	}
+	raw, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("invalid JSON: the line holds %s, not an object", Describe(Normalize(v)))
+	}
+	return raw, nil
+}
+
+// checkFields rejects unknown fields, naming the first in sorted order, and
+// requires type and process.
+func checkFields(raw map[string]any) error {
+	var unknown []string
+	for field := range raw {
+		switch field {
+		case "type", "process", "f", "key", "value", "time", "index", "node", "error":
+		default:
+			unknown = append(unknown, field)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return fmt.Errorf("unknown field %q", unknown[0])
+	}
+	for _, required := range []string{"type", "process"} {
+		if _, ok := raw[required]; !ok {
+			return fmt.Errorf("missing field %q", required)
+		}
+	}
+	return nil
+}
+
+// decodeOptional decodes time, index, node and error.
+func decodeOptional(raw map[string]any, e *Event) error {
+	var err error
+	if e.Time, err = decodeCount(raw["time"], NoTime); err != nil {
+		return fmt.Errorf(`field "time": %w`, err)
+	}
+	if e.Index, err = decodeCount(raw["index"], -1); err != nil {
+		return fmt.Errorf(`field "index": %w`, err)
+	}
+	if e.Node, err = decodeString(raw["node"]); err != nil {
+		return fmt.Errorf(`field "node": %w`, err)
+	}
+	e.Error = decodeError(raw["error"])
+	return nil
+}
+
+func decodeType(v any) (Type, error) {
+	s, ok := v.(string)
+	if !ok {
+		return 0, fmt.Errorf("%s is not a string", Describe(Normalize(v)))
+	}
+	t, ok := ParseType(s)
+	if !ok {
+		return 0, fmt.Errorf("%q is not invoke, ok, fail or info", s)
+	}
+	return t, nil
+}
+
+func decodeProcess(v any) (Process, error) {
+	switch v := v.(type) {
+	case string:
+		if v == "nemesis" {
+			return Nemesis, nil
+		}
+	case json.Number:
+		if n, err := strconv.ParseInt(string(v), 10, 64); err == nil && n >= 0 {
+			return Process(n), nil
+		}
+	}
+	return 0, fmt.Errorf("%s is neither a non-negative integer nor \"nemesis\"", Describe(Normalize(v)))
+}
+
+// decodeString decodes an optional string field; null or absent is "".
+func decodeString(v any) (string, error) {
+	switch v := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return v, nil
+	}
+	return "", fmt.Errorf("%s is not a string", Describe(Normalize(v)))
+}
+
+// decodeCount decodes an optional non-negative integer field; null or
+// absent gives def.
+func decodeCount(v any, def int64) (int64, error) {
+	switch v := v.(type) {
+	case nil:
+		return def, nil
+	case json.Number:
+		n, err := strconv.ParseInt(string(v), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s is not an integer", v)
+		}
+		if n < 0 {
+			return 0, errors.New("must not be negative")
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("%s is not an integer", Describe(Normalize(v)))
+}
+
+// decodeError accepts any JSON as an error, keeping strings as they are and
+// other values as their JSON text; null is no error.
+func decodeError(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	}
+	return Canonical(Normalize(v))
 }
 
 // MarshalJSON writes the event in the native format, fields in a fixed

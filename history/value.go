@@ -47,7 +47,9 @@ func Equal(a, b any) bool {
 }
 
 // Canonical returns a string that is equal for two values exactly when
-// Equal holds: the value's JSON encoding with map keys sorted.
+// Equal holds: the value's JSON encoding with map keys sorted. The one
+// exception: NaN and the infinities, which JSON cannot hold, are written as
+// the strings "NaN", "+Inf" and "-Inf", and so collide with those strings.
 func Canonical(v any) string {
 	switch v := v.(type) {
 	case nil:

@@ -35,7 +35,7 @@ type checkFlags struct {
 	html      string
 }
 
-func newCheckCmd(stdout io.Writer) *cobra.Command {
+func newCheckCmd(stdout, stderr io.Writer) *cobra.Command {
 	var fl checkFlags
 	cmd := &cobra.Command{
 		Use:   "check [flags] FILE...",
@@ -50,7 +50,7 @@ with the operations that show it, and exits with the worst verdict:
   consist check --json --timeout 10s run1.jsonl run2.jsonl`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runCheck(cmd.Context(), stdout, fl, args)
+			return runCheck(cmd.Context(), stdout, stderr, fl, args)
 		},
 	}
 	f := cmd.Flags()
@@ -69,7 +69,7 @@ func usageError(format string, args ...any) error {
 	return &exitError{code: exitBad, err: fmt.Errorf(format, args...)}
 }
 
-func runCheck(ctx context.Context, stdout io.Writer, fl checkFlags, files []string) error {
+func runCheck(ctx context.Context, stdout, stderr io.Writer, fl checkFlags, files []string) error {
 	format, err := history.ParseFormat(fl.format)
 	if err != nil {
 		return usageError("--format: %w", err)
@@ -113,7 +113,11 @@ func runCheck(ctx context.Context, stdout io.Writer, fl checkFlags, files []stri
 			results = append(results, fr)
 			continue
 		}
-		if err := report.WriteText(stdout, fr); err != nil {
+		out := stdout
+		if fr.Error != "" {
+			out = stderr
+		}
+		if err := report.WriteText(out, fr); err != nil {
 			return &exitError{code: exitBad, err: err}
 		}
 	}

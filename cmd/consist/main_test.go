@@ -68,9 +68,9 @@ func TestExitCodes(t *testing.T) {
 		{"valid", []string{"check", valid}, exitValid, "", "valid"},
 		{"invalid", []string{"check", invalid}, exitInvalid, "", "unwritten-read"},
 		{"unknown", []string{"check", unknown}, exitUnknown, "", "no linearizability model covers the functions add"},
-		{"truncated line", []string{"check", truncated}, exitBad, "", "truncated.jsonl:2"},
-		{"empty file", []string{"check", empty}, exitBad, "", "empty"},
-		{"missing file", []string{"check", filepath.Join(t.TempDir(), "nope.jsonl")}, exitBad, "", "no such file"},
+		{"truncated line", []string{"check", truncated}, exitBad, "truncated.jsonl:2", ""},
+		{"empty file", []string{"check", empty}, exitBad, "empty", ""},
+		{"missing file", []string{"check", filepath.Join(t.TempDir(), "nope.jsonl")}, exitBad, "no such file", ""},
 		{"worst of several: invalid beats unknown", []string{"check", valid, unknown, invalid}, exitInvalid, "", ""},
 		{"worst of several: bad input beats invalid", []string{"check", invalid, empty}, exitBad, "", ""},
 		{"unknown flag", []string{"check", "--bogus", valid}, exitBad, "unknown flag", ""},
@@ -79,7 +79,7 @@ func TestExitCodes(t *testing.T) {
 		{"bad --format", []string{"check", "--format", "xml", valid}, exitBad, "--format", ""},
 		{"model not yet checkable", []string{"check", "--model", "sequential", valid}, exitBad, "cannot check sequential yet", ""},
 		{"unknown model", []string{"check", "--model", "linearisable", valid}, exitBad, "unknown consistency model", ""},
-		{"forced format", []string{"check", "--format", "edn", valid}, exitBad, "", "valid.jsonl:1"},
+		{"forced format", []string{"check", "--format", "edn", valid}, exitBad, "valid.jsonl:1", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCLI(t, tc.args...)

@@ -1,0 +1,199 @@
+package history
+
+import (
+	"bytes"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"consist/internal/corpus"
+)
+
+// genHistory returns a valid list-append history of n events: 10
+// concurrent clients running transactions of one to four micro-ops, some
+// failing or crashing (a crashed client continues under a new process),
+// and a nemesis now and then. It is deterministic for a seed.
+func genHistory(n int, seed int64) []Event {
+	rng := rand.New(rand.NewSource(seed))
+	slots := make([]Process, 10)
+	for i := range slots {
+		slots[i] = Process(i)
+	}
+	next := Process(len(slots))
+	open := map[Process]*Event{}
+	events := make([]Event, 0, n)
+	add := func(e Event) {
+		e.Index, e.Time = int64(len(events)), int64(len(events))*1000+rng.Int63n(1000)
+		events = append(events, e)
+	}
+	for len(events) < n {
+		if rng.Intn(100) == 0 {
+			add(Event{Type: Info, Process: Nemesis, F: "partition", Value: []any{"n1", "n2"}, HasValue: true})
+			continue
+		}
+		slot := rng.Intn(len(slots))
+		p := slots[slot]
+		inv, ok := open[p]
+		if !ok {
+			e := Event{Type: Invoke, Process: p, F: "txn", Value: genTxn(rng, nil), HasValue: true}
+			add(e)
+			open[p] = &events[len(events)-1]
+			continue
+		}
+		delete(open, p)
+		switch r := rng.Intn(10); {
+		case r < 7:
+			add(Event{Type: OK, Process: p, F: "txn", Value: genTxn(rng, inv.Value.([]any)), HasValue: true})
+		case r < 9:
+			add(Event{Type: Fail, Process: p, F: "txn", Value: inv.Value, HasValue: true, Error: "aborted"})
+		default:
+			add(Event{Type: Info, Process: p, F: "txn", Value: inv.Value, HasValue: true, Error: "timeout"})
+			slots[slot], next = next, next+1
+		}
+	}
+	return events
+}
+
+// genTxn returns a new transaction, or, given an invocation's micro-ops,
+// their completion with the reads filled in.
+func genTxn(rng *rand.Rand, inv []any) []any {
+	if inv != nil {
+		out := make([]any, len(inv))
+		for i, m := range inv {
+			mop := m.([]any)
+			if mop[0] == "r" {
+				read := make([]any, rng.Intn(5))
+				for j := range read {
+					read[j] = int64(j + 1)
+				}
+				mop = []any{"r", mop[1], read}
+			}
+			out[i] = mop
+		}
+		return out
+	}
+	mops := make([]any, 1+rng.Intn(4))
+	for i := range mops {
+		k := int64(rng.Intn(50))
+		if rng.Intn(2) == 0 {
+			mops[i] = []any{"append", k, int64(rng.Intn(1000))}
+		} else {
+			mops[i] = []any{"r", k, nil}
+		}
+	}
+	return mops
+}
+
+// ednHistory writes events as Elle-style EDN, one op map per line.
+func ednHistory(events []Event) []byte {
+	var b strings.Builder
+	for _, e := range events {
+		b.WriteString("{:index ")
+		b.WriteString(strconv.FormatInt(e.Index, 10))
+		b.WriteString(", :time ")
+		b.WriteString(strconv.FormatInt(e.Time, 10))
+		b.WriteString(", :type :")
+		b.WriteString(e.Type.String())
+		b.WriteString(", :process ")
+		if e.Process == Nemesis {
+			b.WriteString(":nemesis")
+		} else {
+			b.WriteString(strconv.FormatInt(int64(e.Process), 10))
+		}
+		b.WriteString(", :f :")
+		b.WriteString(e.F)
+		b.WriteString(", :value ")
+		writeEDN(&b, e.Value)
+		if e.Error != "" {
+			b.WriteString(", :error :")
+			b.WriteString(e.Error)
+		}
+		b.WriteString("}\n")
+	}
+	return []byte(b.String())
+}
+
+// writeEDN writes the values genHistory makes: strings as keywords.
+func writeEDN(b *strings.Builder, v any) {
+	switch v := v.(type) {
+	case nil:
+		b.WriteString("nil")
+	case int64:
+		b.WriteString(strconv.FormatInt(v, 10))
+	case string:
+		b.WriteString(":" + v)
+	case []any:
+		b.WriteByte('[')
+		for i, e := range v {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			writeEDN(b, e)
+		}
+		b.WriteByte(']')
+	}
+}
+
+func TestGeneratedHistoryReadsBack(t *testing.T) {
+	events := genHistory(5000, 1)
+	var jsonl bytes.Buffer
+	if err := WriteJSONL(&jsonl, events); err != nil {
+		t.Fatal(err)
+	}
+	for format, data := range map[Format][]byte{EDN: ednHistory(events), JSONL: jsonl.Bytes()} {
+		h, err := Parse(data, "gen", Auto)
+		if err != nil {
+			t.Fatalf("%v: %v", format, err)
+		}
+		if h.Format != format || len(h.Events) != len(events) {
+			t.Fatalf("%v: read as %v, %d events; want %d", format, h.Format, len(h.Events), len(events))
+		}
+		for i := range events {
+			if err := sameEvent(&events[i], &h.Events[i]); err != nil {
+				t.Fatalf("%v event %d: %v", format, i, err)
+			}
+		}
+	}
+}
+
+func benchmarkParse(b *testing.B, data []byte, format Format) {
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(data, "bench", format); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseEDN(b *testing.B) {
+	benchmarkParse(b, ednHistory(genHistory(100_000, 1)), EDN)
+}
+
+func BenchmarkParseJSONL(b *testing.B) {
+	var buf bytes.Buffer
+	if err := WriteJSONL(&buf, genHistory(100_000, 1)); err != nil {
+		b.Fatal(err)
+	}
+	benchmarkParse(b, buf.Bytes(), JSONL)
+}
+
+func BenchmarkParseHugeSCC(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join(corpus.Require(b, "jepsen/elle/histories"), "huge-scc.edn"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchmarkParse(b, data, Auto)
+}
+
+func BenchmarkParseEtcdLogs(b *testing.B) {
+	dir := corpus.Require(b, "porcupine/test_data/jepsen")
+	data, err := os.ReadFile(filepath.Join(dir, "etcd_000.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchmarkParse(b, data, Porcupine)
+}

@@ -1,0 +1,177 @@
+package history
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"testing"
+
+	"consist/internal/corpus"
+)
+
+// maxSeedSize keeps the corpus seeds small: the fuzzer minimises every new
+// interesting input, which takes long on big ones.
+const maxSeedSize = 1500
+
+// handwrittenSeeds make the fuzz targets useful without the corpus.
+var handwrittenSeeds = map[Format][]string{
+	JSONL: {
+		`{"type":"invoke","process":0,"f":"write","value":1,"time":5}
+{"type":"ok","process":0,"f":"write","value":1,"time":9,"node":"n1"}
+{"type":"invoke","process":1,"f":"cas","key":"x","value":[1,2]}
+{"type":"info","process":1,"f":"cas","key":"x","error":"timeout"}
+{"type":"info","process":"nemesis","f":"kill","value":{"n1":"dead"}}
+{"type":"invoke","process":2,"f":"txn","value":[["r","x",null],["append","y",3]]}
+{"type":"ok","process":2,"f":"txn","value":[["r","x",[1,2]],["append","y",3]],"index":99}
+`,
+		`{"type":"invoke","process":0,"f":"read","value":1.5e300,"key":7}`,
+	},
+	EDN: {
+		`{:index 0, :time 0, :type :invoke, :process 3, :f :txn, :value [[:w 31 39] [:r 18 nil]]}
+{:index 1, :time 1, :type :ok, :process 3, :f :txn, :value [[:w 31 39] [:r 18 43]], :error nil}
+{:type :info, :process :nemesis, :f :start, :value #{"n1" \a 1/2 2.5M 7N ##-Inf}}
+; comment
+{:type :invoke, :process 4, :f :read, :key :k, :value nil #_ :ignored}
+`,
+		`; knossos
+[{:process 0, :type :invoke, :f :cas, :value [0 1]}
+ {:process 0, :type :fail, :f :cas, :value [0 1], :error [:timeout "x\n\u00e9"]}
+ {:process 1, :type :invoke, :f :txn, :value [[:read :x nil] [:write :y 2]]}
+ {:process 1, :type :ok, :f :txn, :value [[:read :x 0] [:write :y 2]]}]`,
+		`({:process 0, :type :invoke, :f :write, :value [5 1]}
+ {:process 0, :type :ok, :f :write, :value [5 1], :node #inst "2020-01-01", :extra ##Inf, :time 12})`,
+	},
+	Porcupine: {
+		"INFO  jepsen.util - 0\t:invoke\t:read\tnil\nINFO  jepsen.util - 0\t:ok\t:read\t3\n" +
+			"INFO  jepsen.util - 1   :invoke :cas    [3 0]\nINFO  jepsen.util - 1\t:info\t:cas\t:timed-out\n" +
+			"INFO  jepsen.util - :nemesis\t:info\t:start\tnil\n",
+		`{:process 0, :type :invoke, :f :append, :key "0", :value "x 0 0 y"}
+{:process 0, :type :ok, :f :append, :key "0", :value "x 0 0 y"}`,
+	},
+}
+
+// addSeeds adds the handwritten seeds and malformed cases of the given
+// formats and, when the corpus is present, the heads of a few corpus files
+// whose names end in one of exts.
+func addSeeds(f *testing.F, formats []Format, exts ...string) {
+	for _, format := range formats {
+		for _, s := range handwrittenSeeds[format] {
+			f.Add([]byte(s))
+		}
+		for _, c := range malformed[format] {
+			f.Add([]byte(c.in))
+		}
+	}
+	perDir := map[string]int{}
+	for _, path := range corpusSeedFiles() {
+		dir := filepath.Dir(path)
+		if !slices.Contains(exts, filepath.Ext(path)) || perDir[dir] >= 6 {
+			continue
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if len(data) > 0 {
+			perDir[dir]++
+			f.Add(seedHead(data))
+		}
+	}
+}
+
+// corpusSeedFiles lists the corpus's history files, or none when the corpus
+// is absent: the fuzz targets run without it.
+func corpusSeedFiles() []string {
+	dir := corpus.Dir()
+	if dir == "" {
+		return nil
+	}
+	var files []string
+	for _, pattern := range []string{
+		"porcupine/test_data/jepsen/*.log", "porcupine/test_data/kv/*.txt",
+		"jepsen/knossos/data/*/*/*.edn", "jepsen/elle/histories/*.edn",
+	} {
+		m, _ := filepath.Glob(filepath.Join(dir, pattern))
+		files = append(files, m...)
+	}
+	sort.Strings(files)
+	return files
+}
+
+// seedHead returns the whole lines of data that fit in maxSeedSize bytes,
+// closing a Knossos vector or list that the cut left open.
+func seedHead(data []byte) []byte {
+	if len(data) <= maxSeedSize {
+		return data
+	}
+	head := data[:maxSeedSize]
+	if i := bytes.LastIndexByte(head, '\n'); i > 0 {
+		head = head[:i+1]
+	}
+	head = bytes.Clone(head)
+	for rest := head; len(rest) > 0; {
+		var line []byte
+		line, rest = nextLine(rest)
+		if line = bytes.TrimSpace(line); len(line) == 0 || line[0] == ';' {
+			continue
+		}
+		switch line[0] {
+		case '[':
+			head = append(head, ']')
+		case '(':
+			head = append(head, ')')
+		}
+		break
+	}
+	return head
+}
+
+// jsonlSeeds converts the EDN and Porcupine seeds to JSON Lines seeds.
+func jsonlSeeds(f *testing.F) {
+	for _, format := range []Format{EDN, Porcupine} {
+		for _, s := range handwrittenSeeds[format] {
+			h, err := Parse([]byte(s), "seed", format)
+			if err != nil {
+				f.Fatalf("seed %q: %v", s, err)
+			}
+			var b bytes.Buffer
+			if err := WriteJSONL(&b, h.Events); err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b.Bytes())
+		}
+	}
+}
+
+func fuzzParse(f *testing.F, format Format) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h, err := Parse(data, "fuzz", format)
+		if err := checkParseResult(h, err); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func FuzzParseJSONL(f *testing.F) {
+	addSeeds(f, []Format{JSONL})
+	jsonlSeeds(f)
+	fuzzParse(f, JSONL)
+}
+
+func FuzzParseEDN(f *testing.F) {
+	addSeeds(f, []Format{EDN}, ".edn", ".txt")
+	fuzzParse(f, EDN)
+}
+
+func FuzzParsePorcupine(f *testing.F) {
+	addSeeds(f, []Format{Porcupine}, ".log", ".txt")
+	fuzzParse(f, Porcupine)
+}
+
+func FuzzParseAuto(f *testing.F) {
+	addSeeds(f, []Format{JSONL, EDN, Porcupine}, ".edn", ".log", ".txt")
+	jsonlSeeds(f)
+	fuzzParse(f, Auto)
+}
