@@ -33,9 +33,7 @@ func WriteHTML(ctx context.Context, w io.Writer, h *history.History, opts checke
 	if part == nil {
 		return fmt.Errorf("visualize %s: no operations on key %s: pass a key the history uses", h.Source, history.Describe(key))
 	}
-	mem := &budget{}
-	mem.left.Store(opts.MemoryBudget())
-	sp, ops := part.compile(obj, opts.Initial, mem)
+	sp, ops := part.compile(obj, opts.Initial, &share{of: newBudget(opts.MemoryBudget())})
 	d := describer{h: h, p: part}
 	end := int64(len(h.Events))
 	pops := make([]porcupine.Operation, len(ops))

@@ -69,8 +69,7 @@ func Check(ctx context.Context, h *history.History, opts checker.Options) (res c
 		return res
 	}
 	parts := partitionOps(h, obj, opts.NilRead)
-	mem := &budget{}
-	mem.left.Store(opts.MemoryBudget())
+	mem := newBudget(opts.MemoryBudget())
 	// Once one object is proven nonlinearizable the verdict is settled;
 	// the others get as long again as that took, so cheap anomalies are
 	// still reported, and are then stopped.
@@ -78,6 +77,12 @@ func Check(ctx context.Context, h *history.History, opts checker.Options) (res c
 	defer stopSearch()
 	var settle sync.Once
 	var stopped atomic.Bool
+	var grace atomic.Pointer[time.Timer]
+	defer func() {
+		if t := grace.Load(); t != nil {
+			t.Stop()
+		}
+	}()
 	outcomes := make([]partitionOutcome, len(parts))
 	// A first pass with a small step limit decides most objects and finds
 	// cheap violations fast; the second pass searches the rest fully.
@@ -93,7 +98,7 @@ func Check(ctx context.Context, h *history.History, opts checker.Options) (res c
 			outcomes[i] = parts[i].check(searchCtx, obj, opts.Initial, mem, limit)
 			if outcomes[i].err == nil && !outcomes[i].ok {
 				settle.Do(func() {
-					time.AfterFunc(time.Since(start), func() { stopped.Store(true); stopSearch() })
+					grace.Store(time.AfterFunc(time.Since(start), func() { stopped.Store(true); stopSearch() }))
 				})
 			}
 			if outcomes[i].err != nil && !errors.Is(outcomes[i].err, errSteps) && stopped.Load() && ctx.Err() == nil {
@@ -371,9 +376,10 @@ type partitionOutcome struct {
 }
 
 func (p *partition) check(ctx context.Context, obj object, initial any, mem *budget, maxSteps int64) partitionOutcome {
-	sp, ops := p.compile(obj, initial, mem)
-	o, err := search(ctx, sp, ops, mem, maxSteps)
-	if err == nil && !o.ok && mem.left.Load() < 0 {
+	own := &share{of: mem}
+	sp, ops := p.compile(obj, initial, own)
+	o, err := search(ctx, sp, ops, own, maxSteps)
+	if err == nil && !o.ok && own.refused {
 		err = errMemory // a spec refused a step for want of memory
 	}
 	if errors.Is(err, errTimeout) && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -384,7 +390,7 @@ func (p *partition) check(ctx context.Context, obj object, initial any, mem *bud
 
 // compile builds the search's view of the partition: its specification and
 // its operations' intervals.
-func (p *partition) compile(obj object, initial any, mem *budget) (spec, []operation) {
+func (p *partition) compile(obj object, initial any, mem *share) (spec, []operation) {
 	ops := make([]operation, len(p.ops))
 	for i, op := range p.ops {
 		ops[i] = operation{call: op.Invoke, ret: op.Complete, optional: op.Type != history.OK}
@@ -431,7 +437,7 @@ func (p *partition) compile(obj object, initial any, mem *budget) (spec, []opera
 	return sp, ops
 }
 
-func (p *partition) compileTxns(initial any, mem *budget) *multiRegisterSpec {
+func (p *partition) compileTxns(initial any, mem *share) *multiRegisterSpec {
 	sp := &multiRegisterSpec{values: newInterner(), tupleID: map[string]int32{}, memo: map[[2]int32]int32{}, mem: mem}
 	slot := map[string]int{}
 	init := make([]int32, len(p.keys))

@@ -369,3 +369,23 @@ func TestAgreesWithPorcupine(t *testing.T) {
 	}
 	t.Logf("verdicts: %v", counts)
 }
+
+// A specification refused memory must end in Unknown, never in a
+// violation: the appended strings of a valid kv history need more than the
+// budget allows.
+func TestMemoryRefusedByASpecIsUnknown(t *testing.T) {
+	var b strings.Builder
+	for i := range 40 {
+		p := i % 4
+		fmt.Fprintf(&b, `{"type":"invoke","process":%d,"f":"append","key":"k","value":"%02d"}`+"\n", p, i)
+		fmt.Fprintf(&b, `{"type":"ok","process":%d,"f":"append","key":"k","value":"%02d"}`+"\n", p, i)
+	}
+	h := parse(t, b.String())
+	if res := Check(context.Background(), h, checker.Options{}); res.Verdict != checker.Valid {
+		t.Fatalf("with memory: %s (%s), want valid", res.Verdict, res.Reason)
+	}
+	res := Check(context.Background(), h, checker.Options{MaxMemory: 2048})
+	if res.Verdict != checker.Unknown || !strings.Contains(res.Reason, "memory") {
+		t.Fatalf("with 2 KiB: %s (%s), want unknown for memory", res.Verdict, res.Reason)
+	}
+}

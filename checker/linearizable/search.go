@@ -44,7 +44,31 @@ type budget struct {
 	left atomic.Int64
 }
 
-func (b *budget) take(n int64) bool { return b.left.Add(-n) >= 0 }
+func newBudget(bytes int64) *budget {
+	b := &budget{}
+	b.left.Store(bytes)
+	return b
+}
+
+// share is one object's use of the check's budget. It remembers a refusal,
+// so that a search that failed for want of memory is never mistaken for a
+// violation, whatever other objects give back meanwhile. It is used by one
+// goroutine.
+type share struct {
+	of      *budget
+	refused bool
+}
+
+func (s *share) take(n int64) bool {
+	if s.of.left.Add(-n) >= 0 {
+		return true
+	}
+	s.of.left.Add(n)
+	s.refused = true
+	return false
+}
+
+func (s *share) give(n int64) { s.of.left.Add(n) }
 
 // outcome is what a search found.
 type outcome struct {
@@ -73,7 +97,7 @@ type outcome struct {
 //
 // A positive maxSteps bounds the configurations visited; the search then
 // gives up with errSteps.
-func search(ctx context.Context, sp spec, ops []operation, mem *budget, maxSteps int64) (outcome, error) {
+func search(ctx context.Context, sp spec, ops []operation, mem *share, maxSteps int64) (outcome, error) {
 	n := len(ops)
 	l := newEventList(ops)
 	words := (n + 63) / 64
@@ -280,15 +304,15 @@ type configCache struct {
 	sets   []uint64
 	states []int32
 	chain  []int32
-	mem    *budget
+	mem    *share
 	taken  int64
 }
 
 // release returns the cache's memory to the budget once the search that
 // used it is over.
-func (c *configCache) release() { c.mem.left.Add(c.taken) }
+func (c *configCache) release() { c.mem.give(c.taken) }
 
-func newConfigCache(words int, mem *budget) *configCache {
+func newConfigCache(words int, mem *share) *configCache {
 	return &configCache{words: words, heads: make(map[uint64]int32), mem: mem}
 }
 
@@ -306,10 +330,10 @@ func (c *configCache) add(h uint64, set []uint64, state int32) (bool, error) {
 	}
 	// An entry costs its set, its state and chain link, and a map slot.
 	cost := int64(c.words*8 + 8 + 48)
-	c.taken += cost
 	if !c.mem.take(cost) {
 		return false, errMemory
 	}
+	c.taken += cost
 	e := int32(len(c.states))
 	c.sets = append(c.sets, set...)
 	c.states = append(c.states, state)

@@ -86,7 +86,7 @@ type stringSpec struct {
 	kind    []string
 	arg     []int32 // get: the value returned; put, append: the argument
 	appends map[[2]int32]int32
-	mem     *budget
+	mem     *share
 }
 
 func (k *stringSpec) init() int32 { return k.initial }
@@ -104,9 +104,8 @@ func (k *stringSpec) step(s int32, op int) (int32, bool) {
 		}
 		joined := k.strs.vals[s].(string) + k.strs.vals[k.arg[op]].(string)
 		if !k.mem.take(int64(len(joined) + 64)) {
-			// Out of budget: refusing the step keeps the search sound
-			// only if the caller reports Unknown, which it does when
-			// the budget is exhausted.
+			// Out of memory: the share remembers the refusal, and the
+			// check reports Unknown rather than this step's failure.
 			return s, false
 		}
 		next := k.strs.id(joined)
@@ -149,7 +148,7 @@ type multiRegisterSpec struct {
 	tuples  [][]int32 // tuple 0 is the initial one
 	txns    [][]microOp
 	memo    map[[2]int32]int32 // (state, op) -> next state, or -1
-	mem     *budget
+	mem     *share
 }
 
 type microOp struct {
