@@ -185,17 +185,7 @@ func TestEDNOpMap(t *testing.T) {
 		{Index: 4, Time: NoTime, Type: OK, Process: 4, F: "read", Key: int64(12), Value: nil, HasValue: true, Error: "not-found", Line: 5},
 		{Index: 5, Time: NoTime, Type: Info, Process: Nemesis, Line: 6},
 	}
-	if len(h.Events) != len(want) {
-		t.Fatalf("%d events, want %d", len(h.Events), len(want))
-	}
-	for i := range want {
-		if err := sameEvent(&h.Events[i], &want[i]); err != nil {
-			t.Errorf("event %d: %v", i, err)
-		}
-		if h.Events[i].Line != want[i].Line {
-			t.Errorf("event %d on line %d, want %d", i, h.Events[i].Line, want[i].Line)
-		}
-	}
+	assertEvents(t, h.Events, want)
 	if len(h.Ops) != 2 || h.Ops[0].Type != Fail || h.Ops[1].Type != OK {
 		t.Errorf("ops = %+v, want a failed write and an ok read", h.Ops)
 	}

@@ -138,3 +138,19 @@ func wantError(t *testing.T, err error, line int, msg string) {
 		t.Errorf("error message %q does not mention %q", he.Msg, msg)
 	}
 }
+
+// assertEvents fails the test unless got holds exactly want, lines included.
+func assertEvents(t *testing.T, got, want []Event) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d events, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if err := sameEvent(&got[i], &want[i]); err != nil {
+			t.Errorf("event %d: %v", i, err)
+		}
+		if got[i].Line != want[i].Line {
+			t.Errorf("event %d on line %d, want %d", i, got[i].Line, want[i].Line)
+		}
+	}
+}

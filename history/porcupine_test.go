@@ -35,17 +35,7 @@ func TestEtcdLog(t *testing.T) {
 		{Index: 8, Type: Info, Process: Nemesis, F: "start", Value: nil, HasValue: true, Time: NoTime, Line: 10},
 		{Index: 9, Type: Invoke, Process: 7, F: "read", Value: nil, HasValue: true, Time: NoTime, Line: 11},
 	}
-	if len(h.Events) != len(want) {
-		t.Fatalf("%d events, want %d", len(h.Events), len(want))
-	}
-	for i := range want {
-		if err := sameEvent(&h.Events[i], &want[i]); err != nil {
-			t.Errorf("event %d: %v", i, err)
-		}
-		if h.Events[i].Line != want[i].Line {
-			t.Errorf("event %d on line %d, want %d", i, h.Events[i].Line, want[i].Line)
-		}
-	}
+	assertEvents(t, h.Events, want)
 	if len(h.Ops) != 5 {
 		t.Fatalf("%d ops, want 5", len(h.Ops))
 	}
