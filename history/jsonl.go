@@ -22,11 +22,7 @@ func parseJSONL(data []byte, name string) ([]Event, error) {
 	for len(data) > 0 {
 		lineNo++
 		var line []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			line, data = data, nil
-		}
+		line, data = nextLine(data)
 		line = bytes.TrimSpace(line)
 		if len(line) == 0 {
 			continue
