@@ -147,7 +147,11 @@ func undecidedReason(undecided []string, opts checker.Options) string {
 	if len(undecided) > len(shown) {
 		reason += "; ..."
 	}
-	return reason + fmt.Sprintf(" (raise --timeout, now %v, or --max-memory, now %d MiB)", opts.Timeout, opts.MemoryBudget()>>20)
+	timeout := "none"
+	if opts.Timeout > 0 {
+		timeout = opts.Timeout.String()
+	}
+	return reason + fmt.Sprintf(" (raise --timeout, now %s, or --max-memory, now %d MiB)", timeout, opts.MemoryBudget()>>20)
 }
 
 // firstPassSteps is the step limit of the first pass over the objects.

@@ -269,11 +269,11 @@ func (d describer) op(op *history.Op) string {
 
 // during gives an operation's interval in time when the history has times.
 func (d describer) during(op *history.Op) string {
-	call := d.h.Events[op.Invoke].Time
-	if call == history.NoTime || op.Complete < 0 || d.h.Events[op.Complete].Time == history.NoTime {
+	call, done := d.h.InvokeEvent(op), d.h.CompleteEvent(op)
+	if call.Time == history.NoTime || done == nil || done.Time == history.NoTime {
 		return ""
 	}
-	return fmt.Sprintf(" during [%v, %v]", time.Duration(call), time.Duration(d.h.Events[op.Complete].Time))
+	return fmt.Sprintf(" during [%v, %v]", time.Duration(call.Time), time.Duration(done.Time))
 }
 
 func (d describer) at(pos int) string {
