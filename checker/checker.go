@@ -15,6 +15,7 @@ package checker
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"consist/history"
@@ -83,6 +84,10 @@ type Result struct {
 	Reason    string    `json:"reason,omitempty"`
 	Anomalies []Anomaly `json:"anomalies,omitempty"`
 	Stats     Stats     `json:"stats"`
+	// Details holds measurements particular to a model, such as the
+	// staleness percentiles of bounded-staleness. A Details value with a
+	// Text() string method is also shown in text reports.
+	Details any `json:"details,omitempty"`
 }
 
 // Options are the settings every checker understands.
@@ -99,6 +104,50 @@ type Options struct {
 	// state; when it would exceed it the verdict is Unknown. Zero means
 	// DefaultMaxMemory.
 	MaxMemory int64
+	// SessionScope says whether the session guarantees (read-your-writes,
+	// monotonic reads, monotonic writes, writes-follow-reads) are judged
+	// across the whole store or on each key alone; see Scope.
+	SessionScope Scope
+	// MaxStalenessVersions, when positive, makes bounded-staleness
+	// invalid if a read lags more than this many versions behind.
+	MaxStalenessVersions int
+	// MaxStalenessTime, when positive, makes bounded-staleness invalid if
+	// a read lags more than this long behind.
+	MaxStalenessTime time.Duration
+}
+
+// Scope is the extent over which a session guarantee is judged.
+type Scope uint8
+
+// The scopes of a session guarantee.
+const (
+	// ScopeStore judges a session's operations on every key together, as
+	// Terry et al. (1994) and Viotti & Vukolić (2016) define the
+	// guarantees: a session that wrote x and then y must not be seen to
+	// have written y without x. The default.
+	ScopeStore Scope = iota
+	// ScopeKey judges each key's operations alone, as stores that shard
+	// by key and promise guarantees per key (per-key sessions) do.
+	ScopeKey
+)
+
+// String returns "store" or "key".
+func (s Scope) String() string {
+	if s == ScopeKey {
+		return "key"
+	}
+	return "store"
+}
+
+// ParseScope reads "store" or "key".
+func ParseScope(s string) (Scope, error) {
+	switch s {
+	case "store":
+		return ScopeStore, nil
+	case "key":
+		return ScopeKey, nil
+	}
+	return 0, fmt.Errorf("session scope %q: use store or key", s)
 }
 
 // NilRead is the meaning of a successful read that returned nil.
@@ -148,4 +197,12 @@ type Checker interface {
 	// history it cannot judge gets Unknown verdicts with the reason, and
 	// a cancelled ctx ends the check with Unknown.
 	Check(ctx context.Context, h *history.History, opts Options) []Result
+}
+
+// Applier is implemented by checkers that judge only some kinds of
+// histories (registers, say, and not queues). When every model is
+// checked, a checker whose Applies returns false is skipped; asked for
+// by name, it returns Unknown with the reason.
+type Applier interface {
+	Applies(h *history.History) bool
 }

@@ -24,16 +24,28 @@ const (
 	Linearizable      Model = "linearizable"
 	Sequential        Model = "sequential"
 	Causal            Model = "causal"
+	CausalConvergence Model = "causal-convergence"
+	WeakCausal        Model = "weak-causal"
 	PRAM              Model = "PRAM"
 	ReadYourWrites    Model = "read-your-writes"
 	MonotonicReads    Model = "monotonic-reads"
 	MonotonicWrites   Model = "monotonic-writes"
 	WritesFollowReads Model = "writes-follow-reads"
+
+	// BoundedStaleness and Convergence are measures of how far replicas
+	// lag and whether they agree in the end. They are not consistency
+	// models in the lattice: they imply and are implied by nothing.
+	BoundedStaleness Model = "bounded-staleness"
+	Convergence      Model = "convergence"
 )
 
-// implies is the model lattice, as on Jepsen's map of consistency models:
-// each model lists the models it directly implies. Everything else about
-// the lattice is derived from this table.
+// implies is the model lattice, as on Jepsen's map of consistency models,
+// with the three causal variants of Bouajjani, Enea, Guerraoui and Hamza
+// ("On verifying causal consistency", POPL 2017): causal memory (causal)
+// and causal convergence each imply weak causal consistency, and
+// sequential consistency implies both. Each model lists the models it
+// directly implies; everything else about the lattice is derived from
+// this table.
 var implies = map[Model][]Model{
 	StrictSerializable: {Serializable, Linearizable},
 	Serializable:       {RepeatableRead, SnapshotIsolation},
@@ -43,13 +55,18 @@ var implies = map[Model][]Model{
 	ReadUncommitted:    nil,
 
 	Linearizable:      {Sequential},
-	Sequential:        {Causal},
-	Causal:            {WritesFollowReads, PRAM},
+	Sequential:        {Causal, CausalConvergence},
+	Causal:            {WeakCausal, WritesFollowReads, PRAM},
+	CausalConvergence: {WeakCausal},
+	WeakCausal:        nil,
 	PRAM:              {ReadYourWrites, MonotonicReads, MonotonicWrites},
 	ReadYourWrites:    nil,
 	MonotonicReads:    nil,
 	MonotonicWrites:   nil,
 	WritesFollowReads: nil,
+
+	BoundedStaleness: nil,
+	Convergence:      nil,
 }
 
 // Models returns every known model, strongest first (an order in which no

@@ -22,6 +22,12 @@ func TestLatticeFollowsJepsensMap(t *testing.T) {
 		{SnapshotIsolation, RepeatableRead, false},
 		{Serializable, SnapshotIsolation, true},
 		{ReadCommitted, ReadCommitted, true},
+		{Sequential, CausalConvergence, true},
+		{CausalConvergence, PRAM, false},
+		{CausalConvergence, Causal, false},
+		{Causal, WeakCausal, true},
+		{WeakCausal, PRAM, false},
+		{Linearizable, Convergence, false},
 	} {
 		if got := Implies(tc.a, tc.b); got != tc.want {
 			t.Errorf("Implies(%s, %s) = %v, want %v", tc.a, tc.b, got, tc.want)
@@ -41,7 +47,7 @@ func TestModelsStrongestFirst(t *testing.T) {
 			}
 		}
 	}
-	want := []Model{Sequential, Causal, PRAM, ReadYourWrites, MonotonicReads, MonotonicWrites, WritesFollowReads}
+	want := []Model{Sequential, Causal, CausalConvergence, WeakCausal, PRAM, ReadYourWrites, MonotonicReads, MonotonicWrites, WritesFollowReads}
 	got := Weaker(Linearizable)
 	slices.Sort(want)
 	slices.Sort(got)

@@ -1,0 +1,378 @@
+// Package reghist turns a register history (read, write and cas
+// operations) into the form consist's relational checkers work on: the
+// operations that took effect, each process's session order, and for
+// every read the write it read from — which is known exactly when every
+// written value is unique per key, as consist's workloads make it.
+//
+// Rules: ok operations are kept; a failed one did not take effect and is
+// dropped; a crashed (info) write or cas is kept when some kept read saw
+// its value (so it took effect) and dropped otherwise (it may never have
+// taken effect); crashed reads tell nothing and are dropped. Under
+// checker.NilReadUnknown, reads that returned nil are dropped too.
+package reghist
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"consist/checker"
+	"consist/history"
+)
+
+// Kind says whether an operation reads, writes, or both (a cas).
+type Kind uint8
+
+// The kinds of register operation.
+const (
+	Read  Kind = 1 << iota
+	Write      // writes a value
+	CAS   = Read | Write
+)
+
+// Initial is the Reads of an operation that read the initial value.
+const Initial int32 = -1
+
+// None marks the absence of an operation.
+const None int32 = -1
+
+// Op is a kept operation.
+type Op struct {
+	// Src is the operation in the source history.
+	Src *history.Op
+	// Process is the dense number of the operation's process (an index
+	// into History.Processes).
+	Process int32
+	// Key is the dense number of the operation's key (an index into
+	// History.Keys).
+	Key  int32
+	Kind Kind
+	// Reads is, for an operation that reads, the operation whose write it
+	// read, or Initial.
+	Reads int32
+	// Pos is the operation's position in its process's session.
+	Pos int32
+	// Read and Written are the values read and written.
+	Read, Written any
+}
+
+// Reader reports whether the operation reads (a read or a cas).
+func (o *Op) Reader() bool { return o.Kind&Read != 0 }
+
+// Writer reports whether the operation writes (a write or a cas).
+func (o *Op) Writer() bool { return o.Kind&Write != 0 }
+
+// History is a register history prepared for checking.
+type History struct {
+	// Source is the history the operations came from.
+	Source *history.History
+	// Ops are the kept operations in invocation order.
+	Ops []Op
+	// Sessions lists each process's operations in session order.
+	Sessions [][]int32
+	// Processes are the source's process ids, by dense number.
+	Processes []history.Process
+	// Keys are the keys, by dense number; nil is the single default
+	// register.
+	Keys []any
+	// WritesOf lists each key's writing operations in invocation order.
+	WritesOf [][]int32
+	// Initial is the value every key holds before its first write.
+	Initial any
+	// Unique is true when every written value is unique per key and
+	// differs from the initial value, so each read names its write.
+	Unique bool
+	// Repeated explains why Unique is false.
+	Repeated string
+	// ThinAir lists operations that read a value no operation wrote
+	// (their Reads is None); they are not in Ops.
+	ThinAir []ThinAirRead
+}
+
+// ThinAirRead is a read of a value that no kept operation wrote.
+type ThinAirRead struct {
+	Src   *history.Op
+	Value any
+}
+
+// Applies reports whether h holds only register operations.
+func Applies(h *history.History) bool {
+	for i := range h.Ops {
+		switch h.Ops[i].F {
+		case "read", "write", "cas":
+		default:
+			return false
+		}
+	}
+	return len(h.Ops) > 0
+}
+
+// Build prepares h. It fails, with a reason fit for an Unknown verdict,
+// when h holds operations other than read, write and cas, or a malformed
+// cas.
+func Build(h *history.History, opts checker.Options) (*History, error) {
+	nilUnknown := opts.NilRead.Resolve(h.Format) == checker.NilReadUnknown
+	r := &History{Source: h, Initial: opts.Initial, Unique: true}
+	keyIDs := map[string]int32{}
+	keyOf := func(k any) int32 {
+		c := history.Canonical(k)
+		id, ok := keyIDs[c]
+		if !ok {
+			id = int32(len(r.Keys))
+			keyIDs[c] = id
+			r.Keys = append(r.Keys, k)
+			r.WritesOf = append(r.WritesOf, nil)
+		}
+		return id
+	}
+	procIDs := map[history.Process]int32{}
+
+	type candidate struct {
+		src                     *history.Op
+		kind                    Kind
+		key                     int32
+		read, written           any
+		readCanon, writtenCanon string
+	}
+	cands := make([]candidate, 0, len(h.Ops))
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		c := candidate{src: op}
+		switch op.F {
+		case "read":
+			if op.Type != history.OK {
+				continue
+			}
+			if op.Output == nil && nilUnknown {
+				continue
+			}
+			c.kind, c.read = Read, op.Output
+		case "write":
+			if op.Type == history.Fail {
+				continue
+			}
+			c.kind, c.written = Write, op.Input
+		case "cas":
+			if op.Type == history.Fail {
+				continue
+			}
+			pair, ok := op.Input.([]any)
+			if !ok || len(pair) != 2 {
+				return nil, fmt.Errorf("operation %d is a cas whose value %s is not [expected, new]: write cas values as two-element lists", h.OpIndex(op), history.Describe(op.Input))
+			}
+			c.kind, c.read, c.written = CAS, pair[0], pair[1]
+		default:
+			return nil, fmt.Errorf("operation %d is a %q, not a register operation (read, write, cas): this model is checked on register histories only", h.OpIndex(op), op.F)
+		}
+		c.key = keyOf(op.Key)
+		if c.kind&Read != 0 {
+			c.readCanon = history.Canonical(c.read)
+		}
+		if c.kind&Write != 0 {
+			c.writtenCanon = history.Canonical(c.written)
+		}
+		cands = append(cands, c)
+	}
+
+	// Which candidate wrote each (key, value).
+	type kv struct {
+		key int32
+		val string
+	}
+	writer := map[kv]int{}
+	initial := history.Canonical(opts.Initial)
+	for i, c := range cands {
+		if c.kind&Write == 0 {
+			continue
+		}
+		k := kv{c.key, c.writtenCanon}
+		if j, dup := writer[k]; dup && r.Unique {
+			r.Unique = false
+			r.Repeated = fmt.Sprintf("%s was written to %s twice (operations %d and %d)", history.Describe(c.written), KeyName(r.Keys[c.key]), h.OpIndex(cands[j].src), h.OpIndex(c.src))
+		}
+		if c.writtenCanon == initial && r.Unique {
+			r.Unique = false
+			r.Repeated = fmt.Sprintf("operation %d wrote the initial value %s to %s", h.OpIndex(c.src), history.Describe(c.written), KeyName(r.Keys[c.key]))
+		}
+		writer[k] = i
+	}
+	// A crashed write is kept only when somebody read it.
+	seen := make([]bool, len(cands))
+	for _, c := range cands {
+		if c.kind&Read == 0 || c.readCanon == initial {
+			continue
+		}
+		if j, ok := writer[kv{c.key, c.readCanon}]; ok {
+			seen[j] = true
+		}
+	}
+	id := make([]int32, len(cands))
+	for i, c := range cands {
+		id[i] = None
+		if c.src.Type != history.OK && !seen[i] {
+			continue
+		}
+		if c.kind&Read != 0 && c.readCanon != initial {
+			if _, ok := writer[kv{c.key, c.readCanon}]; !ok {
+				r.ThinAir = append(r.ThinAir, ThinAirRead{Src: c.src, Value: c.read})
+				continue
+			}
+		}
+		p, ok := procIDs[c.src.Process]
+		if !ok {
+			p = int32(len(r.Processes))
+			procIDs[c.src.Process] = p
+			r.Processes = append(r.Processes, c.src.Process)
+			r.Sessions = append(r.Sessions, nil)
+		}
+		id[i] = int32(len(r.Ops))
+		r.Ops = append(r.Ops, Op{Src: c.src, Process: p, Key: c.key, Kind: c.kind, Reads: None,
+			Pos: int32(len(r.Sessions[p])), Read: c.read, Written: c.written})
+		r.Sessions[p] = append(r.Sessions[p], id[i])
+		if c.kind&Write != 0 {
+			r.WritesOf[c.key] = append(r.WritesOf[c.key], id[i])
+		}
+	}
+	if !r.Unique {
+		return r, nil
+	}
+	for i, c := range cands {
+		if id[i] == None || c.kind&Read == 0 {
+			continue
+		}
+		op := &r.Ops[id[i]]
+		if c.readCanon == initial {
+			op.Reads = Initial
+			continue
+		}
+		op.Reads = id[writer[kv{c.key, c.readCanon}]]
+	}
+	return r, nil
+}
+
+// Index returns the index by which people name op: its completion
+// event's index.
+func (r *History) Index(op int32) int64 { return r.Source.OpIndex(r.Ops[op].Src) }
+
+// Describe names an operation in words: "process 2 read y=1", "process 1
+// wrote x=1", "process 3's cas of x from 1 to 2".
+func (r *History) Describe(op int32) string {
+	o := &r.Ops[op]
+	who := "process " + r.Processes[o.Process].String()
+	key := r.Keys[o.Key]
+	switch o.Kind {
+	case Read:
+		return who + " read " + Assign(key, o.Read)
+	case Write:
+		return who + " wrote " + Assign(key, o.Written)
+	}
+	on := ""
+	if key != nil {
+		on = " of " + KeyName(key)
+	}
+	return fmt.Sprintf("%s's cas%s from %s to %s", who, on, history.Describe(o.Read), history.Describe(o.Written))
+}
+
+// Assign renders "x=1", or just "1" for the default register.
+func Assign(key, value any) string {
+	if key == nil {
+		return history.Describe(value)
+	}
+	return KeyName(key) + "=" + history.Describe(value)
+}
+
+// KeyName renders a key for sentences: a plain string without quotes
+// when it reads unambiguously, else as JSON; nil is "the register".
+func KeyName(key any) string {
+	switch k := key.(type) {
+	case nil:
+		return "the register"
+	case string:
+		if k != "" && !strings.ContainsAny(k, " =\"',\t\n") {
+			return k
+		}
+	case int64:
+		return strconv.FormatInt(k, 10)
+	}
+	return history.Describe(key)
+}
+
+// Indices returns the source indices of ops, sorted and without
+// repeats.
+func (r *History) Indices(ops ...int32) []int64 {
+	out := make([]int64, 0, len(ops))
+	for _, o := range ops {
+		if o >= 0 {
+			out = append(out, r.Index(o))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// ThinAirAnomalies returns an unwritten-read anomaly for every read of a
+// value nobody wrote: such a read breaks every consistency model.
+func (r *History) ThinAirAnomalies(model checker.Model) []checker.Anomaly {
+	var out []checker.Anomaly
+	for _, t := range r.ThinAir {
+		idx := r.Source.OpIndex(t.Src)
+		out = append(out, checker.Anomaly{
+			Kind: "unwritten-read",
+			Key:  t.Src.Key,
+			Ops:  []int64{idx},
+			Explanation: fmt.Sprintf("process %s read %s, a value no operation wrote (and not the initial value %s): the store returned data from nowhere, which no consistency model allows (%s)",
+				t.Src.Process, Assign(t.Src.Key, t.Value), history.Describe(r.Initial), model),
+		})
+	}
+	return out
+}
+
+// Chains gives each operation its nearest predecessors in session order:
+// within the whole session, or, by key, within the session's operations
+// on the operation's own key.
+type Chains struct {
+	// PrevOp is the operation just before, or None.
+	PrevOp []int32
+	// PrevRead is the latest operation before that reads, or None.
+	PrevRead []int32
+	// PrevWrite is the latest operation before that writes, or None.
+	PrevWrite []int32
+}
+
+// Chains computes the session predecessors of every operation; byKey
+// restricts each session to one key at a time.
+func (r *History) Chains(byKey bool) Chains {
+	n := len(r.Ops)
+	c := Chains{PrevOp: make([]int32, n), PrevRead: make([]int32, n), PrevWrite: make([]int32, n)}
+	type last struct{ op, read, write int32 }
+	none := last{None, None, None}
+	var perKey []last
+	var stamp []int
+	if byKey {
+		perKey = make([]last, len(r.Keys))
+		stamp = make([]int, len(r.Keys))
+	}
+	for s, ops := range r.Sessions {
+		whole := none
+		for _, id := range ops {
+			l := &whole
+			if byKey {
+				k := r.Ops[id].Key
+				if stamp[k] != s+1 {
+					stamp[k], perKey[k] = s+1, none
+				}
+				l = &perKey[k]
+			}
+			c.PrevOp[id], c.PrevRead[id], c.PrevWrite[id] = l.op, l.read, l.write
+			l.op = id
+			if r.Ops[id].Reader() {
+				l.read = id
+			}
+			if r.Ops[id].Writer() {
+				l.write = id
+			}
+		}
+	}
+	return c
+}
