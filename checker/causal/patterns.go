@@ -21,7 +21,7 @@ type graph struct {
 	clock []int32
 	procs int
 	// writes[q][k] lists q's writes of key k in session order.
-	writes [][][]int32
+	writes    [][][]int32
 	explainer *views.Checker
 }
 
