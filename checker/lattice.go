@@ -69,21 +69,52 @@ var implies = map[Model][]Model{
 	Convergence:      nil,
 }
 
-// Models returns every known model, strongest first (an order in which no
-// model comes after one it implies), ties broken by name.
+// Models returns every known model, strongest first: by level (the
+// longest chain of implications from a model nothing implies), ties broken
+// by name, and models outside the order (no implications either way)
+// last. No model comes after one it implies.
 func Models() []Model {
 	all := make([]Model, 0, len(implies))
 	for m := range implies {
 		all = append(all, m)
 	}
-	depth := func(m Model) int { return len(closure(m)) }
+	level := levels()
+	isolated := func(m Model) bool { return len(implies[m]) == 0 && !hasAbove(m) }
 	slices.SortFunc(all, func(a, b Model) int {
-		if d := depth(b) - depth(a); d != 0 {
+		if ia, ib := isolated(a), isolated(b); ia != ib {
+			if ia {
+				return 1
+			}
+			return -1
+		}
+		if d := level[a] - level[b]; d != 0 {
 			return d
 		}
 		return strings.Compare(string(a), string(b))
 	})
 	return all
+}
+
+// levels gives each model the length of the longest chain of direct
+// implications leading to it.
+func levels() map[Model]int {
+	level := map[Model]int{}
+	var walk func(Model, int)
+	walk = func(m Model, d int) {
+		if d <= level[m] && d > 0 {
+			return
+		}
+		level[m] = max(level[m], d)
+		for _, c := range implies[m] {
+			walk(c, level[m]+1)
+		}
+	}
+	for m := range implies {
+		if !hasAbove(m) {
+			walk(m, 0)
+		}
+	}
+	return level
 }
 
 // ParseModel returns the model named s, accepting any letter case.
@@ -140,4 +171,53 @@ func closure(m Model) map[Model]bool {
 	}
 	walk(m)
 	return seen
+}
+
+// Summarize reads a set of results through the lattice: holds lists the
+// strongest models judged valid (none of them implied by another valid
+// one), and breaks the weakest judged invalid (none of them implying
+// another invalid one) — "causal holds; sequential breaks". Models outside
+// the lattice's order (bounded-staleness, convergence) are left out.
+func Summarize(results []Result) (holds, breaks []Model) {
+	verdict := map[Model]Verdict{}
+	for _, r := range results {
+		if len(implies[r.Model]) > 0 || hasAbove(r.Model) {
+			verdict[r.Model] = r.Verdict
+		}
+	}
+	for _, m := range Models() {
+		switch verdict[m] {
+		case Valid:
+			top := true
+			for x, v := range verdict {
+				if x != m && v == Valid && Implies(x, m) {
+					top = false
+				}
+			}
+			if top {
+				holds = append(holds, m)
+			}
+		case Invalid:
+			bottom := true
+			for x, v := range verdict {
+				if x != m && v == Invalid && Implies(m, x) {
+					bottom = false
+				}
+			}
+			if bottom {
+				breaks = append(breaks, m)
+			}
+		}
+	}
+	return holds, breaks
+}
+
+// hasAbove reports whether some model implies m.
+func hasAbove(m Model) bool {
+	for x := range implies {
+		if x != m && Implies(x, m) {
+			return true
+		}
+	}
+	return false
 }

@@ -70,3 +70,23 @@ func TestVerdictWorse(t *testing.T) {
 		t.Error("verdicts rank invalid > unknown > valid")
 	}
 }
+
+func TestSummarizeNamesTheStrongestThatHolds(t *testing.T) {
+	r := func(m Model, v Verdict) Result { return Result{Model: m, Verdict: v} }
+	holds, breaks := Summarize([]Result{
+		r(Linearizable, Invalid), r(Sequential, Invalid), r(Causal, Valid), r(CausalConvergence, Valid),
+		r(WeakCausal, Valid), r(PRAM, Valid), r(ReadYourWrites, Valid), r(Convergence, Valid), r(BoundedStaleness, Invalid),
+	})
+	if want := []Model{Causal, CausalConvergence}; !slices.Equal(sorted(holds), sorted(want)) {
+		t.Errorf("holds = %v, want %v", holds, want)
+	}
+	if want := []Model{Sequential}; !slices.Equal(breaks, want) {
+		t.Errorf("breaks = %v, want %v", breaks, want)
+	}
+}
+
+func sorted(ms []Model) []Model {
+	out := slices.Clone(ms)
+	slices.Sort(out)
+	return out
+}

@@ -61,7 +61,19 @@ func WriteText(w io.Writer, f FileResult) error {
 		return fmt.Errorf("render table: %w", err)
 	}
 	var b strings.Builder
+	if holds, breaks := checker.Summarize(f.Results); len(holds)+len(breaks) > 0 && len(f.Results) > 1 {
+		b.WriteString("Strongest models that hold: ")
+		b.WriteString(modelList(holds))
+		if len(breaks) > 0 {
+			b.WriteString("; weakest that break: ")
+			b.WriteString(modelList(breaks))
+		}
+		b.WriteString("\n")
+	}
 	for _, r := range f.Results {
+		if d, ok := r.Details.(interface{ Text() string }); ok {
+			fmt.Fprintf(&b, "%s:\n%s", r.Model, indent(d.Text()))
+		}
 		if r.Reason != "" {
 			fmt.Fprintf(&b, "%s %s: %s\n", r.Model, r.Verdict, r.Reason)
 		}
@@ -85,6 +97,27 @@ func WriteJSON(w io.Writer, files []FileResult) error {
 		return fmt.Errorf("write JSON results: %w", err)
 	}
 	return nil
+}
+
+func modelList(ms []checker.Model) string {
+	if len(ms) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(ms))
+	for i, m := range ms {
+		parts[i] = string(m)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// indent prefixes every line of s with two spaces and ends it with a
+// newline.
+func indent(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = "  " + l
+	}
+	return strings.Join(lines, "\n") + "\n"
 }
 
 func roundDuration(d time.Duration) string {

@@ -34,6 +34,7 @@ package causal
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"consist/checker"
@@ -90,6 +91,8 @@ func CheckModels(ctx context.Context, h *history.History, opts checker.Options, 
 		case m == checker.Causal:
 			res.Stats.Engine = ViewEngine
 			causalMemory(ctx, r, res)
+		case int64(len(r.Ops))*int64(len(r.Sessions))*4 > opts.MemoryBudget():
+			res.Verdict, res.Reason = checker.Unknown, fmt.Sprintf("the vector clocks of %d operations over %d processes would need %d MiB, more than the memory budget; raise --max-memory", len(r.Ops), len(r.Sessions), int64(len(r.Ops))*int64(len(r.Sessions))*4>>20)
 		default:
 			if g == nil {
 				g = newGraph(r)

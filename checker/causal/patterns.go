@@ -1,7 +1,7 @@
 package causal
 
 import (
-	"sort"
+	"slices"
 
 	"consist/checker"
 	"consist/checker/internal/reghist"
@@ -20,9 +20,10 @@ type graph struct {
 	// causal past, op included.
 	clock []int32
 	procs int
-	// writes[q][k] lists q's writes of key k in session order.
-	writes    [][][]int32
-	explainer *views.Checker
+	// writes[q][k] lists q's writes of key k in session order, and
+	// writePos[q][k] their positions in q's session.
+	writes, writePos [][][]int32
+	explainer        *views.Checker
 }
 
 func newGraph(r *reghist.History) *graph {
@@ -46,12 +47,13 @@ func newGraph(r *reghist.History) *graph {
 		}
 		row[r.Ops[op].Process] = r.Ops[op].Pos + 1
 	}
-	g.writes = make([][][]int32, P)
+	g.writes, g.writePos = make([][][]int32, P), make([][][]int32, P)
 	for q, ops := range r.Sessions {
-		g.writes[q] = make([][]int32, len(r.Keys))
+		g.writes[q], g.writePos[q] = make([][]int32, len(r.Keys)), make([][]int32, len(r.Keys))
 		for _, op := range ops {
 			if o := &r.Ops[op]; o.Writer() {
 				g.writes[q][o.Key] = append(g.writes[q][o.Key], op)
+				g.writePos[q][o.Key] = append(g.writePos[q][o.Key], o.Pos)
 			}
 		}
 	}
@@ -130,16 +132,24 @@ func (g *graph) before(a, b int32) bool {
 
 // latestWrite returns q's last write of key k in op's strict causal past.
 func (g *graph) latestWrite(op int32, q int, k int32) int32 {
-	ws := g.writes[q][k]
+	pos := g.writePos[q][k]
 	bound := g.clock[int(op)*g.procs+q] // q's operations in op's past, op included
 	if int32(q) == g.r.Ops[op].Process {
 		bound = g.r.Ops[op].Pos
 	}
-	i := sort.Search(len(ws), func(i int) bool { return g.r.Ops[ws[i]].Pos >= bound })
-	if i == 0 {
+	lo, hi := 0, len(pos) // the first write at or after bound
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if pos[mid] < bound {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo == 0 {
 		return reghist.None
 	}
-	return ws[i-1]
+	return g.writes[q][k][lo-1]
 }
 
 func (g *graph) judge(m checker.Model, res *checker.Result) {
@@ -177,13 +187,13 @@ func (g *graph) badRead(m checker.Model) (checker.Anomaly, bool) {
 				continue
 			}
 			if o.Reads == reghist.Initial {
-				path := g.explainer.Ancestry(0, w, op)
+				path := g.explainer.Ancestry(0, w, op, views.Edge{})
 				ops, text := g.explainer.Explain(&views.Violation{Path: path}, "it read the initial value although a write of that key was in its causal past ("+string(m)+")")
 				return checker.Anomaly{Kind: "causal-initial-read", Key: r.Keys[o.Key], Ops: ops, Explanation: text}, true
 			}
 			if g.before(o.Reads, w) {
-				first := g.explainer.Ancestry(0, o.Reads, w)
-				second := g.explainer.Ancestry(0, w, op)
+				first := g.explainer.Ancestry(0, o.Reads, w, views.Edge{})
+				second := g.explainer.Ancestry(0, w, op, views.Edge{})
 				path := append(first, second[1:]...)
 				ops, text := g.explainer.Explain(&views.Violation{Path: path},
 					"it read "+reghist.Assign(r.Keys[o.Key], o.Read)+", which "+reghist.Assign(r.Keys[o.Key], r.Ops[w].Written)+" had overwritten in its causal past ("+string(m)+")")
@@ -198,30 +208,34 @@ func (g *graph) badRead(m checker.Model) (checker.Anomaly, bool) {
 // w2 has w1 (another write of the key) in its causal past.
 func (g *graph) conflictCycle() (checker.Anomaly, bool) {
 	r := g.r
-	cf := map[int32][]int32{}
-	because := map[views.Edge]int32{}
+	var edges []int64 // to<<32 | from
 	for _, op := range g.order {
 		o := &r.Ops[op]
 		if !o.Reader() || o.Reads < 0 {
 			continue
 		}
 		for q := range g.procs {
-			w := g.latestWrite(op, q, o.Key)
-			if w == reghist.None || w == o.Reads {
-				continue
-			}
-			e := views.Edge{From: w, To: o.Reads}
-			if _, dup := because[e]; !dup {
-				because[e] = op
-				cf[o.Reads] = append(cf[o.Reads], w)
+			if w := g.latestWrite(op, q, o.Key); w != reghist.None && w != o.Reads {
+				edges = append(edges, int64(o.Reads)<<32|int64(w))
 			}
 		}
 	}
-	if len(cf) == 0 {
+	if len(edges) == 0 {
 		return checker.Anomaly{}, false
 	}
+	slices.Sort(edges)
+	edges = slices.Compact(edges)
+	start := make([]int32, len(r.Ops)+1) // cf predecessors of op: edges[start[op]:start[op+1]]
+	for _, e := range edges {
+		start[e>>32+1]++
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
 	cyc := findCycle(len(r.Ops), func(op int32, buf []int32) []int32 {
-		buf = append(buf, cf[op]...)
+		for _, e := range edges[start[op]:start[op+1]] {
+			buf = append(buf, int32(e))
+		}
 		if p := g.ch.PrevOp[op]; p != reghist.None {
 			buf = append(buf, p)
 		}
@@ -235,14 +249,30 @@ func (g *graph) conflictCycle() (checker.Anomaly, bool) {
 	}
 	v := &views.Violation{Cycle: true, Path: cyc, Because: map[views.Edge]int32{}}
 	for i := range cyc {
-		e := views.Edge{From: cyc[i], To: cyc[(i+1)%len(cyc)]}
-		if rd, ok := because[e]; ok {
-			v.Because[e] = rd
+		from, to := cyc[i], cyc[(i+1)%len(cyc)]
+		if rd := g.conflictReason(from, to); rd != reghist.None {
+			v.Because[views.Edge{From: from, To: to}] = rd
 		}
 	}
 	ops, text := g.explainer.Explain(v, "no single order of the writes explains every read, so replicas cannot have converged (causal-convergence)")
 	last := cyc[len(cyc)-1]
 	return checker.Anomaly{Kind: "conflicting-orders", Key: r.Keys[r.Ops[last].Key], Ops: ops, Explanation: text}, true
+}
+
+// conflictReason returns a read of to that has from, another write of
+// its key, in its causal past — the read behind the cf edge from → to —
+// or None when from → to is an edge of co.
+func (g *graph) conflictReason(from, to int32) int32 {
+	r := g.r
+	if !r.Ops[from].Writer() || !r.Ops[to].Writer() || r.Ops[from].Key != r.Ops[to].Key || g.before(from, to) {
+		return reghist.None
+	}
+	for _, op := range g.order {
+		if o := &r.Ops[op]; o.Reader() && o.Reads == to && g.before(from, op) {
+			return op
+		}
+	}
+	return reghist.None
 }
 
 // findCycle returns a cycle of the graph given by preds (each listed
@@ -255,24 +285,31 @@ func findCycle(n int, preds func(op int32, buf []int32) []int32) []int32 {
 	)
 	state := make([]uint8, n)
 	type frame struct {
-		op    int32
-		preds []int32
-		next  int
+		op              int32
+		next, end, base int
+	}
+	var stack []frame
+	var arena []int32 // every open frame's predecessors, stacked
+	push := func(op int32) {
+		base := len(arena)
+		arena = preds(op, arena)
+		stack = append(stack, frame{op: op, next: base, end: len(arena), base: base})
+		state[op] = open
 	}
 	for root := range n {
 		if state[root] != unseen {
 			continue
 		}
-		stack := []frame{{op: int32(root), preds: preds(int32(root), nil)}}
-		state[root] = open
+		push(int32(root))
 		for len(stack) > 0 {
 			f := &stack[len(stack)-1]
-			if f.next == len(f.preds) {
+			if f.next == f.end {
 				state[f.op] = done
+				arena = arena[:f.base]
 				stack = stack[:len(stack)-1]
 				continue
 			}
-			p := f.preds[f.next]
+			p := arena[f.next]
 			f.next++
 			switch state[p] {
 			case open:
@@ -287,8 +324,7 @@ func findCycle(n int, preds func(op int32, buf []int32) []int32) []int32 {
 				}
 				return cyc
 			case unseen:
-				state[p] = open
-				stack = append(stack, frame{op: p, preds: preds(p, nil)})
+				push(p)
 			}
 		}
 	}

@@ -15,14 +15,10 @@ import (
 
 	"consist/checker"
 	"consist/checker/linearizable"
+	"consist/checker/suite"
 	"consist/history"
 	"consist/report"
 )
-
-// checkers maps each model consist can check to its checker.
-var checkers = map[checker.Model]checker.Checker{
-	checker.Linearizable: linearizable.Checker{},
-}
 
 type checkFlags struct {
 	models    []string
@@ -33,6 +29,9 @@ type checkFlags struct {
 	nilRead   string
 	json      bool
 	html      string
+	scope     string
+	staleVers int
+	staleTime time.Duration
 }
 
 func newCheckCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -54,7 +53,10 @@ with the operations that show it, and exits with the worst verdict:
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVarP(&fl.models, "model", "m", nil, "models to check (default: every model consist can check)")
+	f.StringSliceVarP(&fl.models, "model", "m", nil, "models to check (default: every model that applies to the history)")
+	f.StringVar(&fl.scope, "session-scope", "store", "judge the session guarantees across the whole store (store, as Terry et al. define them) or on each key alone (key)")
+	f.IntVar(&fl.staleVers, "max-staleness-versions", 0, "bounded-staleness fails when a read lags more than this many versions (0: no bound, only report)")
+	f.DurationVar(&fl.staleTime, "max-staleness-time", 0, "bounded-staleness fails when a read lags more than this long (0: no bound, only report)")
 	f.StringVar(&fl.format, "format", "auto", "history format: jsonl, edn, porcupine, or auto to detect it")
 	f.StringVar(&fl.initial, "initial", "null", "initial value of every register, as JSON (null: never written)")
 	f.DurationVar(&fl.timeout, "timeout", 60*time.Second, "give up after this long per file and model; the verdict is then unknown")
@@ -78,7 +80,13 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, fl checkFlags, file
 	if err != nil {
 		return err
 	}
-	opts := checker.Options{Timeout: fl.timeout}
+	opts := checker.Options{Timeout: fl.timeout, MaxStalenessVersions: fl.staleVers, MaxStalenessTime: fl.staleTime}
+	if opts.SessionScope, err = checker.ParseScope(fl.scope); err != nil {
+		return usageError("--session-scope: %w", err)
+	}
+	if fl.staleVers < 0 || fl.staleTime < 0 {
+		return usageError("--max-staleness-versions and --max-staleness-time must not be negative")
+	}
 	if opts.Initial, err = parseInitial(fl.initial); err != nil {
 		return err
 	}
@@ -132,28 +140,20 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, fl checkFlags, file
 	return nil
 }
 
-// selectModels resolves --model; with none given, every model consist has
-// a checker for.
+// selectModels resolves --model; with none given, nil: every model that
+// applies to each history.
 func selectModels(names []string) ([]checker.Model, error) {
-	if len(names) == 0 {
-		var all []checker.Model
-		for _, m := range checker.Models() {
-			if checkers[m] != nil {
-				all = append(all, m)
-			}
-		}
-		return all, nil
-	}
+	all := suite.Checkers()
 	var models []checker.Model
 	for _, name := range names {
 		m, err := checker.ParseModel(strings.TrimSpace(name))
 		if err != nil {
 			return nil, usageError("--model: %w", err)
 		}
-		if checkers[m] == nil {
+		if all[m] == nil {
 			var have []string
 			for _, m := range checker.Models() {
-				if checkers[m] != nil {
+				if all[m] != nil {
 					have = append(have, string(m))
 				}
 			}
@@ -207,13 +207,7 @@ func checkFile(ctx context.Context, file string, format history.Format, models [
 		return fr, nil
 	}
 	fr.Format, fr.Ops, fr.Processes = h.Format.String(), len(h.Ops), h.Processes()
-	for _, m := range models {
-		for _, r := range checkers[m].Check(ctx, h, opts) {
-			if r.Model == m {
-				fr.Results = append(fr.Results, r)
-			}
-		}
-	}
+	fr.Results = suite.Check(ctx, h, opts, models...)
 	return fr, h
 }
 

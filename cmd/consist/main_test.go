@@ -37,6 +37,10 @@ func TestExamplesHaveTheirVerdicts(t *testing.T) {
 		{[]string{"check", "../../examples/register-linearizable.jsonl"}, exitValid, "valid"},
 		{[]string{"check", "../../examples/register-stale-read.jsonl"}, exitInvalid, "Process 2's read of \"x\" on node n3 (index 9) returned 1"},
 		{[]string{"check", "--initial", "0", "../../examples/jepsen-cas-register.edn"}, exitValid, "valid"},
+		{[]string{"check", "../../examples/causal-chain-broken.jsonl"}, exitInvalid, "process 0 wrote x=1, process 1 read x=1, then process 1 wrote y=1, process 2 read y=1, then process 2 read x=null: the effect was visible without its cause (writes-follow-reads)"},
+		{[]string{"check", "../../examples/causal-chain-broken.jsonl"}, exitInvalid, "Strongest models that hold: PRAM; weakest that break: weak-causal, writes-follow-reads"},
+		{[]string{"check", "--session-scope", "key", "--model", "writes-follow-reads", "../../examples/causal-chain-broken.jsonl"}, exitValid, "valid"},
+		{[]string{"check", "../../examples/store-buffering.jsonl"}, exitInvalid, "Strongest models that hold: causal, causal-convergence; weakest that break: sequential"},
 	} {
 		code, out, errOut := runCLI(t, tc.args...)
 		if code != tc.code || !strings.Contains(out, tc.says) {
@@ -77,7 +81,7 @@ func TestExitCodes(t *testing.T) {
 		{"no file", []string{"check"}, exitBad, "requires at least 1 arg", ""},
 		{"bad --initial", []string{"check", "--initial", "{", valid}, exitBad, "--initial", ""},
 		{"bad --format", []string{"check", "--format", "xml", valid}, exitBad, "--format", ""},
-		{"model not yet checkable", []string{"check", "--model", "sequential", valid}, exitBad, "cannot check sequential yet", ""},
+		{"model not yet checkable", []string{"check", "--model", "serializable", valid}, exitBad, "cannot check serializable yet", ""},
 		{"unknown model", []string{"check", "--model", "linearisable", valid}, exitBad, "unknown consistency model", ""},
 		{"forced format", []string{"check", "--format", "edn", valid}, exitBad, "valid.jsonl:1", ""},
 	} {

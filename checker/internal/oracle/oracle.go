@@ -1,18 +1,26 @@
 // Package oracle is a test oracle: a brute-force reference implementation
 // of consist's register consistency models, written straight from their
-// definitions (docs in the checker packages and the model specification)
-// so that the fast checkers can be compared against it on tiny histories.
+// definitions, against which the fast checkers (checker/linearizable,
+// checker/sequential, checker/causal, checker/session) are compared on
+// tiny histories.
 //
-// Nothing here is clever. Every model is decided by enumerating total
-// orders (sequential orders, per-process views, arbitrations) that respect
-// the model's ordering constraints and testing whether one of them makes
-// the reads legal. The only economy is that a search forgets a partial
-// order once it knows no completion of it can succeed from the same set of
-// placed operations and the same register values, which cannot change the
-// answer. The cost is exponential, so Verdicts refuses histories with more
-// than MaxOps operations to consider.
+// The definitions are those of consist's model specification: the
+// normalised register history (which operations are kept), session order
+// so, reads-from wr, the causal order co = (so ∪ wr)+, views, and for each
+// model the orders that must exist. Linearizability is Herlihy & Wing's:
+// a total order of the ok operations and of any crashed writes, respecting
+// real time, legal for every read.
 //
-// The package is for tests only: it is slow by design and reports only
+// Nothing here is clever. Every model is decided by enumerating the total
+// orders the definition quantifies over (sequential orders, per-process
+// views, arbitrations) that respect the model's ordering constraints, and
+// testing whether one of them makes the reads legal. The one economy is
+// that a search remembers a set of placed operations and register values
+// from which no legal completion exists, which cannot change the answer.
+// The cost is exponential, so Verdicts refuses histories with more than
+// MaxOps operations to consider.
+//
+// The package is for tests only: it is slow by design and reports
 // verdicts, never anomalies.
 package oracle
 
@@ -392,7 +400,8 @@ func legalOrderExists(pts []point, before [][]bool, nkeys, initial int) bool {
 
 // linearizable: some total order of the ok operations and any subset of
 // the crashed writes and cas, respecting real time (a before b when a
-// completed before b was invoked), is legal.
+// completed ok before b was invoked; a crashed operation may take effect
+// at any time after its invocation), is legal.
 func (n *norm) linearizable() bool {
 	var crashed []int
 	for i := range n.all {
@@ -418,7 +427,7 @@ func (n *norm) linearizable() bool {
 			pts[x] = pointOf(&n.all[a], true)
 			for y, b := range ids {
 				A, B := &n.all[a], &n.all[b]
-				before[x][y] = A.complete >= 0 && A.complete < B.invoke
+				before[x][y] = A.ok && A.complete < B.invoke // a crashed op never completes
 			}
 		}
 		if legalOrderExists(pts, before, n.nkeys, n.initial) {

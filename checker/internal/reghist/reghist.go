@@ -197,14 +197,26 @@ func Build(h *history.History, opts checker.Options) (*History, error) {
 		}
 		writer[k] = i
 	}
-	// A crashed write is kept only when somebody read it.
+	// A crashed write is kept only when a kept operation read it; a
+	// crashed cas that is kept reads in turn, so this runs to a fixpoint.
 	seen := make([]bool, len(cands))
-	for _, c := range cands {
+	var work []int
+	for i, c := range cands {
+		if c.src.Type == history.OK {
+			work = append(work, i)
+		}
+	}
+	for len(work) > 0 {
+		c := cands[work[len(work)-1]]
+		work = work[:len(work)-1]
 		if c.kind&Read == 0 || c.readCanon == initial {
 			continue
 		}
-		if j, ok := writer[kv{c.key, c.readCanon}]; ok {
+		if j, ok := writer[kv{c.key, c.readCanon}]; ok && !seen[j] {
 			seen[j] = true
+			if cands[j].src.Type != history.OK {
+				work = append(work, j)
+			}
 		}
 	}
 	id := make([]int32, len(cands))

@@ -27,7 +27,7 @@ func (c *Checker) Explain(v *Violation, consequence string) ([]int64, string) {
 			continue
 		}
 		// from → to because r read to while from was visible to it.
-		seen := c.Ancestry(v.Viewer, from, r)
+		seen := c.Ancestry(v.Viewer, from, r, Edge{from, to})
 		ops = append(ops, r)
 		ops = append(ops, seen...)
 		b.WriteString("; yet ")
@@ -64,7 +64,7 @@ func (c *Checker) chain(path []int32, prev int32) string {
 	for i, op := range path {
 		s := c.link(prev, op)
 		if i == 0 {
-			s = strings.TrimPrefix(strings.TrimPrefix(s, ", then "), ", ")
+			s = c.h.Describe(op)
 		}
 		b.WriteString(s)
 		prev = op

@@ -221,8 +221,8 @@ func (c *Checker) preds(p, op int32, buf []int32) []int32 {
 }
 
 // path returns a shortest chain of operations from -> … -> to, each
-// preceding the next, or nil.
-func (c *Checker) path(p, from, to int32) []int32 {
+// preceding the next, or nil. It does not use the edge avoid.
+func (c *Checker) path(p, from, to int32, avoid Edge) []int32 {
 	if from == to {
 		return []int32{to}
 	}
@@ -234,7 +234,7 @@ func (c *Checker) path(p, from, to int32) []int32 {
 		queue = queue[1:]
 		buf = c.preds(p, x, buf[:0])
 		for _, y := range buf {
-			if _, seen := parent[y]; seen {
+			if _, seen := parent[y]; seen || (Edge{y, x}) == avoid {
 				continue
 			}
 			parent[y] = x
@@ -252,14 +252,14 @@ func (c *Checker) path(p, from, to int32) []int32 {
 }
 
 func (c *Checker) initialRead(p, w, r int32) *Violation {
-	return c.violation(p, false, c.path(p, w, r))
+	return c.violation(p, false, c.path(p, w, r, Edge{}))
 }
 
 // cycle reports the cycle closed by the edge pred -> op, where pred is
 // already an ancestor of op's descendants on the stack.
 func (c *Checker) cycle(p, op, pred int32) *Violation {
 	// op must follow pred; pred must (through the stack) follow op.
-	back := c.path(p, op, pred)
+	back := c.path(p, op, pred, Edge{})
 	if back == nil {
 		back = []int32{op, pred}
 	}
@@ -282,6 +282,8 @@ func (c *Checker) violation(p int32, cycle bool, path []int32) *Violation {
 }
 
 // Ancestry returns a shortest chain from one operation to another in p's
-// view, under the edges the last check forced; explanations use it to
-// show why a forced edge holds.
-func (c *Checker) Ancestry(p, from, to int32) []int32 { return c.path(p, from, to) }
+// view, under the edges the last check forced but without the edge avoid;
+// explanations use it to show why a forced edge holds.
+func (c *Checker) Ancestry(p, from, to int32, avoid Edge) []int32 {
+	return c.path(p, from, to, avoid)
+}

@@ -1,0 +1,452 @@
+// Package convergence judges whether a register store converged: whether,
+// once the writes stopped, every read of a key returned the same value.
+//
+// Definition. Eventual consistency promises that replicas which stop
+// receiving writes eventually agree (Vogels, "Eventually Consistent", CACM
+// 52(1), 2009; Viotti & Vukolić, "Consistency in Non-Transactional
+// Distributed Storage Systems", ACM CSUR 2016, name the property
+// convergence; Jepsen checks it with final reads). consist judges it on the
+// final reads of each key:
+//
+//   - Real time is the order of events in the history. A write of key k
+//     (a write or a cas, unless it failed) completes at its ok or info
+//     completion event; a write that never completed has no completion,
+//     and its key has no final reads.
+//   - A final read of k is an ok read of k invoked after every write of k
+//     completed. A nil read under Knossos' convention
+//     (checker.NilReadUnknown) observed nothing and does not count.
+//   - The history converged on k when all final reads of k returned the
+//     same value; it is Invalid, with a "divergence" anomaly per key, when
+//     two final reads of a key disagree.
+//
+// One refinement keeps the verdict sound. A crashed (info) write may take
+// effect at any time after its info completion, so a final read may see
+// the register before it landed and a later one after. When the final
+// reads of a key disagree only by values of crashed writes (no two of them
+// returned different values that no crashed write wrote), the disagreement
+// proves nothing: the key counts as converged if the final reads that
+// began after the last disagreeing one completed exist and agree, and as
+// unjudged otherwise.
+//
+// A key without final reads cannot be judged. When no key has one the
+// verdict is Unknown; otherwise the other keys are judged and Result.Reason
+// names the unjudged ones. A workload meant for this check ends, after its
+// writes, with a final read of every key (on every node, to compare them).
+package convergence
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"consist/checker"
+	"consist/history"
+)
+
+// Checker judges convergence. The zero value is ready to use.
+type Checker struct{}
+
+// Models returns the single model this checker decides.
+func (Checker) Models() []checker.Model { return []checker.Model{checker.Convergence} }
+
+// Check judges h; see the package documentation for the definition.
+func (Checker) Check(ctx context.Context, h *history.History, opts checker.Options) []checker.Result {
+	return []checker.Result{Check(ctx, h, opts)}
+}
+
+// Applies reports whether h is a register history: every operation is a
+// read, write or cas.
+func (Checker) Applies(h *history.History) bool { return foreignFuncs(h) == nil }
+
+// Engine is the name Stats.Engine reports for this checker.
+const Engine = "final-reads"
+
+// KindDivergence is the anomaly of two final reads of a key that disagree.
+const KindDivergence = "divergence"
+
+// MaxAnomalies is the most anomalies a result lists, one per key.
+const MaxAnomalies = 10
+
+// Details is what a check found, in Result.Details.
+type Details struct {
+	// Keys is the number of keys in the history.
+	Keys int `json:"keys"`
+	// Judged is the number of keys with at least one final read.
+	Judged int `json:"judged"`
+	// Diverged is the number of judged keys whose final reads disagree.
+	Diverged int `json:"diverged"`
+	// FinalReads is the number of final reads, over every key.
+	FinalReads int `json:"final_reads"`
+	// Unjudged lists the keys without final reads, in order of first
+	// appearance.
+	Unjudged []any `json:"unjudged,omitempty"`
+}
+
+// Text renders the details in a line.
+func (d *Details) Text() string {
+	s := fmt.Sprintf("%d of %d keys judged on %d final reads, %d diverged", d.Judged, d.Keys, d.FinalReads, d.Diverged)
+	if n := len(d.Unjudged); n > 0 {
+		s += fmt.Sprintf("; no final read of %s", keyList(d.Unjudged))
+	}
+	return s
+}
+
+// keyState is what the check gathers about one key.
+type keyState struct {
+	key any
+	// idx is the key's position in order of first appearance.
+	idx int
+	// lastDone is the position of the last completion of a write of the
+	// key, -1 when there is none.
+	lastDone int
+	// open is a write of the key that never completed, or -1.
+	open int
+	// crashed holds the canonical values of the key's crashed writes.
+	crashed map[string]bool
+	// final are the op IDs of the final reads, in invocation order.
+	final []int
+}
+
+// outcome is the judgement of one key.
+type outcome uint8
+
+const (
+	converged outcome = iota
+	// settled: the final reads disagreed only by crashed writes' values,
+	// then agreed.
+	settled
+	// unsettled: the final reads disagree only by crashed writes' values
+	// and never agree afterwards.
+	unsettled
+	diverged
+)
+
+// Check judges h against convergence.
+func Check(ctx context.Context, h *history.History, opts checker.Options) (res checker.Result) {
+	start := time.Now()
+	res = checker.Result{Model: checker.Convergence, Stats: checker.Stats{Ops: len(h.Ops), Engine: Engine}}
+	defer func() { res.Stats.Duration = time.Since(start) }()
+	if err := ctx.Err(); err != nil {
+		res.Verdict, res.Reason = checker.Unknown, fmt.Sprintf("check stopped before it began: %v", err)
+		return res
+	}
+	if fs := foreignFuncs(h); fs != nil {
+		res.Verdict = checker.Unknown
+		res.Reason = fmt.Sprintf("convergence is judged on registers (read, write, cas), but the history also uses %s; check those with a checker for their data type",
+			strings.Join(fs, ", "))
+		return res
+	}
+	keys, keyOf := gather(h, opts.NilRead.Resolve(h.Format) == checker.NilReadUnknown)
+
+	d := &Details{Keys: len(keys)}
+	res.Details = d
+	type divergence struct {
+		ks   *keyState
+		a, b *history.Op
+	}
+	var divs []divergence
+	var openKeys, settledKeys, unsettledKeys []any
+	for _, ks := range keys {
+		if len(ks.final) == 0 {
+			d.Unjudged = append(d.Unjudged, ks.key)
+			if ks.open >= 0 {
+				openKeys = append(openKeys, ks.key)
+			}
+			continue
+		}
+		o, a, b := judge(h, ks)
+		switch o {
+		case unsettled:
+			d.Unjudged = append(d.Unjudged, ks.key)
+			unsettledKeys = append(unsettledKeys, ks.key)
+			continue
+		case settled:
+			settledKeys = append(settledKeys, ks.key)
+		case diverged:
+			divs = append(divs, divergence{ks, a, b})
+		}
+		d.Judged++
+		d.FinalReads += len(ks.final)
+	}
+	d.Diverged = len(divs)
+
+	var notes []string
+	switch {
+	case len(divs) > 0:
+		res.Verdict = checker.Invalid
+		shown := divs[:min(len(divs), MaxAnomalies)]
+		want := make([]*keyState, len(shown))
+		for i, dv := range shown {
+			want[i] = dv.ks
+		}
+		writers := writersOf(h, want, keyOf)
+		for _, dv := range shown {
+			res.Anomalies = append(res.Anomalies, explain(h, dv.ks, dv.a, dv.b, writers[dv.ks.idx]))
+		}
+		head := fmt.Sprintf("the final reads of %s disagree", plural(len(divs), "key"))
+		if len(divs) > MaxAnomalies {
+			head += fmt.Sprintf("; the first %d are shown", MaxAnomalies)
+		}
+		notes = append(notes, head)
+	case d.Judged == 0:
+		res.Verdict = checker.Unknown
+		if len(unsettledKeys) == 0 {
+			notes = append(notes, "no read began after the last write; end the workload with a final read of every key")
+		}
+	default:
+		res.Verdict = checker.Valid
+	}
+	if n := len(d.Unjudged) - len(unsettledKeys); n > 0 && (d.Judged > 0 || len(unsettledKeys) > 0) {
+		var keys []any
+		for _, k := range d.Unjudged {
+			if !slices.Contains(unsettledKeys, k) {
+				keys = append(keys, k)
+			}
+		}
+		notes = append(notes, fmt.Sprintf("%s not judged, for want of a read that began after every write of the key completed: %s; end the workload with a final read of every key",
+			plural(n, "key"), keyList(keys)))
+	}
+	if len(openKeys) > 0 {
+		notes = append(notes, fmt.Sprintf("%s had a write that never completed, so no read of it is final: %s", plural(len(openKeys), "key"), keyList(openKeys)))
+	}
+	if len(unsettledKeys) > 0 {
+		notes = append(notes, fmt.Sprintf("%s not judged: the final reads disagree only by values of crashed writes, which may have taken effect between them, and no later reads agree: %s; end the workload with more final reads, after the store has quiesced",
+			plural(len(unsettledKeys), "key"), keyList(unsettledKeys)))
+	}
+	if len(settledKeys) > 0 {
+		notes = append(notes, fmt.Sprintf("%s converged only after crashed writes took effect, the earlier final reads disagreeing: %s",
+			plural(len(settledKeys), "key"), keyList(settledKeys)))
+	}
+	res.Reason = strings.Join(notes, "; ")
+	return res
+}
+
+// gather collects each key's writes and final reads, keys in order of
+// first appearance.
+func gather(h *history.History, nilUnknown bool) ([]*keyState, map[any]int) {
+	keyOf := map[any]int{}
+	var keys []*keyState
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		k, ok := keyOf[op.Key]
+		if !ok {
+			k = len(keys)
+			keyOf[op.Key] = k
+			keys = append(keys, &keyState{key: op.Key, idx: k, lastDone: -1, open: -1})
+		}
+		if op.F == "read" || op.Type == history.Fail {
+			continue
+		}
+		ks := keys[k]
+		switch {
+		case op.Complete < 0:
+			ks.open = op.ID
+		default:
+			ks.lastDone = max(ks.lastDone, op.Complete)
+		}
+		if op.Type == history.Info {
+			if ks.crashed == nil {
+				ks.crashed = map[string]bool{}
+			}
+			ks.crashed[history.Canonical(written(op))] = true
+		}
+	}
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		ks := keys[keyOf[op.Key]]
+		if op.F != "read" || op.Type != history.OK || ks.open >= 0 || op.Invoke <= ks.lastDone {
+			continue
+		}
+		if op.Output == nil && nilUnknown {
+			continue
+		}
+		ks.final = append(ks.final, op.ID)
+	}
+	return keys, keyOf
+}
+
+// judge decides one key with final reads; for a divergence it returns two
+// final reads that disagree, both of values no crashed write wrote.
+func judge(h *history.History, ks *keyState) (o outcome, a, b *history.Op) {
+	first := h.Ops[ks.final[0]].Output
+	agree := true
+	for _, id := range ks.final[1:] {
+		if !history.Equal(h.Ops[id].Output, first) {
+			agree = false
+			break
+		}
+	}
+	if agree {
+		return converged, nil, nil
+	}
+	crashed := func(op *history.Op) bool { return ks.crashed[history.Canonical(op.Output)] }
+	for _, id := range ks.final {
+		op := &h.Ops[id]
+		if len(ks.crashed) > 0 && crashed(op) {
+			continue
+		}
+		if a == nil {
+			a = op
+		} else if !history.Equal(op.Output, a.Output) {
+			return diverged, a, op
+		}
+	}
+	// The disagreement may be crashed writes landing late; did the reads
+	// agree afterwards?
+	last := &h.Ops[ks.final[len(ks.final)-1]]
+	lastDiff := -1
+	for _, id := range ks.final {
+		if op := &h.Ops[id]; !history.Equal(op.Output, last.Output) {
+			lastDiff = max(lastDiff, op.Complete)
+		}
+	}
+	if last.Invoke > lastDiff {
+		return settled, nil, nil
+	}
+	return unsettled, nil, nil
+}
+
+// writersOf finds, for the keys given (by position), the write of each
+// value, by canonical value (the last one, if a value was written more than
+// once). A failed write is left out: it never took effect.
+func writersOf(h *history.History, keys []*keyState, keyOf map[any]int) map[int]map[string]*history.Op {
+	want := map[int]map[string]*history.Op{}
+	for _, ks := range keys {
+		want[ks.idx] = map[string]*history.Op{}
+	}
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		if op.F == "read" || op.Type == history.Fail {
+			continue
+		}
+		if m, ok := want[keyOf[op.Key]]; ok {
+			m[history.Canonical(written(op))] = op
+		}
+	}
+	return want
+}
+
+// explain builds the divergence anomaly of one key from two of its final
+// reads that disagree, a before b, with the writes they read.
+func explain(h *history.History, ks *keyState, a, b *history.Op, w map[string]*history.Op) checker.Anomaly {
+	counts := map[string]int{}
+	var values []string // in order of first final read
+	for _, id := range ks.final {
+		c := history.Canonical(h.Ops[id].Output)
+		if counts[c] == 0 {
+			values = append(values, c)
+		}
+		counts[c]++
+	}
+	slices.SortStableFunc(values, func(x, y string) int { return counts[y] - counts[x] })
+	ops := []int64{h.OpIndex(a), h.OpIndex(b)}
+	read := func(op *history.Op) string {
+		s := fmt.Sprintf("process %v%s read %s%s (index %d", op.Process, node(h, op), history.Describe(op.Output), at(h, op.Invoke), h.OpIndex(op))
+		if wr := w[history.Canonical(op.Output)]; wr != nil {
+			ops = append(ops, h.OpIndex(wr))
+			s += fmt.Sprintf("; written by process %v%s, index %d", wr.Process, node(h, wr), h.OpIndex(wr))
+		}
+		return s + ")"
+	}
+	ra, rb := read(a), read(b)
+	slices.Sort(ops)
+	ops = slices.Compact(ops)
+	var tally []string
+	for _, c := range values[:min(len(values), 4)] {
+		tally = append(tally, fmt.Sprintf("%d returned %s", counts[c], c))
+	}
+	if len(values) > 4 {
+		tally = append(tally, fmt.Sprintf("%d more values", len(values)-4))
+	}
+	since := ", though nothing wrote it"
+	if ks.lastDone >= 0 {
+		since = fmt.Sprintf(" after its last write completed (index %d%s)", h.Events[ks.lastDone].Index, at(h, ks.lastDone))
+	}
+	return checker.Anomaly{
+		Kind: KindDivergence,
+		Key:  ks.key,
+		Ops:  ops,
+		Explanation: fmt.Sprintf("The final reads of %s disagree%s: %s, but %s; of its %d final reads %s, so the replicas did not converge.",
+			objectName(ks.key), since, ra, rb, len(ks.final), strings.Join(tally, ", ")),
+	}
+}
+
+// at gives the time of the event at pos, when it has one.
+func at(h *history.History, pos int) string {
+	t := h.Events[pos].Time
+	if t == history.NoTime {
+		return ""
+	}
+	d := time.Duration(t)
+	switch {
+	case d >= time.Second:
+		d = d.Round(100 * time.Microsecond)
+	case d >= time.Millisecond:
+		d = d.Round(time.Microsecond)
+	}
+	return " at " + d.String()
+}
+
+func node(h *history.History, op *history.Op) string {
+	if e := h.CompleteEvent(op); e != nil && e.Node != "" {
+		return " on node " + e.Node
+	}
+	if e := h.InvokeEvent(op); e.Node != "" {
+		return " on node " + e.Node
+	}
+	return ""
+}
+
+// foreignFuncs returns the functions of h that are not register functions,
+// sorted, or nil.
+func foreignFuncs(h *history.History) []string {
+	var fs []string
+	for i := range h.Ops {
+		switch f := h.Ops[i].F; f {
+		case "read", "write", "cas":
+		default:
+			if !slices.Contains(fs, f) {
+				fs = append(fs, f)
+			}
+		}
+	}
+	slices.Sort(fs)
+	return fs
+}
+
+// written returns the value a write or cas writes.
+func written(op *history.Op) any {
+	if op.F == "cas" {
+		return op.Input.([]any)[1]
+	}
+	return op.Input
+}
+
+func objectName(key any) string {
+	if key == nil {
+		return "the register"
+	}
+	return history.Describe(key)
+}
+
+// keyList names up to five keys.
+func keyList(keys []any) string {
+	var names []string
+	for _, k := range keys[:min(len(keys), 5)] {
+		names = append(names, objectName(k))
+	}
+	s := strings.Join(names, ", ")
+	if len(keys) > 5 {
+		s += fmt.Sprintf(" and %d more", len(keys)-5)
+	}
+	return s
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}

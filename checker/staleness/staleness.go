@@ -1,0 +1,657 @@
+// Package staleness measures how far the reads of a register history lag
+// behind its writes, and judges the model bounded-staleness.
+//
+// Definition. Staleness-based models bound how out of date a read may be,
+// in versions or in time (Viotti & Vukolić, "Consistency in
+// Non-Transactional Distributed Storage Systems", ACM CSUR 2016, on
+// k-atomicity after Aiyer, Alvisi & Bazzi, DISC 2005, and Δ-atomicity after
+// Golab, Li & Shah, PODC 2011; Azure Cosmos DB's bounded staleness promises
+// both, "K versions or T time"). consist measures, for every ok read r of
+// a key k, its lag behind the newest writes of k completed before r began:
+//
+//   - Real time is the order of events in the history. A write completed
+//     before r began when its ok completion event comes before r's invoke
+//     event.
+//   - r read the write w whose value it returned (values are unique per
+//     key, so the value names the write), or the initial value.
+//   - A write w' is definitely newer than w when w' was invoked after w's
+//     ok completion. Nothing is definitely newer than a write that crashed
+//     (info) or never completed, since it may take effect at any later
+//     time, nor than a write whose completion came after r began.
+//   - The version lag of r is the number of writes of k, ok writes and
+//     successful cas, that completed before r began and are definitely
+//     newer than w; for a read of the initial value, the number of writes
+//     of k that completed before r began.
+//   - The time lag of r is r's invoke time minus the completion time of
+//     the first of those writes to complete (0 when there are none). It
+//     is measured only when every event carries a time.
+//
+// Every write counted falls after w and before r in real time, so the lags
+// are lower bounds on how stale r is in any order that respects real time;
+// in a linearizable history every lag is 0.
+//
+// The lags' 50th and 99th percentiles and maximum, per key and overall,
+// are reported in Result.Details (a *Details). The verdict is Valid unless
+// Options.MaxStalenessVersions or Options.MaxStalenessTime is positive and
+// some read lags more than it, which makes it Invalid, with the worst
+// reads as "stale-read" anomalies. A time bound on a history without times
+// is Unknown. Reads of a nil value under Knossos' convention
+// (checker.NilReadUnknown) observed nothing and are not measured; nor are
+// reads of values no write of their key wrote, which the linearizability
+// checker reports.
+package staleness
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"consist/checker"
+	"consist/history"
+)
+
+// Checker measures staleness and judges bounded-staleness. The zero value
+// is ready to use.
+type Checker struct{}
+
+// Models returns the single model this checker decides.
+func (Checker) Models() []checker.Model { return []checker.Model{checker.BoundedStaleness} }
+
+// Check judges h; see the package documentation for the definition.
+func (Checker) Check(ctx context.Context, h *history.History, opts checker.Options) []checker.Result {
+	return []checker.Result{Check(ctx, h, opts)}
+}
+
+// Applies reports whether h is a register history: every operation is a
+// read, write or cas.
+func (Checker) Applies(h *history.History) bool { return foreignFuncs(h) == nil }
+
+// Engine is the name Stats.Engine reports for this checker.
+const Engine = "staleness-sweep"
+
+// KindStaleRead is the anomaly of a read that lagged more than the bound.
+const KindStaleRead = "stale-read"
+
+// MaxAnomalies is the most anomalies a result lists: the worst reads.
+const MaxAnomalies = 10
+
+// Details is the staleness a check measured, in Result.Details.
+type Details struct {
+	// Timed tells whether time lags were measured: only when every event
+	// of the history carries a time.
+	Timed bool `json:"timed"`
+	// Overall summarises every measured read.
+	Overall Lags `json:"overall"`
+	// Keys summarises each key's reads, keys in order of first
+	// appearance.
+	Keys []KeyLags `json:"keys,omitempty"`
+	// Unmeasured counts the ok reads not measured: reads of nil under
+	// Knossos' convention, and reads of values no write of their key
+	// wrote.
+	Unmeasured int `json:"unmeasured_reads,omitempty"`
+}
+
+// Lags summarises the lags of a set of reads.
+type Lags struct {
+	// Reads is the number of reads measured.
+	Reads int `json:"reads"`
+	// Stale is the number of reads at least one version behind.
+	Stale int `json:"stale"`
+	// Versions are the version lags' percentiles.
+	Versions Quantiles `json:"versions"`
+	// Time are the time lags' percentiles, when measured.
+	Time *TimeQuantiles `json:"time,omitempty"`
+}
+
+// KeyLags summarises the lags of one key's reads.
+type KeyLags struct {
+	// Key is the key; nil for the single default register.
+	Key any `json:"key"`
+	Lags
+}
+
+// Quantiles are the 50th and 99th percentiles (nearest rank) and the
+// maximum of version lags.
+type Quantiles struct {
+	P50 int `json:"p50"`
+	P99 int `json:"p99"`
+	Max int `json:"max"`
+}
+
+// TimeQuantiles are the 50th and 99th percentiles (nearest rank) and the
+// maximum of time lags, in nanoseconds in JSON.
+type TimeQuantiles struct {
+	P50 time.Duration `json:"p50_ns"`
+	P99 time.Duration `json:"p99_ns"`
+	Max time.Duration `json:"max_ns"`
+}
+
+// maxTextKeys is the most keys Details.Text lists.
+const maxTextKeys = 10
+
+// Text renders the details as a small table: overall first, then the
+// stalest keys (at most ten).
+func (d *Details) Text() string {
+	if d.Overall.Reads == 0 {
+		s := "no ok read to measure"
+		if d.Unmeasured > 0 {
+			s += fmt.Sprintf(" (%d reads not measured: nil under Knossos' convention, or values no write wrote)", d.Unmeasured)
+		}
+		return s
+	}
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "key\treads\tstale\tversions p50/p99/max")
+	if d.Timed {
+		fmt.Fprint(tw, "\ttime p50/p99/max")
+	}
+	fmt.Fprintln(tw)
+	row := func(name string, l Lags) {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d/%d/%d", name, l.Reads, l.Stale, l.Versions.P50, l.Versions.P99, l.Versions.Max)
+		if d.Timed && l.Time != nil {
+			fmt.Fprintf(tw, "\t%v/%v/%v", roundDur(l.Time.P50), roundDur(l.Time.P99), roundDur(l.Time.Max))
+		}
+		fmt.Fprintln(tw)
+	}
+	row("all", d.Overall)
+	keys := slices.Clone(d.Keys)
+	slices.SortStableFunc(keys, func(a, b KeyLags) int {
+		if c := cmp.Compare(b.Versions.Max, a.Versions.Max); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.Versions.P99, a.Versions.P99); c != 0 {
+			return c
+		}
+		if a.Time != nil && b.Time != nil {
+			return cmp.Compare(b.Time.Max, a.Time.Max)
+		}
+		return 0
+	})
+	if len(keys) > 1 || len(keys) == 1 && keys[0].Key != nil {
+		for _, k := range keys[:min(len(keys), maxTextKeys)] {
+			row(keyName(k.Key), k.Lags)
+		}
+	}
+	tw.Flush()
+	if len(keys) > maxTextKeys {
+		fmt.Fprintf(&b, "(%d more keys, less stale)\n", len(keys)-maxTextKeys)
+	}
+	if d.Unmeasured > 0 {
+		fmt.Fprintf(&b, "%d reads not measured (nil under Knossos' convention, or values no write wrote)\n", d.Unmeasured)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func keyName(k any) string {
+	if k == nil {
+		return "register"
+	}
+	if s, ok := k.(string); ok {
+		return s
+	}
+	return history.Describe(k)
+}
+
+// Check measures h's staleness and judges it against the bounds in opts.
+func Check(ctx context.Context, h *history.History, opts checker.Options) (res checker.Result) {
+	start := time.Now()
+	if opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+	}
+	res = checker.Result{Model: checker.BoundedStaleness, Stats: checker.Stats{Ops: len(h.Ops), Engine: Engine}}
+	defer func() { res.Stats.Duration = time.Since(start) }()
+
+	if fs := foreignFuncs(h); fs != nil {
+		res.Verdict = checker.Unknown
+		res.Reason = fmt.Sprintf("bounded staleness is measured on registers (read, write, cas), but the history also uses %s; check those with a checker for their data type",
+			strings.Join(fs, ", "))
+		return res
+	}
+	m, err := measure(ctx, h, opts)
+	if err != nil {
+		res.Verdict, res.Reason = checker.Unknown, err.Error()
+		return res
+	}
+	res.Details = m.details
+	judge(h, opts, m, &res)
+	return res
+}
+
+// foreignFuncs returns the functions of h that are not register functions,
+// sorted, or nil.
+func foreignFuncs(h *history.History) []string {
+	var fs []string
+	for i := range h.Ops {
+		switch f := h.Ops[i].F; f {
+		case "read", "write", "cas":
+		default:
+			if !slices.Contains(fs, f) {
+				fs = append(fs, f)
+			}
+		}
+	}
+	sort.Strings(fs)
+	return fs
+}
+
+// written returns the value a write or cas writes.
+func written(op *history.Op) any {
+	if op.F == "cas" {
+		return op.Input.([]any)[1]
+	}
+	return op.Input
+}
+
+// valueIndex maps the values written to one key to their writes.
+type valueIndex struct {
+	ints map[int64]int32
+	strs map[string]int32
+}
+
+func (vi *valueIndex) lookup(v any) (int32, bool) {
+	if i, ok := v.(int64); ok {
+		id, found := vi.ints[i]
+		return id, found
+	}
+	id, found := vi.strs[history.Canonical(v)]
+	return id, found
+}
+
+// add records that op id wrote v; it returns the earlier write of v, if
+// any.
+func (vi *valueIndex) add(v any, id int32) (int32, bool) {
+	if i, ok := v.(int64); ok {
+		if vi.ints == nil {
+			vi.ints = map[int64]int32{}
+		}
+		if prev, dup := vi.ints[i]; dup {
+			return prev, true
+		}
+		vi.ints[i] = id
+		return 0, false
+	}
+	if vi.strs == nil {
+		vi.strs = map[string]int32{}
+	}
+	c := history.Canonical(v)
+	if prev, dup := vi.strs[c]; dup {
+		return prev, true
+	}
+	vi.strs[c] = id
+	return 0, false
+}
+
+// keyOps are one key's operations that matter.
+type keyOps struct {
+	key    any
+	values valueIndex
+	// writes are the ok writes and successful cas, in invocation order.
+	writes []int32
+	// reads are the ok reads measured, in invocation order.
+	reads []int32
+}
+
+// reading is one measured read.
+type reading struct {
+	read    int32 // op ID
+	writer  int32 // op ID of the write read, -1 for the initial value
+	newer   int32 // op ID of the first newer write to complete, -1 if none
+	version int
+	lag     time.Duration
+}
+
+// measurement is what measure found.
+type measurement struct {
+	details  *Details
+	readings [][]reading // per key
+	keys     []*keyOps
+	timed    bool
+}
+
+// timed reports whether every client event of h carries a time.
+func timed(h *history.History) bool {
+	seen := false
+	for i := range h.Events {
+		e := &h.Events[i]
+		if !e.IsClient() {
+			continue
+		}
+		if e.Time == history.NoTime {
+			return false
+		}
+		seen = true
+	}
+	return seen
+}
+
+// measure computes every read's lags.
+func measure(ctx context.Context, h *history.History, opts checker.Options) (*measurement, error) {
+	nilUnknown := opts.NilRead.Resolve(h.Format) == checker.NilReadUnknown
+	keyOf := map[any]int{}
+	var keys []*keyOps
+	unmeasured := 0
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		k, ok := keyOf[op.Key]
+		if !ok {
+			k = len(keys)
+			keyOf[op.Key] = k
+			keys = append(keys, &keyOps{key: op.Key})
+		}
+		ko := keys[k]
+		switch {
+		case op.F == "read":
+			if op.Type != history.OK {
+				continue
+			}
+			if op.Output == nil && nilUnknown {
+				unmeasured++
+				continue
+			}
+			ko.reads = append(ko.reads, int32(op.ID))
+		case op.Type != history.Fail: // a write or cas that may have taken effect
+			v := written(op)
+			if history.Equal(v, opts.Initial) {
+				return nil, fmt.Errorf("%s writes %s, the initial value, to %s (index %d), so a read of it cannot be told from a read of the initial value; bounded staleness needs every write of a key to write a distinct value, different from the initial one",
+					whoDid(op), history.Describe(v), objectName(op.Key), h.OpIndex(op))
+			}
+			if prev, dup := ko.values.add(v, int32(op.ID)); dup {
+				return nil, fmt.Errorf("%s is written to %s twice (indices %d and %d), so a read of it does not say which write it saw; bounded staleness needs every write of a key to write a distinct value (write a counter, or unique ids)",
+					history.Describe(v), objectName(op.Key), h.OpIndex(&h.Ops[prev]), h.OpIndex(op))
+			}
+			if op.Type == history.OK && (op.F == "write" || op.F == "cas") {
+				ko.writes = append(ko.writes, int32(op.ID))
+			}
+		}
+	}
+
+	m := &measurement{keys: keys, timed: timed(h), readings: make([][]reading, len(keys))}
+	d := &Details{Timed: m.timed, Keys: make([]KeyLags, len(keys))}
+	var allV []int
+	var allT []time.Duration
+	checked := 0
+	for k, ko := range keys {
+		rs, skipped, err := measureKey(ctx, h, ko, opts.Initial, m.timed, &checked)
+		if err != nil {
+			return nil, err
+		}
+		unmeasured += skipped
+		m.readings[k] = rs
+		vs := make([]int, len(rs))
+		var ts []time.Duration
+		if m.timed {
+			ts = make([]time.Duration, len(rs))
+		}
+		for i, r := range rs {
+			vs[i] = r.version
+			if ts != nil {
+				ts[i] = r.lag
+			}
+		}
+		d.Keys[k] = KeyLags{Key: ko.key, Lags: summarise(vs, ts, m.timed)}
+		allV = append(allV, vs...)
+		allT = append(allT, ts...)
+	}
+	d.Overall = summarise(allV, allT, m.timed)
+	d.Unmeasured = unmeasured
+	m.details = d
+	return m, nil
+}
+
+// never is a completion position after every event.
+const never = int32(1<<31 - 1)
+
+// measureKey computes the lags of one key's reads by a sweep over real
+// time: reads in order of invocation, and a Fenwick tree over the writes
+// (ranked by invocation) holding those completed before the current read
+// began.
+func measureKey(ctx context.Context, h *history.History, ko *keyOps, initial any, timed bool, checked *int) ([]reading, int, error) {
+	n := len(ko.writes)
+	inv := make([]int32, n)
+	for i, id := range ko.writes {
+		inv[i] = int32(h.Ops[id].Invoke)
+	}
+	byDone := make([]int32, n) // ranks of the writes, in order of completion
+	for i := range byDone {
+		byDone[i] = int32(i)
+	}
+	done := func(rank int32) int32 { return int32(h.Ops[ko.writes[rank]].Complete) }
+	slices.SortFunc(byDone, func(a, b int32) int { return cmp.Compare(done(a), done(b)) })
+	// firstDone[i] is the rank, among ranks i..n-1, of the write that
+	// completed first.
+	firstDone := make([]int32, n+1)
+	firstDone[n] = -1
+	for i := n - 1; i >= 0; i-- {
+		firstDone[i] = int32(i)
+		if j := firstDone[i+1]; j >= 0 && done(j) < done(int32(i)) {
+			firstDone[i] = j
+		}
+	}
+	tree := make([]int32, n+1)
+
+	out := make([]reading, 0, len(ko.reads))
+	skipped, added := 0, 0
+	for _, id := range ko.reads {
+		if *checked++; *checked%4096 == 0 && ctx.Err() != nil {
+			return nil, 0, fmt.Errorf("check stopped before it finished: %w (raise --timeout)", ctx.Err())
+		}
+		r := &h.Ops[id]
+		rd := reading{read: id, writer: -1, newer: -1}
+		wDone := int32(-1) // the initial value is older than everything
+		if !history.Equal(r.Output, initial) {
+			w, ok := ko.values.lookup(r.Output)
+			if !ok {
+				skipped++
+				continue
+			}
+			rd.writer = w
+			wDone = never
+			if wop := &h.Ops[w]; wop.Type == history.OK {
+				wDone = int32(wop.Complete)
+			}
+		}
+		for added < n && done(byDone[added]) < int32(r.Invoke) {
+			for i := byDone[added] + 1; i <= int32(n); i += i & -i {
+				tree[i]++
+			}
+			added++
+		}
+		// Writes ranked from lb on were invoked after w completed.
+		lb := sort.Search(n, func(i int) bool { return inv[i] > wDone })
+		older := 0
+		for i := lb; i > 0; i -= i & -i {
+			older += int(tree[i])
+		}
+		rd.version = added - older
+		if rd.version > 0 {
+			rd.newer = ko.writes[firstDone[lb]]
+			if timed {
+				since := h.Events[r.Invoke].Time - h.Events[h.Ops[rd.newer].Complete].Time
+				rd.lag = time.Duration(max(since, 0))
+			}
+		}
+		out = append(out, rd)
+	}
+	return out, skipped, nil
+}
+
+// summarise computes the quantiles of vs and, when timed, ts; it sorts
+// both.
+func summarise(vs []int, ts []time.Duration, timed bool) Lags {
+	l := Lags{Reads: len(vs)}
+	for _, v := range vs {
+		if v > 0 {
+			l.Stale++
+		}
+	}
+	slices.Sort(vs)
+	l.Versions = Quantiles{P50: quantile(vs, 50), P99: quantile(vs, 99), Max: quantile(vs, 100)}
+	if timed {
+		slices.Sort(ts)
+		l.Time = &TimeQuantiles{P50: quantile(ts, 50), P99: quantile(ts, 99), Max: quantile(ts, 100)}
+	}
+	return l
+}
+
+// quantile returns the p-th percentile of sorted xs by nearest rank, or 0
+// for none.
+func quantile[T cmp.Ordered](xs []T, p int) T {
+	var zero T
+	if len(xs) == 0 {
+		return zero
+	}
+	i := (p*len(xs)+99)/100 - 1
+	return xs[max(i, 0)]
+}
+
+// judge sets the verdict, reason and anomalies from the measurement.
+func judge(h *history.History, opts checker.Options, m *measurement, res *checker.Result) {
+	maxV, maxT := opts.MaxStalenessVersions, opts.MaxStalenessTime
+	timeJudged := maxT > 0 && m.timed
+	var over []reading
+	var severity []float64
+	for _, rs := range m.readings {
+		for _, r := range rs {
+			s := 0.0
+			if maxV > 0 && r.version > maxV {
+				s = float64(r.version) / float64(maxV)
+			}
+			if timeJudged && r.lag > maxT {
+				s = max(s, float64(r.lag)/float64(maxT))
+			}
+			if s > 0 {
+				over = append(over, r)
+				severity = append(severity, s)
+			}
+		}
+	}
+	var notes []string
+	if n := m.details.Unmeasured; n > 0 {
+		notes = append(notes, fmt.Sprintf("%d ok read(s) not measured: nil reads under Knossos' convention, or reads of values no write of their key wrote (the linearizable checker explains those)", n))
+	}
+	switch {
+	case len(over) > 0:
+		res.Verdict = checker.Invalid
+		order := make([]int, len(over))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(severity[b], severity[a]) })
+		for _, i := range order[:min(len(order), MaxAnomalies)] {
+			res.Anomalies = append(res.Anomalies, explain(h, over[i], opts, timeJudged))
+		}
+		head := fmt.Sprintf("%d read(s) lagged more than the bound of %s", len(over), bounds(maxV, maxT, timeJudged))
+		if len(over) > MaxAnomalies {
+			head += fmt.Sprintf("; the %d worst are shown", MaxAnomalies)
+		}
+		notes = append([]string{head}, notes...)
+		if maxT > 0 && !m.timed {
+			notes = append(notes, "the time bound was not judged: the history's events carry no times")
+		}
+	case maxT > 0 && !m.timed:
+		res.Verdict = checker.Unknown
+		notes = append([]string{"a time bound was given but the history's events carry no times, so time lags cannot be measured; record a time on every event, or bound the staleness in versions only"}, notes...)
+	default:
+		res.Verdict = checker.Valid
+		if maxV <= 0 && maxT <= 0 {
+			notes = append([]string{"no staleness bound was given (in versions or time), so the lags are measured but not judged"}, notes...)
+		}
+	}
+	res.Reason = strings.Join(notes, "; ")
+}
+
+// bounds names the bounds in force.
+func bounds(maxV int, maxT time.Duration, timeJudged bool) string {
+	var parts []string
+	if maxV > 0 {
+		parts = append(parts, plural(maxV, "version"))
+	}
+	if timeJudged {
+		parts = append(parts, roundDur(maxT).String())
+	}
+	return strings.Join(parts, " or ")
+}
+
+// explain builds the anomaly for a read that lagged more than a bound.
+func explain(h *history.History, r reading, opts checker.Options, timeJudged bool) checker.Anomaly {
+	rop := &h.Ops[r.read]
+	newer := &h.Ops[r.newer]
+	ops := []int64{h.OpIndex(rop), h.OpIndex(newer)}
+	what := "the initial value " + history.Describe(rop.Output)
+	if r.writer >= 0 {
+		w := &h.Ops[r.writer]
+		ops = append(ops, h.OpIndex(w))
+		what = fmt.Sprintf("%s (written by %s, index %d)", history.Describe(rop.Output), whoDid(w), h.OpIndex(w))
+	}
+	slices.Sort(ops)
+	at, before := "", ""
+	if timed := h.Events[rop.Invoke].Time; timed != history.NoTime && r.newer >= 0 && h.Events[newer.Complete].Time != history.NoTime {
+		at = " at " + roundDur(time.Duration(timed)).String()
+		before = " " + roundDur(r.lag).String()
+	}
+	node := ""
+	if e := h.CompleteEvent(rop); e != nil && e.Node != "" {
+		node = " on node " + e.Node
+	}
+	first := ""
+	if r.version > 1 {
+		first = fmt.Sprintf(", the first of %d newer writes acknowledged by then", r.version)
+	}
+	var exceeded []string
+	if opts.MaxStalenessVersions > 0 && r.version > opts.MaxStalenessVersions {
+		exceeded = append(exceeded, plural(opts.MaxStalenessVersions, "version"))
+	}
+	if timeJudged && r.lag > opts.MaxStalenessTime {
+		exceeded = append(exceeded, roundDur(opts.MaxStalenessTime).String())
+	}
+	return checker.Anomaly{
+		Kind: KindStaleRead,
+		Key:  rop.Key,
+		Ops:  ops,
+		Explanation: fmt.Sprintf("Process %v's read of %s%s (index %d) returned %s%s, %s behind: %s had been written to %s by %s and acknowledged%s before the read began (index %d)%s; the bound is %s.",
+			rop.Process, objectName(rop.Key), node, h.OpIndex(rop), what, at, plural(r.version, "version"),
+			history.Describe(written(newer)), objectName(rop.Key), whoDid(newer), before, h.OpIndex(newer), first,
+			strings.Join(exceeded, " and ")),
+	}
+}
+
+// whoDid names the process that did op, and how: "process 3" or
+// "process 3's cas".
+func whoDid(op *history.Op) string {
+	if op.F == "cas" {
+		return fmt.Sprintf("process %v's cas", op.Process)
+	}
+	return fmt.Sprintf("process %v", op.Process)
+}
+
+func objectName(key any) string {
+	if key == nil {
+		return "the register"
+	}
+	return history.Describe(key)
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// roundDur rounds d to about four significant digits, for reading.
+func roundDur(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(100 * time.Microsecond)
+	case d >= time.Millisecond:
+		return d.Round(time.Microsecond)
+	}
+	return d
+}
