@@ -42,6 +42,7 @@ import (
 	"time"
 
 	"consist/checker"
+	"consist/checker/internal/reghist"
 	"consist/history"
 )
 
@@ -58,7 +59,7 @@ func (Checker) Check(ctx context.Context, h *history.History, opts checker.Optio
 
 // Applies reports whether h is a register history: every operation is a
 // read, write or cas.
-func (Checker) Applies(h *history.History) bool { return foreignFuncs(h) == nil }
+func (Checker) Applies(h *history.History) bool { return reghist.ForeignFuncs(h) == nil }
 
 // Engine is the name Stats.Engine reports for this checker.
 const Engine = "final-reads"
@@ -132,7 +133,7 @@ func Check(ctx context.Context, h *history.History, opts checker.Options) (res c
 		res.Verdict, res.Reason = checker.Unknown, fmt.Sprintf("check stopped before it began: %v", err)
 		return res
 	}
-	if fs := foreignFuncs(h); fs != nil {
+	if fs := reghist.ForeignFuncs(h); fs != nil {
 		res.Verdict = checker.Unknown
 		res.Reason = fmt.Sprintf("convergence is judged on registers (read, write, cas), but the history also uses %s; check those with a checker for their data type",
 			strings.Join(fs, ", "))
@@ -250,7 +251,7 @@ func gather(h *history.History, nilUnknown bool) ([]*keyState, map[any]int) {
 			if ks.crashed == nil {
 				ks.crashed = map[string]bool{}
 			}
-			ks.crashed[history.Canonical(written(op))] = true
+			ks.crashed[history.Canonical(reghist.WrittenBy(op))] = true
 		}
 	}
 	for i := range h.Ops {
@@ -322,7 +323,7 @@ func writersOf(h *history.History, keys []*keyState, keyOf map[any]int) map[int]
 			continue
 		}
 		if m, ok := want[keyOf[op.Key]]; ok {
-			m[history.Canonical(written(op))] = op
+			m[history.Canonical(reghist.WrittenBy(op))] = op
 		}
 	}
 	return want
@@ -397,31 +398,6 @@ func node(h *history.History, op *history.Op) string {
 		return " on node " + e.Node
 	}
 	return ""
-}
-
-// foreignFuncs returns the functions of h that are not register functions,
-// sorted, or nil.
-func foreignFuncs(h *history.History) []string {
-	var fs []string
-	for i := range h.Ops {
-		switch f := h.Ops[i].F; f {
-		case "read", "write", "cas":
-		default:
-			if !slices.Contains(fs, f) {
-				fs = append(fs, f)
-			}
-		}
-	}
-	slices.Sort(fs)
-	return fs
-}
-
-// written returns the value a write or cas writes.
-func written(op *history.Op) any {
-	if op.F == "cas" {
-		return op.Input.([]any)[1]
-	}
-	return op.Input
 }
 
 func objectName(key any) string {

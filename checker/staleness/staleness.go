@@ -52,6 +52,7 @@ import (
 	"time"
 
 	"consist/checker"
+	"consist/checker/internal/reghist"
 	"consist/history"
 )
 
@@ -69,7 +70,7 @@ func (Checker) Check(ctx context.Context, h *history.History, opts checker.Optio
 
 // Applies reports whether h is a register history: every operation is a
 // read, write or cas.
-func (Checker) Applies(h *history.History) bool { return foreignFuncs(h) == nil }
+func (Checker) Applies(h *history.History) bool { return reghist.ForeignFuncs(h) == nil }
 
 // Engine is the name Stats.Engine reports for this checker.
 const Engine = "staleness-sweep"
@@ -208,7 +209,7 @@ func Check(ctx context.Context, h *history.History, opts checker.Options) (res c
 	res = checker.Result{Model: checker.BoundedStaleness, Stats: checker.Stats{Ops: len(h.Ops), Engine: Engine}}
 	defer func() { res.Stats.Duration = time.Since(start) }()
 
-	if fs := foreignFuncs(h); fs != nil {
+	if fs := reghist.ForeignFuncs(h); fs != nil {
 		res.Verdict = checker.Unknown
 		res.Reason = fmt.Sprintf("bounded staleness is measured on registers (read, write, cas), but the history also uses %s; check those with a checker for their data type",
 			strings.Join(fs, ", "))
@@ -222,31 +223,6 @@ func Check(ctx context.Context, h *history.History, opts checker.Options) (res c
 	res.Details = m.details
 	judge(h, opts, m, &res)
 	return res
-}
-
-// foreignFuncs returns the functions of h that are not register functions,
-// sorted, or nil.
-func foreignFuncs(h *history.History) []string {
-	var fs []string
-	for i := range h.Ops {
-		switch f := h.Ops[i].F; f {
-		case "read", "write", "cas":
-		default:
-			if !slices.Contains(fs, f) {
-				fs = append(fs, f)
-			}
-		}
-	}
-	sort.Strings(fs)
-	return fs
-}
-
-// written returns the value a write or cas writes.
-func written(op *history.Op) any {
-	if op.F == "cas" {
-		return op.Input.([]any)[1]
-	}
-	return op.Input
 }
 
 // valueIndex maps the values written to one key to their writes.
@@ -357,7 +333,7 @@ func measure(ctx context.Context, h *history.History, opts checker.Options) (*me
 			}
 			ko.reads = append(ko.reads, int32(op.ID))
 		case op.Type != history.Fail: // a write or cas that may have taken effect
-			v := written(op)
+			v := reghist.WrittenBy(op)
 			if history.Equal(v, opts.Initial) {
 				return nil, fmt.Errorf("%s writes %s, the initial value, to %s (index %d), so a read of it cannot be told from a read of the initial value; bounded staleness needs every write of a key to write a distinct value, different from the initial one",
 					whoDid(op), history.Describe(v), objectName(op.Key), h.OpIndex(op))
@@ -617,7 +593,7 @@ func explain(h *history.History, r reading, opts checker.Options, timeJudged boo
 		Ops:  ops,
 		Explanation: fmt.Sprintf("Process %v's read of %s%s (index %d) returned %s%s, %s behind: %s had been written to %s by %s and acknowledged%s before the read began (index %d)%s; the bound is %s.",
 			rop.Process, objectName(rop.Key), node, h.OpIndex(rop), what, at, plural(r.version, "version"),
-			history.Describe(written(newer)), objectName(rop.Key), whoDid(newer), before, h.OpIndex(newer), first,
+			history.Describe(reghist.WrittenBy(newer)), objectName(rop.Key), whoDid(newer), before, h.OpIndex(newer), first,
 			strings.Join(exceeded, " and ")),
 	}
 }

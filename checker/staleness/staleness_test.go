@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"consist/checker"
+	"consist/checker/internal/reghist"
 	"consist/history"
 	"consist/internal/histgen"
 )
@@ -282,7 +283,7 @@ func bruteForce(h *history.History) map[int]reading {
 		var w *history.Op
 		for j := range h.Ops {
 			o := &h.Ops[j]
-			if o.F != "read" && o.Type != history.Fail && o.Key == r.Key && history.Equal(written(o), r.Output) {
+			if o.F != "read" && o.Type != history.Fail && o.Key == r.Key && history.Equal(reghist.WrittenBy(o), r.Output) {
 				w = o
 			}
 		}

@@ -97,15 +97,31 @@ type ThinAirRead struct {
 }
 
 // Applies reports whether h holds only register operations.
-func Applies(h *history.History) bool {
+func Applies(h *history.History) bool { return len(h.Ops) > 0 && ForeignFuncs(h) == nil }
+
+// ForeignFuncs returns, sorted, the functions of h's operations that are
+// not register functions (read, write, cas); nil when there are none.
+func ForeignFuncs(h *history.History) []string {
+	var fs []string
 	for i := range h.Ops {
-		switch h.Ops[i].F {
+		switch f := h.Ops[i].F; f {
 		case "read", "write", "cas":
 		default:
-			return false
+			if !slices.Contains(fs, f) {
+				fs = append(fs, f)
+			}
 		}
 	}
-	return len(h.Ops) > 0
+	slices.Sort(fs)
+	return fs
+}
+
+// WrittenBy returns the value a write or a well-formed cas writes.
+func WrittenBy(op *history.Op) any {
+	if op.F == "cas" {
+		return op.Input.([]any)[1]
+	}
+	return op.Input
 }
 
 // Build prepares h. It fails, with a reason fit for an Unknown verdict,
