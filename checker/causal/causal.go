@@ -33,7 +33,6 @@ package causal
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -82,12 +81,7 @@ func CheckModels(ctx context.Context, h *history.History, opts checker.Options, 
 		res := &out[i]
 		*res = checker.Result{Model: m, Stats: checker.Stats{Ops: len(h.Ops), Engine: PatternEngine}}
 		switch {
-		case err != nil:
-			res.Verdict, res.Reason = checker.Unknown, err.Error()
-		case len(r.ThinAir) > 0:
-			res.Verdict, res.Anomalies = checker.Invalid, r.ThinAirAnomalies(m)
-		case !r.Unique:
-			res.Verdict, res.Reason = checker.Unknown, "written values are not unique per key ("+r.Repeated+"), so reads cannot be matched to writes; give every write a unique value"
+		case !reghist.Judgeable(r, err, m, res):
 		case m == checker.Causal:
 			res.Stats.Engine = ViewEngine
 			causalMemory(ctx, r, res)
@@ -128,10 +122,8 @@ func causalMemory(ctx context.Context, r *reghist.History, res *checker.Result) 
 	vc := views.New(r, cmRules{r, r.Chains(false)})
 	v, err := vc.Check(ctx)
 	switch {
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
-		res.Verdict, res.Reason = checker.Unknown, "the check was stopped before it finished ("+err.Error()+"); give it a longer --timeout"
 	case err != nil:
-		res.Verdict, res.Reason = checker.Unknown, err.Error()
+		res.Verdict, res.Reason = checker.Unknown, views.Reason(err)
 	case v == nil:
 		res.Verdict = checker.Valid
 	default:

@@ -44,7 +44,6 @@ package session
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -88,14 +87,7 @@ func CheckModels(ctx context.Context, h *history.History, opts checker.Options, 
 	for i, m := range models {
 		out[i] = checker.Result{Model: m, Stats: checker.Stats{Ops: len(h.Ops), Engine: Engine}}
 		res := &out[i]
-		switch {
-		case err != nil:
-			res.Verdict, res.Reason = checker.Unknown, err.Error()
-		case len(r.ThinAir) > 0:
-			res.Verdict, res.Anomalies = checker.Invalid, r.ThinAirAnomalies(m)
-		case !r.Unique:
-			res.Verdict, res.Reason = checker.Unknown, "written values are not unique per key ("+r.Repeated+"), so reads cannot be matched to writes; give every write a unique value"
-		default:
+		if reghist.Judgeable(r, err, m, res) {
 			checkModel(ctx, r, opts.SessionScope, m, res)
 		}
 		res.Stats.Duration = time.Since(start)
@@ -131,10 +123,8 @@ func checkModel(ctx context.Context, r *reghist.History, scope checker.Scope, m 
 	vc := views.New(r, rules)
 	v, err := vc.Check(ctx)
 	switch {
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
-		res.Verdict, res.Reason = checker.Unknown, "the check was stopped before it finished ("+err.Error()+"); give it a longer --timeout"
 	case err != nil:
-		res.Verdict, res.Reason = checker.Unknown, err.Error()
+		res.Verdict, res.Reason = checker.Unknown, views.Reason(err)
 	case v == nil:
 		res.Verdict = checker.Valid
 	default:

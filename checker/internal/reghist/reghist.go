@@ -404,3 +404,21 @@ func (r *History) Chains(byKey bool) Chains {
 	}
 	return c
 }
+
+// Judgeable settles res when r cannot be judged by the unique-value
+// checkers — buildErr is Build's error, a read of a value nobody wrote
+// makes every model invalid, and repeated values make it unknown — and
+// reports whether the model is still to be judged.
+func Judgeable(r *History, buildErr error, m checker.Model, res *checker.Result) bool {
+	switch {
+	case buildErr != nil:
+		res.Verdict, res.Reason = checker.Unknown, buildErr.Error()
+	case len(r.ThinAir) > 0:
+		res.Verdict, res.Anomalies = checker.Invalid, r.ThinAirAnomalies(m)
+	case !r.Unique:
+		res.Verdict, res.Reason = checker.Unknown, "written values are not unique per key ("+r.Repeated+"), so reads cannot be matched to writes; give every write a unique value"
+	default:
+		return true
+	}
+	return false
+}

@@ -64,16 +64,19 @@ type Violation struct {
 // Edge is an ordering a → b.
 type Edge struct{ From, To int32 }
 
-// ErrBudget is returned when a check exceeds its work budget.
-var ErrBudget = errors.New("the view construction exceeded its work budget")
+// Reason words an error of Check or View as the reason of an Unknown
+// verdict.
+func Reason(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return "the check was stopped before it finished (" + err.Error() + "); give it a longer --timeout"
+	}
+	return err.Error()
+}
 
 // Checker checks the views of one history under one set of rules.
 type Checker struct {
 	h     *reghist.History
 	rules Rules
-	// Budget bounds the operations placed, over all rounds and views;
-	// zero means no bound.
-	Budget int64
 
 	placedIn []uint32
 	onStack  []uint32
@@ -168,9 +171,6 @@ func (c *Checker) place(ctx context.Context, p, root int32) (*Violation, bool, e
 		c.onStack[op] = 0
 		c.placedIn[op] = c.epoch
 		c.work++
-		if c.Budget > 0 && c.work > c.Budget {
-			return nil, false, ErrBudget
-		}
 		if c.work&0xffff == 0 && ctx.Err() != nil {
 			return nil, false, ctx.Err()
 		}
