@@ -65,6 +65,11 @@ func (c Checker) Check(ctx context.Context, h *history.History, opts checker.Opt
 	return CheckModels(ctx, h, opts, c.Models()...)
 }
 
+// CheckModels judges h against the given models only, each one of Models.
+func (Checker) CheckModels(ctx context.Context, h *history.History, opts checker.Options, models ...checker.Model) []checker.Result {
+	return CheckModels(ctx, h, opts, models...)
+}
+
 // CheckModels judges h against the given models, each one of
 // Checker.Models.
 func CheckModels(ctx context.Context, h *history.History, opts checker.Options, models ...checker.Model) []checker.Result {

@@ -10,16 +10,11 @@ import (
 	"consist/checker"
 	"consist/history"
 	"consist/internal/histgen"
+	"consist/internal/histtest"
 )
 
-func parse(t testing.TB, jsonl string) *history.History {
-	t.Helper()
-	h, err := history.Parse([]byte(strings.TrimSpace(jsonl)+"\n"), t.Name(), history.JSONL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
+// parse reads an inline JSON Lines history.
+func parse(t testing.TB, jsonl string) *history.History { return histtest.Parse(t, jsonl) }
 
 func TestVerdicts(t *testing.T) {
 	for _, tc := range []struct {

@@ -12,16 +12,11 @@ import (
 
 	"consist/checker"
 	"consist/history"
+	"consist/internal/histtest"
 )
 
-func parse(t testing.TB, jsonl string) *history.History {
-	t.Helper()
-	h, err := history.Parse([]byte(strings.TrimSpace(jsonl)+"\n"), t.Name(), history.JSONL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
+// parse reads an inline JSON Lines history.
+func parse(t testing.TB, jsonl string) *history.History { return histtest.Parse(t, jsonl) }
 
 func check(t testing.TB, jsonl string, initial any) checker.Result {
 	t.Helper()

@@ -73,6 +73,11 @@ func (c Checker) Check(ctx context.Context, h *history.History, opts checker.Opt
 // Engine is the name Stats.Engine reports.
 const Engine = "view-saturation"
 
+// CheckModels judges h against the given models only, each one of Models.
+func (Checker) CheckModels(ctx context.Context, h *history.History, opts checker.Options, models ...checker.Model) []checker.Result {
+	return CheckModels(ctx, h, opts, models...)
+}
+
 // CheckModels judges h against the given models, each of which must be
 // one of Checker.Models.
 func CheckModels(ctx context.Context, h *history.History, opts checker.Options, models ...checker.Model) []checker.Result {

@@ -14,16 +14,11 @@ import (
 	"consist/checker/internal/reghist"
 	"consist/history"
 	"consist/internal/histgen"
+	"consist/internal/histtest"
 )
 
-func parse(t testing.TB, jsonl string) *history.History {
-	t.Helper()
-	h, err := history.Parse([]byte(strings.TrimSpace(jsonl)+"\n"), t.Name(), history.JSONL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
+// parse reads an inline JSON Lines history.
+func parse(t testing.TB, jsonl string) *history.History { return histtest.Parse(t, jsonl) }
 
 // Three writes of "x" one after another, then a read of the first: two
 // versions behind, 70ms after the second write was acknowledged.

@@ -113,14 +113,16 @@ func Check(ctx context.Context, h *history.History, opts checker.Options, models
 	return out
 }
 
+// subsetChecker is a checker that can judge some of its models alone.
+type subsetChecker interface {
+	CheckModels(ctx context.Context, h *history.History, opts checker.Options, models ...checker.Model) []checker.Result
+}
+
 // checkOne runs c for model m alone where c can do that, else for all of
 // its models.
 func checkOne(ctx context.Context, c checker.Checker, h *history.History, opts checker.Options, m checker.Model) []checker.Result {
-	switch c.(type) {
-	case session.Checker:
-		return session.CheckModels(ctx, h, opts, m)
-	case causal.Checker:
-		return causal.CheckModels(ctx, h, opts, m)
+	if sc, ok := c.(subsetChecker); ok {
+		return sc.CheckModels(ctx, h, opts, m)
 	}
 	var out []checker.Result
 	for _, r := range c.Check(ctx, h, opts) {
