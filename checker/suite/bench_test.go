@@ -53,9 +53,9 @@ func BenchmarkAllModels(b *testing.B) {
 
 // BenchmarkModel times each model alone on the same histories.
 func BenchmarkModel(b *testing.B) {
-	for _, store := range []histgen.Store{histgen.Linearizable, histgen.Eventual} {
+	for _, store := range []histgen.Store{histgen.Linearizable, histgen.Stale, histgen.Eventual} {
 		h := generate(b, store)
-		for _, m := range append(polynomial, checker.Sequential) {
+		for _, m := range append(polynomial, checker.Sequential, checker.Linearizable) {
 			b.Run(fmt.Sprintf("%s/%s", store, m), func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
