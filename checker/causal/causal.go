@@ -111,7 +111,7 @@ type cmRules struct {
 	ch reghist.Chains
 }
 
-func (x cmRules) Preds(_, op int32, buf []int32) []int32 {
+func (x cmRules) Preds(_ bool, op int32, buf []int32) []int32 {
 	if p := x.ch.PrevOp[op]; p != reghist.None {
 		buf = append(buf, p)
 	}

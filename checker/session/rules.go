@@ -24,9 +24,9 @@ type pramRules struct {
 	ch reghist.Chains
 }
 
-func (x pramRules) Preds(p, op int32, buf []int32) []int32 {
+func (x pramRules) Preds(own bool, op int32, buf []int32) []int32 {
 	o := &x.r.Ops[op]
-	if o.Process != p {
+	if !own {
 		return appendOp(x.ch.PrevWrite[op], buf)
 	}
 	buf = appendOp(x.ch.PrevOp[op], buf)
@@ -44,9 +44,9 @@ type readRules struct {
 	ch reghist.Chains
 }
 
-func (x readRules) Preds(p, op int32, buf []int32) []int32 {
+func (x readRules) Preds(own bool, op int32, buf []int32) []int32 {
 	o := &x.r.Ops[op]
-	if o.Process != p || !o.Reader() {
+	if !own || !o.Reader() {
 		return buf
 	}
 	return appendRead(x.r, op, appendOp(x.ch.PrevRead[op], buf))
@@ -61,12 +61,12 @@ type writeRules struct {
 	ch reghist.Chains
 }
 
-func (x writeRules) Preds(p, op int32, buf []int32) []int32 {
+func (x writeRules) Preds(own bool, op int32, buf []int32) []int32 {
 	o := &x.r.Ops[op]
 	if o.Writer() {
 		buf = appendOp(x.ch.PrevWrite[op], buf)
 	}
-	if o.Process == p && o.Reader() {
+	if own && o.Reader() {
 		buf = appendRead(x.r, op, appendOp(x.ch.PrevRead[op], buf))
 	}
 	return buf
@@ -82,7 +82,7 @@ type followRules struct {
 	ch reghist.Chains
 }
 
-func (x followRules) Preds(p, op int32, buf []int32) []int32 {
+func (x followRules) Preds(_ bool, op int32, buf []int32) []int32 {
 	buf = appendOp(x.ch.PrevRead[op], buf)
 	if x.r.Ops[op].Reader() {
 		buf = appendRead(x.r, op, buf)

@@ -23,8 +23,9 @@ type Config struct {
 const thinAir = int64(99)
 
 // Random returns the events of a small random register history: 1 to
-// MaxProcs processes doing 1 to MaxOps reads, writes and cas on 1 to
-// MaxKeys keys. Every write and cas writes a value unique to its key and
+// MaxProcs workers doing 1 to MaxOps reads, writes and cas on 1 to MaxKeys
+// keys, each worker as one process at a time (after a crash it continues
+// under a fresh process id). Every write and cas writes a value unique to its key and
 // never the initial value. The history is simulated on a register that
 // takes each operation's effect when it completes, and then disturbed:
 // reads sometimes return an older value, the initial value or a value never
@@ -54,17 +55,23 @@ func Random(r *rand.Rand, cfg Config) []history.Event {
 	}
 
 	g := &gen{r: r, initial: cfg.Initial, reg: map[string]any{}, written: map[string][]any{}, next: map[string]int64{}}
+	// Each worker runs one process at a time; after a crash it continues
+	// under a fresh process id, as Jepsen's clients do.
+	procs := make([]history.Process, nprocs) // worker -> its current process
+	for w := range procs {
+		procs[w] = history.Process(w)
+	}
+	fresh := history.Process(nprocs)
 	opened := map[history.Process]*history.Event{} // process -> its open invocation
-	crashed := map[history.Process]bool{}
 	invoked := 0
 	for {
-		var idle, busy []history.Process
-		for p := range history.Process(nprocs) {
+		var idle, busy []int
+		for w, p := range procs {
 			switch {
 			case opened[p] != nil:
-				busy = append(busy, p)
-			case !crashed[p] && invoked < nops:
-				idle = append(idle, p)
+				busy = append(busy, w)
+			case invoked < nops:
+				idle = append(idle, w)
 			}
 		}
 		if len(idle)+len(busy) == 0 {
@@ -74,16 +81,17 @@ func Random(r *rand.Rand, cfg Config) []history.Event {
 			break // leave the remaining operations open
 		}
 		if pick := r.IntN(len(idle) + len(busy)); pick < len(idle) {
-			p := idle[pick]
+			p := procs[idle[pick]]
 			inv := g.invoke(p, keys[r.IntN(len(keys))])
 			opened[p] = &inv
 			invoked++
 		} else {
-			p := busy[pick-len(idle)]
+			w := busy[pick-len(idle)]
+			p := procs[w]
 			done := g.complete(*opened[p])
 			delete(opened, p)
 			if done.Type == history.Info {
-				crashed[p] = true
+				procs[w], fresh = fresh, fresh+1
 			}
 		}
 	}

@@ -23,22 +23,34 @@
 // proof of validity. Each round adds at least one edge, so the rounds end.
 // In the common case one or two rounds suffice, each linear in the size of
 // the view.
+//
+// A view holds the viewer's whole past, so checking P processes one by one
+// costs O(n·P) — and a client that crashes and continues under a fresh
+// process id multiplies P. Check therefore first builds joint views, one
+// for each group of processes that follow each other in time (a client's
+// successive processes): a joint view in which every read of its members
+// is legal is a legal view of each member (drop the other members' reads).
+// Members that do not fit are grouped anew, and only the few left at the
+// end are checked alone, exactly.
 package views
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"consist/checker/internal/reghist"
 )
 
 // Rules are a model's ordering constraints on a view.
 type Rules interface {
-	// Preds appends to buf the operations that must precede op in
-	// viewer's view; for an operation that reads and belongs to the
-	// viewer, the write it read should come last.
-	Preds(viewer, op int32, buf []int32) []int32
+	// Preds appends to buf the operations that must precede op in the
+	// viewer's view; own says whether op is one of the viewer's. For an
+	// operation that reads and is the viewer's own, the write it read
+	// should come last.
+	Preds(own bool, op int32, buf []int32) []int32
 	// Ordered reports whether op, one of the viewer's operations, is
 	// placed in session order (and so drives the construction). The
 	// viewer's reads must all be ordered.
@@ -80,6 +92,14 @@ type Checker struct {
 
 	placedIn []uint32
 	onStack  []uint32
+	// member[p] == epoch when process p is (one of) the current viewer.
+	member []uint32
+	// placed lists the operations placed in the current construction;
+	// placedAt[op] is op's index there, and joinedAt the index at which
+	// the current member of a joint view began.
+	placed   []int32
+	placedAt []int32
+	joinedAt int32
 	keyPos   []int32
 	epoch    uint32
 	cur      []int32
@@ -101,20 +121,80 @@ type frame struct {
 func New(h *reghist.History, rules Rules) *Checker {
 	n := len(h.Ops)
 	return &Checker{h: h, rules: rules,
-		placedIn: make([]uint32, n), onStack: make([]uint32, n), keyPos: make([]int32, n),
+		placedIn: make([]uint32, n), onStack: make([]uint32, n), keyPos: make([]int32, n), member: make([]uint32, len(h.Sessions)), placedAt: make([]int32, n),
 		cur: make([]int32, len(h.Keys)), seq: make([][]int32, len(h.Keys))}
 }
 
 // Check returns the first process without a legal view, or nil when
 // every process has one.
 func (c *Checker) Check(ctx context.Context) (*Violation, error) {
-	for p := range c.h.Sessions {
-		v, err := c.View(ctx, int32(p))
+	unproven := c.liveProcesses()
+	// Members a joint view leaves out often fit another: group them anew
+	// while that proves enough of them.
+	for len(unproven) > 1 {
+		var left []int32
+		for _, group := range c.successions(unproven) {
+			if len(group) == 1 {
+				left = append(left, group[0])
+				continue
+			}
+			out, err := c.joint(ctx, group)
+			if err != nil {
+				return nil, err
+			}
+			left = append(left, out...)
+		}
+		progress := len(unproven) - len(left)
+		unproven = left
+		if progress < len(left) {
+			break
+		}
+	}
+	slices.Sort(unproven)
+	for _, p := range unproven {
+		v, err := c.View(ctx, p)
 		if v != nil || err != nil {
 			return v, err
 		}
 	}
 	return nil, nil
+}
+
+// liveProcesses returns the processes with operations.
+func (c *Checker) liveProcesses() []int32 {
+	procs := make([]int32, 0, len(c.h.Sessions))
+	for p, ops := range c.h.Sessions {
+		if len(ops) > 0 {
+			procs = append(procs, int32(p))
+		}
+	}
+	return procs
+}
+
+// successions partitions procs into groups whose sessions follow each
+// other (each member's first operation was invoked after the previous
+// member's last), each in that order: at most as many groups as processes
+// ever ran at once.
+func (c *Checker) successions(procs []int32) [][]int32 {
+	first := func(p int32) int32 { return c.h.Sessions[p][0] }
+	last := func(p int32) int32 { s := c.h.Sessions[p]; return s[len(s)-1] }
+	slices.SortFunc(procs, func(a, b int32) int { return cmp.Compare(first(a), first(b)) })
+	var groups [][]int32
+	for _, p := range procs {
+		// Join the group whose last member ended last before p began.
+		best, bestEnd := -1, int32(-1)
+		for i, g := range groups {
+			if end := last(g[len(g)-1]); end < first(p) && end > bestEnd {
+				best, bestEnd = i, end
+			}
+		}
+		if best < 0 {
+			groups = append(groups, []int32{p})
+		} else {
+			groups[best] = append(groups[best], p)
+		}
+	}
+	return groups
 }
 
 // View decides whether process p has a legal view.
@@ -124,16 +204,14 @@ func (c *Checker) View(ctx context.Context, p int32) (*Violation, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		c.epoch++
-		for k := range c.cur {
-			c.cur[k], c.seq[k] = reghist.Initial, c.seq[k][:0]
-		}
+		c.begin()
+		c.member[p] = c.epoch
 		forced := false
 		for _, op := range c.h.Sessions[p] {
 			if !c.rules.Ordered(op) || c.placedIn[op] == c.epoch {
 				continue
 			}
-			v, f, err := c.place(ctx, p, op)
+			v, f, err := c.place(ctx, p, op, true)
 			if v != nil || err != nil {
 				return v, err
 			}
@@ -145,12 +223,114 @@ func (c *Checker) View(ctx context.Context, p int32) (*Violation, error) {
 	}
 }
 
+// maxJointPasses bounds the constructions of one joint view.
+const maxJointPasses = 8
+
+// joint builds one view shared by the processes of group, in passes. In
+// a pass each member in turn places its session; a member whose reads
+// need new edges adds them and is taken out again until the next pass,
+// and a member whose reads cannot be legal there is left to be checked
+// alone. The edges one member forces need not hold for another, but a
+// pass in which every remaining member fits is a legal view for each of
+// them (without the others' reads, followed by the writes never placed).
+// joint returns the members left out.
+func (c *Checker) joint(ctx context.Context, group []int32) ([]int32, error) {
+	c.extra, c.because = map[int32][]int32{}, map[Edge]int32{}
+	members := slices.Clone(group)
+	var left []int32
+	for pass := 0; len(members) > 0; pass++ {
+		c.begin()
+		var retry []int32
+		for _, p := range members {
+			mark := len(c.placed)
+			v, forced, err := c.join(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			if v == nil && !forced {
+				continue
+			}
+			c.rollback(mark)
+			c.member[p] = 0
+			if v == nil && pass+1 < maxJointPasses {
+				retry = append(retry, p)
+			} else {
+				left = append(left, p)
+			}
+		}
+		if len(retry) == 0 {
+			break
+		}
+		members = slices.DeleteFunc(members, func(p int32) bool { return slices.Contains(left, p) })
+	}
+	return left, nil
+}
+
+// join adds p to the viewer of a joint view and places its session; it
+// reports a conflict, or whether p's reads forced new edges.
+func (c *Checker) join(ctx context.Context, p int32) (*Violation, bool, error) {
+	session := c.h.Sessions[p]
+	for _, op := range session {
+		if c.placedIn[op] == c.epoch {
+			return conflict, false, nil // placed under another member's rules
+		}
+	}
+	c.member[p] = c.epoch
+	c.joinedAt = int32(len(c.placed))
+	forced := false
+	for _, op := range session {
+		if !c.rules.Ordered(op) || c.placedIn[op] == c.epoch {
+			continue
+		}
+		v, f, err := c.place(ctx, p, op, false)
+		if v != nil || err != nil {
+			return v, false, err
+		}
+		forced = forced || f
+	}
+	return nil, forced, nil
+}
+
+// begin starts a construction with no viewer yet.
+func (c *Checker) begin() {
+	c.epoch++
+	c.placed = c.placed[:0]
+	for k := range c.cur {
+		c.cur[k], c.seq[k] = reghist.Initial, c.seq[k][:0]
+	}
+}
+
+// rollback unplaces every operation placed since the construction had
+// mark of them.
+func (c *Checker) rollback(mark int) {
+	for i := len(c.placed) - 1; i >= mark; i-- {
+		op := c.placed[i]
+		c.placedIn[op] = 0
+		if o := &c.h.Ops[op]; o.Writer() {
+			seq := c.seq[o.Key][:len(c.seq[o.Key])-1]
+			c.seq[o.Key], c.cur[o.Key] = seq, reghist.Initial
+			if len(seq) > 0 {
+				c.cur[o.Key] = seq[len(seq)-1]
+			}
+		}
+	}
+	c.placed = c.placed[:mark]
+}
+
+// own reports whether op belongs to the current viewer.
+func (c *Checker) own(op int32) bool { return c.member[c.h.Ops[op].Process] == c.epoch }
+
+// conflict is the violation place reports, not worked out, for a joint
+// view.
+var conflict = &Violation{}
+
 // place places op and its unplaced ancestors, depth first. It reports a
-// violation, or whether it forced new edges.
-func (c *Checker) place(ctx context.Context, p, root int32) (*Violation, bool, error) {
+// violation, or whether it forced new edges. For a joint view it reports
+// any violation as conflict.
+func (c *Checker) place(ctx context.Context, p, root int32, exact bool) (*Violation, bool, error) {
 	forced := false
 	c.frames, c.arena = c.frames[:0], c.arena[:0]
-	c.push(p, root)
+	c.push(root)
 	for len(c.frames) > 0 {
 		f := &c.frames[len(c.frames)-1]
 		if f.next < f.end {
@@ -160,32 +340,46 @@ func (c *Checker) place(ctx context.Context, p, root int32) (*Violation, bool, e
 				continue
 			}
 			if c.onStack[pred] == c.epoch {
+				if !exact {
+					c.abandon()
+					return conflict, false, nil
+				}
 				return c.cycle(p, f.op, pred), false, nil
 			}
-			c.push(p, pred)
+			c.push(pred)
 			continue
 		}
 		op := f.op
 		c.arena = c.arena[:f.start]
 		c.frames = c.frames[:len(c.frames)-1]
 		c.onStack[op] = 0
-		c.placedIn[op] = c.epoch
 		c.work++
 		if c.work&0xffff == 0 && ctx.Err() != nil {
 			return nil, false, ctx.Err()
 		}
 		o := &c.h.Ops[op]
-		if o.Process == p && o.Reader() {
+		if o.Reader() && c.own(op) {
 			k := o.Key
 			switch {
 			case o.Reads == reghist.Initial && c.cur[k] != reghist.Initial:
+				if !exact {
+					c.abandon()
+					return conflict, false, nil
+				}
 				return c.initialRead(p, c.cur[k], op), false, nil
 			case o.Reads != reghist.Initial && c.cur[k] != o.Reads:
 				w := o.Reads
 				if c.placedIn[w] != c.epoch {
 					return nil, false, fmt.Errorf("views: rules did not place the write %d read by %d before it", w, op)
 				}
-				for _, later := range c.seq[k][c.keyPos[w]+1:] {
+				later := c.seq[k][c.keyPos[w]+1:]
+				if !exact && c.placedAt[later[0]] < c.joinedAt {
+					// An earlier member placed it: it need not be in
+					// the read's past, so no edge can be forced.
+					c.abandon()
+					return conflict, false, nil
+				}
+				for _, later := range later {
 					e := Edge{later, w}
 					if _, dup := c.because[e]; !dup {
 						c.because[e] = op
@@ -195,6 +389,9 @@ func (c *Checker) place(ctx context.Context, p, root int32) (*Violation, bool, e
 				}
 			}
 		}
+		c.placedIn[op] = c.epoch
+		c.placedAt[op] = int32(len(c.placed))
+		c.placed = append(c.placed, op)
 		if o.Writer() {
 			k := o.Key
 			c.keyPos[op] = int32(len(c.seq[k]))
@@ -205,10 +402,18 @@ func (c *Checker) place(ctx context.Context, p, root int32) (*Violation, bool, e
 	return nil, forced, nil
 }
 
-func (c *Checker) push(p, op int32) {
+// abandon leaves a placement midway, taking its operations off the stack.
+func (c *Checker) abandon() {
+	for _, f := range c.frames {
+		c.onStack[f.op] = 0
+	}
+	c.frames = c.frames[:0]
+}
+
+func (c *Checker) push(op int32) {
 	start := int32(len(c.arena))
 	c.arena = append(c.arena, c.extra[op]...)
-	c.arena = c.rules.Preds(p, op, c.arena)
+	c.arena = c.rules.Preds(c.own(op), op, c.arena)
 	c.onStack[op] = c.epoch
 	c.frames = append(c.frames, frame{op: op, start: start, end: int32(len(c.arena)), next: start})
 }
@@ -217,7 +422,7 @@ func (c *Checker) push(p, op int32) {
 // edges included.
 func (c *Checker) preds(p, op int32, buf []int32) []int32 {
 	buf = append(buf, c.extra[op]...)
-	return c.rules.Preds(p, op, buf)
+	return c.rules.Preds(c.h.Ops[op].Process == p, op, buf)
 }
 
 // path returns a shortest chain of operations from -> … -> to, each
