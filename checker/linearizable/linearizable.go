@@ -53,7 +53,21 @@ func (Checker) Check(ctx context.Context, h *history.History, opts checker.Optio
 const Engine = "wgl-search"
 
 // Check judges h against linearizability.
-func Check(ctx context.Context, h *history.History, opts checker.Options) (res checker.Result) {
+func Check(ctx context.Context, h *history.History, opts checker.Options) checker.Result {
+	return checkInPasses(ctx, h, opts, firstPassSteps, 0)
+}
+
+// Attempt judges h with a small, fixed amount of search per object, and
+// returns Unknown where that did not decide. It is cheap enough to try
+// before the polynomial checkers: a valid verdict settles every weaker
+// model.
+func Attempt(ctx context.Context, h *history.History, opts checker.Options) checker.Result {
+	return checkInPasses(ctx, h, opts, firstPassSteps)
+}
+
+// checkInPasses searches each object in passes, each with its step limit (0: no
+// limit), the next pass taking only the objects the last left undecided.
+func checkInPasses(ctx context.Context, h *history.History, opts checker.Options, passes ...int64) (res checker.Result) {
 	start := time.Now()
 	if opts.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -86,9 +100,9 @@ func Check(ctx context.Context, h *history.History, opts checker.Options) (res c
 	outcomes := make([]partitionOutcome, len(parts))
 	// A first pass with a small step limit decides most objects and finds
 	// cheap violations fast; the second pass searches the rest fully.
-	for _, limit := range []int64{firstPassSteps, 0} {
+	for pass, limit := range passes {
 		runParallel(len(parts), func(i int) {
-			if limit == 0 && !errors.Is(outcomes[i].err, errSteps) {
+			if pass > 0 && !errors.Is(outcomes[i].err, errSteps) {
 				return
 			}
 			if stopped.Load() {

@@ -1,9 +1,11 @@
 // Package suite checks a history against many consistency models at once,
 // using the lattice of models (checker.Implies) to skip what is already
 // decided: a model implied by a valid one is valid, and a model that
-// implies an invalid one is invalid. The cheap polynomial checkers run
-// first, weakest model first, so that an anomaly found there settles the
-// expensive searches (sequential, linearizable) without running them.
+// implies an invalid one is invalid. A short linearizability search runs
+// first, since a linearizable history satisfies every model of the
+// lattice; then the cheap polynomial checkers, weakest model first, so
+// that an anomaly found there settles the expensive searches (sequential,
+// linearizable) without running them.
 package suite
 
 import (
@@ -49,10 +51,9 @@ func Applicable(h *history.History) []checker.Model {
 		if !ok {
 			continue
 		}
-		if a, ok := c.(checker.Applier); ok && !a.Applies(h) {
-			continue
+		if applies(c, h) {
+			out = append(out, m)
 		}
-		out = append(out, m)
 	}
 	return out
 }
@@ -80,7 +81,7 @@ func Check(ctx context.Context, h *history.History, opts checker.Options, models
 			done[m] = &checker.Result{Model: m, Verdict: checker.Unknown, Reason: fmt.Sprintf("consist has no checker for %s", m)}
 			return
 		}
-		if a, ok := c.(checker.Applier); ok && !a.Applies(h) {
+		if !applies(c, h) {
 			done[m] = &checker.Result{Model: m, Verdict: checker.Unknown, Reason: fmt.Sprintf("%s is checked on register histories (read, write, cas) only", m)}
 			return
 		}
@@ -88,6 +89,14 @@ func Check(ctx context.Context, h *history.History, opts checker.Options, models
 			done[r.Model] = &r
 		}
 		infer(done, want)
+	}
+	if want[checker.Linearizable] && applies(all[checker.Linearizable], h) {
+		// A short search decides most histories that are linearizable, and
+		// then implies every other model of the lattice.
+		if r := linearizable.Attempt(ctx, h, opts); r.Verdict != checker.Unknown {
+			done[checker.Linearizable] = &r
+			infer(done, want)
+		}
 	}
 	order := slices.Clone(checker.Models())
 	slices.Reverse(order) // weakest first
@@ -111,6 +120,12 @@ func Check(ctx context.Context, h *history.History, opts checker.Options, models
 		}
 	}
 	return out
+}
+
+// applies reports whether c can judge h.
+func applies(c checker.Checker, h *history.History) bool {
+	a, ok := c.(checker.Applier)
+	return !ok || a.Applies(h)
 }
 
 // subsetChecker is a checker that can judge some of its models alone.
