@@ -8,7 +8,16 @@ import (
 	"consist/checker/internal/views"
 )
 
-// graph is the causal order of a history, with vector clocks.
+// graph is the causal order of a history, summarised for the bad
+// patterns. Every causal-past question they ask is whether a write is in
+// the past of an operation on the write's key, so the summary keeps, for
+// every operation, the writes of its key that are maximal in its strict
+// causal past, and orders the writes of each key by vector clocks over
+// chains of them.
+//
+// Only relevant writes take part: those that a strict co-descendant
+// follows with a read or write of their key. Any other write is in the
+// past of no operation on its key but itself.
 type graph struct {
 	r  *reghist.History
 	ch reghist.Chains
@@ -16,48 +25,89 @@ type graph struct {
 	order []int32
 	// cycle is a cycle of co when there is one.
 	cycle []int32
-	// clock[op*P+q] is how many of process q's operations are in op's
-	// causal past, op included.
-	clock []int32
-	procs int
-	// writes[q][k] lists q's writes of key k in session order, and
-	// writePos[q][k] their positions in q's session.
-	writes, writePos [][][]int32
-	explainer        *views.Checker
+	// The reads of write w are readOps[readAt[w]:readAt[w+1]].
+	readAt, readOps []int32
+	// maxPast[op] holds the relevant writes of op's key that are maximal
+	// in op's strict causal past.
+	maxPast []span
+	// chain[w] numbers the chain of relevant write w among the chains of
+	// its key, and rank[w] is w's place in it; chain[w] is -1 for the
+	// other writes.
+	chain, rank []int32
+	// clock[w] holds, for every chain c of w's key begun before w was
+	// placed, how many of c's writes are in w's causal past, w included.
+	clock     []span
+	lists     arena // of maxPast and clock
+	explainer *views.Checker
+}
+
+// arena stores lists in chunks, so that it grows without copying what it
+// holds.
+type arena struct{ chunks [][]int32 }
+
+// span is a list stored in an arena.
+type span struct{ chunk, from, to int32 }
+
+const chunkSize = 1 << 16
+
+func newArena() arena { return arena{[][]int32{make([]int32, 0, chunkSize)}} }
+
+func (a *arena) of(s span) []int32 { return a.chunks[s.chunk][s.from:s.to] }
+
+// keep stores a copy of list.
+func (a *arena) keep(list []int32) span {
+	last := len(a.chunks) - 1
+	if len(a.chunks[last])+len(list) > cap(a.chunks[last]) {
+		a.chunks = append(a.chunks, make([]int32, 0, max(len(list), chunkSize)))
+		last++
+	}
+	from := len(a.chunks[last])
+	a.chunks[last] = append(a.chunks[last], list...)
+	return span{int32(last), int32(from), int32(len(a.chunks[last]))}
 }
 
 func newGraph(r *reghist.History) *graph {
-	g := &graph{r: r, ch: r.Chains(false), procs: len(r.Sessions)}
+	g := &graph{r: r, ch: r.Chains(false)}
 	g.explainer = views.New(r, cmRules{r, g.ch})
+	g.linkReads()
 	g.sort()
-	if g.order == nil {
-		return g
-	}
-	P := g.procs
-	g.clock = make([]int32, len(r.Ops)*P)
-	for _, op := range g.order {
-		row := g.clock[int(op)*P : int(op+1)*P]
-		if p := g.ch.PrevOp[op]; p != reghist.None {
-			copy(row, g.clock[int(p)*P:int(p+1)*P])
-		}
-		if w := r.Ops[op].Reads; w >= 0 {
-			for q, x := range g.clock[int(w)*P : int(w+1)*P] {
-				row[q] = max(row[q], x)
-			}
-		}
-		row[r.Ops[op].Process] = r.Ops[op].Pos + 1
-	}
-	g.writes, g.writePos = make([][][]int32, P), make([][][]int32, P)
-	for q, ops := range r.Sessions {
-		g.writes[q], g.writePos[q] = make([][]int32, len(r.Keys)), make([][]int32, len(r.Keys))
-		for _, op := range ops {
-			if o := &r.Ops[op]; o.Writer() {
-				g.writes[q][o.Key] = append(g.writes[q][o.Key], op)
-				g.writePos[q][o.Key] = append(g.writePos[q][o.Key], o.Pos)
-			}
-		}
+	if g.order != nil {
+		g.summarise()
 	}
 	return g
+}
+
+// linkReads lists the reads of every write.
+func (g *graph) linkReads() {
+	ops := g.r.Ops
+	at := make([]int32, len(ops)+2)
+	for i := range ops {
+		if w := ops[i].Reads; w >= 0 {
+			at[w+2]++
+		}
+	}
+	for i := 2; i < len(at); i++ {
+		at[i] += at[i-1]
+	}
+	g.readOps = make([]int32, at[len(at)-1])
+	for i := range ops {
+		if w := ops[i].Reads; w >= 0 {
+			g.readOps[at[w+1]] = int32(i)
+			at[w+1]++
+		}
+	}
+	g.readAt = at[:len(ops)+1]
+}
+
+func (g *graph) readsOf(w int32) []int32 { return g.readOps[g.readAt[w]:g.readAt[w+1]] }
+
+// nextOp returns the operation after op in its session, or None.
+func (g *graph) nextOp(op int32) int32 {
+	o := &g.r.Ops[op]
+	if s := g.r.Sessions[o.Process]; int(o.Pos)+1 < len(s) {
+		return s[o.Pos+1]
+	}
+	return reghist.None
 }
 
 // sort orders co topologically (Kahn), or finds a cycle.
@@ -65,15 +115,12 @@ func (g *graph) sort() {
 	r := g.r
 	n := len(r.Ops)
 	indeg := make([]int32, n)
-	succ := make([][]int32, n)
 	for op := range r.Ops {
-		if w := r.Ops[op].Reads; w >= 0 {
+		if r.Ops[op].Reads >= 0 {
 			indeg[op]++
-			succ[w] = append(succ[w], int32(op))
 		}
-		if p := g.ch.PrevOp[op]; p != reghist.None {
+		if g.ch.PrevOp[op] != reghist.None {
 			indeg[op]++
-			succ[p] = append(succ[p], int32(op))
 		}
 	}
 	order := make([]int32, 0, n)
@@ -82,11 +129,17 @@ func (g *graph) sort() {
 			order = append(order, int32(op))
 		}
 	}
+	release := func(op int32) {
+		if indeg[op]--; indeg[op] == 0 {
+			order = append(order, op)
+		}
+	}
 	for i := 0; i < len(order); i++ {
-		for _, s := range succ[order[i]] {
-			if indeg[s]--; indeg[s] == 0 {
-				order = append(order, s)
-			}
+		if s := g.nextOp(order[i]); s != reghist.None {
+			release(s)
+		}
+		for _, s := range g.readsOf(order[i]) {
+			release(s)
 		}
 	}
 	if len(order) == n {
@@ -124,32 +177,238 @@ func (g *graph) sort() {
 	}
 }
 
-// before reports whether a is in b's causal past, or is b.
-func (g *graph) before(a, b int32) bool {
-	o := &g.r.Ops[a]
-	return g.clock[int(b)*g.procs+int(o.Process)] > o.Pos
-}
+// keyBit is key k's bit in a key mask; beyond 64 keys share bits.
+func keyBit(k int32) uint64 { return 1 << (uint32(k) % 64) }
 
-// latestWrite returns q's last write of key k in op's strict causal past.
-func (g *graph) latestWrite(op int32, q int, k int32) int32 {
-	pos := g.writePos[q][k]
-	bound := g.clock[int(op)*g.procs+q] // q's operations in op's past, op included
-	if int32(q) == g.r.Ops[op].Process {
-		bound = g.r.Ops[op].Pos
-	}
-	lo, hi := 0, len(pos) // the first write at or after bound
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		if pos[mid] < bound {
-			lo = mid + 1
-		} else {
-			hi = mid
+// keysAhead returns for every operation the mask of the keys its strict
+// causal descendants read or write.
+func (g *graph) keysAhead() []uint64 {
+	ops := g.r.Ops
+	ahead := make([]uint64, len(ops))
+	for i := len(g.order) - 1; i >= 0; i-- {
+		op := g.order[i]
+		if s := g.nextOp(op); s != reghist.None {
+			ahead[op] |= keyBit(ops[s].Key) | ahead[s]
+		}
+		for _, s := range g.readsOf(op) {
+			ahead[op] |= keyBit(ops[s].Key) | ahead[s]
 		}
 	}
-	if lo == 0 {
-		return reghist.None
+	return ahead
+}
+
+// summary is what summarise needs only while it runs.
+type summary struct {
+	// ahead[op] masks the keys that op's strict descendants read or write.
+	ahead []uint64
+	// front[op] holds the relevant writes maximal in op's causal past, op
+	// included, of the keys ahead of op, grouped by key in increasing
+	// order.
+	front  []span
+	fronts arena
+	// tails[k][c] is the last write of chain c of key k.
+	tails [][]int32
+	// strict, clock and scratch are scratch space.
+	strict, clock, scratch []int32
+}
+
+// summarise computes maxPast, chain, rank and clock, in topological order.
+func (g *graph) summarise() {
+	r := g.r
+	n := len(r.Ops)
+	g.maxPast, g.clock = make([]span, n), make([]span, n)
+	g.chain, g.rank = make([]int32, n), make([]int32, n)
+	for i := range g.chain {
+		g.chain[i] = reghist.None
 	}
-	return g.writes[q][k][lo-1]
+	g.lists = newArena()
+	s := &summary{ahead: g.keysAhead(), front: make([]span, n), fronts: newArena(), tails: make([][]int32, len(r.Keys))}
+	for _, op := range g.order {
+		o := &r.Ops[op]
+		var prev, read []int32
+		if p := g.ch.PrevOp[op]; p != reghist.None {
+			prev = s.fronts.of(s.front[p])
+		}
+		if o.Reads >= 0 {
+			read = s.fronts.of(s.front[o.Reads])
+		}
+		s.strict = g.union(s.strict[:0], prev, read)
+		past := g.ofKey(s.strict, o.Key)
+		g.maxPast[op] = g.lists.keep(past)
+		relevant := o.Writer() && s.ahead[op]&keyBit(o.Key) != 0
+		if relevant {
+			g.place(s, op, past)
+		}
+		s.front[op] = g.advance(s, op, relevant)
+	}
+}
+
+func (g *graph) key(op int32) int32 { return g.r.Ops[op].Key }
+
+// keyRun returns how many operations at the head of list are on the key
+// of the first.
+func (g *graph) keyRun(list []int32) int {
+	k := g.key(list[0])
+	n := 1
+	for n < len(list) && g.key(list[n]) == k {
+		n++
+	}
+	return n
+}
+
+// ofKey returns the operations of list on key k, list being grouped by
+// key in increasing order.
+func (g *graph) ofKey(list []int32, k int32) []int32 {
+	for len(list) > 0 && g.key(list[0]) < k {
+		list = list[g.keyRun(list):]
+	}
+	if len(list) == 0 || g.key(list[0]) != k {
+		return nil
+	}
+	return list[:g.keyRun(list)]
+}
+
+// union appends to dst the maximal writes of x ∪ y, two fronts.
+func (g *graph) union(dst, x, y []int32) []int32 {
+	for len(x) > 0 && len(y) > 0 {
+		kx, ky := g.key(x[0]), g.key(y[0])
+		switch {
+		case kx < ky:
+			n := g.keyRun(x)
+			dst, x = append(dst, x[:n]...), x[n:]
+		case ky < kx:
+			n := g.keyRun(y)
+			dst, y = append(dst, y[:n]...), y[n:]
+		default:
+			nx, ny := g.keyRun(x), g.keyRun(y)
+			dst = g.maxima(dst, x[:nx], y[:ny])
+			x, y = x[nx:], y[ny:]
+		}
+	}
+	dst = append(dst, x...)
+	return append(dst, y...)
+}
+
+// maxima appends to dst the maximal writes of x ∪ y, two antichains of
+// writes of one key.
+func (g *graph) maxima(dst, x, y []int32) []int32 {
+	if slices.Equal(x, y) {
+		return append(dst, x...)
+	}
+	for _, a := range x {
+		if !g.precedesAny(a, y) {
+			dst = append(dst, a)
+		}
+	}
+	for _, b := range y {
+		if !slices.Contains(x, b) && !g.precedesAny(b, x) {
+			dst = append(dst, b)
+		}
+	}
+	return dst
+}
+
+// precedes reports whether write a is in the strict causal past of b, a
+// relevant write of the same key.
+func (g *graph) precedes(a, b int32) bool {
+	c := g.chain[a]
+	if c < 0 || a == b {
+		return false
+	}
+	clock := g.lists.of(g.clock[b])
+	return int(c) < len(clock) && clock[c] > g.rank[a]
+}
+
+func (g *graph) precedesAny(a int32, bs []int32) bool {
+	for _, b := range bs {
+		if g.precedes(a, b) {
+			return true
+		}
+	}
+	return false
+}
+
+// place puts relevant write w, whose strict past has past for maximal
+// writes of its key, at the end of a chain whose last write is in its
+// past — its process's if it can — or else of a new chain, and computes
+// its clock.
+func (g *graph) place(s *summary, w int32, past []int32) {
+	k := g.key(w)
+	clock := slices.Grow(s.clock[:0], len(s.tails[k])+1)[:len(s.tails[k])]
+	clear(clock)
+	for _, m := range past {
+		for c, x := range g.lists.of(g.clock[m]) {
+			clock[c] = max(clock[c], x)
+		}
+	}
+	c := g.extensible(w, clock, s.tails[k])
+	if c < 0 {
+		c = len(clock)
+		clock = append(clock, 0)
+		s.tails[k] = append(s.tails[k], w)
+	} else {
+		g.rank[w] = g.rank[s.tails[k][c]] + 1
+		s.tails[k][c] = w
+	}
+	g.chain[w] = int32(c)
+	clock[c] = g.rank[w] + 1
+	g.clock[w] = g.lists.keep(clock)
+	s.clock = clock
+}
+
+// extensible returns a chain whose last write is in the past given by
+// clock, preferably one of w's process, or -1.
+func (g *graph) extensible(w int32, clock, tails []int32) int {
+	found := -1
+	for c, t := range tails {
+		if clock[c] == g.rank[t]+1 {
+			if g.r.Ops[t].Process == g.r.Ops[w].Process {
+				return c
+			}
+			if found < 0 {
+				found = c
+			}
+		}
+	}
+	return found
+}
+
+// advance stores op's front: that of its strict past without the keys
+// no descendant touches and, when op writes, with op in place of the
+// writes of its key.
+func (g *graph) advance(s *summary, op int32, relevant bool) span {
+	o := &g.r.Ops[op]
+	strict, front := s.strict, s.scratch[:0]
+	pending := relevant
+	for len(strict) > 0 {
+		k, n := g.key(strict[0]), g.keyRun(strict)
+		if pending && k >= o.Key {
+			front, pending = append(front, op), false
+		}
+		if s.ahead[op]&keyBit(k) != 0 && !(o.Writer() && k == o.Key) {
+			front = append(front, strict[:n]...)
+		}
+		strict = strict[n:]
+	}
+	if pending {
+		front = append(front, op)
+	}
+	s.scratch = front
+	return s.fronts.keep(front)
+}
+
+// before reports whether write a is in the causal past of b, an
+// operation on a's key, or is b.
+func (g *graph) before(a, b int32) bool {
+	if a == b {
+		return true
+	}
+	for _, m := range g.lists.of(g.maxPast[b]) {
+		if m == a || g.precedes(a, m) {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *graph) judge(m checker.Model, res *checker.Result) {
@@ -172,6 +431,19 @@ func (g *graph) judge(m checker.Model, res *checker.Result) {
 	res.Verdict = checker.Valid
 }
 
+// newerWrite returns a write in op's strict causal past, of the key op
+// reads, that is newer than the write op read — any, when op read the
+// initial value — or None.
+func (g *graph) newerWrite(op int32) int32 {
+	read := g.r.Ops[op].Reads
+	for _, w := range g.lists.of(g.maxPast[op]) {
+		if read == reghist.Initial || g.precedes(read, w) {
+			return w
+		}
+	}
+	return reghist.None
+}
+
 // badRead finds a read that is not maximal in its causal past: WriteCOInitRead
 // and WriteCORead.
 func (g *graph) badRead(m checker.Model) (checker.Anomaly, bool) {
@@ -181,31 +453,28 @@ func (g *graph) badRead(m checker.Model) (checker.Anomaly, bool) {
 		if !o.Reader() {
 			continue
 		}
-		for q := range g.procs {
-			w := g.latestWrite(op, q, o.Key)
-			if w == reghist.None || w == o.Reads {
-				continue
-			}
-			if o.Reads == reghist.Initial {
-				path := g.explainer.Ancestry(0, w, op, views.Edge{})
-				ops, text := g.explainer.Explain(&views.Violation{Path: path}, "it read the initial value although a write of that key was in its causal past ("+string(m)+")")
-				return checker.Anomaly{Kind: "causal-initial-read", Key: r.Keys[o.Key], Ops: ops, Explanation: text}, true
-			}
-			if g.before(o.Reads, w) {
-				first := g.explainer.Ancestry(0, o.Reads, w, views.Edge{})
-				second := g.explainer.Ancestry(0, w, op, views.Edge{})
-				path := append(first, second[1:]...)
-				ops, text := g.explainer.Explain(&views.Violation{Path: path},
-					"it read "+reghist.Assign(r.Keys[o.Key], o.Read)+", which "+reghist.Assign(r.Keys[o.Key], r.Ops[w].Written)+" had overwritten in its causal past ("+string(m)+")")
-				return checker.Anomaly{Kind: "causal-stale-read", Key: r.Keys[o.Key], Ops: ops, Explanation: text}, true
-			}
+		w := g.newerWrite(op)
+		if w == reghist.None {
+			continue
 		}
+		if o.Reads == reghist.Initial {
+			path := g.explainer.Ancestry(0, w, op, views.Edge{})
+			ops, text := g.explainer.Explain(&views.Violation{Path: path}, "it read the initial value although a write of that key was in its causal past ("+string(m)+")")
+			return checker.Anomaly{Kind: "causal-initial-read", Key: r.Keys[o.Key], Ops: ops, Explanation: text}, true
+		}
+		first := g.explainer.Ancestry(0, o.Reads, w, views.Edge{})
+		second := g.explainer.Ancestry(0, w, op, views.Edge{})
+		path := append(first, second[1:]...)
+		ops, text := g.explainer.Explain(&views.Violation{Path: path},
+			"it read "+reghist.Assign(r.Keys[o.Key], o.Read)+", which "+reghist.Assign(r.Keys[o.Key], r.Ops[w].Written)+" had overwritten in its causal past ("+string(m)+")")
+		return checker.Anomaly{Kind: "causal-stale-read", Key: r.Keys[o.Key], Ops: ops, Explanation: text}, true
 	}
 	return checker.Anomaly{}, false
 }
 
 // conflictCycle finds a cycle in co ∪ cf, where w1 cf w2 when a read of
-// w2 has w1 (another write of the key) in its causal past.
+// w2 has w1 (another write of the key) in its causal past. It takes only
+// the cf edges from the maximal such w1: the others follow through co.
 func (g *graph) conflictCycle() (checker.Anomaly, bool) {
 	r := g.r
 	var edges []int64 // to<<32 | from
@@ -214,8 +483,8 @@ func (g *graph) conflictCycle() (checker.Anomaly, bool) {
 		if !o.Reader() || o.Reads < 0 {
 			continue
 		}
-		for q := range g.procs {
-			if w := g.latestWrite(op, q, o.Key); w != reghist.None && w != o.Reads {
+		for _, w := range g.lists.of(g.maxPast[op]) {
+			if w != o.Reads {
 				edges = append(edges, int64(o.Reads)<<32|int64(w))
 			}
 		}
@@ -267,8 +536,8 @@ func (g *graph) conflictReason(from, to int32) int32 {
 	if !r.Ops[from].Writer() || !r.Ops[to].Writer() || r.Ops[from].Key != r.Ops[to].Key || g.before(from, to) {
 		return reghist.None
 	}
-	for _, op := range g.order {
-		if o := &r.Ops[op]; o.Reader() && o.Reads == to && g.before(from, op) {
+	for _, op := range g.readsOf(to) {
+		if g.before(from, op) {
 			return op
 		}
 	}

@@ -109,7 +109,7 @@ func checkInPasses(ctx context.Context, h *history.History, opts checker.Options
 				outcomes[i] = partitionOutcome{err: errSettled}
 				return
 			}
-			outcomes[i] = parts[i].check(searchCtx, obj, opts.Initial, mem, limit)
+			outcomes[i] = parts[i].check(searchCtx, obj, opts.Initial, mem, stepLimit(limit, len(parts[i].ops)))
 			if outcomes[i].err == nil && !outcomes[i].ok {
 				settle.Do(func() {
 					grace.Store(time.AfterFunc(time.Since(start), func() { stopped.Store(true); stopSearch() }))
@@ -166,6 +166,16 @@ func undecidedReason(undecided []string, opts checker.Options) string {
 		timeout = opts.Timeout.String()
 	}
 	return reason + fmt.Sprintf(" (raise --timeout, now %s, or --max-memory, now %d MiB)", timeout, opts.MemoryBudget()>>20)
+}
+
+// stepLimit scales a pass's step limit (0: none) to an object of n
+// operations: a search that rarely backtracks takes a few dozen steps per
+// operation.
+func stepLimit(limit int64, n int) int64 {
+	if limit == 0 {
+		return 0
+	}
+	return limit + 64*int64(n)
 }
 
 // firstPassSteps is the step limit of the first pass over the objects.

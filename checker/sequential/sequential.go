@@ -44,8 +44,16 @@ func (Checker) Models() []checker.Model { return []checker.Model{checker.Sequent
 // Applies reports whether h is a register history.
 func (Checker) Applies(h *history.History) bool { return reghist.Applies(h) }
 
-// Engine names.
+// Engine names, one per step that can decide.
 const (
+	// WitnessEngine: a guessed order, built on the must-precede graph,
+	// was legal.
+	WitnessEngine = "witness-order"
+	// SaturationEngine: saturating the must-precede graph closed a cycle.
+	SaturationEngine = "must-precede-saturation"
+	// SaturatedWitnessEngine: a guessed order, built on the saturated
+	// must-precede graph, was legal.
+	SaturatedWitnessEngine = "saturated-witness-order"
 	// CausalEngine: the history was shown not even causal.
 	CausalEngine = "causal-precheck"
 	// SearchEngine: a depth-first search over total orders decided.
@@ -77,6 +85,9 @@ func Check(ctx context.Context, h *history.History, opts checker.Options) (res c
 		return res
 	}
 	if r.Unique {
+		if settled, _ := decideByGraph(ctx, r, opts, &res); settled {
+			return res
+		}
 		pre := opts
 		pre.Timeout = 0
 		for _, c := range causal.CheckModels(ctx, h, pre, checker.CausalConvergence, checker.Causal) {
@@ -131,4 +142,81 @@ func explainStuck(ctx context.Context, r *reghist.History, s *search) checker.An
 		text = fmt.Sprintf("every order of the operations gets stuck; the furthest placed %d of %d operations, after which none of the next ones can go: %s (sequential)", s.deepest, len(r.Ops), strings.Join(parts, "; "))
 	}
 	return checker.Anomaly{Kind: "no-sequential-order", Key: key, Ops: r.Indices(core...), Explanation: text}
+}
+
+// decideByGraph runs the polynomial steps on r, whose values are unique:
+// a guessed order (valid if legal), saturation of the must-precede graph
+// (invalid on a cycle), and guesses on the saturated graph. It reports
+// whether they settled res, and returns the legal order that proved a
+// Valid verdict.
+func decideByGraph(ctx context.Context, r *reghist.History, opts checker.Options, res *checker.Result) (bool, []int32) {
+	g, pair := newGraph(r)
+	if g == nil {
+		res.Verdict, res.Stats.Engine = checker.Invalid, SaturationEngine
+		res.Anomalies = []checker.Anomaly{doubleCAS(r, pair)}
+		return true, nil
+	}
+	g.link()
+	zones := zoneRank(g)
+	if order, err := guess(ctx, g, zones); err != nil || order != nil {
+		return settle(res, WitnessEngine, order, err), order
+	}
+	sat, err := g.saturate(ctx, opts.MemoryBudget())
+	switch {
+	case errors.Is(err, errMemory):
+		return false, nil // the other steps may still decide
+	case err != nil:
+		return stopped(res, err), nil
+	case sat.cyclic:
+		res.Verdict, res.Stats.Engine = checker.Invalid, SaturationEngine
+		res.Anomalies = []checker.Anomaly{g.explainCycle(g.cycle())}
+		return true, nil
+	case len(g.derived) == 0:
+		return false, nil // the same graph, the same guess
+	}
+	order, err := guess(ctx, g, zones, invocationRank(g))
+	if err != nil || order != nil {
+		return settle(res, SaturatedWitnessEngine, order, err), order
+	}
+	return false, nil
+}
+
+// guess tries guessOrder with each rank in turn and returns the first
+// legal order, or nil.
+func guess(ctx context.Context, g *graph, ranks ...[]int32) ([]int32, error) {
+	for _, rank := range ranks {
+		order, err := g.guessOrder(ctx, rank)
+		if err != nil {
+			return nil, err
+		}
+		if order != nil && legal(g.r, order) {
+			return order, nil
+		}
+	}
+	return nil, nil
+}
+
+// settle settles res as Valid, decided by engine, when a guess found a
+// legal order, or as Unknown when the context ended the guessing.
+func settle(res *checker.Result, engine string, order []int32, err error) bool {
+	if err != nil {
+		return stopped(res, err)
+	}
+	res.Verdict, res.Stats.Engine = checker.Valid, engine
+	return true
+}
+
+// invocationRank ranks operations by invocation.
+func invocationRank(g *graph) []int32 {
+	rank := make([]int32, g.nodes())
+	for v := range rank {
+		rank[v] = int32(v)
+	}
+	return rank
+}
+
+// stopped settles res as Unknown when the context ended a step.
+func stopped(res *checker.Result, err error) bool {
+	res.Verdict, res.Reason = checker.Unknown, fmt.Sprintf("the check was stopped (%v); give it a longer --timeout", err)
+	return true
 }
