@@ -26,10 +26,10 @@ type Recorder struct {
 	mu      sync.Mutex
 	writing sync.Mutex
 	w       io.Writer
-	buf   strings.Builder
-	next  int64
-	start time.Time
-	err   error
+	buf     strings.Builder
+	next    int64
+	start   time.Time
+	err     error
 
 	stop chan struct{}
 	done chan struct{}
