@@ -10,16 +10,57 @@
 // failed operation did not take effect; a crashed (info) write or cas took
 // effect when some read saw its value, and otherwise may be left out.
 //
-// Deciding it is NP-complete even when each read names its write (Gibbons
-// & Korach, "Testing Shared Memories", SIAM J. Comput. 26(4), 1997). The
-// checker first looks for proofs that need no search: sequential
-// consistency implies causal memory and causal convergence (Bouajjani et
-// al., POPL 2017), so a violation of either, found in polynomial time, is
-// a violation here too. Then it searches for the order, depth first with
-// memoisation: reads that are legal are taken at once (they change
-// nothing), and when written values are unique, a write is never placed
-// while a read of the value it would overwrite is still to come. A timeout
-// or the memory budget ends the search with Unknown.
+// When every written value is unique per key, each read names the write
+// it read (rf), and the definition has an equivalent axiomatic form
+// (Shasha & Snir, "Efficient and Correct Execution of Parallel Programs
+// that Share Memory", TOPLAS 10(2), 1988; Alglave, Maranget & Tautschnig,
+// "Herding Cats", TOPLAS 36(2), 2014, where SC is acyclic(po ∪ com)): the
+// history is sequentially consistent exactly when, for some total order ws
+// of each key's writes (the initial value first), so ∪ rf ∪ ws ∪ fr is
+// acyclic — so is session order, and fr leads from a read of w to every
+// write after w in ws. A cas reads and writes, so it directly follows, in
+// ws, the write it read. Choosing ws is what makes the problem
+// NP-complete, even with unique values (Gibbons & Korach, "Testing Shared
+// Memories", SIAM J. Comput. 26(4), 1997).
+//
+// With unique values the checker runs these steps, cheapest first, and
+// the first to decide gives the verdict and names itself in
+// Stats.Engine:
+//
+//  1. Witness (WitnessEngine). It builds the must-precede graph — so, rf,
+//     each read before the writes that follow its write in ws, a read of
+//     the initial value before every write of its key — and guesses ws:
+//     the order in which a topological sort meets the writes, taking
+//     among the operations ready the one that most likely took effect
+//     first in the history's real time (a write ranked by the zone of its
+//     reads, after Gibbons & Korach's linearizability test; real time
+//     only guides the guess). It adds ws and its fr edges to the graph; if
+//     Kahn's algorithm still orders every node, that order is a
+//     sequential order: Valid. Near-linear time.
+//  2. Saturation (SaturationEngine). Two cas that read the same write
+//     contradict each other at once. Otherwise it adds, round by round,
+//     ws edges every sequential order has: a write w1 that must precede a
+//     read of another write w2 of its key precedes w2 (w2 is the last
+//     write before the read), and so do w1's reads; a write that must
+//     precede another of its key precedes it in ws, its reads too. A round
+//     sorts the graph (Kahn) and walks it once in that order, carrying to
+//     each node, as bit masks, which of the latest 256 writes precede it;
+//     each operation also draws on the previous operation of its key in
+//     its session, however far back. A cycle proves the history Invalid
+//     and is reported as the anomaly, step by step. The window keeps each
+//     round linear but makes saturation incomplete: it misses orders shown
+//     only through older writes.
+//  3. Witness on the saturated graph (SaturatedWitnessEngine): the guess
+//     of step 1 again, and one by invocation order.
+//  4. Causal prechecks (CausalEngine): sequential consistency implies
+//     causal memory and causal convergence (Bouajjani et al., POPL 2017),
+//     so a violation of either is a violation here too.
+//  5. Search (SearchEngine), which is also all that runs when values
+//     repeat: a depth-first search for the order, with memoisation. Reads
+//     that are legal are taken at once (they change nothing), and when
+//     written values are unique, a write is never placed while a read of
+//     the value it would overwrite is still to come. A timeout or the
+//     memory budget ends the search with Unknown.
 package sequential
 
 import (
@@ -141,7 +182,7 @@ func explainStuck(ctx context.Context, r *reghist.History, s *search) checker.An
 		}
 		text = fmt.Sprintf("every order of the operations gets stuck; the furthest placed %d of %d operations, after which none of the next ones can go: %s (sequential)", s.deepest, len(r.Ops), strings.Join(parts, "; "))
 	}
-	return checker.Anomaly{Kind: "no-sequential-order", Key: key, Ops: r.Indices(core...), Explanation: text}
+	return checker.Anomaly{Kind: KindNoOrder, Key: key, Ops: r.Indices(core...), Explanation: text}
 }
 
 // decideByGraph runs the polynomial steps on r, whose values are unique:
