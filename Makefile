@@ -17,9 +17,9 @@ build:
 install:
 	$(GO) install ./cmd/consist
 
-# The main job, for now: check an example history.
+# The main job: drive the embedded store, record and check the history.
 example:
-	$(GO) run ./cmd/consist check examples/register-linearizable.jsonl
+	$(GO) run ./cmd/consist run
 
 # Run every reader's fuzz target for FUZZTIME each, one after another.
 fuzz:
