@@ -24,9 +24,16 @@
 // Algorithms. CC and CCv are decided by the paper's bad patterns (Theorem
 // 5.3 and 5.6): CyclicCO, WriteCOInitRead, WriteCORead and, for CCv, a
 // cycle in co ∪ cf, where a write w1 conflicts before w2 (cf) when some
-// read saw w2 with w1 in its causal past. Vector clocks over the process
-// sessions answer the causal-past questions, so the check takes
-// O(n·P·log n) time for n operations and P processes. CM is decided by the
+// read saw w2 with w1 in its causal past. Both patterns ask only whether a
+// write is in the causal past of an operation on its key, so the check
+// keeps, for every operation, the writes of its key that are maximal in
+// its strict causal past. With fewer processes than keys, vector clocks
+// over the P process sessions find them, in O(n·P·log n) time and O(n·P)
+// space for n operations. Otherwise every operation carries its front —
+// per key, the maximal writes in its past, at most a of them (a ≤ P, a few
+// in practice) — and vector clocks over a greedy cover of each key's
+// writes by at most C chains (C ≤ P) order them, in O(n·K·a² + W·a·C)
+// time and O(n·K·a + W·C) space for K keys and W writes. CM is decided by the
 // saturating view construction of package views, which also proves its
 // verdicts.
 package causal
@@ -90,8 +97,8 @@ func CheckModels(ctx context.Context, h *history.History, opts checker.Options, 
 		case m == checker.Causal:
 			res.Stats.Engine = ViewEngine
 			causalMemory(ctx, r, res)
-		case int64(len(r.Ops))*int64(len(r.Sessions))*4 > opts.MemoryBudget():
-			res.Verdict, res.Reason = checker.Unknown, fmt.Sprintf("the vector clocks of %d operations over %d processes would need %d MiB, more than the memory budget; raise --max-memory", len(r.Ops), len(r.Sessions), int64(len(r.Ops))*int64(len(r.Sessions))*4>>20)
+		case summaryBytes(r) > opts.MemoryBudget():
+			res.Verdict, res.Reason = checker.Unknown, fmt.Sprintf("summarising the causal order of %d operations over %d processes and %d keys would need about %d MiB, more than the memory budget; raise --max-memory", len(r.Ops), len(r.Sessions), len(r.Keys), summaryBytes(r)>>20)
 		default:
 			if g == nil {
 				g = newGraph(r)

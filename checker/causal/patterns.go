@@ -1,7 +1,9 @@
 package causal
 
 import (
+	"cmp"
 	"slices"
+	"sort"
 
 	"consist/checker"
 	"consist/checker/internal/reghist"
@@ -11,13 +13,18 @@ import (
 // graph is the causal order of a history, summarised for the bad
 // patterns. Every causal-past question they ask is whether a write is in
 // the past of an operation on the write's key, so the summary keeps, for
-// every operation, the writes of its key that are maximal in its strict
-// causal past, and orders the writes of each key by vector clocks over
-// chains of them.
+// every operation op, maxPast[op]: the writes of op's key that are maximal
+// in op's strict causal past; and it places writes on chains of co, with
+// vector clocks over the chains to order them.
 //
-// Only relevant writes take part: those that a strict co-descendant
-// follows with a read or write of their key. Any other write is in the
-// past of no operation on its key but itself.
+// With fewer sessions than keys, the chains are the sessions and every
+// operation has a clock (clockSessions). Otherwise — a client that
+// crashes continues under a fresh process id, so long histories have
+// thousands of sessions — every operation carries its front, the maximal
+// writes of each key in its past, a few per key, and the relevant writes
+// of each key are covered by chains of their own (followFronts). A write
+// is relevant when a strict co-descendant reads or writes its key: any
+// other write is in the past of no operation on its key but itself.
 type graph struct {
 	r  *reghist.History
 	ch reghist.Chains
@@ -27,15 +34,16 @@ type graph struct {
 	cycle []int32
 	// The reads of write w are readOps[readAt[w]:readAt[w+1]].
 	readAt, readOps []int32
-	// maxPast[op] holds the relevant writes of op's key that are maximal
-	// in op's strict causal past.
+	// maxPast[op] holds, for a read or an operation on no chain, the
+	// writes of op's key that are maximal in op's strict causal past.
 	maxPast []span
-	// chain[w] numbers the chain of relevant write w among the chains of
-	// its key, and rank[w] is w's place in it; chain[w] is -1 for the
-	// other writes.
+	// chain[op] numbers op's chain (among those of op's key, with
+	// fronts) and rank[op] is op's place in it; chain[op] is -1 for an
+	// operation on no chain.
 	chain, rank []int32
-	// clock[w] holds, for every chain c of w's key begun before w was
-	// placed, how many of c's writes are in w's causal past, w included.
+	// clock[op] holds, for an operation on a chain, how many operations
+	// of each chain are in its causal past, op included: of every
+	// session, or of every chain of op's key begun before op's.
 	clock     []span
 	lists     arena // of maxPast and clock
 	explainer *views.Checker
@@ -50,7 +58,10 @@ type span struct{ chunk, from, to int32 }
 
 const chunkSize = 1 << 16
 
-func newArena() arena { return arena{[][]int32{make([]int32, 0, chunkSize)}} }
+// newArena returns an arena whose first chunk fits about hint entries.
+func newArena(hint int) arena {
+	return arena{[][]int32{make([]int32, 0, min(max(hint, 64), chunkSize))}}
+}
 
 func (a *arena) of(s span) []int32 { return a.chunks[s.chunk][s.from:s.to] }
 
@@ -77,26 +88,26 @@ func newGraph(r *reghist.History) *graph {
 	return g
 }
 
-// linkReads lists the reads of every write.
+// linkReads lists the reads of every write, by counting sort.
 func (g *graph) linkReads() {
 	ops := g.r.Ops
-	at := make([]int32, len(ops)+2)
+	g.readAt = make([]int32, len(ops)+1)
 	for i := range ops {
 		if w := ops[i].Reads; w >= 0 {
-			at[w+2]++
+			g.readAt[w+1]++
 		}
 	}
-	for i := 2; i < len(at); i++ {
-		at[i] += at[i-1]
+	for w := range ops {
+		g.readAt[w+1] += g.readAt[w]
 	}
-	g.readOps = make([]int32, at[len(at)-1])
+	g.readOps = make([]int32, g.readAt[len(ops)])
+	next := slices.Clone(g.readAt[:len(ops)])
 	for i := range ops {
 		if w := ops[i].Reads; w >= 0 {
-			g.readOps[at[w+1]] = int32(i)
-			at[w+1]++
+			g.readOps[next[w]] = int32(i)
+			next[w]++
 		}
 	}
-	g.readAt = at[:len(ops)+1]
 }
 
 func (g *graph) readsOf(w int32) []int32 { return g.readOps[g.readAt[w]:g.readAt[w+1]] }
@@ -177,6 +188,144 @@ func (g *graph) sort() {
 	}
 }
 
+// summarise computes maxPast, chain, rank and clock, in topological order.
+func (g *graph) summarise() {
+	r := g.r
+	n := len(r.Ops)
+	g.maxPast, g.clock = make([]span, n), make([]span, n)
+	g.chain, g.rank = make([]int32, n), make([]int32, n)
+	for i := range g.chain {
+		g.chain[i] = reghist.None
+	}
+	g.lists = newArena(len(r.Ops))
+	if bySessions(r) {
+		g.clockSessions()
+	} else {
+		g.followFronts()
+	}
+}
+
+// bySessions reports whether to summarise with clocks over the sessions
+// rather than with fronts: each operation then carries one count per
+// session instead of a few writes per key.
+func bySessions(r *reghist.History) bool { return len(r.Sessions) < len(r.Keys) }
+
+// clockSessions summarises with vector clocks over the sessions, which
+// are chains of co: clock[op] counts each session's operations in op's
+// past, and for a read maxPast[op] keeps the maximal ones among each
+// session's latest write of op's key in op's strict past.
+func (g *graph) clockSessions() {
+	r := g.r
+	at, writes := g.writesBySession()
+	clock := make([]int32, len(r.Sessions))
+	var past []int32
+	for _, op := range g.order {
+		o := &r.Ops[op]
+		clear(clock)
+		if p := g.ch.PrevOp[op]; p != reghist.None {
+			copy(clock, g.lists.of(g.clock[p]))
+		}
+		if o.Reads >= 0 {
+			for q, x := range g.lists.of(g.clock[o.Reads]) {
+				clock[q] = max(clock[q], x)
+			}
+		}
+		if o.Reader() {
+			past = past[:0]
+			for q, seen := range clock {
+				if w := g.latestWrite(writes[at[q]:at[q+1]], o.Key, seen); w != reghist.None {
+					past = g.addMaximal(past, w)
+				}
+			}
+			g.maxPast[op] = g.lists.keep(past)
+		}
+		clock[o.Process] = o.Pos + 1
+		g.clock[op] = g.lists.keep(clock)
+		g.chain[op], g.rank[op] = o.Process, o.Pos
+	}
+}
+
+// writesBySession lists the writes of session q as writes[at[q]:at[q+1]],
+// sorted by key and then by position.
+func (g *graph) writesBySession() (at, writes []int32) {
+	at = make([]int32, len(g.r.Sessions)+1)
+	for q, ops := range g.r.Sessions {
+		from := len(writes)
+		for _, op := range ops {
+			if g.r.Ops[op].Writer() {
+				writes = append(writes, op)
+			}
+		}
+		slices.SortStableFunc(writes[from:], func(a, b int32) int { return cmp.Compare(g.key(a), g.key(b)) })
+		at[q+1] = int32(len(writes))
+	}
+	return at, writes
+}
+
+// latestWrite returns the last of a session's writes, sorted by key and
+// position, that writes key k before position end, or None.
+func (g *graph) latestWrite(writes []int32, k, end int32) int32 {
+	i := sort.Search(len(writes), func(i int) bool {
+		o := &g.r.Ops[writes[i]]
+		return o.Key > k || o.Key == k && o.Pos >= end
+	})
+	if i == 0 || g.key(writes[i-1]) != k {
+		return reghist.None
+	}
+	return writes[i-1]
+}
+
+// addMaximal adds write w to antichain, writes of its key none of which
+// precedes another, and keeps it so.
+func (g *graph) addMaximal(antichain []int32, w int32) []int32 {
+	if g.precedesAny(w, antichain) {
+		return antichain
+	}
+	antichain = slices.DeleteFunc(antichain, func(m int32) bool { return g.precedes(m, w) })
+	return append(antichain, w)
+}
+
+// followFronts summarises with fronts over the keys, and clocks over
+// chains of the relevant writes of each key.
+func (g *graph) followFronts() {
+	r := g.r
+	n := len(r.Ops)
+	f := &frontier{ahead: g.keysAhead(), front: make([]span, n), lists: newArena(4 * n), tails: make([][]int32, len(r.Keys))}
+	for _, op := range g.order {
+		o := &r.Ops[op]
+		var prev, read []int32
+		if p := g.ch.PrevOp[op]; p != reghist.None {
+			prev = f.lists.of(f.front[p])
+		}
+		if o.Reads >= 0 {
+			read = f.lists.of(f.front[o.Reads])
+		}
+		f.strict = g.union(f.strict[:0], prev, read)
+		past := g.ofKey(f.strict, o.Key)
+		g.maxPast[op] = g.lists.keep(past)
+		relevant := o.Writer() && f.ahead[op]&keyBit(o.Key) != 0
+		if relevant {
+			g.place(f, op, past)
+		}
+		f.front[op] = g.advance(f, op, relevant)
+	}
+}
+
+// frontier is what followFronts needs only while it runs.
+type frontier struct {
+	// ahead[op] masks the keys that op's strict descendants read or write.
+	ahead []uint64
+	// front[op] holds the relevant writes maximal in op's causal past, op
+	// included, of the keys ahead of op, grouped by key in increasing
+	// order.
+	front []span
+	lists arena // of front
+	// tails[k][c] is the last write of chain c of key k.
+	tails [][]int32
+	// strict, clock and scratch are scratch space.
+	strict, clock, scratch []int32
+}
+
 // keyBit is key k's bit in a key mask; beyond 64 keys share bits.
 func keyBit(k int32) uint64 { return 1 << (uint32(k) % 64) }
 
@@ -195,52 +344,6 @@ func (g *graph) keysAhead() []uint64 {
 		}
 	}
 	return ahead
-}
-
-// summary is what summarise needs only while it runs.
-type summary struct {
-	// ahead[op] masks the keys that op's strict descendants read or write.
-	ahead []uint64
-	// front[op] holds the relevant writes maximal in op's causal past, op
-	// included, of the keys ahead of op, grouped by key in increasing
-	// order.
-	front  []span
-	fronts arena
-	// tails[k][c] is the last write of chain c of key k.
-	tails [][]int32
-	// strict, clock and scratch are scratch space.
-	strict, clock, scratch []int32
-}
-
-// summarise computes maxPast, chain, rank and clock, in topological order.
-func (g *graph) summarise() {
-	r := g.r
-	n := len(r.Ops)
-	g.maxPast, g.clock = make([]span, n), make([]span, n)
-	g.chain, g.rank = make([]int32, n), make([]int32, n)
-	for i := range g.chain {
-		g.chain[i] = reghist.None
-	}
-	g.lists = newArena()
-	s := &summary{ahead: g.keysAhead(), front: make([]span, n), fronts: newArena(), tails: make([][]int32, len(r.Keys))}
-	for _, op := range g.order {
-		o := &r.Ops[op]
-		var prev, read []int32
-		if p := g.ch.PrevOp[op]; p != reghist.None {
-			prev = s.fronts.of(s.front[p])
-		}
-		if o.Reads >= 0 {
-			read = s.fronts.of(s.front[o.Reads])
-		}
-		s.strict = g.union(s.strict[:0], prev, read)
-		past := g.ofKey(s.strict, o.Key)
-		g.maxPast[op] = g.lists.keep(past)
-		relevant := o.Writer() && s.ahead[op]&keyBit(o.Key) != 0
-		if relevant {
-			g.place(s, op, past)
-		}
-		s.front[op] = g.advance(s, op, relevant)
-	}
 }
 
 func (g *graph) key(op int32) int32 { return g.r.Ops[op].Key }
@@ -309,7 +412,8 @@ func (g *graph) maxima(dst, x, y []int32) []int32 {
 }
 
 // precedes reports whether write a is in the strict causal past of b, a
-// relevant write of the same key.
+// write of its key on a chain. A write on no chain is in the past of no
+// operation that asks.
 func (g *graph) precedes(a, b int32) bool {
 	c := g.chain[a]
 	if c < 0 || a == b {
@@ -328,32 +432,32 @@ func (g *graph) precedesAny(a int32, bs []int32) bool {
 	return false
 }
 
-// place puts relevant write w, whose strict past has past for maximal
-// writes of its key, at the end of a chain whose last write is in its
-// past — its process's if it can — or else of a new chain, and computes
-// its clock.
-func (g *graph) place(s *summary, w int32, past []int32) {
+// place puts relevant write w at the end of a chain of its key whose last
+// write is in w's past — its process's if it can — or else of a new
+// chain, and computes w's clock from past, the maximal writes of its key
+// in its strict past.
+func (g *graph) place(f *frontier, w int32, past []int32) {
 	k := g.key(w)
-	clock := slices.Grow(s.clock[:0], len(s.tails[k])+1)[:len(s.tails[k])]
+	clock := slices.Grow(f.clock[:0], len(f.tails[k])+1)[:len(f.tails[k])]
 	clear(clock)
 	for _, m := range past {
 		for c, x := range g.lists.of(g.clock[m]) {
 			clock[c] = max(clock[c], x)
 		}
 	}
-	c := g.extensible(w, clock, s.tails[k])
+	c := g.extensible(w, clock, f.tails[k])
 	if c < 0 {
 		c = len(clock)
 		clock = append(clock, 0)
-		s.tails[k] = append(s.tails[k], w)
+		f.tails[k] = append(f.tails[k], w)
 	} else {
-		g.rank[w] = g.rank[s.tails[k][c]] + 1
-		s.tails[k][c] = w
+		g.rank[w] = g.rank[f.tails[k][c]] + 1
+		f.tails[k][c] = w
 	}
 	g.chain[w] = int32(c)
 	clock[c] = g.rank[w] + 1
 	g.clock[w] = g.lists.keep(clock)
-	s.clock = clock
+	f.clock = clock
 }
 
 // extensible returns a chain whose last write is in the past given by
@@ -376,16 +480,16 @@ func (g *graph) extensible(w int32, clock, tails []int32) int {
 // advance stores op's front: that of its strict past without the keys
 // no descendant touches and, when op writes, with op in place of the
 // writes of its key.
-func (g *graph) advance(s *summary, op int32, relevant bool) span {
+func (g *graph) advance(f *frontier, op int32, relevant bool) span {
 	o := &g.r.Ops[op]
-	strict, front := s.strict, s.scratch[:0]
+	strict, front := f.strict, f.scratch[:0]
 	pending := relevant
 	for len(strict) > 0 {
 		k, n := g.key(strict[0]), g.keyRun(strict)
 		if pending && k >= o.Key {
 			front, pending = append(front, op), false
 		}
-		if s.ahead[op]&keyBit(k) != 0 && !(o.Writer() && k == o.Key) {
+		if f.ahead[op]&keyBit(k) != 0 && !(o.Writer() && k == o.Key) {
 			front = append(front, strict[:n]...)
 		}
 		strict = strict[n:]
@@ -393,15 +497,18 @@ func (g *graph) advance(s *summary, op int32, relevant bool) span {
 	if pending {
 		front = append(front, op)
 	}
-	s.scratch = front
-	return s.fronts.keep(front)
+	f.scratch = front
+	return f.lists.keep(front)
 }
 
 // before reports whether write a is in the causal past of b, an
 // operation on a's key, or is b.
 func (g *graph) before(a, b int32) bool {
-	if a == b {
+	switch {
+	case a == b:
 		return true
+	case g.chain[b] >= 0:
+		return g.precedes(a, b)
 	}
 	for _, m := range g.lists.of(g.maxPast[b]) {
 		if m == a || g.precedes(a, m) {
@@ -598,4 +705,21 @@ func findCycle(n int, preds func(op int32, buf []int32) []int32) []int32 {
 		}
 	}
 	return nil
+}
+
+// summaryBytes estimates the memory newGraph needs for r: some 128 bytes
+// per operation, and with clocks over the sessions, one count per session
+// per operation; with fronts, four writes per key per operation, and per
+// write a clock over the chains of its key, of which there are at most as
+// many as sessions or writes of the key.
+func summaryBytes(r *reghist.History) int64 {
+	n, sessions := int64(len(r.Ops)), int64(len(r.Sessions))
+	if bySessions(r) {
+		return 128*n + 4*n*sessions
+	}
+	var clocks int64
+	for _, ws := range r.WritesOf {
+		clocks += int64(len(ws)) * min(sessions, int64(len(ws)))
+	}
+	return 128*n + 4*(4*n*int64(len(r.Keys))+clocks)
 }
