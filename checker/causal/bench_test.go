@@ -17,8 +17,9 @@ import (
 func BenchmarkPatterns(b *testing.B) {
 	for _, keys := range []int{1, 10, 1000} {
 		for _, crashes := range []float64{0, 0.02} {
-			h, err := histgen.New(histgen.Config{Seed: 7, Store: histgen.Linearizable, Processes: 24, Ops: 100_000, Keys: keys,
-				CrashRate: crashes, Timestamps: true, FinalReads: true})
+			cfg := histgen.AtScale(histgen.Linearizable)
+			cfg.Keys, cfg.CrashRate = keys, crashes
+			h, err := histgen.New(cfg)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -15,8 +15,7 @@ import (
 // generate it: 24 clients, 10 keys, 2% crashed operations, unique values.
 func generated(b *testing.B, store histgen.Store) *history.History {
 	b.Helper()
-	h, err := histgen.New(histgen.Config{Seed: 7, Store: store, Processes: 24, Ops: 100_000, Keys: 10,
-		CrashRate: 0.02, Timestamps: true, FinalReads: true})
+	h, err := histgen.New(histgen.AtScale(store))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -213,10 +213,6 @@ func (g *graph) successors(v int32) []int32 { return g.succ[g.succStart[v]:g.suc
 // writes near a node in the order are those near it in time.
 func (g *graph) sort(ctx context.Context) (bool, error) {
 	nodes := g.nodes()
-	indeg := make([]int32, nodes)
-	for _, s := range g.succ {
-		indeg[s]++
-	}
 	g.order = slices.Grow(g.order[:0], int(nodes))
 	var ops opHeap
 	var virtual []int32
@@ -227,11 +223,7 @@ func (g *graph) sort(ctx context.Context) (bool, error) {
 			virtual = append(virtual, v)
 		}
 	}
-	for v := range nodes {
-		if indeg[v] == 0 {
-			ready(v)
-		}
-	}
+	indeg := g.indegrees(ready)
 	for len(virtual) > 0 || len(ops) > 0 {
 		if len(g.order)&0xffff == 0xffff && ctx.Err() != nil {
 			return false, ctx.Err()
@@ -298,4 +290,20 @@ func (h *opHeap) pop() int32 {
 	}
 	*h = s
 	return top
+}
+
+// indegrees returns every node's number of predecessors, and calls ready
+// on each node that has none: the start of Kahn's algorithm.
+func (g *graph) indegrees(ready func(v int32)) []int32 {
+	nodes := g.nodes()
+	indeg := make([]int32, nodes)
+	for _, s := range g.succ {
+		indeg[s]++
+	}
+	for v := range nodes {
+		if indeg[v] == 0 {
+			ready(v)
+		}
+	}
+	return indeg
 }

@@ -57,10 +57,6 @@ func (g *graph) guessOrder(ctx context.Context, rank []int32) ([]int32, error) {
 // cas: no other write of the key goes before it.
 func (g *graph) rankedSort(ctx context.Context, rank []int32) ([]int32, error) {
 	nodes := g.nodes()
-	indeg := make([]int32, nodes)
-	for _, s := range g.succ {
-		indeg[s]++
-	}
 	ops := rankHeap{rank: rank}
 	var virtual []int32
 	ready := func(v int32) {
@@ -70,11 +66,7 @@ func (g *graph) rankedSort(ctx context.Context, rank []int32) ([]int32, error) {
 			virtual = append(virtual, v)
 		}
 	}
-	for v := range nodes {
-		if indeg[v] == 0 {
-			ready(v)
-		}
-	}
+	indeg := g.indegrees(ready)
 	reserved := make([]int32, g.k)
 	parked := make([][]int32, g.k)
 	for key := range g.k {

@@ -23,8 +23,7 @@ var polynomial = []checker.Model{
 
 func generate(b *testing.B, store histgen.Store) *history.History {
 	b.Helper()
-	h, err := histgen.New(histgen.Config{Seed: 7, Store: store, Processes: 24, Ops: 100_000, Keys: 10,
-		CrashRate: 0.02, Timestamps: true, FinalReads: true})
+	h, err := histgen.New(histgen.AtScale(store))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -626,3 +626,11 @@ func (a *atomicStore) apply(o *op, _ []int32, _ int64) {
 		}
 	}
 }
+
+// AtScale is the shape of history the performance targets are set on:
+// 100,000 operations by 24 clients over 10 keys, 2% of them crashed
+// (about 2,000 processes, as each crashed client continues under a new
+// one), with timestamps and final reads; seed 7.
+func AtScale(store Store) Config {
+	return Config{Seed: 7, Store: store, Processes: 24, Ops: 100_000, Keys: 10, CrashRate: 0.02, Timestamps: true, FinalReads: true}
+}
