@@ -200,7 +200,7 @@ func (c *Checker) successions(procs []int32) [][]int32 {
 // View decides whether process p has a legal view.
 func (c *Checker) View(ctx context.Context, p int32) (*Violation, error) {
 	c.extra, c.because = map[int32][]int32{}, map[Edge]int32{}
-	for round := 0; ; round++ {
+	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -236,32 +236,34 @@ const maxJointPasses = 8
 // joint returns the members left out.
 func (c *Checker) joint(ctx context.Context, group []int32) ([]int32, error) {
 	c.extra, c.because = map[int32][]int32{}, map[Edge]int32{}
-	members := slices.Clone(group)
+	members := group
 	var left []int32
 	for pass := 0; len(members) > 0; pass++ {
 		c.begin()
-		var retry []int32
+		var next []int32 // the members of the next pass
+		again := false
 		for _, p := range members {
 			mark := len(c.placed)
 			v, forced, err := c.join(ctx, p)
 			if err != nil {
 				return nil, err
 			}
-			if v == nil && !forced {
+			switch {
+			case v == nil && !forced:
+				next = append(next, p)
 				continue
+			case v == nil && pass+1 < maxJointPasses:
+				next, again = append(next, p), true
+			default:
+				left = append(left, p)
 			}
 			c.rollback(mark)
 			c.member[p] = 0
-			if v == nil && pass+1 < maxJointPasses {
-				retry = append(retry, p)
-			} else {
-				left = append(left, p)
-			}
 		}
-		if len(retry) == 0 {
+		if !again {
 			break
 		}
-		members = slices.DeleteFunc(members, func(p int32) bool { return slices.Contains(left, p) })
+		members = next
 	}
 	return left, nil
 }
