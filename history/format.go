@@ -73,12 +73,16 @@ func Parse(data []byte, name string, format Format) (*History, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, &Error{File: name, Msg: "the history is empty", Fix: "pass a file that holds at least one event"}
 	}
+	if format == Auto {
+		format = Detect(data)
+	}
+	torn := 0
+	if format == JSONL {
+		data, torn = dropTornTail(data)
+	}
 	if !utf8.Valid(data) || bytes.IndexByte(data, 0) >= 0 {
 		line := 1 + bytes.Count(data[:firstInvalid(data)], []byte("\n"))
 		return nil, &Error{File: name, Line: line, Msg: "the file is binary, not a text history", Fix: "pass a JSON Lines, EDN or Porcupine log file"}
-	}
-	if format == Auto {
-		format = Detect(data)
 	}
 	var events []Event
 	var err error
@@ -100,7 +104,32 @@ func Parse(data []byte, name string, format Format) (*History, error) {
 		return nil, err
 	}
 	h.Format = format
+	h.TornLine = torn
 	return h, nil
+}
+
+// dropTornTail removes a last line that a writer killed mid-write left
+// incomplete: one with no newline after it that does not decode as an
+// event. A recorder ends every line it writes with a newline, and the
+// kernel may cut a write short when the writer is killed, so such a line
+// is an event the run never finished recording, not bad input. It returns
+// the data without the line and the line's number, or 0 if nothing was
+// dropped.
+func dropTornTail(data []byte) ([]byte, int) {
+	if len(data) == 0 || data[len(data)-1] == '\n' {
+		return data, 0
+	}
+	start := bytes.LastIndexByte(data, '\n') + 1
+	tail := bytes.TrimSpace(data[start:])
+	if len(tail) == 0 || start == 0 {
+		return data, 0
+	}
+	if utf8.Valid(tail) && bytes.IndexByte(tail, 0) < 0 {
+		if _, err := decodeEvent(tail); err == nil {
+			return data, 0
+		}
+	}
+	return data[:start], 1 + bytes.Count(data[:start], []byte("\n"))
 }
 
 // utf8BOM is the byte order mark some editors put at the start of a file.

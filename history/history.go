@@ -48,6 +48,11 @@ type History struct {
 	Events []Event
 	// Ops holds the client operations in order of invocation.
 	Ops []Op
+	// TornLine is the number of the last line of a JSON Lines history
+	// when it was left incomplete by a writer killed mid-write and was
+	// dropped; 0 when nothing was dropped. Operations it would have
+	// completed count as info, like any left open.
+	TornLine int
 }
 
 // New pairs events into operations and validates them. source names the

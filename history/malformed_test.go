@@ -17,7 +17,7 @@ type malformedCase struct {
 // The same mistakes written in each format.
 var malformed = map[Format][]malformedCase{
 	JSONL: {
-		{"truncated line", `{"type":"invoke","process":0,"f":"read","value":null}` + "\n" + `{"type":"ok","process":0,"f":"re`, 2, "invalid JSON"},
+		{"truncated line", `{"type":"invoke","process":0,"f":"read","value":null}` + "\n" + `{"type":"ok","process":0,"f":"re` + "\n", 2, "invalid JSON"},
 		{"completion without invocation", "\n" + `{"type":"ok","process":0,"f":"read","value":1}`, 2, "ok completion of read by process 0 has no open invocation"},
 		{"crashed process invokes again", `{"type":"invoke","process":3,"f":"write","value":1}
 {"type":"info","process":3,"f":"write","value":1}
@@ -41,7 +41,7 @@ var malformed = map[Format][]malformedCase{
 		{"time not an integer", `{"type":"invoke","process":0,"f":"read","time":1.5}`, 1, `field "time": 1.5 is not an integer`},
 		{"negative index", `{"type":"invoke","process":0,"f":"read","index":-1}`, 1, `field "index": must not be negative`},
 		{"binary garbage", "\x89PNG\r\n\x1a\n\xff\xfe", 1, "binary"},
-		{"NUL byte", `{"type":"invoke","process":0,"f":"read"}` + "\n{\"type\":\x00}", 2, "binary"},
+		{"NUL byte", `{"type":"invoke","process":0,"f":"read"}` + "\n{\"type\":\x00}\n", 2, "binary"},
 		{"empty file", "", 0, "the history is empty"},
 		{"whitespace only", " \n\t\r\n  ", 0, "the history is empty"},
 	},
@@ -110,5 +110,27 @@ func TestMalformedAuto(t *testing.T) {
 				t.Errorf("%v/%s: Auto parsed it", format, tt.name)
 			}
 		}
+	}
+}
+
+func TestTornLastLineIsDropped(t *testing.T) {
+	whole := "{\"type\":\"invoke\",\"process\":0,\"f\":\"write\",\"value\":1}\n{\"type\":\"ok\",\"process\":0,\"f\":\"write\",\"value\":1}\n{\"type\":\"invoke\",\"process\":1,\"f\":\"write\",\"value\":2}\n"
+	for _, tail := range []string{`{"type":"ok","proc`, "{\"type\":\"ok\",\"f\":\"write\",\"value\":\"\xe2\x82"} {
+		h, err := Parse([]byte(whole+tail), "torn.jsonl", Auto)
+		if err != nil {
+			t.Fatalf("tail %q: %v", tail, err)
+		}
+		if h.TornLine != 4 || len(h.Ops) != 2 || h.Ops[1].Type != Info {
+			t.Fatalf("tail %q: torn line %d, %d ops: want line 4 dropped and the open write counted as info", tail, h.TornLine, len(h.Ops))
+		}
+	}
+	// A complete last line without a newline is kept.
+	h, err := Parse([]byte(whole+`{"type":"ok","process":1,"f":"write","value":2}`), "whole.jsonl", Auto)
+	if err != nil || h.TornLine != 0 || h.Ops[1].Type != OK {
+		t.Fatalf("a complete unterminated last line: %v, torn line %d", err, h.TornLine)
+	}
+	// A bad line followed by a newline is bad input, not a torn write.
+	if _, err := Parse([]byte(whole+"{\"type\":\"ok\",\"proc\n"), "bad.jsonl", Auto); err == nil {
+		t.Fatal("a malformed line ending in a newline was accepted")
 	}
 }

@@ -23,6 +23,9 @@ type FileResult struct {
 	Ops       int              `json:"ops"`
 	Processes int              `json:"processes"`
 	Results   []checker.Result `json:"results,omitempty"`
+	// TornLine is the number of an incomplete last line, left by a
+	// recorder killed mid-write, that was dropped; 0 when none was.
+	TornLine int `json:"torn_line,omitempty"`
 	// Error is set when the file could not be read or parsed; Results is
 	// then empty.
 	Error string `json:"error,omitempty"`
@@ -49,6 +52,11 @@ func WriteText(w io.Writer, f FileResult) error {
 	}
 	if _, err := fmt.Fprintf(w, "%s (%s, %d operations, %d processes)\n", f.File, f.Format, f.Ops, f.Processes); err != nil {
 		return err
+	}
+	if f.TornLine > 0 {
+		if _, err := fmt.Fprintf(w, "line %d is incomplete, as a run killed mid-write leaves it, and was dropped; operations it would have completed count as info\n", f.TornLine); err != nil {
+			return err
+		}
 	}
 	table := tablewriter.NewWriter(w)
 	table.Header("Model", "Verdict", "Anomalies", "Time")

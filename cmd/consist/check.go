@@ -206,7 +206,7 @@ func checkFile(ctx context.Context, file string, format history.Format, models [
 		fr.Error = err.Error()
 		return fr, nil
 	}
-	fr.Format, fr.Ops, fr.Processes = h.Format.String(), len(h.Ops), h.Processes()
+	fr.Format, fr.Ops, fr.Processes, fr.TornLine = h.Format.String(), len(h.Ops), h.Processes(), h.TornLine
 	fr.Results = suite.Check(ctx, h, opts, models...)
 	return fr, h
 }

@@ -60,6 +60,9 @@ func TestExitCodes(t *testing.T) {
 {"type":"ok","process":0,"f":"add","value":1}
 `)
 	truncated := writeFile(t, "truncated.jsonl", `{"type":"invoke","process":0,"f":"write","value":1}
+{"type":"ok","process":0,"f":"wri
+`)
+	torn := writeFile(t, "torn.jsonl", `{"type":"invoke","process":0,"f":"write","value":1}
 {"type":"ok","process":0,"f":"wri`)
 	empty := writeFile(t, "empty.jsonl", "")
 	for _, tc := range []struct {
@@ -73,6 +76,7 @@ func TestExitCodes(t *testing.T) {
 		{"invalid", []string{"check", invalid}, exitInvalid, "", "unwritten-read"},
 		{"unknown", []string{"check", unknown}, exitUnknown, "", "no linearizability model covers the functions add"},
 		{"truncated line", []string{"check", truncated}, exitBad, "truncated.jsonl:2", ""},
+		{"torn last line of a killed run", []string{"check", torn}, exitValid, "", "line 2 is incomplete"},
 		{"empty file", []string{"check", empty}, exitBad, "empty", ""},
 		{"missing file", []string{"check", filepath.Join(t.TempDir(), "nope.jsonl")}, exitBad, "no such file", ""},
 		{"worst of several: invalid beats unknown", []string{"check", valid, unknown, invalid}, exitInvalid, "", ""},
