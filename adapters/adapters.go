@@ -23,9 +23,46 @@ import (
 // the history format: F is "read", "write", "cas", "add", ...; Value is a
 // write's value, a cas's [expected, new] pair, and nil for a read.
 type Op struct {
+	// Kind is the type of the object the operation acts on; it tells a
+	// counter's add from a set's. It is not recorded: each workload acts
+	// on objects of one kind.
+	Kind  Kind
 	F     string
 	Key   any
 	Value any
+}
+
+// Kind is the type of an object in a store.
+type Kind uint8
+
+// The kinds of object the workloads use. Values are the history format's:
+// int64, string, []any and map[string]any.
+const (
+	// Register: read returns the value; write sets it; cas takes
+	// [expected, new] and is not applied unless the value is expected.
+	Register Kind = iota
+	// Counter: add takes an int64 delta; read returns the sum (0 before
+	// any add).
+	Counter
+	// Set: add takes an element; read returns every element, sorted.
+	Set
+	// List: append takes an element; read returns the elements in the
+	// order appended.
+	List
+	// Bank: write sets every account's balance (a map from account to
+	// int64); transfer takes {"from", "to", "amount"} and is not applied
+	// when it would overdraw the source; read returns every balance.
+	Bank
+)
+
+var kindNames = [...]string{Register: "register", Counter: "counter", Set: "set", List: "list", Bank: "bank"}
+
+// String names the kind.
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", k)
 }
 
 // Client performs one process's operations against one node.

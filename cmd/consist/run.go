@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"consist/adapters"
+	"consist/adapters/builtin/simnet"
 	"consist/adapters/builtin/single"
 	"consist/checker"
 	"consist/history"
@@ -68,7 +69,7 @@ Exit codes as for check: 0 valid, 1 invalid, 2 unknown, 3 bad input.`,
 func openStore(name string) (adapters.Store, error) {
 	switch name {
 	case "single":
-		return single.New(), nil
+		return single.New(simnet.Config{Seed: 1}), nil
 	}
 	return nil, usageError("--store %q: use single", name)
 }

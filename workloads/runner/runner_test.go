@@ -5,6 +5,7 @@ import (
 	"context"
 	"testing"
 
+	"consist/adapters/builtin/simnet"
 	"consist/adapters/builtin/single"
 	"consist/checker"
 	"consist/checker/suite"
@@ -24,7 +25,7 @@ func TestSingleIsLinearizable(t *testing.T) {
 		t.Fatal(err)
 	}
 	var counts runner.Counts
-	err = runner.Run(context.Background(), runner.Config{Store: single.New(), Workload: wl, Recorder: rec, Clients: 8, Ops: 4000, Seed: 1}, &counts)
+	err = runner.Run(context.Background(), runner.Config{Store: single.New(simnet.Config{Seed: 1}), Workload: wl, Recorder: rec, Clients: 8, Ops: 4000, Seed: 1}, &counts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,68 +1,38 @@
-// Package single is the linearizable baseline store: one node holding
-// every register, each operation applied atomically. Registers support
-// read, write and cas (cas takes [expected, new] and fails, not applied,
-// when the register holds anything else).
+// Package single is the linearizable baseline store: one node on the
+// simulated network holding every object, applying each operation
+// atomically with the semantics of package objects and writing it to disk
+// before answering, so that a crash loses nothing acknowledged.
 package single
 
 import (
-	"context"
-	"fmt"
-	"sync"
-
-	"consist/adapters"
-	"consist/history"
+	"consist/adapters/builtin/objects"
+	"consist/adapters/builtin/simnet"
 )
 
-// Store is one node, "n1". The zero value is not ready; use New.
-type Store struct {
-	mu   sync.Mutex
-	regs map[any]any
+// New returns a store of one node, n1, with every object empty. cfg.Nodes
+// is ignored.
+func New(cfg simnet.Config) *simnet.Network {
+	cfg.Nodes = 1
+	return simnet.New(cfg, func(string) simnet.Machine { return &machine{} })
 }
 
-// New returns an empty store: every register holds nil (never written).
-func New() *Store { return &Store{regs: map[any]any{}} }
+type machine struct{ objects map[any]any }
 
-// Nodes returns the store's one node.
-func (s *Store) Nodes() []string { return []string{"n1"} }
-
-// Open returns a client of the node.
-func (s *Store) Open(_ context.Context, node string) (adapters.Client, error) {
-	if node != "n1" {
-		return nil, fmt.Errorf("single: no node %q: the store has one node, n1", node)
+func (m *machine) Start(n *simnet.Node) {
+	if saved, ok := n.Disk().Get("objects").(map[any]any); ok {
+		m.objects = saved
+		return
 	}
-	return client{s}, nil
+	m.objects = map[any]any{}
+	n.Disk().Put("objects", m.objects)
 }
 
-// Close does nothing: the store lives in memory.
-func (s *Store) Close() error { return nil }
+func (m *machine) Receive(string, any) {}
 
-type client struct{ s *Store }
-
-func (c client) Close() error { return nil }
-
-func (c client) Do(ctx context.Context, op adapters.Op) (any, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, adapters.NotApplied(err.Error())
+func (m *machine) Request(req *simnet.Request) {
+	next, result, err := objects.Apply(m.objects[req.Op.Key], req.Op)
+	if err == nil {
+		m.objects[req.Op.Key] = next
 	}
-	s := c.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch op.F {
-	case "read":
-		return s.regs[op.Key], nil
-	case "write":
-		s.regs[op.Key] = op.Value
-		return nil, nil
-	case "cas":
-		pair, ok := op.Value.([]any)
-		if !ok || len(pair) != 2 {
-			return nil, adapters.NotApplied(fmt.Sprintf("cas needs [expected, new], got %v", op.Value))
-		}
-		if cur := s.regs[op.Key]; !history.Equal(cur, pair[0]) {
-			return nil, adapters.NotApplied(fmt.Sprintf("cas expected %s, found %s", history.Describe(pair[0]), history.Describe(cur)))
-		}
-		s.regs[op.Key] = pair[1]
-		return nil, nil
-	}
-	return nil, adapters.NotApplied(fmt.Sprintf("single: unsupported operation %q: use read, write or cas", op.F))
+	req.Reply(result, err)
 }

@@ -1,0 +1,299 @@
+package simnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"consist/adapters"
+)
+
+// Node is one node of the network as its machine sees it: its name and
+// peers, a way to send messages and set timers, its clock, a seeded source
+// of randomness and a disk. A Node's methods are for its machine, called
+// from the node's goroutine.
+type Node struct {
+	net   *Network
+	name  string
+	index int
+	disk  *Disk
+	skew  atomic.Int64
+
+	mu      sync.Mutex // guards the fields below
+	state   nodeState
+	epoch   uint64 // counts boots; events of an earlier boot are dropped
+	machine Machine
+	queue   []func(Machine)
+	wake    chan struct{}
+	pending map[*Request]struct{}
+	rng     *rand.Rand
+}
+
+type nodeState uint8
+
+const (
+	up nodeState = iota
+	frozen
+	down
+)
+
+// Name returns the node's name.
+func (nd *Node) Name() string { return nd.name }
+
+// Index returns the node's position among the nodes, from 0.
+func (nd *Node) Index() int { return nd.index }
+
+// Peers returns the names of the other nodes.
+func (nd *Node) Peers() []string {
+	var out []string
+	for _, name := range nd.net.names {
+		if name != nd.name {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// Nodes returns every node's name, this one's included.
+func (nd *Node) Nodes() []string { return nd.net.Nodes() }
+
+// Send sends msg to the node named to (or to itself). msg must not be
+// changed after it is sent: every copy delivered is the same value.
+func (nd *Node) Send(to string, msg any) {
+	nd.net.send(nd, nd.currentEpoch(), to, msg)
+}
+
+// After runs f on the node's goroutine once d has passed, unless the node
+// crashed in the meantime; a paused node runs it when resumed.
+func (nd *Node) After(d time.Duration, f func()) {
+	epoch := nd.currentEpoch()
+	time.AfterFunc(d, func() { nd.enqueueAt(epoch, func(Machine) { f() }) })
+}
+
+// Now returns the node's clock: real time plus the node's skew.
+func (nd *Node) Now() time.Time {
+	return time.Now().Add(time.Duration(nd.skew.Load()))
+}
+
+// Rand returns the node's source of randomness, seeded from the
+// network's seed, the node and its boot.
+func (nd *Node) Rand() *rand.Rand { return nd.rng }
+
+// Disk returns the node's durable storage, which survives crashes.
+func (nd *Node) Disk() *Disk { return nd.disk }
+
+func (nd *Node) currentEpoch() uint64 {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	return nd.epoch
+}
+
+func (nd *Node) current(epoch uint64) bool {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	return nd.epoch == epoch && nd.state != down
+}
+
+// boot starts the node on a fresh machine.
+func (nd *Node) boot() {
+	nd.mu.Lock()
+	nd.epoch++
+	nd.state = up
+	nd.queue = nil
+	nd.wake = make(chan struct{}, 1)
+	nd.pending = map[*Request]struct{}{}
+	nd.rng = rand.New(rand.NewPCG(nd.net.cfg.Seed, uint64(nd.index)<<32|nd.epoch))
+	nd.machine = nd.net.factory(nd.name)
+	epoch, wake, m := nd.epoch, nd.wake, nd.machine
+	nd.queue = append(nd.queue, func(m Machine) { m.Start(nd) })
+	nd.mu.Unlock()
+	go nd.loop(epoch, wake, m)
+	nd.mu.Lock()
+	nd.wakeLocked()
+	nd.mu.Unlock()
+}
+
+// loop runs the machine of one boot: it handles queued events until the
+// node crashes.
+func (nd *Node) loop(epoch uint64, wake chan struct{}, m Machine) {
+	var batch []func(Machine)
+	for range wake {
+		for {
+			nd.mu.Lock()
+			if nd.epoch != epoch || nd.state != up {
+				nd.mu.Unlock()
+				if nd.isDown(epoch) {
+					return
+				}
+				break // paused: wait to be woken
+			}
+			batch, nd.queue = nd.queue, batch[:0]
+			nd.mu.Unlock()
+			if len(batch) == 0 {
+				break
+			}
+			for _, ev := range batch {
+				if !nd.runs(epoch) {
+					break
+				}
+				ev(m)
+			}
+			clear(batch)
+		}
+	}
+}
+
+func (nd *Node) isDown(epoch uint64) bool {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	return nd.epoch != epoch || nd.state == down
+}
+
+// runs reports whether the boot epoch may go on handling events.
+func (nd *Node) runs(epoch uint64) bool {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	return nd.epoch == epoch && nd.state == up
+}
+
+func (nd *Node) enqueue(ev func(Machine)) {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	if nd.state == down {
+		return
+	}
+	nd.queue = append(nd.queue, ev)
+	nd.wakeLocked()
+}
+
+func (nd *Node) enqueueAt(epoch uint64, ev func(Machine)) {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	if nd.epoch != epoch || nd.state == down {
+		return
+	}
+	nd.queue = append(nd.queue, ev)
+	nd.wakeLocked()
+}
+
+func (nd *Node) wakeLocked() {
+	select {
+	case nd.wake <- struct{}{}:
+	default:
+	}
+}
+
+// stop takes the node down: its queue and timers are dropped and every
+// request it holds ends with err.
+func (nd *Node) stop(err error) {
+	nd.mu.Lock()
+	if nd.state == down {
+		nd.mu.Unlock()
+		return
+	}
+	nd.state = down
+	nd.epoch++
+	nd.queue = nil
+	pending := nd.pending
+	nd.pending = nil
+	close(nd.wake)
+	nd.mu.Unlock()
+	for req := range pending {
+		req.finish(nil, err)
+	}
+}
+
+// Disk is a node's durable storage: what a machine puts there survives a
+// crash. It is safe for concurrent use.
+type Disk struct {
+	mu   sync.Mutex
+	data map[string]any
+}
+
+// Get returns the value stored under key, or nil.
+func (d *Disk) Get(key string) any {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.data[key]
+}
+
+// Put stores value under key, durably.
+func (d *Disk) Put(key string, value any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.data[key] = value
+}
+
+// Request is a client's operation on its way to an answer.
+type Request struct {
+	// Op is the operation the client asked for.
+	Op    adapters.Op
+	node  *Node
+	reply chan result
+	done  atomic.Bool
+}
+
+type result struct {
+	value any
+	err   error
+}
+
+// Reply answers the request: the value read (or nil) and an error
+// classified as adapters.Outcome does. Only the first reply counts; it may
+// come from any node's machine.
+func (r *Request) Reply(value any, err error) {
+	if r.finish(value, err) {
+		r.node.mu.Lock()
+		delete(r.node.pending, r)
+		r.node.mu.Unlock()
+	}
+}
+
+func (r *Request) finish(value any, err error) bool {
+	if !r.done.CompareAndSwap(false, true) {
+		return false
+	}
+	r.reply <- result{value, err}
+	return true
+}
+
+var errConnectionLost = errors.New("connection lost: the node crashed with the request in flight")
+
+// client sends its process's operations to one node.
+type client struct{ node *Node }
+
+func (c *client) Close() error { return nil }
+
+// Do hands op to the node and waits for its answer. A node that is down
+// refuses the connection: the operation certainly did not happen. A
+// context that ends first leaves the outcome unknown.
+func (c *client) Do(ctx context.Context, op adapters.Op) (any, error) {
+	nd := c.node
+	req := &Request{Op: op, node: nd, reply: make(chan result, 1)}
+	nd.mu.Lock()
+	if nd.state == down {
+		nd.mu.Unlock()
+		return nil, adapters.NotApplied(fmt.Sprintf("connection refused: node %s is down", nd.name))
+	}
+	nd.pending[req] = struct{}{}
+	nd.queue = append(nd.queue, func(m Machine) { m.Request(req) })
+	nd.wakeLocked()
+	nd.mu.Unlock()
+	select {
+	case r := <-req.reply:
+		return r.value, r.err
+	case <-ctx.Done():
+		if req.done.CompareAndSwap(false, true) {
+			nd.mu.Lock()
+			delete(nd.pending, req)
+			nd.mu.Unlock()
+			return nil, fmt.Errorf("no answer from node %s: %w", nd.name, ctx.Err())
+		}
+		r := <-req.reply
+		return r.value, r.err
+	}
+}
