@@ -6,81 +6,105 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"consist/adapters"
-	"consist/adapters/builtin/simnet"
-	"consist/adapters/builtin/single"
+	"consist/adapters/builtin"
 	"consist/checker"
 	"consist/history"
+	"consist/nemesis"
 	"consist/report"
 	"consist/workloads"
 	"consist/workloads/runner"
 )
 
 type runFlags struct {
-	store, workload, storeDir, distribution string
-	clients, keys                           int
-	ops                                     int64
-	duration, opTimeout                     time.Duration
-	rate                                    float64
-	seed                                    uint64
-	json                                    bool
+	store, workload, storeDir, distribution, faults string
+	clients, keys                                   int
+	ops                                             int64
+	duration, opTimeout, interval, quiesce          time.Duration
+	rate                                            float64
+	seed                                            uint64
+	json                                            bool
 }
+
+// defaultStore is the store consist run tests with no flags.
+const defaultStore = "single"
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	var fl runFlags
 	cmd := &cobra.Command{
 		Use:   "run [flags]",
-		Short: "Drive a store with concurrent clients, record the history and check it",
-		Long: `Run drives a store with concurrent clients for a while, recording every
-operation to store/<test>/<start time>/history.jsonl as it happens (flushed
-every 100 ms, so a killed run keeps what was acknowledged), then checks the
-history against every model that applies, prints the verdict table, writes
-results.json beside the history, and points store/latest at the run.
-Ctrl-C stops the clients and still checks what was recorded.
+		Short: "Drive a store with concurrent clients while faults happen, record the history and check it",
+		Long: `Run drives a store with concurrent clients for a while, a nemesis
+injecting faults beside them, recording every operation to
+store/<test>/<start time>/history.jsonl as it happens (flushed every
+100 ms, so a killed run keeps what was acknowledged). It then heals the
+faults, lets the store settle, has every client perform the workload's
+final reads, checks the history against every model that applies, prints
+the verdict table, writes results.json beside the history, and points
+store/latest at the run. Ctrl-C stops the clients, heals every fault and
+still checks what was recorded; a second Ctrl-C kills consist.
 
+Stores bundled with consist, on a simulated network:
+` + storeList() + `
 Exit codes as for check: 0 valid, 1 invalid, 2 unknown, 3 bad input.`,
-		Example: `  consist run --store single --duration 5s
-  consist run --store single --clients 16 --ops 100000 --keys 10`,
+		Example: `  consist run
+  consist run --store single --nemesis none --clients 16 --ops 100000 --rate 0
+  consist run --workload bank --nemesis partition,pause,clock --duration 30s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRun(cmd.Context(), stdout, stderr, fl)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&fl.store, "store", "single", "the bundled store to test: single (one node, linearizable)")
-	f.StringVar(&fl.workload, "workload", "register", "the workload: register (read, write, cas; values unique per key)")
+	f.StringVar(&fl.store, "store", defaultStore, "the bundled store to test: "+strings.Join(builtin.Names(), ", "))
+	f.StringVar(&fl.workload, "workload", "register", "the workload: "+strings.Join(workloads.Names(), ", "))
+	f.StringVar(&fl.faults, "nemesis", "partition,kill", "faults to inject, comma-separated: "+joinFaults()+"; or none")
+	f.DurationVar(&fl.interval, "nemesis-interval", time.Second, "how long each fault lasts, and the calm between faults")
 	f.IntVar(&fl.clients, "clients", 10, "concurrent clients, each one process at a time")
 	f.DurationVar(&fl.duration, "duration", 10*time.Second, "how long to run (0: until --ops or Ctrl-C)")
 	f.Int64Var(&fl.ops, "ops", 0, "stop after this many operations (0: no limit)")
 	f.Float64Var(&fl.rate, "rate", 1000, "most operations per second across all clients (0: as fast as the store answers; long unthrottled runs make histories too big to check quickly)")
-	f.IntVar(&fl.keys, "keys", 5, "keys the operations spread over")
+	f.IntVar(&fl.keys, "keys", 5, "keys (or accounts) the operations spread over")
 	f.StringVar(&fl.distribution, "key-distribution", "uniform", "how keys are picked: uniform or zipf")
-	f.DurationVar(&fl.opTimeout, "op-timeout", 5*time.Second, "an operation unanswered this long is recorded as unknown (info)")
-	f.Uint64Var(&fl.seed, "seed", 1, "seed of the clients' choice of operations")
+	f.DurationVar(&fl.opTimeout, "op-timeout", 2*time.Second, "an operation unanswered this long is recorded as unknown (info)")
+	f.DurationVar(&fl.quiesce, "quiesce", 500*time.Millisecond, "how long the healed store settles before the final reads")
+	f.Uint64Var(&fl.seed, "seed", 1, "seed of every random choice: operations, faults, the simulated network")
 	f.StringVar(&fl.storeDir, "store-dir", "store", "folder the runs are written under")
 	f.BoolVar(&fl.json, "json", false, "print the results as JSON on standard output")
 	return cmd
 }
 
-func openStore(name string) (adapters.Store, error) {
-	switch name {
-	case "single":
-		return single.New(simnet.Config{Seed: 1}), nil
+func storeList() string {
+	var b strings.Builder
+	for _, s := range builtin.Stores() {
+		fmt.Fprintf(&b, "  %-9s %s\n", s.Name, s.Summary)
 	}
-	return nil, usageError("--store %q: use single", name)
+	return b.String()
+}
+
+func joinFaults() string {
+	var names []string
+	for _, k := range nemesis.Kinds() {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
 }
 
 func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	if fl.duration == 0 && fl.ops == 0 {
 		fmt.Fprintln(stderr, "consist: no --duration or --ops: running until Ctrl-C")
 	}
-	store, err := openStore(fl.store)
+	kinds, err := nemesis.ParseKinds(fl.faults)
 	if err != nil {
-		return err
+		return usageError("--nemesis: %w", err)
+	}
+	store, err := builtin.Open(fl.store, fl.seed)
+	if err != nil {
+		return usageError("--store: %w", err)
 	}
 	defer store.Close()
 	wl, err := workloads.New(fl.workload, workloads.Options{Keys: fl.keys, Distribution: fl.distribution})
@@ -99,9 +123,16 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	}
 	defer file.Close()
 	rec := history.NewRecorder(file, history.DefaultFlushInterval)
+	nem, err := nemesis.New(store, nemesis.Schedule{Kinds: kinds, Interval: fl.interval, Seed: fl.seed}, rec)
+	if err != nil {
+		return usageError("--nemesis: %w", err)
+	}
 	var counts runner.Counts
+	status := startStatus(stderr, &counts, nem, start)
 	runErr := runner.Run(ctx, runner.Config{Store: store, Workload: wl, Recorder: rec, Clients: fl.clients,
-		Duration: fl.duration, Ops: fl.ops, Rate: fl.rate, OpTimeout: fl.opTimeout, Seed: fl.seed}, &counts)
+		Duration: fl.duration, Ops: fl.ops, Rate: fl.rate, OpTimeout: fl.opTimeout, Seed: fl.seed,
+		Nemesis: nem, Quiesce: fl.quiesce}, &counts)
+	status.stop()
 	if err := rec.Close(); err != nil {
 		return &exitError{code: exitBad, err: err}
 	}
@@ -109,7 +140,11 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 		return &exitError{code: exitBad, err: fmt.Errorf("the run stopped: %w (what was recorded is in %s)", runErr, path)}
 	}
 	elapsed := time.Since(start)
-	fmt.Fprintf(stderr, "ran %s for %v: %d ok, %d fail, %d info (%.0f ops/s); history in %s\n", fl.store, elapsed.Round(time.Millisecond),
+	interrupted := ""
+	if ctx.Err() != nil {
+		interrupted = " (interrupted: faults healed, no final reads)"
+	}
+	fmt.Fprintf(stderr, "ran %s with %s for %v%s: %d ok, %d fail, %d info (%.0f ops/s); history in %s\n", fl.store, fl.workload, elapsed.Round(time.Millisecond), interrupted,
 		counts.OK.Load(), counts.Fail.Load(), counts.Info.Load(), float64(counts.Total())/elapsed.Seconds(), path)
 
 	// Check what was recorded, even after Ctrl-C.

@@ -27,8 +27,8 @@ func TestRunWritesACheckedHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(h.Ops) != 600 {
-		t.Fatalf("the history holds %d operations, want 600", len(h.Ops))
+	if len(h.Ops) != 600+4*5 {
+		t.Fatalf("the history holds %d operations, want 600 and a final read of each of 5 keys by each of 4 clients", len(h.Ops))
 	}
 	data, err := os.ReadFile(filepath.Join(latest, "results.json"))
 	if err != nil {
@@ -43,14 +43,14 @@ func TestRunWritesACheckedHistory(t *testing.T) {
 	if err := json.Unmarshal(data, &results); err != nil {
 		t.Fatalf("results.json: %v", err)
 	}
-	if len(results) != 1 || results[0].Ops != 600 || len(results[0].Results) == 0 || results[0].Results[0].Verdict != "valid" {
+	if len(results) != 1 || results[0].Ops != 620 || len(results[0].Results) == 0 || results[0].Results[0].Verdict != "valid" {
 		t.Fatalf("results.json does not hold the run's verdicts: %s", data)
 	}
 }
 
 func TestRunRejectsUnknownStore(t *testing.T) {
 	code, _, stderr := runCLI(t, "run", "--store", "nosuch", "--store-dir", t.TempDir())
-	if code != exitBad || !strings.Contains(stderr, "use single") {
+	if code != exitBad || !strings.Contains(stderr, "use one of [") {
 		t.Fatalf("exit %d, stderr %q; want 3 and the stores to use", code, stderr)
 	}
 }

@@ -4,6 +4,15 @@
 // recording every invocation and completion as it happens. A process whose
 // operation ends unknown (info) is retired, and its worker continues under
 // a fresh process id on a fresh client.
+//
+// A run has up to three phases. Setup: the workload's setup operations
+// (workloads.Setup), performed in order by a process of their own. Main:
+// the workers draw and perform operations while the nemesis, if any,
+// injects faults beside them, until the duration or the operation count is
+// reached. Final: once the nemesis has healed every fault and the store
+// has had Quiesce to recover, each worker performs the workload's final
+// operations (workloads.Finisher), such as reads of every key. A run
+// interrupted through its context skips the final phase; it still heals.
 package runner
 
 import (
@@ -17,6 +26,7 @@ import (
 
 	"consist/adapters"
 	"consist/history"
+	"consist/nemesis"
 	"consist/workloads"
 )
 
@@ -41,7 +51,18 @@ type Config struct {
 	OpTimeout time.Duration
 	// Seed seeds every worker's generator.
 	Seed uint64
+	// Nemesis, if set, injects faults during the main phase; the run
+	// heals them before the final phase, and on every way out.
+	Nemesis *nemesis.Nemesis
+	// Quiesce is how long the store is left alone between the heal and
+	// the final phase.
+	Quiesce time.Duration
 }
+
+// setup and finisher are the optional phases of a workload; see
+// workloads.Setup and workloads.Finisher.
+type setup interface{ Setup() []adapters.Op }
+type finisher interface{ Final() []adapters.Op }
 
 // Counts are a run's operations by outcome.
 type Counts struct {
@@ -51,9 +72,11 @@ type Counts struct {
 // Total returns the operations completed.
 func (c *Counts) Total() int64 { return c.OK.Load() + c.Fail.Load() + c.Info.Load() }
 
-// Run drives cfg.Store until cfg.Duration has passed, cfg.Ops operations
-// were invoked, or ctx ends; operations in flight then complete (or time
-// out) and are recorded. counts, if not nil, is updated live.
+// Run drives cfg.Store through the phases of a run (see the package
+// documentation). The main phase ends when cfg.Duration has passed,
+// cfg.Ops operations were invoked, or ctx ends; operations in flight then
+// complete (or time out) and are recorded. counts, if not nil, is updated
+// live.
 func Run(ctx context.Context, cfg Config, counts *Counts) error {
 	if err := cfg.check(); err != nil {
 		return err
@@ -61,17 +84,59 @@ func Run(ctx context.Context, cfg Config, counts *Counts) error {
 	if counts == nil {
 		counts = &Counts{}
 	}
-	if cfg.Duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
-		defer cancel()
-	}
 	r := &run{cfg: cfg, counts: counts}
-	r.nextProcess.Store(int64(cfg.Clients))
+	r.nextProcess.Store(int64(cfg.Clients) + 1)
+	if err := r.setup(ctx); err != nil {
+		return err
+	}
+	workers := make([]*worker, cfg.Clients)
+	for w := range workers {
+		workers[w] = r.newWorker(w)
+	}
+	defer func() {
+		for _, w := range workers {
+			w.close()
+		}
+	}()
+
+	main, endMain := context.WithCancel(ctx)
+	defer endMain()
+	if cfg.Duration > 0 {
+		main, endMain = context.WithTimeout(main, cfg.Duration)
+		defer endMain()
+	}
+	var faults sync.WaitGroup
+	var nemesisErr error
+	if cfg.Nemesis != nil {
+		faults.Go(func() { nemesisErr = cfg.Nemesis.Run(main) })
+	}
+	err := r.phase(main, workers, r.mainLoop)
+	endMain()
+	faults.Wait()
+	if err != nil || nemesisErr != nil || ctx.Err() != nil {
+		return errors.Join(err, nemesisErr)
+	}
+	if _, ok := cfg.Workload.(finisher); !ok {
+		return nil
+	}
+	if cfg.Quiesce > 0 {
+		t := time.NewTimer(cfg.Quiesce)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+	return r.phase(ctx, workers, r.finalOps)
+}
+
+// phase runs body for every worker at once and waits for them all.
+func (r *run) phase(ctx context.Context, workers []*worker, body func(context.Context, *worker) error) error {
 	var wg sync.WaitGroup
-	errs := make([]error, cfg.Clients)
-	for w := range cfg.Clients {
-		wg.Go(func() { errs[w] = r.work(ctx, w) })
+	errs := make([]error, len(workers))
+	for i, w := range workers {
+		wg.Go(func() { errs[i] = body(ctx, w) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
@@ -102,19 +167,58 @@ type run struct {
 	nextProcess atomic.Int64
 }
 
-// work is one worker's loop.
-func (r *run) work(ctx context.Context, worker int) error {
-	cfg := r.cfg
-	nodes := cfg.Store.Nodes()
-	node := nodes[worker%len(nodes)]
-	gen := cfg.Workload.Generator(worker, rand.New(rand.NewPCG(cfg.Seed, uint64(worker))))
-	process := history.Process(worker)
-	var client adapters.Client
-	defer func() {
-		if client != nil {
-			client.Close()
+// worker is one single-threaded client: its current process, the client
+// of that process, and its generator.
+type worker struct {
+	id      int
+	node    string
+	process history.Process
+	client  adapters.Client
+	gen     workloads.Generator
+}
+
+func (r *run) newWorker(id int) *worker {
+	nodes := r.cfg.Store.Nodes()
+	return &worker{
+		id:      id,
+		node:    nodes[id%len(nodes)],
+		process: history.Process(id),
+		gen:     r.cfg.Workload.Generator(id, rand.New(rand.NewPCG(r.cfg.Seed, uint64(id)))),
+	}
+}
+
+func (w *worker) close() {
+	if w.client != nil {
+		w.client.Close()
+		w.client = nil
+	}
+}
+
+// setup performs the workload's setup operations as process Clients, on
+// the first node; each must succeed.
+func (r *run) setup(ctx context.Context) error {
+	s, ok := r.cfg.Workload.(setup)
+	if !ok {
+		return nil
+	}
+	w := &worker{id: -1, node: r.cfg.Store.Nodes()[0], process: history.Process(r.cfg.Clients)}
+	defer w.close()
+	for _, op := range s.Setup() {
+		done, err := r.perform(ctx, w, op)
+		if err != nil {
+			return err
 		}
-	}()
+		if done.Type != history.OK {
+			return fmt.Errorf("runner: the %s workload's setup (%s) ended %s: the store must be up and accept it before the run starts", r.cfg.Workload.Name(), op.F, done.Type)
+		}
+	}
+	return nil
+}
+
+// mainLoop is one worker's main phase: operations drawn from its
+// generator until the phase ends.
+func (r *run) mainLoop(ctx context.Context, w *worker) error {
+	cfg := r.cfg
 	var pace *time.Ticker
 	if cfg.Rate > 0 {
 		pace = time.NewTicker(time.Duration(float64(cfg.Clients) / cfg.Rate * float64(time.Second)))
@@ -130,38 +234,55 @@ func (r *run) work(ctx context.Context, worker int) error {
 		if ctx.Err() != nil || (cfg.Ops > 0 && r.invoked.Add(1) > cfg.Ops) {
 			return nil
 		}
-		if client == nil {
-			c, err := cfg.Store.Open(ctx, node)
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return fmt.Errorf("worker %d: open a client on %s: %w", worker, node, err)
-			}
-			client = c
-		}
-		crashed, err := r.perform(ctx, process, node, client, gen)
+		op := w.gen.Next()
+		done, err := r.perform(ctx, w, op)
 		if err != nil {
 			return err
 		}
-		if crashed {
-			client.Close()
-			client = nil
-			process = history.Process(r.nextProcess.Add(1) - 1)
-		}
+		w.gen.Done(op, done.ok, done.value)
 	}
 }
 
-// perform invokes one operation and records it; it reports whether the
-// outcome was unknown.
-func (r *run) perform(ctx context.Context, process history.Process, node string, client adapters.Client, gen workloads.Generator) (bool, error) {
-	op := gen.Next()
-	inv := history.Event{Type: history.Invoke, Process: process, F: op.F, Key: op.Key, Value: op.Value, HasValue: true, Node: node}
+// finalOps is one worker's final phase.
+func (r *run) finalOps(ctx context.Context, w *worker) error {
+	for _, op := range r.cfg.Workload.(finisher).Final() {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if _, err := r.perform(ctx, w, op); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// outcome is what became of an operation.
+type outcome struct {
+	history.Type
+	ok    bool
+	value any
+}
+
+// perform invokes op as w's process, on a client it opens if need be, and
+// records it. After an unknown outcome the worker moves to a fresh
+// process. Only a failure to record or to open a client is an error.
+func (r *run) perform(ctx context.Context, w *worker, op adapters.Op) (outcome, error) {
+	if w.client == nil {
+		c, err := r.cfg.Store.Open(ctx, w.node)
+		if err != nil {
+			if ctx.Err() != nil {
+				return outcome{Type: history.Fail}, nil
+			}
+			return outcome{}, fmt.Errorf("worker %d: open a client on %s: %w", w.id, w.node, err)
+		}
+		w.client = c
+	}
+	inv := history.Event{Type: history.Invoke, Process: w.process, F: op.F, Key: op.Key, Value: op.Value, HasValue: true, Node: w.node}
 	if _, err := r.cfg.Recorder.Record(inv); err != nil {
-		return false, err
+		return outcome{}, err
 	}
 	opCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.OpTimeout)
-	value, err := client.Do(opCtx, op)
+	value, err := w.client.Do(opCtx, op)
 	cancel()
 	done := inv
 	done.Type = adapters.Outcome(err)
@@ -172,9 +293,8 @@ func (r *run) perform(ctx context.Context, process history.Process, node string,
 		done.Error = err.Error()
 	}
 	if _, err := r.cfg.Recorder.Record(done); err != nil {
-		return false, err
+		return outcome{}, err
 	}
-	gen.Done(op, done.Type == history.OK, value)
 	switch done.Type {
 	case history.OK:
 		r.counts.OK.Add(1)
@@ -182,6 +302,8 @@ func (r *run) perform(ctx context.Context, process history.Process, node string,
 		r.counts.Fail.Add(1)
 	default:
 		r.counts.Info.Add(1)
+		w.close()
+		w.process = history.Process(r.nextProcess.Add(1) - 1)
 	}
-	return done.Type == history.Info, nil
+	return outcome{Type: done.Type, ok: done.Type == history.OK, value: value}, nil
 }

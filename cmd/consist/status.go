@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"consist/nemesis"
+	"consist/workloads/runner"
+)
+
+// status shows a run's progress on standard error: a line rewritten in
+// place on a terminal, or a plain line every few seconds otherwise.
+type status struct {
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func startStatus(w io.Writer, counts *runner.Counts, nem *nemesis.Nemesis, start time.Time) *status {
+	s := &status{done: make(chan struct{})}
+	tty := isTerminal(w)
+	every := 5 * time.Second
+	if tty {
+		every = 250 * time.Millisecond
+	}
+	s.wg.Go(func() {
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		var last int64
+		lastAt := start
+		for {
+			select {
+			case <-s.done:
+				if tty {
+					fmt.Fprint(w, "\r\033[K")
+				}
+				return
+			case now := <-tick.C:
+				total := counts.Total()
+				rate := float64(total-last) / now.Sub(lastAt).Seconds()
+				last, lastAt = total, now
+				fault := nem.Active()
+				if fault == "" {
+					fault = "none"
+				}
+				line := fmt.Sprintf("%6.1fs  %7.0f ops/s  ok %d  fail %d  info %d  fault: %s",
+					now.Sub(start).Seconds(), rate, counts.OK.Load(), counts.Fail.Load(), counts.Info.Load(), fault)
+				if tty {
+					fmt.Fprint(w, "\r\033[K"+line)
+				} else {
+					fmt.Fprintln(w, line)
+				}
+			}
+		}
+	})
+	return s
+}
+
+func (s *status) stop() {
+	close(s.done)
+	s.wg.Wait()
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
