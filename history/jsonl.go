@@ -9,7 +9,6 @@ import (
 	"io"
 	"sort"
 	"strconv"
-	"strings"
 )
 
 const jsonlFields = "type, process, f, key, value, time, index, node, error"
@@ -210,56 +209,52 @@ func decodeError(v any) string {
 // MarshalJSON writes the event in the native format, fields in a fixed
 // order, optional fields only when set.
 func (e Event) MarshalJSON() ([]byte, error) {
-	var b strings.Builder
-	e.appendJSON(&b)
-	return []byte(b.String()), nil
+	return e.appendJSON(nil), nil
 }
 
-func (e *Event) appendJSON(b *strings.Builder) {
-	b.WriteString(`{"type":"`)
-	b.WriteString(e.Type.String())
-	b.WriteString(`","process":`)
+func (e *Event) appendJSON(b []byte) []byte {
+	b = append(b, `{"type":"`...)
+	b = append(b, e.Type.String()...)
+	b = append(b, `","process":`...)
 	if e.Process == Nemesis {
-		b.WriteString(`"nemesis"`)
+		b = append(b, `"nemesis"`...)
 	} else {
-		b.WriteString(strconv.FormatInt(int64(e.Process), 10))
+		b = strconv.AppendInt(b, int64(e.Process), 10)
 	}
-	b.WriteString(`,"f":`)
-	writeJSON(b, e.F)
+	b = append(b, `,"f":`...)
+	b = appendJSONString(b, e.F)
 	if e.Key != nil {
-		b.WriteString(`,"key":`)
-		writeJSON(b, e.Key)
+		b = append(b, `,"key":`...)
+		b = appendJSON(b, e.Key)
 	}
 	if e.HasValue {
-		b.WriteString(`,"value":`)
-		writeJSON(b, e.Value)
+		b = append(b, `,"value":`...)
+		b = appendJSON(b, e.Value)
 	}
 	if e.Time != NoTime {
-		b.WriteString(`,"time":`)
-		b.WriteString(strconv.FormatInt(e.Time, 10))
+		b = append(b, `,"time":`...)
+		b = strconv.AppendInt(b, e.Time, 10)
 	}
-	b.WriteString(`,"index":`)
-	b.WriteString(strconv.FormatInt(e.Index, 10))
+	b = append(b, `,"index":`...)
+	b = strconv.AppendInt(b, e.Index, 10)
 	if e.Node != "" {
-		b.WriteString(`,"node":`)
-		writeJSON(b, e.Node)
+		b = append(b, `,"node":`...)
+		b = appendJSONString(b, e.Node)
 	}
 	if e.Error != "" {
-		b.WriteString(`,"error":`)
-		writeJSON(b, e.Error)
+		b = append(b, `,"error":`...)
+		b = appendJSONString(b, e.Error)
 	}
-	b.WriteByte('}')
+	return append(b, '}')
 }
 
 // WriteJSONL writes events in the native JSON Lines format, one per line.
 func WriteJSONL(w io.Writer, events []Event) error {
 	bw := bufio.NewWriter(w)
-	var b strings.Builder
+	var b []byte
 	for i := range events {
-		b.Reset()
-		events[i].appendJSON(&b)
-		b.WriteByte('\n')
-		if _, err := bw.WriteString(b.String()); err != nil {
+		b = append(events[i].appendJSON(b[:0]), '\n')
+		if _, err := bw.Write(b); err != nil {
 			return fmt.Errorf("write history: %w", err)
 		}
 	}

@@ -3,7 +3,6 @@ package history
 import (
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 )
@@ -11,25 +10,38 @@ import (
 // DefaultFlushInterval is how often a Recorder writes what it buffered.
 const DefaultFlushInterval = 100 * time.Millisecond
 
+// Sink receives events as they happen; *Recorder is the one that writes
+// them to a history file.
+type Sink interface {
+	// Record takes e, numbers and timestamps it, and returns it as
+	// recorded.
+	Record(e Event) (Event, error)
+}
+
 // Recorder appends events to a JSON Lines history as they happen. It is
 // safe for concurrent use, and it numbers and timestamps events in the
 // order they are recorded, which is their real-time order.
 //
-// Events are buffered and written in whole lines, one write at a time, at
-// least every flush interval and on Flush and Close; so a process killed
-// at any moment leaves a file that reads back cleanly and holds every
-// event recorded more than one interval before the kill. Invocations left
+// Record only numbers, timestamps and queues an event; it is encoded when
+// it is written, so its value must not change after it is recorded. Events
+// are written in whole lines, one write at a time, at least every flush
+// interval and on Flush and Close; so a process killed
+// at any moment leaves a file that holds every event recorded more than
+// one interval before the kill and reads back cleanly (the kernel may cut
+// the last write short: the readers drop a torn last line). Invocations left
 // without completion read back as crashed (info) operations.
 type Recorder struct {
-	// mu guards the buffer and the numbering; writing holds it only to
-	// take the buffer, and holds writing throughout, so writes keep order.
+	// mu guards the queue and the numbering; a flush holds it only to
+	// take the queue, and holds writing throughout, so writes keep order.
 	mu      sync.Mutex
-	writing sync.Mutex
-	w       io.Writer
-	buf     strings.Builder
+	queue   []Event
 	next    int64
-	start   time.Time
 	err     error
+	writing sync.Mutex
+	spare   []Event // the last batch written, kept for reuse
+	buf     []byte
+	w       io.Writer
+	start   time.Time
 
 	stop chan struct{}
 	done chan struct{}
@@ -61,8 +73,7 @@ func (r *Recorder) Record(e Event) (Event, error) {
 	}
 	e.Index, e.Time = r.next, r.Since()
 	r.next++
-	e.appendJSON(&r.buf)
-	r.buf.WriteByte('\n')
+	r.queue = append(r.queue, e)
 	return e, nil
 }
 
@@ -71,14 +82,19 @@ func (r *Recorder) Flush() error {
 	r.writing.Lock()
 	defer r.writing.Unlock()
 	r.mu.Lock()
-	lines, err := r.buf.String(), r.err
-	r.buf = strings.Builder{}
-	r.buf.Grow(len(lines))
+	batch, err := r.queue, r.err
+	r.queue = r.spare[:0]
 	r.mu.Unlock()
-	if err != nil || lines == "" {
+	r.buf = r.buf[:0]
+	for i := range batch {
+		r.buf = append(batch[i].appendJSON(r.buf), '\n')
+	}
+	clear(batch) // let go of the values
+	r.spare = batch
+	if err != nil || len(r.buf) == 0 {
 		return err
 	}
-	if _, err := io.WriteString(r.w, lines); err != nil {
+	if _, err := r.w.Write(r.buf); err != nil {
 		err = fmt.Errorf("record history: %w; check the disk the history is written to", err)
 		r.mu.Lock()
 		r.err = err

@@ -1,12 +1,12 @@
 package history
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
 	"strconv"
-	"strings"
 )
 
 // Equal reports whether two normalised values are the same value.
@@ -59,9 +59,7 @@ func Canonical(v any) string {
 	case string:
 		return strconv.Quote(v)
 	}
-	var b strings.Builder
-	writeJSON(&b, v)
-	return b.String()
+	return string(appendJSON(nil, v))
 }
 
 // Describe renders a value compactly for messages, as JSON.
@@ -73,58 +71,69 @@ func Describe(v any) string {
 	return s
 }
 
-// writeJSON appends v's JSON encoding, map keys sorted, to b.
-func writeJSON(b *strings.Builder, v any) {
+// appendJSON appends v's JSON encoding, map keys sorted, to b.
+func appendJSON(b []byte, v any) []byte {
 	switch v := v.(type) {
 	case nil:
-		b.WriteString("null")
+		return append(b, "null"...)
 	case bool:
-		b.WriteString(strconv.FormatBool(v))
+		return strconv.AppendBool(b, v)
 	case int64:
-		b.WriteString(strconv.FormatInt(v, 10))
+		return strconv.AppendInt(b, v, 10)
 	case float64:
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			// JSON has no NaN or infinity; a string keeps the value visible.
-			b.WriteString(strconv.Quote(strconv.FormatFloat(v, 'g', -1, 64)))
-			return
+			return strconv.AppendQuote(b, strconv.FormatFloat(v, 'g', -1, 64))
 		}
-		s := strconv.FormatFloat(v, 'g', -1, 64)
-		if !strings.ContainsAny(s, ".eEn") {
-			s += ".0" // keep floats distinct from integers
+		start := len(b)
+		b = strconv.AppendFloat(b, v, 'g', -1, 64)
+		if !bytes.ContainsAny(b[start:], ".eEn") {
+			b = append(b, ".0"...) // keep floats distinct from integers
 		}
-		b.WriteString(s)
+		return b
 	case string:
-		enc, _ := json.Marshal(v)
-		b.Write(enc)
+		return appendJSONString(b, v)
 	case []any:
-		b.WriteByte('[')
+		b = append(b, '[')
 		for i, e := range v {
 			if i > 0 {
-				b.WriteByte(',')
+				b = append(b, ',')
 			}
-			writeJSON(b, e)
+			b = appendJSON(b, e)
 		}
-		b.WriteByte(']')
+		return append(b, ']')
 	case map[string]any:
 		keys := make([]string, 0, len(v))
 		for k := range v {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		b.WriteByte('{')
+		b = append(b, '{')
 		for i, k := range keys {
 			if i > 0 {
-				b.WriteByte(',')
+				b = append(b, ',')
 			}
-			enc, _ := json.Marshal(k)
-			b.Write(enc)
-			b.WriteByte(':')
-			writeJSON(b, v[k])
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			b = appendJSON(b, v[k])
 		}
-		b.WriteByte('}')
-	default:
-		fmt.Fprintf(b, "%q", fmt.Sprint(v))
+		return append(b, '}')
 	}
+	return appendJSONString(b, fmt.Sprint(v))
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			enc, _ := json.Marshal(s)
+			return append(b, enc...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // Normalize converts a value decoded by encoding/json with UseNumber into

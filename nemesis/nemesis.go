@@ -168,16 +168,11 @@ func (s *Schedule) defaults() {
 	}
 }
 
-// Recorder receives the nemesis's events; *history.Recorder is one.
-type Recorder interface {
-	Record(e history.Event) (history.Event, error)
-}
-
 // Nemesis runs a schedule of faults against a target.
 type Nemesis struct {
 	target Target
 	sched  Schedule
-	rec    Recorder
+	rec    history.Sink
 	rng    *rand.Rand
 	active atomic.Pointer[string]
 
@@ -187,7 +182,7 @@ type Nemesis struct {
 
 // New checks that target supports every kind of fault in sched and
 // returns a nemesis that records its events with rec.
-func New(target Target, sched Schedule, rec Recorder) (*Nemesis, error) {
+func New(target Target, sched Schedule, rec history.Sink) (*Nemesis, error) {
 	sched.defaults()
 	if len(target.Nodes()) == 0 {
 		return nil, errors.New("nemesis: the target has no nodes")

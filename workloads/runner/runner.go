@@ -34,8 +34,9 @@ import (
 type Config struct {
 	Store    adapters.Store
 	Workload workloads.Workload
-	// Recorder receives every event; the caller closes it.
-	Recorder *history.Recorder
+	// Recorder receives every event, usually a *history.Recorder, which
+	// the caller closes.
+	Recorder history.Sink
 	// Clients is the number of workers (default 10).
 	Clients int
 	// Duration ends the run (with Ops, whichever comes first; at least

@@ -23,11 +23,12 @@ import (
 func record(t *testing.T, ctx context.Context, cfg runner.Config, counts *runner.Counts) *history.History {
 	t.Helper()
 	var out bytes.Buffer
-	cfg.Recorder = history.NewRecorder(&out, 0)
+	rec := history.NewRecorder(&out, 0)
+	cfg.Recorder = rec
 	if err := runner.Run(ctx, cfg, counts); err != nil {
 		t.Fatal(err)
 	}
-	if err := cfg.Recorder.Close(); err != nil {
+	if err := rec.Close(); err != nil {
 		t.Fatal(err)
 	}
 	h, err := history.Parse(out.Bytes(), "run", history.Auto)
