@@ -40,16 +40,19 @@ func (e *exitError) Error() string {
 }
 
 func main() {
+	os.Exit(run(signalContext(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// signalContext returns a context that ends at the first Ctrl-C (or
+// SIGTERM), which stops the command cleanly; a second one, with the
+// default handling restored, kills it.
+func signalContext() context.Context {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
-		// The first Ctrl-C stops the command cleanly; a second one, with
-		// the default handling restored, kills it.
 		<-ctx.Done()
 		stop()
 	}()
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	return ctx
 }
 
 // run executes the command line and returns the exit code.

@@ -56,8 +56,8 @@ func TestExitCodes(t *testing.T) {
 	invalid := writeFile(t, "invalid.jsonl", `{"type":"invoke","process":0,"f":"read","value":null}
 {"type":"ok","process":0,"f":"read","value":7}
 `)
-	unknown := writeFile(t, "unknown.jsonl", `{"type":"invoke","process":0,"f":"add","value":1}
-{"type":"ok","process":0,"f":"add","value":1}
+	unknown := writeFile(t, "unknown.jsonl", `{"type":"invoke","process":0,"f":"frobnicate","value":1}
+{"type":"ok","process":0,"f":"frobnicate","value":1}
 `)
 	truncated := writeFile(t, "truncated.jsonl", `{"type":"invoke","process":0,"f":"write","value":1}
 {"type":"ok","process":0,"f":"wri
@@ -74,7 +74,7 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"valid", []string{"check", valid}, exitValid, "", "valid"},
 		{"invalid", []string{"check", invalid}, exitInvalid, "", "unwritten-read"},
-		{"unknown", []string{"check", unknown}, exitUnknown, "", "no linearizability model covers the functions add"},
+		{"unknown", []string{"check", unknown}, exitUnknown, "", "no linearizability model covers the functions frobnicate"},
 		{"truncated line", []string{"check", truncated}, exitBad, "truncated.jsonl:2", ""},
 		{"torn last line of a killed run", []string{"check", torn}, exitValid, "", "line 2 is incomplete"},
 		{"empty file", []string{"check", empty}, exitBad, "empty", ""},

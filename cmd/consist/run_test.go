@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"consist/history"
 )
@@ -52,5 +56,100 @@ func TestRunRejectsUnknownStore(t *testing.T) {
 	code, _, stderr := runCLI(t, "run", "--store", "nosuch", "--store-dir", t.TempDir())
 	if code != exitBad || !strings.Contains(stderr, "use one of [") {
 		t.Fatalf("exit %d, stderr %q; want 3 and the stores to use", code, stderr)
+	}
+}
+
+// childArgs, set in the environment of a re-executed test binary, makes it
+// run consist with these arguments (separated by newlines) instead of the
+// tests.
+const childArgs = "CONSIST_CHILD_ARGS"
+
+func TestMain(m *testing.M) {
+	if args := os.Getenv(childArgs); args != "" {
+		os.Exit(run(signalContext(), strings.Split(args, "\n"), os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// startConsist runs consist with args in a child process and waits until
+// its history holds at least minBytes.
+func startConsist(t *testing.T, storeDir string, minBytes int64, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childArgs+"="+strings.Join(args, "\n"))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	// Wait for the child's history to grow; it is another process, so
+	// there is nothing to synchronise on but the file.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		matches, _ := filepath.Glob(filepath.Join(storeDir, "*", "*", "history.jsonl"))
+		if len(matches) == 1 {
+			if info, err := os.Stat(matches[0]); err == nil && info.Size() >= minBytes {
+				return cmd, &out
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the child's history did not reach %d bytes in 30s; it said:\n%s", minBytes, out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestKilledRunLeavesACheckableHistory kills a running consist with
+// SIGKILL: consist check must read what it left, torn last line and open
+// invocations included.
+func TestKilledRunLeavesACheckableHistory(t *testing.T) {
+	dir := t.TempDir()
+	cmd, out := startConsist(t, dir, 200_000, "run", "--store", "single", "--nemesis", "none", "--duration", "0", "--rate", "0", "--store-dir", dir)
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	code, stdout, stderr := runCLI(t, "check", filepath.Join(dir, "latest", "history.jsonl"))
+	if code != exitValid {
+		t.Fatalf("check of a killed run's history: exit %d\nstdout:\n%s\nstderr:\n%s\nthe run said:\n%s", code, stdout, stderr, out)
+	}
+}
+
+// TestInterruptedRunHealsAndChecks interrupts a run with faults in force,
+// as Ctrl-C does: consist heals, checks what was recorded, writes the
+// results and exits with the verdict.
+func TestInterruptedRunHealsAndChecks(t *testing.T) {
+	dir := t.TempDir()
+	cmd, out := startConsist(t, dir, 60_000, "run", "--store", "single", "--nemesis", "pause,kill", "--nemesis-interval", "20ms", "--op-timeout", "50ms", "--duration", "0", "--store-dir", dir)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitValid {
+		t.Fatalf("an interrupted run exited %d (%v); it said:\n%s", code, err, out)
+	}
+	if !strings.Contains(out.String(), "interrupted: faults healed") {
+		t.Fatalf("the run does not say it was interrupted:\n%s", out)
+	}
+	h, err := history.ReadFile(filepath.Join(dir, "latest", "history.jsonl"), history.JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, healed := 0, 0
+	for _, e := range h.Events {
+		if e.Process == history.Nemesis {
+			if strings.HasPrefix(e.F, "start-") {
+				started++
+			} else {
+				healed++
+			}
+		}
+	}
+	if started == 0 || started != healed {
+		t.Fatalf("%d faults started, %d healed; want some, all healed", started, healed)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "latest", "results.json")); err != nil {
+		t.Fatalf("no results after an interrupt: %v", err)
 	}
 }

@@ -1,0 +1,77 @@
+package builtin_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"consist/adapters/builtin"
+	"consist/checker"
+	"consist/checker/linearizable"
+	"consist/checker/suite"
+	"consist/history"
+	"consist/nemesis"
+	"consist/workloads"
+	"consist/workloads/runner"
+)
+
+// truthRun runs the register workload against a bundled store under one
+// kind of fault for a fixed seed and returns the recorded history.
+func truthRun(t *testing.T, store string, kinds []nemesis.Kind, seed uint64) *history.History {
+	t.Helper()
+	net, err := builtin.Open(store, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Close()
+	wl, err := workloads.New("register", workloads.Options{Keys: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	rec := history.NewRecorder(&out, 0)
+	nem, err := nemesis.New(net, nemesis.Schedule{Kinds: kinds, Interval: 150 * time.Millisecond, Order: nemesis.Cycle, Seed: seed}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counts runner.Counts
+	err = runner.Run(context.Background(), runner.Config{Store: net, Workload: wl, Recorder: rec, Clients: 6, Duration: time.Second,
+		Rate: 1500, OpTimeout: 250 * time.Millisecond, Seed: seed, Nemesis: nem, Quiesce: 300 * time.Millisecond}, &counts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h, err := history.Parse(out.Bytes(), store, history.JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts.OK.Load() < 100 {
+		t.Fatalf("%s under %v: only %d operations succeeded; the store did not serve", store, kinds, counts.OK.Load())
+	}
+	return h
+}
+
+// TestLinearizableStoresStayLinearizable runs each store that promises
+// linearizability under every kind of fault, one kind at a time.
+func TestLinearizableStoresStayLinearizable(t *testing.T) {
+	for _, store := range []string{"single"} {
+		for _, kind := range nemesis.Kinds() {
+			t.Run(store+"/"+string(kind), func(t *testing.T) {
+				t.Parallel()
+				h := truthRun(t, store, []nemesis.Kind{kind}, 11)
+				r := linearizable.Check(context.Background(), h, checker.Options{Timeout: time.Minute})
+				if r.Verdict != checker.Valid {
+					t.Fatalf("%s under %s: %s (%s) %v", store, kind, r.Verdict, r.Reason, r.Anomalies)
+				}
+				for _, r := range suite.Check(context.Background(), h, checker.Options{}, checker.Convergence) {
+					if r.Verdict == checker.Invalid {
+						t.Fatalf("%s under %s did not converge: %v", store, kind, r.Anomalies)
+					}
+				}
+			})
+		}
+	}
+}
