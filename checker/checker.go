@@ -114,6 +114,10 @@ type Options struct {
 	// MaxStalenessTime, when positive, makes bounded-staleness invalid if
 	// a read lags more than this long behind.
 	MaxStalenessTime time.Duration
+	// AllowNegativeBalances makes the bank checker accept reads that show
+	// an account below zero, for stores that allow overdrafts; by default
+	// a negative balance is an anomaly.
+	AllowNegativeBalances bool
 }
 
 // Scope is the extent over which a session guarantee is judged.

@@ -37,6 +37,13 @@ const (
 	// models in the lattice: they imply and are implied by nothing.
 	BoundedStaleness Model = "bounded-staleness"
 	Convergence      Model = "convergence"
+
+	// Counter, SetFull and Bank are the invariants of Jepsen's counter,
+	// set-full and bank tests: properties of one data type's histories,
+	// outside the lattice like the measures above.
+	Counter Model = "counter"
+	SetFull Model = "set-full"
+	Bank    Model = "bank"
 )
 
 // implies is the model lattice, as on Jepsen's map of consistency models,
@@ -67,6 +74,9 @@ var implies = map[Model][]Model{
 
 	BoundedStaleness: nil,
 	Convergence:      nil,
+	Counter:          nil,
+	SetFull:          nil,
+	Bank:             nil,
 }
 
 // Models returns every known model, strongest first: by level (the
@@ -177,7 +187,8 @@ func closure(m Model) map[Model]bool {
 // strongest models judged valid (none of them implied by another valid
 // one), and breaks the weakest judged invalid (none of them implying
 // another invalid one) — "causal holds; sequential breaks". Models outside
-// the lattice's order (bounded-staleness, convergence) are left out.
+// the lattice's order (bounded-staleness, convergence, counter, set-full,
+// bank) are left out.
 func Summarize(results []Result) (holds, breaks []Model) {
 	verdict := map[Model]Verdict{}
 	for _, r := range results {

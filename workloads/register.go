@@ -50,6 +50,9 @@ func (*register) Name() string { return "register" }
 // Models: every model that applies to a register history.
 func (*register) Models() []checker.Model { return nil }
 
+// Final reads every register.
+func (w *register) Final() []adapters.Op { return readAll(adapters.Register, w.keys) }
+
 func (w *register) Generator(_ int, rng *rand.Rand) Generator {
 	pick, _ := newKeyPicker(rng, w.opts.Keys, w.opts.Distribution)
 	return &registerGen{w: w, rng: rng, pick: pick, seen: make([]any, w.opts.Keys)}

@@ -49,6 +49,13 @@ func (Checker) Check(ctx context.Context, h *history.History, opts checker.Optio
 	return []checker.Result{Check(ctx, h, opts)}
 }
 
+// Applies reports whether some object model covers h's functions:
+// registers, key-value strings, mutexes or register transactions.
+func (Checker) Applies(h *history.History) bool {
+	_, err := objectOf(h)
+	return err == nil
+}
+
 // Engine is the name Stats.Engine reports for this checker's search.
 const Engine = "wgl-search"
 

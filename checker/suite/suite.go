@@ -12,13 +12,17 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"consist/checker"
+	"consist/checker/bank"
 	"consist/checker/causal"
 	"consist/checker/convergence"
+	"consist/checker/counter"
 	"consist/checker/linearizable"
 	"consist/checker/sequential"
 	"consist/checker/session"
+	"consist/checker/set"
 	"consist/checker/staleness"
 	"consist/history"
 )
@@ -26,7 +30,8 @@ import (
 // Checkers maps each model consist can check to its checker.
 func Checkers() map[checker.Model]checker.Checker {
 	out := map[checker.Model]checker.Checker{}
-	for _, c := range []checker.Checker{linearizable.Checker{}, sequential.Checker{}, causal.Checker{}, session.Checker{}, staleness.Checker{}, convergence.Checker{}} {
+	for _, c := range []checker.Checker{linearizable.Checker{}, sequential.Checker{}, causal.Checker{}, session.Checker{}, staleness.Checker{}, convergence.Checker{},
+		counter.Checker{}, set.Checker{}, bank.Checker{}} {
 		for _, m := range c.Models() {
 			out[m] = c
 		}
@@ -68,6 +73,10 @@ func Check(ctx context.Context, h *history.History, opts checker.Options, models
 	everything := len(models) == 0
 	if everything {
 		models = Applicable(h)
+		if len(models) == 0 {
+			// Say why nothing could be checked, rather than nothing.
+			models = []checker.Model{checker.Linearizable}
+		}
 	}
 	all := Checkers()
 	want := map[checker.Model]bool{}
@@ -82,7 +91,7 @@ func Check(ctx context.Context, h *history.History, opts checker.Options, models
 			return
 		}
 		if !applies(c, h) {
-			done[m] = &checker.Result{Model: m, Verdict: checker.Unknown, Reason: fmt.Sprintf("%s is checked on register histories (read, write, cas) only", m)}
+			done[m] = &checker.Result{Model: m, Verdict: checker.Unknown, Reason: fmt.Sprintf("%s is checked on %s only; this history's functions are %s", m, histories(m), functions(h))}
 			return
 		}
 		for _, r := range checkOne(ctx, c, h, opts, m) {
@@ -120,6 +129,33 @@ func Check(ctx context.Context, h *history.History, opts checker.Options, models
 		}
 	}
 	return out
+}
+
+// histories names the histories the checker of m judges.
+func histories(m checker.Model) string {
+	switch m {
+	case checker.Counter:
+		return "counter histories (add of integers, read returning an integer, at least one read succeeding)"
+	case checker.SetFull:
+		return "set histories (add, read returning a list, at least one read succeeding)"
+	case checker.Bank:
+		return "bank histories (a write of the balances, transfer, read returning a map of balances)"
+	case checker.Linearizable:
+		return "registers (read, write, cas), key-value strings (get, put, append), mutexes (acquire, release) and register transactions (txn of r and w), one kind per history,"
+	}
+	return "register histories (read, write, cas)"
+}
+
+// functions lists the functions of h's operations, sorted.
+func functions(h *history.History) string {
+	var fs []string
+	for i := range h.Ops {
+		if !slices.Contains(fs, h.Ops[i].F) {
+			fs = append(fs, h.Ops[i].F)
+		}
+	}
+	slices.Sort(fs)
+	return strings.Join(fs, ", ")
 }
 
 // applies reports whether c can judge h.

@@ -74,7 +74,7 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"valid", []string{"check", valid}, exitValid, "", "valid"},
 		{"invalid", []string{"check", invalid}, exitInvalid, "", "unwritten-read"},
-		{"unknown", []string{"check", unknown}, exitUnknown, "", "no linearizability model covers the functions frobnicate"},
+		{"unknown", []string{"check", unknown}, exitUnknown, "", "this history's functions are frobnicate"},
 		{"truncated line", []string{"check", truncated}, exitBad, "truncated.jsonl:2", ""},
 		{"torn last line of a killed run", []string{"check", torn}, exitValid, "", "line 2 is incomplete"},
 		{"empty file", []string{"check", empty}, exitBad, "empty", ""},

@@ -1,0 +1,326 @@
+// Package bank checks the invariant of Jepsen's bank test: transfers move
+// money between accounts but never create or destroy it, so every read of
+// all the balances sums to the total the accounts started with.
+//
+// Definition (Kingsbury, Jepsen, jepsen.tests.bank). A bank is one object
+// holding a balance per account. A setup write sets every account's
+// balance (a map from account to integer); a transfer takes {"from", "to",
+// "amount"} and is not applied when it would overdraw the source; a read
+// returns every balance. The setup write is the one write of the history;
+// it must have completed ok, and it gives the accounts and the expected
+// total. Every ok read invoked after it completed must then
+//
+//   - hold exactly the accounts of the setup, each with an integer
+//     balance, else it is a "wrong-accounts" anomaly (Jepsen's
+//     :unexpected-key and :nil-balance);
+//   - sum to the expected total, else "wrong-total";
+//   - show no negative balance, else "negative-balance", unless
+//     checker.Options.AllowNegativeBalances says the store allows
+//     overdrafts (Jepsen's :negative-balances?).
+//
+// Reads invoked before the setup write completed are not judged: they may
+// precede it. Without an ok setup write, or with more than one write, the
+// expected total is not known and the verdict is Unknown. Like Jepsen's
+// checker, this one judges each read alone; it needs no model of which
+// transfers took effect. A read that sees one side of a transfer and not
+// the other breaks it, as does a transfer applied twice or lost halfway. Under Knossos' convention
+// (checker.NilReadUnknown) a read that returned nil observed nothing and is
+// skipped; otherwise it read a bank without accounts.
+package bank
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"consist/checker"
+	"consist/history"
+)
+
+// Checker checks the bank invariant. The zero value is ready to use.
+type Checker struct{}
+
+// Models returns the single model this checker decides.
+func (Checker) Models() []checker.Model { return []checker.Model{checker.Bank} }
+
+// Check judges h; see the package documentation for the definition.
+func (Checker) Check(ctx context.Context, h *history.History, opts checker.Options) []checker.Result {
+	return []checker.Result{Check(ctx, h, opts)}
+}
+
+// Applies reports whether h is a bank history: every operation is a
+// write, transfer or read, at least one is a transfer, and every ok read
+// returned a map of balances or nil.
+func (Checker) Applies(h *history.History) bool {
+	if shapeError(h) != "" {
+		return false
+	}
+	return slices.ContainsFunc(h.Ops, func(op history.Op) bool { return op.F == "transfer" })
+}
+
+// Engine is the name Stats.Engine reports for this checker.
+const Engine = "bank-invariant"
+
+// The anomalies.
+const (
+	// KindWrongAccounts is a read whose accounts are not the setup's.
+	KindWrongAccounts = "wrong-accounts"
+	// KindWrongTotal is a read whose balances do not sum to the total.
+	KindWrongTotal = "wrong-total"
+	// KindNegativeBalance is a read showing an account below zero.
+	KindNegativeBalance = "negative-balance"
+)
+
+// MaxAnomalies is the most anomalies a result lists.
+const MaxAnomalies = 10
+
+// Details is what a check found, in Result.Details.
+type Details struct {
+	// Accounts is the number of accounts the setup write created.
+	Accounts int `json:"accounts"`
+	// Total is the sum of their balances.
+	Total int64 `json:"total"`
+	// Reads is the number of ok reads judged.
+	Reads int `json:"reads"`
+	// WrongAccounts, WrongTotal and NegativeBalance count the reads with
+	// each anomaly.
+	WrongAccounts   int `json:"wrong_accounts"`
+	WrongTotal      int `json:"wrong_total"`
+	NegativeBalance int `json:"negative_balance"`
+}
+
+// Text renders the details in a line.
+func (d *Details) Text() string {
+	return fmt.Sprintf("%s of %s totalling %d judged: %d with the wrong accounts, %d with the wrong total, %d with a negative balance",
+		plural(d.Reads, "read"), plural(d.Accounts, "account"), d.Total, d.WrongAccounts, d.WrongTotal, d.NegativeBalance)
+}
+
+// Check judges h against the bank invariant.
+func Check(ctx context.Context, h *history.History, opts checker.Options) (res checker.Result) {
+	start := time.Now()
+	res = checker.Result{Model: checker.Bank, Stats: checker.Stats{Ops: len(h.Ops), Engine: Engine}}
+	defer func() { res.Stats.Duration = time.Since(start) }()
+	if err := ctx.Err(); err != nil {
+		res.Verdict, res.Reason = checker.Unknown, fmt.Sprintf("check stopped before it began: %v", err)
+		return res
+	}
+	if msg := shapeError(h); msg != "" {
+		res.Verdict, res.Reason = checker.Unknown, msg
+		return res
+	}
+	setup, initial, msg := findSetup(h)
+	if msg != "" {
+		res.Verdict, res.Reason = checker.Unknown, msg
+		return res
+	}
+	d := &Details{Accounts: len(initial)}
+	for _, b := range initial {
+		d.Total += b.(int64)
+	}
+	res.Details = d
+	nilUnknown := opts.NilRead.Resolve(h.Format) == checker.NilReadUnknown
+
+	var found []checker.Anomaly
+	broken := 0 // reads with an anomaly
+	for i := range h.Ops {
+		r := &h.Ops[i]
+		if r.F != "read" || r.Type != history.OK || r.Invoke < setup.Complete || (r.Output == nil && nilUnknown) {
+			continue
+		}
+		d.Reads++
+		if as := judgeRead(h, setup, initial, r, d, opts.AllowNegativeBalances); len(as) > 0 {
+			broken++
+			found = append(found, as...)
+		}
+	}
+
+	switch {
+	case len(found) > 0:
+		res.Verdict = checker.Invalid
+		res.Anomalies = found[:min(len(found), MaxAnomalies)]
+		res.Reason = fmt.Sprintf("%d of %s broke the bank invariant", broken, plural(d.Reads, "read"))
+		if len(found) > MaxAnomalies {
+			res.Reason += fmt.Sprintf("; the first %d anomalies are shown", MaxAnomalies)
+		}
+	case d.Reads == 0:
+		res.Verdict = checker.Unknown
+		res.Reason = fmt.Sprintf("no read of the balances succeeded after the setup write completed (index %d), so nothing can be judged; end the workload with a final read", h.OpIndex(setup))
+	default:
+		res.Verdict = checker.Valid
+	}
+	return res
+}
+
+// judgeRead returns the anomalies of one read judged against the setup's
+// balances, and counts them in d.
+func judgeRead(h *history.History, setup *history.Op, initial map[string]any, r *history.Op, d *Details, allowNegative bool) []checker.Anomaly {
+	balances, _ := r.Output.(map[string]any)
+	if a, ok := wrongAccounts(h, setup, initial, r, balances); !ok {
+		d.WrongAccounts++
+		return []checker.Anomaly{a}
+	}
+	var found []checker.Anomaly
+	var sum int64
+	for _, b := range balances {
+		sum += b.(int64)
+	}
+	if sum != d.Total {
+		d.WrongTotal++
+		change := fmt.Sprintf("%d was destroyed", d.Total-sum)
+		if sum > d.Total {
+			change = fmt.Sprintf("%d was created", sum-d.Total)
+		}
+		found = append(found, checker.Anomaly{
+			Kind: KindWrongTotal,
+			Ops:  []int64{h.OpIndex(setup), h.OpIndex(r)},
+			Explanation: fmt.Sprintf("%s read balances summing to %d (index %d), but the setup write (index %d) gave the accounts %d in total and transfers only move money: %s.",
+				who(h, r), sum, h.OpIndex(r), h.OpIndex(setup), d.Total, change),
+		})
+	}
+	if neg := negatives(balances); len(neg) > 0 && !allowNegative {
+		d.NegativeBalance++
+		found = append(found, checker.Anomaly{
+			Kind: KindNegativeBalance,
+			Ops:  []int64{h.OpIndex(r)},
+			Explanation: fmt.Sprintf("%s read a negative balance (index %d): %s, though a transfer that would overdraw its source must not apply; if the store allows overdrafts, allow negative balances.",
+				who(h, r), h.OpIndex(r), strings.Join(neg, ", ")),
+		})
+	}
+	return found
+}
+
+// shapeError says why h is not a bank history, or returns "".
+func shapeError(h *history.History) string {
+	var foreign []string
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		switch op.F {
+		case "write", "transfer":
+		case "read":
+			if _, ok := op.Output.(map[string]any); op.Type == history.OK && op.Output != nil && !ok {
+				return fmt.Sprintf("the read at index %d returned %s, not a map of balances; the bank checker judges reads of every account's balance",
+					h.OpIndex(op), history.Describe(op.Output))
+			}
+		default:
+			if !slices.Contains(foreign, op.F) {
+				foreign = append(foreign, op.F)
+			}
+		}
+	}
+	if len(foreign) > 0 {
+		slices.Sort(foreign)
+		return fmt.Sprintf("the bank checker judges write, transfer and read operations, but the history also uses %s; check those with a checker for their data type", strings.Join(foreign, ", "))
+	}
+	return ""
+}
+
+// findSetup returns the setup write and its balances, or why there is no
+// usable one.
+func findSetup(h *history.History) (*history.Op, map[string]any, string) {
+	var writes []*history.Op
+	for i := range h.Ops {
+		if op := &h.Ops[i]; op.F == "write" && op.Type != history.Fail {
+			writes = append(writes, op)
+		}
+	}
+	const fix = "start the workload with one write of every account's balance, as consist's bank workload does"
+	switch {
+	case len(writes) == 0:
+		return nil, nil, "no setup write: without the initial balances the expected total is unknown; " + fix
+	case len(writes) > 1:
+		return nil, nil, fmt.Sprintf("the balances were written %d times (the first at index %d, the second at index %d), so the expected total is ambiguous; %s",
+			len(writes), h.OpIndex(writes[0]), h.OpIndex(writes[1]), fix)
+	}
+	w := writes[0]
+	if w.Type != history.OK {
+		return nil, nil, fmt.Sprintf("the setup write (index %d) did not complete ok, so whether the balances were set is unknown; %s", h.OpIndex(w), fix)
+	}
+	balances, ok := w.Input.(map[string]any)
+	if ok {
+		for _, b := range balances {
+			if _, ok = b.(int64); !ok {
+				break
+			}
+		}
+	}
+	if !ok || len(balances) == 0 {
+		return nil, nil, fmt.Sprintf("the setup write (index %d) wrote %s, not a map from account to integer balance; %s", h.OpIndex(w), history.Describe(w.Input), fix)
+	}
+	return w, balances, ""
+}
+
+// wrongAccounts checks that a read holds the setup's accounts, each with
+// an integer balance; when it does not, it returns the anomaly and false.
+func wrongAccounts(h *history.History, setup *history.Op, initial map[string]any, r *history.Op, balances map[string]any) (checker.Anomaly, bool) {
+	var problems []string
+	var missing, unexpected, notInt []string
+	for a := range initial {
+		if _, ok := balances[a]; !ok {
+			missing = append(missing, a)
+		}
+	}
+	for a, b := range balances {
+		if _, ok := initial[a]; !ok {
+			unexpected = append(unexpected, a)
+		} else if _, ok := b.(int64); !ok {
+			notInt = append(notInt, fmt.Sprintf("%s is %s", a, history.Describe(b)))
+		}
+	}
+	for _, p := range []struct {
+		names []string
+		what  string
+	}{{missing, "missing"}, {unexpected, "not set up"}, {notInt, "not an integer"}} {
+		if len(p.names) > 0 {
+			slices.Sort(p.names)
+			problems = append(problems, fmt.Sprintf("%s %s", list(p.names), p.what))
+		}
+	}
+	if len(problems) == 0 {
+		return checker.Anomaly{}, true
+	}
+	return checker.Anomaly{
+		Kind: KindWrongAccounts,
+		Ops:  []int64{h.OpIndex(setup), h.OpIndex(r)},
+		Explanation: fmt.Sprintf("%s read balances %s (index %d), but the setup write (index %d) created %s: %s.",
+			who(h, r), history.Describe(balances), h.OpIndex(r), h.OpIndex(setup), plural(len(initial), "account"), strings.Join(problems, "; ")),
+	}, false
+}
+
+// negatives lists the accounts with a negative balance, sorted.
+func negatives(balances map[string]any) []string {
+	var out []string
+	for a, b := range balances {
+		if n := b.(int64); n < 0 {
+			out = append(out, fmt.Sprintf("%s holds %d", a, n))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// list names up to five items.
+func list(names []string) string {
+	s := strings.Join(names[:min(len(names), 5)], ", ")
+	if len(names) > 5 {
+		s += fmt.Sprintf(" and %d more", len(names)-5)
+	}
+	return s
+}
+
+// who names the process of op, and its node when known.
+func who(h *history.History, op *history.Op) string {
+	s := fmt.Sprintf("Process %v", op.Process)
+	if e := h.CompleteEvent(op); e != nil && e.Node != "" {
+		s += " on node " + e.Node
+	}
+	return s
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
