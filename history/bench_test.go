@@ -2,12 +2,14 @@ package history
 
 import (
 	"bytes"
+	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"consist/internal/corpus"
 )
@@ -196,4 +198,28 @@ func BenchmarkParseEtcdLogs(b *testing.B) {
 		b.Fatal(err)
 	}
 	benchmarkParse(b, data, Porcupine)
+}
+
+// BenchmarkRecorder records and writes events like a run's: a register
+// operation's invocation and completion.
+func BenchmarkRecorder(b *testing.B) {
+	rec := NewRecorder(io.Discard, time.Hour)
+	inv := Event{Type: Invoke, Process: 7, F: "cas", Key: "k3", Value: []any{int64(1234), int64(5678)}, HasValue: true, Node: "n1"}
+	ok := inv
+	ok.Type = OK
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := rec.Record(inv); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := rec.Record(ok); err != nil {
+			b.Fatal(err)
+		}
+		if i%50_000 == 0 {
+			rec.Flush()
+		}
+	}
+	if err := rec.Close(); err != nil {
+		b.Fatal(err)
+	}
 }

@@ -213,6 +213,13 @@ func (e Event) MarshalJSON() ([]byte, error) {
 }
 
 func (e *Event) appendJSON(b []byte) []byte {
+	return appendJSONTail(e.appendJSONHead(b), e.Time, e.Index)
+}
+
+// appendJSONHead appends the event's line up to its time and index, which
+// come last so that a recorder can encode the rest before it numbers the
+// event.
+func (e *Event) appendJSONHead(b []byte) []byte {
 	b = append(b, `{"type":"`...)
 	b = append(b, e.Type.String()...)
 	b = append(b, `","process":`...)
@@ -231,12 +238,6 @@ func (e *Event) appendJSON(b []byte) []byte {
 		b = append(b, `,"value":`...)
 		b = appendJSON(b, e.Value)
 	}
-	if e.Time != NoTime {
-		b = append(b, `,"time":`...)
-		b = strconv.AppendInt(b, e.Time, 10)
-	}
-	b = append(b, `,"index":`...)
-	b = strconv.AppendInt(b, e.Index, 10)
 	if e.Node != "" {
 		b = append(b, `,"node":`...)
 		b = appendJSONString(b, e.Node)
@@ -245,6 +246,17 @@ func (e *Event) appendJSON(b []byte) []byte {
 		b = append(b, `,"error":`...)
 		b = appendJSONString(b, e.Error)
 	}
+	return b
+}
+
+// appendJSONTail ends an event's line begun by appendJSONHead.
+func appendJSONTail(b []byte, time, index int64) []byte {
+	if time != NoTime {
+		b = append(b, `,"time":`...)
+		b = strconv.AppendInt(b, time, 10)
+	}
+	b = append(b, `,"index":`...)
+	b = strconv.AppendInt(b, index, 10)
 	return append(b, '}')
 }
 

@@ -34,11 +34,11 @@ type Recorder struct {
 	// mu guards the queue and the numbering; a flush holds it only to
 	// take the queue, and holds writing throughout, so writes keep order.
 	mu      sync.Mutex
-	queue   []Event
+	queue   [][]Event // chunks of chunkSize events, the last one filling
+	free    [][]Event // chunks written, for reuse
 	next    int64
 	err     error
 	writing sync.Mutex
-	spare   []Event // the last batch written, kept for reuse
 	buf     []byte
 	w       io.Writer
 	start   time.Time
@@ -73,8 +73,25 @@ func (r *Recorder) Record(e Event) (Event, error) {
 	}
 	e.Index, e.Time = r.next, r.Since()
 	r.next++
-	r.queue = append(r.queue, e)
+	if n := len(r.queue); n == 0 || len(r.queue[n-1]) == chunkSize {
+		r.queue = append(r.queue, r.chunk())
+	}
+	last := &r.queue[len(r.queue)-1]
+	*last = append(*last, e)
 	return e, nil
+}
+
+// chunkSize is the number of events in a chunk of the queue: the queue
+// grows by chunks, so recording never copies what it queued.
+const chunkSize = 4096
+
+func (r *Recorder) chunk() []Event {
+	if n := len(r.free); n > 0 {
+		c := r.free[n-1]
+		r.free = r.free[:n-1]
+		return c
+	}
+	return make([]Event, 0, chunkSize)
 }
 
 // Flush writes every buffered event.
@@ -83,25 +100,51 @@ func (r *Recorder) Flush() error {
 	defer r.writing.Unlock()
 	r.mu.Lock()
 	batch, err := r.queue, r.err
-	r.queue = r.spare[:0]
+	r.queue = nil
 	r.mu.Unlock()
-	r.buf = r.buf[:0]
-	for i := range batch {
-		r.buf = append(batch[i].appendJSON(r.buf), '\n')
-	}
-	clear(batch) // let go of the values
-	r.spare = batch
-	if err != nil || len(r.buf) == 0 {
+	if err != nil {
 		return err
 	}
-	if _, err := r.w.Write(r.buf); err != nil {
+	if r.buf == nil {
+		r.buf = make([]byte, 0, writeSize+4096)
+	}
+	for _, chunk := range batch {
+		for i := range chunk {
+			r.buf = append(chunk[i].appendJSON(r.buf), '\n')
+			if len(r.buf) >= writeSize {
+				if err := r.write(); err != nil {
+					return err
+				}
+			}
+		}
+		clear(chunk) // let go of the values
+	}
+	r.mu.Lock()
+	for _, chunk := range batch {
+		r.free = append(r.free, chunk[:0])
+	}
+	r.mu.Unlock()
+	return r.write()
+}
+
+// writeSize is about how much a flush writes at a time: whole lines, a
+// buffer's worth.
+const writeSize = 256 << 10
+
+// write writes the encoded lines; an error stops recording.
+func (r *Recorder) write() error {
+	if len(r.buf) == 0 {
+		return nil
+	}
+	_, err := r.w.Write(r.buf)
+	r.buf = r.buf[:0]
+	if err != nil {
 		err = fmt.Errorf("record history: %w; check the disk the history is written to", err)
 		r.mu.Lock()
 		r.err = err
 		r.mu.Unlock()
-		return err
 	}
-	return nil
+	return err
 }
 
 func (r *Recorder) flushEvery(interval time.Duration) {
