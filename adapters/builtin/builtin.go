@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"consist/adapters/builtin/eventual"
 	"consist/adapters/builtin/simnet"
 	"consist/adapters/builtin/single"
 )
@@ -31,6 +32,8 @@ var DefaultLatency = simnet.Uniform(100*time.Microsecond, time.Millisecond)
 
 var stores = []Store{
 	{Name: "single", Summary: "one node applying every operation atomically: the linearizable baseline", Nodes: 1, New: single.New},
+	{Name: "eventual", Summary: "asynchronous replication with vector clocks, siblings resolved by last-write-wins on node clocks: eventually consistent, nothing more", Nodes: 3,
+		New: func(cfg simnet.Config) *simnet.Network { return eventual.New(cfg, eventual.Options{}) }},
 }
 
 // Stores returns the bundled stores, sorted by name.

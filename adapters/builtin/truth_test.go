@@ -75,3 +75,20 @@ func TestLinearizableStoresStayLinearizable(t *testing.T) {
 		}
 	}
 }
+
+// TestEventualIsNotLinearizableUnderPartitions runs the eventual store
+// under partitions: consist must report it not linearizable, with stale
+// reads witnessed.
+func TestEventualIsNotLinearizableUnderPartitions(t *testing.T) {
+	h := truthRun(t, "eventual", []nemesis.Kind{nemesis.Partition}, 5)
+	r := linearizable.Check(context.Background(), h, checker.Options{Timeout: time.Minute})
+	if r.Verdict != checker.Invalid {
+		t.Fatalf("eventual under partitions: %s (%s); want invalid", r.Verdict, r.Reason)
+	}
+	for _, a := range r.Anomalies {
+		if a.Kind == linearizable.KindStaleRead {
+			return
+		}
+	}
+	t.Fatalf("eventual under partitions: no stale read among %v", r.Anomalies)
+}

@@ -1,0 +1,449 @@
+package eventual_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"consist/adapters"
+	"consist/adapters/builtin/eventual"
+	"consist/adapters/builtin/simnet"
+	"consist/checker"
+	"consist/checker/linearizable"
+	"consist/history"
+	"consist/workloads"
+	"consist/workloads/runner"
+)
+
+func TestVClockCompare(t *testing.T) {
+	for _, tc := range []struct {
+		a, b eventual.VClock
+		want eventual.Order
+	}{
+		{nil, nil, eventual.Equal},
+		{eventual.VClock{"n1": 1, "n2": 0}, eventual.VClock{"n1": 1}, eventual.Equal},
+		{eventual.VClock{"n1": 1}, nil, eventual.After},
+		{nil, eventual.VClock{"n1": 1}, eventual.Before},
+		{eventual.VClock{"n1": 2, "n2": 1}, eventual.VClock{"n1": 1, "n2": 1}, eventual.After},
+		{eventual.VClock{"n1": 1}, eventual.VClock{"n1": 1, "n3": 1}, eventual.Before},
+		{eventual.VClock{"n1": 2, "n2": 1}, eventual.VClock{"n1": 1, "n2": 2}, eventual.Concurrent},
+		{eventual.VClock{"n1": 1}, eventual.VClock{"n2": 1}, eventual.Concurrent},
+	} {
+		if got := tc.a.Compare(tc.b); got != tc.want {
+			t.Errorf("%v.Compare(%v) = %s, want %s", tc.a, tc.b, got, tc.want)
+		}
+		descends := tc.want == eventual.Equal || tc.want == eventual.After
+		if got := tc.a.Descends(tc.b); got != descends {
+			t.Errorf("%v.Descends(%v) = %v, want %v", tc.a, tc.b, got, descends)
+		}
+	}
+}
+
+func TestVClockMergeAndTick(t *testing.T) {
+	a := eventual.VClock{"n1": 3, "n2": 1}
+	b := eventual.VClock{"n2": 4, "n3": 2}
+	m := a.Merge(b)
+	if want := (eventual.VClock{"n1": 3, "n2": 4, "n3": 2}); m.Compare(want) != eventual.Equal || len(m) != 3 {
+		t.Fatalf("%v merged with %v = %v, want %v", a, b, m, want)
+	}
+	if a.Compare(m) != eventual.Before || b.Compare(m) != eventual.Before {
+		t.Fatalf("the merge %v does not descend from both %v and %v", m, a, b)
+	}
+	next := m.Tick("n1")
+	if next["n1"] != 4 || m["n1"] != 3 {
+		t.Fatalf("ticking %v at n1 gave %v and left the original at %v; want n1 at 4 in the copy, 3 in the original", m, next, m)
+	}
+	if a["n2"] != 1 || len(b) != 2 {
+		t.Fatalf("merge changed its inputs: %v, %v", a, b)
+	}
+	if c := eventual.VClock(nil).Tick("n2"); c.Compare(eventual.VClock{"n2": 1}) != eventual.Equal {
+		t.Fatalf("ticking an empty clock gave %v", c)
+	}
+}
+
+func TestLastWriteWinsHonoursNodeClocks(t *testing.T) {
+	now := time.Now()
+	v := func(value, node string, at time.Duration) eventual.Version {
+		return eventual.Version{Value: value, Node: node, Time: now.Add(at)}
+	}
+	for _, tc := range []struct {
+		name     string
+		siblings []eventual.Version
+		want     string
+	}{
+		{"one version", []eventual.Version{v("a", "n1", 0)}, "a"},
+		{"the later write", []eventual.Version{v("a", "n1", 0), v("b", "n2", time.Millisecond)}, "b"},
+		{"the later write, listed first", []eventual.Version{v("b", "n2", time.Millisecond), v("a", "n1", 0)}, "b"},
+		{"equal times: the greater node", []eventual.Version{v("b", "n2", 0), v("a", "n1", 0)}, "b"},
+		// n1's clock runs an hour ahead: its write, a second older in
+		// real time, carries the later timestamp and wins.
+		{"a node ahead wins with an older write", []eventual.Version{v("a", "n1", time.Hour-time.Second), v("b", "n2", 0)}, "a"},
+		// n2's clock runs an hour behind: its newer write loses.
+		{"a node behind loses with a newer write", []eventual.Version{v("a", "n1", 0), v("b", "n2", time.Second-time.Hour)}, "a"},
+	} {
+		if got := eventual.LastWriteWins(adapters.Register, tc.siblings); got != tc.want {
+			t.Errorf("%s: resolved to %v, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+// allSiblings resolves to every sibling's value, earliest first.
+func allSiblings(_ adapters.Kind, siblings []eventual.Version) any {
+	var values []any
+	for _, s := range siblings {
+		values = append(values, s.Value)
+	}
+	return values
+}
+
+func TestConcurrentWritesStaySiblings(t *testing.T) {
+	net := eventual.New(simnet.Config{Nodes: 2, Seed: 1}, eventual.Options{Resolve: allSiblings})
+	defer net.Close()
+	ctx := context.Background()
+	split(t, net, [2]string{"n1", "n2"})
+	write(t, net, "n1", "x", "a")
+	write(t, net, "n2", "x", "b")
+	if got := read(t, net, "n1", "x"); !history.Equal(got, []any{"a"}) {
+		t.Fatalf("n1 read %v while cut off from n2; want only its own write [a]", got)
+	}
+	if err := net.Heal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := agree(t, net, "x"); !history.Equal(got, []any{"a", "b"}) {
+		t.Fatalf("after healing, both nodes hold %v; want the concurrent writes as siblings [a b]", got)
+	}
+	// A write that has seen both siblings supersedes them.
+	write(t, net, "n2", "x", "c")
+	if got := agree(t, net, "x"); !history.Equal(got, []any{"c"}) {
+		t.Fatalf("after a write on top of both siblings, the nodes hold %v; want [c]", got)
+	}
+}
+
+// TestSkewDecidesWhichConcurrentWriteWins: n1 writes first, n2 a moment
+// later, on either side of a partition; after it heals last-write-wins by
+// the nodes' clocks keeps one, and skew decides which.
+func TestSkewDecidesWhichConcurrentWriteWins(t *testing.T) {
+	for _, tc := range []struct {
+		node string
+		skew time.Duration
+		want string
+	}{
+		{"n1", 0, "second"},
+		{"n1", time.Hour, "first"},
+		{"n2", -time.Hour, "first"},
+		{"n2", time.Hour, "second"},
+	} {
+		t.Run(fmt.Sprintf("%s%+v", tc.node, tc.skew), func(t *testing.T) {
+			net := eventual.New(simnet.Config{Nodes: 2, Seed: 1}, eventual.Options{})
+			defer net.Close()
+			ctx := context.Background()
+			if err := net.Skew(ctx, tc.node, tc.skew); err != nil {
+				t.Fatal(err)
+			}
+			split(t, net, [2]string{"n1", "n2"})
+			write(t, net, "n1", "x", "first")
+			write(t, net, "n2", "x", "second")
+			if err := net.Heal(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := agree(t, net, "x"); got != tc.want {
+				t.Fatalf("with %s's clock %v off, the nodes agree on %v; want %s", tc.node, tc.skew, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestConvergesAfterPartitionHeals writes on three isolated nodes over
+// lossy, duplicating, slow links, heals, and waits for every node to read
+// the same values: the latest writes.
+func TestConvergesAfterPartitionHeals(t *testing.T) {
+	cfg := simnet.Config{Nodes: 3, Seed: 7, Latency: simnet.Uniform(time.Millisecond, 5*time.Millisecond), Loss: 0.3, Duplication: 0.2}
+	net := eventual.New(cfg, eventual.Options{AntiEntropy: 20 * time.Millisecond})
+	defer net.Close()
+	split(t, net, [2]string{"n1", "n2"}, [2]string{"n1", "n3"}, [2]string{"n2", "n3"})
+	keys := []string{"k0", "k1", "k2"}
+	for i, node := range net.Nodes() {
+		for _, key := range keys {
+			write(t, net, node, key, int64(i))
+		}
+	}
+	for _, key := range keys {
+		for i, node := range net.Nodes() {
+			if got := read(t, net, node, key); got != int64(i) {
+				t.Fatalf("isolated %s read %v at %s; want its own write %d", node, got, key, i)
+			}
+		}
+		// Concurrent with n1's and n3's writes, and later: it wins.
+		write(t, net, "n2", key, "final-"+key)
+	}
+	if err := net.Heal(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range keys {
+		if got := agree(t, net, key); got != "final-"+key {
+			t.Fatalf("the nodes agree that %s is %v; want the last write, final-%s", key, got, key)
+		}
+	}
+}
+
+// TestConcurrentReadModifyWritesLoseUpdates shows the lost updates this
+// store is expected to have: increments and cas on both sides of a
+// partition all succeed, and only one side's survives.
+func TestConcurrentReadModifyWritesLoseUpdates(t *testing.T) {
+	net := eventual.New(simnet.Config{Nodes: 2, Seed: 1}, eventual.Options{})
+	defer net.Close()
+	split(t, net, [2]string{"n1", "n2"})
+	for _, node := range net.Nodes() {
+		mustDo(t, net, node, adapters.Op{Kind: adapters.Counter, F: "add", Key: "c", Value: int64(1)})
+		mustDo(t, net, node, adapters.Op{Kind: adapters.Register, F: "cas", Key: "r", Value: []any{nil, node}})
+	}
+	if err := net.Heal(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := agreeOn(t, net, adapters.Op{Kind: adapters.Counter, F: "read", Key: "c"}); got != int64(1) {
+		t.Fatalf("two acknowledged increments during a partition read back as %v after healing; want 1, one lost", got)
+	}
+	if got := agree(t, net, "r"); got != "n2" {
+		t.Fatalf("two acknowledged cas from nil read back as %v; want n2's, the later", got)
+	}
+}
+
+// TestRestartReloadsFromDisk: a node restarted after a crash still holds
+// what it acknowledged, and its clock entries carry on, so its next write
+// supersedes the old one everywhere.
+func TestRestartReloadsFromDisk(t *testing.T) {
+	net := eventual.New(simnet.Config{Nodes: 2, Seed: 1}, eventual.Options{})
+	defer net.Close()
+	ctx := context.Background()
+	write(t, net, "n1", "x", "old")
+	agree(t, net, "x")
+	split(t, net, [2]string{"n1", "n2"})
+	write(t, net, "n1", "y", "unreplicated")
+	if err := net.Kill(ctx, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := net.Restart(ctx, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, net, "n1", "y"); got != "unreplicated" {
+		t.Fatalf("after a restart, n1 read %v; want its acknowledged write, unreplicated", got)
+	}
+	write(t, net, "n1", "x", "new")
+	if err := net.Heal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := agree(t, net, "x"); got != "new" {
+		t.Fatalf("after n1's restart and a new write, the nodes agree on %v; want new", got)
+	}
+	if got := agree(t, net, "y"); got != "unreplicated" {
+		t.Fatalf("the nodes agree that y is %v; want unreplicated", got)
+	}
+}
+
+// TestPartitionsCauseStaleReads is the truth test: the register workload
+// against three nodes under halves partitions that flip every 200 ms is
+// not linearizable, and the checker says why: stale reads. Once the
+// partitions end, the nodes converge.
+//
+// (checker/convergence cannot judge this history: the workload's last
+// reads, taken under the partition, are its final reads, and they differ.)
+func TestPartitionsCauseStaleReads(t *testing.T) {
+	ctx := context.Background()
+	net := eventual.New(simnet.Config{Nodes: 3, Seed: 1, Latency: simnet.Uniform(time.Millisecond, 5*time.Millisecond)}, eventual.Options{})
+	defer net.Close()
+	var out bytes.Buffer
+	rec := history.NewRecorder(&out, 0)
+	halves := [][][2]string{
+		{{"n1", "n2"}, {"n1", "n3"}}, // n1 | n2 n3
+		{{"n1", "n3"}, {"n2", "n3"}}, // n1 n2 | n3
+	}
+	partition := func(i int) {
+		cuts := halves[i%len(halves)]
+		if err := net.Partition(ctx, cuts); err != nil {
+			t.Error(err)
+		}
+		var value []any
+		for _, c := range cuts {
+			value = append(value, []any{c[0], c[1]})
+		}
+		if _, err := rec.Record(history.Event{Type: history.Info, Process: history.Nemesis, F: "partition", Value: value, HasValue: true}); err != nil {
+			t.Error(err)
+		}
+	}
+	partition(0)
+	stop := make(chan struct{})
+	var nemesis sync.WaitGroup
+	nemesis.Go(func() {
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for i := 1; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				partition(i)
+			}
+		}
+	})
+	wl, err := workloads.New("register", workloads.Options{Keys: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counts runner.Counts
+	err = runner.Run(ctx, runner.Config{Store: net, Workload: wl, Recorder: rec, Clients: 9, Duration: 1500 * time.Millisecond, Rate: 2000, Seed: 1}, &counts)
+	close(stop)
+	nemesis.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := net.Heal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rec.Record(history.Event{Type: history.Info, Process: history.Nemesis, F: "heal"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h, err := history.Parse(out.Bytes(), "eventual", history.Auto)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	res := linearizable.Check(ctx, h, checker.Options{})
+	t.Logf("%d operations (%d ok, %d fail, %d info); linearizable: %s, %d anomalies, in %v",
+		len(h.Ops), counts.OK.Load(), counts.Fail.Load(), counts.Info.Load(), res.Verdict, len(res.Anomalies), res.Stats.Duration)
+	if res.Verdict != checker.Invalid {
+		t.Fatalf("linearizable: %s (%s); want invalid: reads during partitions are stale", res.Verdict, res.Reason)
+	}
+	stale := 0
+	for _, a := range res.Anomalies {
+		if a.Kind == linearizable.KindStaleRead {
+			stale++
+		}
+	}
+	t.Logf("%d of %d anomalies are stale reads", stale, len(res.Anomalies))
+	if stale == 0 {
+		t.Fatalf("linearizable found %v, none of kind %s", res.Anomalies, linearizable.KindStaleRead)
+	}
+	reads, staleReads := countStaleReads(h)
+	t.Logf("%d of %d ok reads are certainly stale", staleReads, reads)
+	if staleReads*5 < reads {
+		t.Fatalf("only %d of %d ok reads are certainly stale; want a fifth or more, or the test rests on luck", staleReads, reads)
+	}
+	for _, key := range []string{"k0", "k1", "k2"} {
+		agree(t, net, key)
+	}
+}
+
+// countStaleReads counts the ok reads of a register history with unique
+// written values, and those of them that are certainly stale: some ok
+// write of another value completed before the read began and began after
+// the write of the value read completed (or, for a read of nil, at all).
+func countStaleReads(h *history.History) (reads, stale int) {
+	writes := map[any][]*history.Op{} // ok and info writes and cas, by key
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		if (op.F == "write" || op.F == "cas") && op.Type != history.Fail {
+			writes[op.Key] = append(writes[op.Key], op)
+		}
+	}
+	wrote := func(w *history.Op) any {
+		if w.F == "cas" {
+			return w.Input.([]any)[1]
+		}
+		return w.Input
+	}
+	for i := range h.Ops {
+		r := &h.Ops[i]
+		if r.F != "read" || r.Type != history.OK {
+			continue
+		}
+		reads++
+		since := -1 // when the value read was last written
+		for _, w := range writes[r.Key] {
+			if history.Equal(wrote(w), r.Output) {
+				since = w.Complete
+				if w.Type != history.OK {
+					since = len(h.Events)
+				}
+			}
+		}
+		for _, w := range writes[r.Key] {
+			if w.Type == history.OK && w.Invoke > since && w.Complete < r.Invoke && !history.Equal(wrote(w), r.Output) {
+				stale++
+				break
+			}
+		}
+	}
+	return reads, stale
+}
+
+// split cuts the links between each pair of nodes given.
+func split(t *testing.T, net *simnet.Network, cuts ...[2]string) {
+	t.Helper()
+	if err := net.Partition(context.Background(), cuts); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustDo(t *testing.T, net *simnet.Network, node string, op adapters.Op) any {
+	t.Helper()
+	c, err := net.Open(context.Background(), node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	v, err := c.Do(ctx, op)
+	if err != nil {
+		t.Fatalf("%s %v of %v on %s: %v", op.F, op.Value, op.Key, node, err)
+	}
+	return v
+}
+
+func write(t *testing.T, net *simnet.Network, node, key string, value any) {
+	t.Helper()
+	mustDo(t, net, node, adapters.Op{Kind: adapters.Register, F: "write", Key: key, Value: value})
+}
+
+func read(t *testing.T, net *simnet.Network, node, key string) any {
+	t.Helper()
+	return mustDo(t, net, node, adapters.Op{Kind: adapters.Register, F: "read", Key: key})
+}
+
+// agree returns the value of register key once every node reads the same.
+func agree(t *testing.T, net *simnet.Network, key string) any {
+	t.Helper()
+	return agreeOn(t, net, adapters.Op{Kind: adapters.Register, F: "read", Key: key})
+}
+
+// agreeOn polls every node with the read op until all return the same
+// value, and returns it; it fails the test after a few seconds.
+func agreeOn(t *testing.T, net *simnet.Network, op adapters.Op) any {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	poll := time.NewTicker(2 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		var values []any
+		for _, node := range net.Nodes() {
+			values = append(values, mustDo(t, net, node, op))
+		}
+		same := true
+		for _, v := range values[1:] {
+			same = same && history.Equal(v, values[0])
+		}
+		if same {
+			return values[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the nodes still disagree on %v after 5s: %v", op.Key, values)
+		}
+		<-poll.C
+	}
+}
