@@ -223,3 +223,21 @@ func BenchmarkRecorder(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkRecorderParallel records from every core at once.
+func BenchmarkRecorderParallel(b *testing.B) {
+	rec := NewRecorder(io.Discard, DefaultFlushInterval)
+	inv := Event{Type: Invoke, Process: 7, F: "cas", Key: "k3", Value: []any{int64(1234), int64(5678)}, HasValue: true, Node: "n1"}
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := rec.Record(inv); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	if err := rec.Close(); err != nil {
+		b.Fatal(err)
+	}
+}

@@ -1,9 +1,12 @@
 package history
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,30 +25,43 @@ type Sink interface {
 // safe for concurrent use, and it numbers and timestamps events in the
 // order they are recorded, which is their real-time order.
 //
-// Record only numbers, timestamps and queues an event; it is encoded when
-// it is written, so its value must not change after it is recorded. Events
-// are written in whole lines, one write at a time, at least every flush
-// interval and on Flush and Close; so a process killed
-// at any moment leaves a file that holds every event recorded more than
-// one interval before the kill and reads back cleanly (the kernel may cut
-// the last write short: the readers drop a torn last line). Invocations left
-// without completion read back as crashed (info) operations.
+// Record takes no lock: it claims the next number and a slot of a ring,
+// and a flusher encodes and writes the slots in order, so recording
+// clients neither wait for each other nor encode. An event's value is
+// encoded when it is written, and must not change after it is recorded.
+// Events are written in whole lines, one write at a time, at least every
+// flush interval (sooner when the ring fills) and on Flush and Close; so a
+// process killed at any moment leaves a file that holds every event
+// recorded more than one interval before the kill and reads back cleanly
+// (the kernel may cut the last write short: the readers drop a torn last
+// line). Invocations left without completion read back as crashed (info)
+// operations.
 type Recorder struct {
-	// mu guards the queue and the numbering; a flush holds it only to
-	// take the queue, and holds writing throughout, so writes keep order.
-	mu      sync.Mutex
-	queue   [][]Event // chunks of chunkSize events, the last one filling
-	free    [][]Event // chunks written, for reuse
-	next    int64
-	err     error
-	writing sync.Mutex
-	buf     []byte
-	w       io.Writer
-	start   time.Time
+	ring    []slot
+	next    atomic.Int64 // the next event's number
+	written atomic.Int64 // events before this number are written, their slots free
+	failed  atomic.Pointer[error]
+	wake    chan struct{}
+
+	writing  sync.Mutex // held by a flush
+	buf      []byte
+	lastTime int64
+	w        io.Writer
+	start    time.Time
 
 	stop chan struct{}
 	done chan struct{}
 }
+
+// slot holds a recorded event until it is written.
+type slot struct {
+	ready atomic.Bool
+	e     Event
+}
+
+// ringSize is the number of events recorded and not yet written that a
+// recorder holds; a flush starts whenever half of it fills.
+const ringSize = 1 << 15
 
 // NewRecorder returns a recorder writing to w, flushing every interval (at
 // most DefaultFlushInterval when interval is not positive). Close it.
@@ -53,7 +69,8 @@ func NewRecorder(w io.Writer, interval time.Duration) *Recorder {
 	if interval <= 0 {
 		interval = DefaultFlushInterval
 	}
-	r := &Recorder{w: w, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
+	r := &Recorder{ring: make([]slot, ringSize), wake: make(chan struct{}, 1), w: w, start: time.Now(),
+		stop: make(chan struct{}), done: make(chan struct{})}
 	go r.flushEvery(interval)
 	return r
 }
@@ -66,64 +83,59 @@ func (r *Recorder) Since() int64 { return int64(time.Since(r.start)) }
 // to now, and returns it as recorded. It returns the first write error
 // the recorder met, if any: recording stops there.
 func (r *Recorder) Record(e Event) (Event, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.err != nil {
-		return e, r.err
+	if err := r.failed.Load(); err != nil {
+		return e, *err
 	}
-	e.Index, e.Time = r.next, r.Since()
-	r.next++
-	if n := len(r.queue); n == 0 || len(r.queue[n-1]) == chunkSize {
-		r.queue = append(r.queue, r.chunk())
+	n := r.next.Add(1) - 1
+	for n-r.written.Load() >= ringSize {
+		// The ring is full: wait for the flush under way.
+		r.signal()
+		runtime.Gosched()
 	}
-	last := &r.queue[len(r.queue)-1]
-	*last = append(*last, e)
+	e.Index, e.Time = n, r.Since()
+	s := &r.ring[n%ringSize]
+	s.e = e
+	s.ready.Store(true)
+	if n%(ringSize/2) == ringSize/2-1 {
+		r.signal()
+	}
 	return e, nil
 }
 
-// chunkSize is the number of events in a chunk of the queue: the queue
-// grows by chunks, so recording never copies what it queued.
-const chunkSize = 4096
-
-func (r *Recorder) chunk() []Event {
-	if n := len(r.free); n > 0 {
-		c := r.free[n-1]
-		r.free = r.free[:n-1]
-		return c
+func (r *Recorder) signal() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
 	}
-	return make([]Event, 0, chunkSize)
 }
 
-// Flush writes every buffered event.
+// Flush writes every event recorded before it was called.
 func (r *Recorder) Flush() error {
 	r.writing.Lock()
 	defer r.writing.Unlock()
-	r.mu.Lock()
-	batch, err := r.queue, r.err
-	r.queue = nil
-	r.mu.Unlock()
-	if err != nil {
-		return err
+	if err := r.failed.Load(); err != nil {
+		return *err
 	}
-	if r.buf == nil {
-		r.buf = make([]byte, 0, writeSize+4096)
-	}
-	for _, chunk := range batch {
-		for i := range chunk {
-			r.buf = append(chunk[i].appendJSON(r.buf), '\n')
-			if len(r.buf) >= writeSize {
-				if err := r.write(); err != nil {
-					return err
-				}
+	end := r.next.Load()
+	for n := r.written.Load(); n < end; n++ {
+		s := &r.ring[n%ringSize]
+		for !s.ready.Load() {
+			runtime.Gosched() // numbered, not yet stored
+		}
+		// Numbers are taken before times, so two recorders may store
+		// times a hair out of order; the file keeps them monotonic.
+		s.e.Time = max(s.e.Time, r.lastTime)
+		r.lastTime = s.e.Time
+		r.buf = append(s.e.appendJSON(r.buf), '\n')
+		s.e = Event{}
+		s.ready.Store(false)
+		if len(r.buf) >= writeSize {
+			if err := r.write(); err != nil {
+				return err
 			}
 		}
-		clear(chunk) // let go of the values
+		r.written.Store(n + 1)
 	}
-	r.mu.Lock()
-	for _, chunk := range batch {
-		r.free = append(r.free, chunk[:0])
-	}
-	r.mu.Unlock()
 	return r.write()
 }
 
@@ -140,9 +152,9 @@ func (r *Recorder) write() error {
 	r.buf = r.buf[:0]
 	if err != nil {
 		err = fmt.Errorf("record history: %w; check the disk the history is written to", err)
-		r.mu.Lock()
-		r.err = err
-		r.mu.Unlock()
+		r.failed.Store(&err)
+		// Free the ring so that recorders waiting on it see the error.
+		r.written.Store(1 << 62)
 	}
 	return err
 }
@@ -156,8 +168,9 @@ func (r *Recorder) flushEvery(interval time.Duration) {
 		case <-r.stop:
 			return
 		case <-tick.C:
-			_ = r.Flush() // the error is kept and returned by Record and Close
+		case <-r.wake:
 		}
+		_ = r.Flush() // the error is kept and returned by Record and Close
 	}
 }
 
@@ -170,5 +183,11 @@ func (r *Recorder) Close() error {
 		close(r.stop)
 	}
 	<-r.done
-	return r.Flush()
+	err := r.Flush()
+	if errors.Is(err, errClosed) {
+		return nil
+	}
+	return err
 }
+
+var errClosed = errors.New("recorder closed")
