@@ -81,7 +81,10 @@ type Result struct {
 	Model   Model   `json:"model"`
 	Verdict Verdict `json:"verdict"`
 	// Reason explains an Unknown verdict; it may also qualify another.
-	Reason    string    `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// ImpliedBy names the model the verdict was inferred from through the
+	// lattice, when it was not checked itself.
+	ImpliedBy Model     `json:"implied_by,omitempty"`
 	Anomalies []Anomaly `json:"anomalies,omitempty"`
 	Stats     Stats     `json:"stats"`
 	// Details holds measurements particular to a model, such as the

@@ -1,7 +1,6 @@
 package history
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -183,11 +182,5 @@ func (r *Recorder) Close() error {
 		close(r.stop)
 	}
 	<-r.done
-	err := r.Flush()
-	if errors.Is(err, errClosed) {
-		return nil
-	}
-	return err
+	return r.Flush()
 }
-
-var errClosed = errors.New("recorder closed")

@@ -78,11 +78,12 @@ func WriteText(w io.Writer, f FileResult) error {
 		}
 		b.WriteString("\n")
 	}
+	writeImplied(&b, f.Results)
 	for _, r := range f.Results {
 		if d, ok := r.Details.(interface{ Text() string }); ok {
 			fmt.Fprintf(&b, "%s:\n%s", r.Model, indent(d.Text()))
 		}
-		if r.Reason != "" {
+		if r.Reason != "" && r.ImpliedBy == "" {
 			fmt.Fprintf(&b, "%s %s: %s\n", r.Model, r.Verdict, r.Reason)
 		}
 		for _, a := range r.Anomalies {
@@ -95,6 +96,34 @@ func WriteText(w io.Writer, f FileResult) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeImplied says in one line per source which verdicts the lattice
+// implied: "valid, implied by linearizable: sequential, causal, ...".
+func writeImplied(b *strings.Builder, results []checker.Result) {
+	type source struct {
+		by checker.Model
+		v  checker.Verdict
+	}
+	var order []source
+	implied := map[source][]checker.Model{}
+	for _, r := range results {
+		if r.ImpliedBy == "" {
+			continue
+		}
+		s := source{r.ImpliedBy, r.Verdict}
+		if implied[s] == nil {
+			order = append(order, s)
+		}
+		implied[s] = append(implied[s], r.Model)
+	}
+	for _, s := range order {
+		how := "holds"
+		if s.v != checker.Valid {
+			how = "does not hold"
+		}
+		fmt.Fprintf(b, "%s, implied because %s %s: %s\n", s.v, s.by, how, modelList(implied[s]))
+	}
 }
 
 // WriteJSON writes the results of every file as one indented JSON array.

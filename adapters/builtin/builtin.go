@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"consist/adapters/builtin/eventual"
+	"consist/adapters/builtin/paxos"
 	"consist/adapters/builtin/simnet"
 	"consist/adapters/builtin/single"
 )
@@ -32,6 +33,8 @@ var DefaultLatency = simnet.Uniform(100*time.Microsecond, time.Millisecond)
 
 var stores = []Store{
 	{Name: "single", Summary: "one node applying every operation atomically: the linearizable baseline", Nodes: 1, New: single.New},
+	{Name: "paxos", Summary: "a log replicated by Multi-Paxos, reads through the log: linearizable; a minority side of a partition is unavailable, not wrong", Nodes: 3,
+		New: func(cfg simnet.Config) *simnet.Network { return paxos.New(cfg, paxos.Options{}) }},
 	{Name: "eventual", Summary: "asynchronous replication with vector clocks, siblings resolved by last-write-wins on node clocks: eventually consistent, nothing more", Nodes: 3,
 		New: func(cfg simnet.Config) *simnet.Network { return eventual.New(cfg, eventual.Options{}) }},
 }

@@ -57,7 +57,7 @@ func truthRun(t *testing.T, store string, kinds []nemesis.Kind, seed uint64) *hi
 // TestLinearizableStoresStayLinearizable runs each store that promises
 // linearizability under every kind of fault, one kind at a time.
 func TestLinearizableStoresStayLinearizable(t *testing.T) {
-	for _, store := range []string{"single"} {
+	for _, store := range []string{"single", "paxos"} {
 		for _, kind := range nemesis.Kinds() {
 			t.Run(store+"/"+string(kind), func(t *testing.T) {
 				t.Parallel()

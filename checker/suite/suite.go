@@ -202,7 +202,7 @@ func infer(done map[checker.Model]*checker.Result, want map[checker.Model]bool) 
 		}
 		for _, x := range strongFirst {
 			if x != m && decided(x, checker.Valid) && checker.Implies(x, m) {
-				done[m] = implied(m, checker.Valid, fmt.Sprintf("implied: %s holds, and %s implies %s", x, x, m))
+				done[m] = implied(m, x, checker.Valid, fmt.Sprintf("implied: %s holds, and %s implies %s", x, x, m))
 				break
 			}
 		}
@@ -211,13 +211,13 @@ func infer(done map[checker.Model]*checker.Result, want map[checker.Model]bool) 
 		}
 		for _, x := range weakFirst {
 			if x != m && decided(x, checker.Invalid) && checker.Implies(m, x) {
-				done[m] = implied(m, checker.Invalid, fmt.Sprintf("implied: %s does not hold (see its anomalies), and %s implies %s", x, m, x))
+				done[m] = implied(m, x, checker.Invalid, fmt.Sprintf("implied: %s does not hold (see its anomalies), and %s implies %s", x, m, x))
 				break
 			}
 		}
 	}
 }
 
-func implied(m checker.Model, v checker.Verdict, reason string) *checker.Result {
-	return &checker.Result{Model: m, Verdict: v, Reason: reason, Stats: checker.Stats{Engine: Engine}}
+func implied(m, by checker.Model, v checker.Verdict, reason string) *checker.Result {
+	return &checker.Result{Model: m, Verdict: v, Reason: reason, ImpliedBy: by, Stats: checker.Stats{Engine: Engine}}
 }

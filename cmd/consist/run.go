@@ -31,7 +31,7 @@ type runFlags struct {
 }
 
 // defaultStore is the store consist run tests with no flags.
-const defaultStore = "single"
+const defaultStore = "paxos"
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	var fl runFlags

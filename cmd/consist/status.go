@@ -42,8 +42,11 @@ func startStatus(w io.Writer, counts *runner.Counts, nem *nemesis.Nemesis, start
 				rate := float64(total-last) / now.Sub(lastAt).Seconds()
 				last, lastAt = total, now
 				fault := nem.Active()
-				if fault == "" {
+				switch {
+				case fault == "":
 					fault = "none"
+				case tty && len(fault) > 48:
+					fault = fault[:45] + "..." // one line, however long the fault's description
 				}
 				line := fmt.Sprintf("%6.1fs  %7.0f ops/s  ok %d  fail %d  info %d  fault: %s",
 					now.Sub(start).Seconds(), rate, counts.OK.Load(), counts.Fail.Load(), counts.Info.Load(), fault)
