@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,13 +22,13 @@ import (
 )
 
 type runFlags struct {
-	store, workload, storeDir, distribution, faults string
-	clients, keys                                   int
-	ops                                             int64
-	duration, opTimeout, interval, quiesce          time.Duration
-	rate                                            float64
-	seed                                            uint64
-	json                                            bool
+	store, workload, storeDir, distribution, faults, mix string
+	clients, keys                                        int
+	ops                                                  int64
+	duration, opTimeout, interval, quiesce               time.Duration
+	rate                                                 float64
+	seed                                                 uint64
+	json                                                 bool
 }
 
 // defaultStore is the store consist run tests with no flags.
@@ -70,6 +71,7 @@ Exit codes as for check: 0 valid, 1 invalid, 2 unknown, 3 bad input.`,
 	f.Float64Var(&fl.rate, "rate", 1000, "most operations per second across all clients (0: as fast as the store answers; long unthrottled runs make histories too big to check quickly)")
 	f.IntVar(&fl.keys, "keys", 5, "keys (or accounts) the operations spread over")
 	f.StringVar(&fl.distribution, "key-distribution", "uniform", "how keys are picked: uniform or zipf")
+	f.StringVar(&fl.mix, "mix", "", "weights of reads:writes:cas (register; default 2:1:1) or reads:updates (the others; default per workload)")
 	f.DurationVar(&fl.opTimeout, "op-timeout", 2*time.Second, "an operation unanswered this long is recorded as unknown (info)")
 	f.DurationVar(&fl.quiesce, "quiesce", 500*time.Millisecond, "how long the healed store settles before the final reads")
 	f.Uint64Var(&fl.seed, "seed", 1, "seed of every random choice: operations, faults, the simulated network")
@@ -107,7 +109,11 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 		return usageError("--store: %w", err)
 	}
 	defer store.Close()
-	wl, err := workloads.New(fl.workload, workloads.Options{Keys: fl.keys, Distribution: fl.distribution})
+	opts := workloads.Options{Keys: fl.keys, Distribution: fl.distribution}
+	if err := parseMix(fl.mix, &opts); err != nil {
+		return usageError("--mix: %w", err)
+	}
+	wl, err := workloads.New(fl.workload, opts)
 	if err != nil {
 		return usageError("--workload: %w", err)
 	}
@@ -163,6 +169,28 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	if code := exitFor(fr); code != exitValid {
 		return &exitError{code: code}
 	}
+	return nil
+}
+
+// parseMix reads "reads:writes[:cas]" weights into opts; "" leaves the
+// workload's default.
+func parseMix(s string, opts *workloads.Options) error {
+	if s == "" {
+		return nil
+	}
+	parts := strings.Split(s, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		return fmt.Errorf("%q: write weights as reads:writes:cas, e.g. 2:1:1, or reads:updates", s)
+	}
+	weights := make([]int, 3)
+	for i, p := range parts {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || n < 0 {
+			return fmt.Errorf("%q: %q is not a weight; use whole numbers of 0 or more, e.g. 2:1:1", s, p)
+		}
+		weights[i] = n
+	}
+	opts.Reads, opts.Writes, opts.CAS = weights[0], weights[1], weights[2]
 	return nil
 }
 

@@ -153,3 +153,25 @@ func TestInterruptedRunHealsAndChecks(t *testing.T) {
 		t.Fatalf("no results after an interrupt: %v", err)
 	}
 }
+
+func TestRunMix(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI(t, "run", "--store", "single", "--nemesis", "none", "--mix", "0:1:0", "--ops", "200", "--rate", "0", "--store-dir", dir)
+	if code != exitValid {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	h, err := history.ReadFile(filepath.Join(dir, "latest", "history.jsonl"), history.JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range h.Ops[:200] {
+		if op.F != "write" {
+			t.Fatalf("a mix of 0:1:0 drew a %s", op.F)
+		}
+	}
+	for _, bad := range []string{"1", "1:x:1", "1:-1:0", "1:1:1:1"} {
+		if code, _, stderr := runCLI(t, "run", "--mix", bad, "--store-dir", dir); code != exitBad || !strings.Contains(stderr, "--mix") {
+			t.Errorf("--mix %s: exit %d, stderr %q; want 3 naming --mix", bad, code, stderr)
+		}
+	}
+}
