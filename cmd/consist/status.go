@@ -12,7 +12,8 @@ import (
 )
 
 // status shows a run's progress on standard error: a line rewritten in
-// place on a terminal, or a plain line every few seconds otherwise.
+// place on a terminal; otherwise a plain line every few seconds and
+// whenever a fault starts or heals.
 type status struct {
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -21,15 +22,13 @@ type status struct {
 func startStatus(w io.Writer, counts *runner.Counts, nem *nemesis.Nemesis, start time.Time) *status {
 	s := &status{done: make(chan struct{})}
 	tty := isTerminal(w)
-	every := 5 * time.Second
-	if tty {
-		every = 250 * time.Millisecond
-	}
+	const every, plainEvery = 250 * time.Millisecond, 5 * time.Second
 	s.wg.Go(func() {
 		tick := time.NewTicker(every)
 		defer tick.Stop()
 		var last int64
 		lastAt := start
+		lastFault := ""
 		for {
 			select {
 			case <-s.done:
@@ -38,10 +37,15 @@ func startStatus(w io.Writer, counts *runner.Counts, nem *nemesis.Nemesis, start
 				}
 				return
 			case now := <-tick.C:
+				fault := nem.Active()
+				changed := fault != lastFault
+				lastFault = fault
+				if !tty && !changed && now.Sub(lastAt) < plainEvery {
+					continue
+				}
 				total := counts.Total()
 				rate := float64(total-last) / now.Sub(lastAt).Seconds()
 				last, lastAt = total, now
-				fault := nem.Active()
 				switch {
 				case fault == "":
 					fault = "none"
