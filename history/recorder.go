@@ -52,10 +52,11 @@ type Recorder struct {
 	done chan struct{}
 }
 
-// slot holds a recorded event until it is written.
+// slot holds a recorded event until it is written. seq is the event's
+// number plus one once the event is stored: a flush waits for it.
 type slot struct {
-	ready atomic.Bool
-	e     Event
+	seq atomic.Int64
+	e   Event
 }
 
 // ringSize is the number of events recorded and not yet written that a
@@ -94,7 +95,7 @@ func (r *Recorder) Record(e Event) (Event, error) {
 	e.Index, e.Time = n, r.Since()
 	s := &r.ring[n%ringSize]
 	s.e = e
-	s.ready.Store(true)
+	s.seq.Store(n + 1)
 	if n%(ringSize/2) == ringSize/2-1 {
 		r.signal()
 	}
@@ -118,7 +119,7 @@ func (r *Recorder) Flush() error {
 	end := r.next.Load()
 	for n := r.written.Load(); n < end; n++ {
 		s := &r.ring[n%ringSize]
-		for !s.ready.Load() {
+		for s.seq.Load() != n+1 {
 			runtime.Gosched() // numbered, not yet stored
 		}
 		// Numbers are taken before times, so two recorders may store
@@ -126,8 +127,6 @@ func (r *Recorder) Flush() error {
 		s.e.Time = max(s.e.Time, r.lastTime)
 		r.lastTime = s.e.Time
 		r.buf = append(s.e.appendJSON(r.buf), '\n')
-		s.e = Event{}
-		s.ready.Store(false)
 		if len(r.buf) >= writeSize {
 			if err := r.write(); err != nil {
 				return err

@@ -92,7 +92,7 @@ func Run(ctx context.Context, cfg Config, counts *Counts) error {
 	}
 	workers := make([]*worker, cfg.Clients)
 	for w := range workers {
-		workers[w] = r.newWorker(w)
+		workers[w] = r.newWorker(ctx, w)
 	}
 	defer func() {
 		for _, w := range workers {
@@ -176,15 +176,20 @@ type worker struct {
 	process history.Process
 	client  adapters.Client
 	gen     workloads.Generator
+	// unbound is the parent of the worker's operations' contexts: an
+	// operation is never cut short by the end of the run, only by its
+	// own timeout, so that its outcome is known.
+	unbound context.Context
 }
 
-func (r *run) newWorker(id int) *worker {
+func (r *run) newWorker(ctx context.Context, id int) *worker {
 	nodes := r.cfg.Store.Nodes()
 	return &worker{
 		id:      id,
 		node:    nodes[id%len(nodes)],
 		process: history.Process(id),
 		gen:     r.cfg.Workload.Generator(id, rand.New(rand.NewPCG(r.cfg.Seed, uint64(id)))),
+		unbound: context.WithoutCancel(ctx),
 	}
 }
 
@@ -202,7 +207,7 @@ func (r *run) setup(ctx context.Context) error {
 	if !ok {
 		return nil
 	}
-	w := &worker{id: -1, node: r.cfg.Store.Nodes()[0], process: history.Process(r.cfg.Clients)}
+	w := &worker{id: -1, node: r.cfg.Store.Nodes()[0], process: history.Process(r.cfg.Clients), unbound: context.WithoutCancel(ctx)}
 	defer w.close()
 	for _, op := range s.Setup() {
 		done, err := r.perform(ctx, w, op)
@@ -282,7 +287,7 @@ func (r *run) perform(ctx context.Context, w *worker, op adapters.Op) (outcome, 
 	if _, err := r.cfg.Recorder.Record(inv); err != nil {
 		return outcome{}, err
 	}
-	opCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.OpTimeout)
+	opCtx, cancel := context.WithTimeout(w.unbound, r.cfg.OpTimeout)
 	value, err := w.client.Do(opCtx, op)
 	cancel()
 	done := inv

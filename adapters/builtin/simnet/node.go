@@ -27,7 +27,7 @@ type Node struct {
 	state   nodeState
 	epoch   uint64 // counts boots; events of an earlier boot are dropped
 	machine Machine
-	queue   []func(Machine)
+	queue   []event
 	wake    chan struct{}
 	pending map[*Request]struct{}
 	rng     *rand.Rand
@@ -71,7 +71,7 @@ func (nd *Node) Send(to string, msg any) {
 // crashed in the meantime; a paused node runs it when resumed.
 func (nd *Node) After(d time.Duration, f func()) {
 	epoch := nd.currentEpoch()
-	time.AfterFunc(d, func() { nd.enqueueAt(epoch, func(Machine) { f() }) })
+	time.AfterFunc(d, func() { nd.enqueueAt(epoch, event{timer: f}) })
 }
 
 // Now returns the node's clock: real time plus the node's skew.
@@ -109,7 +109,7 @@ func (nd *Node) boot() {
 	nd.rng = rand.New(rand.NewPCG(nd.net.cfg.Seed, uint64(nd.index)<<32|nd.epoch))
 	nd.machine = nd.net.factory(nd.name)
 	epoch, wake, m := nd.epoch, nd.wake, nd.machine
-	nd.queue = append(nd.queue, func(m Machine) { m.Start(nd) })
+	nd.queue = append(nd.queue, event{start: true})
 	nd.mu.Unlock()
 	go nd.loop(epoch, wake, m)
 	nd.mu.Lock()
@@ -120,7 +120,7 @@ func (nd *Node) boot() {
 // loop runs the machine of one boot: it handles queued events until the
 // node crashes.
 func (nd *Node) loop(epoch uint64, wake chan struct{}, m Machine) {
-	var batch []func(Machine)
+	var batch []event
 	for range wake {
 		for {
 			nd.mu.Lock()
@@ -140,7 +140,7 @@ func (nd *Node) loop(epoch uint64, wake chan struct{}, m Machine) {
 				if !nd.runs(epoch) {
 					break
 				}
-				ev(m)
+				nd.handle(m, ev)
 			}
 			clear(batch)
 		}
@@ -160,7 +160,30 @@ func (nd *Node) runs(epoch uint64) bool {
 	return nd.epoch == epoch && nd.state == up
 }
 
-func (nd *Node) enqueue(ev func(Machine)) {
+// event is something for a machine to handle: exactly one of its fields
+// is set.
+type event struct {
+	start   bool
+	from    string // with msg
+	msg     any
+	request *Request
+	timer   func()
+}
+
+func (nd *Node) handle(m Machine, ev event) {
+	switch {
+	case ev.start:
+		m.Start(nd)
+	case ev.request != nil:
+		m.Request(ev.request)
+	case ev.timer != nil:
+		ev.timer()
+	default:
+		m.Receive(ev.from, ev.msg)
+	}
+}
+
+func (nd *Node) enqueue(ev event) {
 	nd.mu.Lock()
 	defer nd.mu.Unlock()
 	if nd.state == down {
@@ -170,7 +193,7 @@ func (nd *Node) enqueue(ev func(Machine)) {
 	nd.wakeLocked()
 }
 
-func (nd *Node) enqueueAt(epoch uint64, ev func(Machine)) {
+func (nd *Node) enqueueAt(epoch uint64, ev event) {
 	nd.mu.Lock()
 	defer nd.mu.Unlock()
 	if nd.epoch != epoch || nd.state == down {
@@ -263,8 +286,13 @@ func (r *Request) finish(value any, err error) bool {
 
 var errConnectionLost = errors.New("connection lost: the node crashed with the request in flight")
 
-// client sends its process's operations to one node.
-type client struct{ node *Node }
+// client sends its process's operations to one node. Its process is
+// single-threaded, so its requests take turns on one reply channel, which
+// Do leaves empty whatever becomes of a request.
+type client struct {
+	node  *Node
+	reply chan result
+}
 
 func (c *client) Close() error { return nil }
 
@@ -273,14 +301,14 @@ func (c *client) Close() error { return nil }
 // context that ends first leaves the outcome unknown.
 func (c *client) Do(ctx context.Context, op adapters.Op) (any, error) {
 	nd := c.node
-	req := &Request{Op: op, node: nd, reply: make(chan result, 1)}
+	req := &Request{Op: op, node: nd, reply: c.reply}
 	nd.mu.Lock()
 	if nd.state == down {
 		nd.mu.Unlock()
 		return nil, adapters.NotApplied(fmt.Sprintf("connection refused: node %s is down", nd.name))
 	}
 	nd.pending[req] = struct{}{}
-	nd.queue = append(nd.queue, func(m Machine) { m.Request(req) })
+	nd.queue = append(nd.queue, event{request: req})
 	nd.wakeLocked()
 	nd.mu.Unlock()
 	select {

@@ -123,7 +123,7 @@ func (n *Network) Open(_ context.Context, node string) (adapters.Client, error) 
 	if !ok {
 		return nil, fmt.Errorf("simnet: no node %q: use one of %v", node, n.names)
 	}
-	return &client{node: nd}, nil
+	return &client{node: nd, reply: make(chan result, 1)}, nil
 }
 
 // Close stops every node; clients waiting on a request get an error.
@@ -172,7 +172,7 @@ func (n *Network) send(from *Node, epoch uint64, to string, msg any) {
 				n.dropped.Add(1)
 				return
 			}
-			dst.enqueue(func(m Machine) { m.Receive(from.name, msg) })
+			dst.enqueue(event{from: from.name, msg: msg})
 		}
 		if delays[i] <= 0 {
 			deliver()
