@@ -3,7 +3,6 @@ package bank
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 
 	"consist/checker"
@@ -76,27 +75,7 @@ func TestVerdicts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := histtest.Parse(t, tc.history)
 			res := Check(context.Background(), h, tc.opts)
-			if res.Verdict != tc.want {
-				t.Fatalf("verdict %s (%s), want %s; anomalies %+v", res.Verdict, res.Reason, tc.want, res.Anomalies)
-			}
-			if res.Model != checker.Bank || res.Stats.Engine != Engine || res.Stats.Ops != len(h.Ops) {
-				t.Errorf("result %+v", res)
-			}
-			if !strings.Contains(res.Reason, tc.reason) {
-				t.Errorf("reason %q does not say %q", res.Reason, tc.reason)
-			}
-			var kinds []string
-			var ops [][]int64
-			for _, a := range res.Anomalies {
-				kinds = append(kinds, a.Kind)
-				ops = append(ops, a.Ops)
-				if a.Explanation == "" {
-					t.Errorf("anomaly %+v explains nothing", a)
-				}
-			}
-			if fmt.Sprint(kinds) != fmt.Sprint(tc.kinds) || fmt.Sprint(ops) != fmt.Sprint(tc.ops) {
-				t.Errorf("anomalies %v with ops %v, want %v with %v", kinds, ops, tc.kinds, tc.ops)
-			}
+			histtest.Check(t, h, res, histtest.Want{Model: checker.Bank, Engine: Engine, Verdict: tc.want, Reason: tc.reason, Kinds: tc.kinds, Ops: tc.ops})
 			if d, ok := res.Details.(*Details); ok && d.Reads != tc.reads {
 				t.Errorf("%d reads judged, want %d", d.Reads, tc.reads)
 			}

@@ -2,9 +2,11 @@
 package histtest
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
+	"consist/checker"
 	"consist/history"
 )
 
@@ -16,4 +18,44 @@ func Parse(t testing.TB, jsonl string) *history.History {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// Want is what a test expects of a checker's result on a history.
+type Want struct {
+	Model   checker.Model
+	Engine  string
+	Verdict checker.Verdict
+	// Reason must be contained in the result's reason.
+	Reason string
+	// Kinds and Ops are the anomalies' kinds and operations, in order.
+	Kinds []string
+	Ops   [][]int64
+}
+
+// Check fails t unless res, a checker's result on h, is what want says:
+// the model, the engine, every operation counted, the verdict, the reason,
+// and the anomalies, each with an explanation.
+func Check(t testing.TB, h *history.History, res checker.Result, want Want) {
+	t.Helper()
+	if res.Verdict != want.Verdict {
+		t.Fatalf("verdict %s (%s), want %s; anomalies %+v", res.Verdict, res.Reason, want.Verdict, res.Anomalies)
+	}
+	if res.Model != want.Model || res.Stats.Engine != want.Engine || res.Stats.Ops != len(h.Ops) {
+		t.Errorf("result %+v: want model %s, engine %s, %d operations", res, want.Model, want.Engine, len(h.Ops))
+	}
+	if !strings.Contains(res.Reason, want.Reason) {
+		t.Errorf("reason %q does not say %q", res.Reason, want.Reason)
+	}
+	var kinds []string
+	var ops [][]int64
+	for _, a := range res.Anomalies {
+		kinds = append(kinds, a.Kind)
+		ops = append(ops, a.Ops)
+		if a.Explanation == "" {
+			t.Errorf("anomaly %+v explains nothing", a)
+		}
+	}
+	if fmt.Sprint(kinds) != fmt.Sprint(want.Kinds) || fmt.Sprint(ops) != fmt.Sprint(want.Ops) {
+		t.Errorf("anomalies %v with ops %v, want %v with %v", kinds, ops, want.Kinds, want.Ops)
+	}
 }
