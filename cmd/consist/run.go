@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -153,6 +154,13 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	fmt.Fprintf(stderr, "ran %s with %s for %v%s: %d ok, %d fail, %d info (%.0f ops/s); history in %s\n", fl.store, fl.workload, elapsed.Round(time.Millisecond), interrupted,
 		counts.OK.Load(), counts.Fail.Load(), counts.Info.Load(), float64(counts.Total())/elapsed.Seconds(), path)
 
+	summary := runSummary{Store: fl.store, Workload: fl.workload, Nemesis: fl.faults, Clients: fl.clients, Keys: fl.keys,
+		Rate: fl.rate, Seed: fl.seed, Started: start.UTC(), Elapsed: elapsed.Round(time.Millisecond).String(),
+		Interrupted: ctx.Err() != nil, OK: counts.OK.Load(), Fail: counts.Fail.Load(), Info: counts.Info.Load()}
+	if err := writeJSONFile(filepath.Join(dir, "run.json"), summary); err != nil {
+		return &exitError{code: exitBad, err: err}
+	}
+
 	// Check what was recorded, even after Ctrl-C.
 	fr, _ := checkFile(context.WithoutCancel(ctx), path, history.JSONL, wl.Models(), checker.Options{Timeout: 60 * time.Second})
 	if err := writeResults(filepath.Join(dir, "results.json"), fr); err != nil {
@@ -211,6 +219,34 @@ func newRunDir(storeDir, test string, start time.Time) (string, error) {
 		return "", fmt.Errorf("point %s at the run: %w", latest, err)
 	}
 	return dir, nil
+}
+
+// runSummary is what run.json records of a run: enough to repeat it.
+type runSummary struct {
+	Store       string    `json:"store"`
+	Workload    string    `json:"workload"`
+	Nemesis     string    `json:"nemesis"`
+	Clients     int       `json:"clients"`
+	Keys        int       `json:"keys"`
+	Rate        float64   `json:"rate"`
+	Seed        uint64    `json:"seed"`
+	Started     time.Time `json:"started"`
+	Elapsed     string    `json:"elapsed"`
+	Interrupted bool      `json:"interrupted,omitempty"`
+	OK          int64     `json:"ok"`
+	Fail        int64     `json:"fail"`
+	Info        int64     `json:"info"`
+}
+
+func writeJSONFile(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
 
 func writeResults(path string, fr report.FileResult) error {

@@ -47,6 +47,17 @@ func TestRunWritesACheckedHistory(t *testing.T) {
 	if err := json.Unmarshal(data, &results); err != nil {
 		t.Fatalf("results.json: %v", err)
 	}
+	var summary struct {
+		Store string
+		OK    int64
+		Seed  uint64
+	}
+	if data, err := os.ReadFile(filepath.Join(latest, "run.json")); err != nil || json.Unmarshal(data, &summary) != nil {
+		t.Fatalf("run.json: %v: %s", err, data)
+	}
+	if summary.Store != "single" || summary.Seed != 1 || summary.OK == 0 {
+		t.Fatalf("run.json does not describe the run: %+v", summary)
+	}
 	if len(results) != 1 || results[0].Ops != 620 || len(results[0].Results) == 0 || results[0].Results[0].Verdict != "valid" {
 		t.Fatalf("results.json does not hold the run's verdicts: %s", data)
 	}
