@@ -226,7 +226,7 @@ func (nd *Node) stop(err error) {
 	close(nd.wake)
 	nd.mu.Unlock()
 	for req := range pending {
-		req.finish(nil, err)
+		req.finish(result{err: err})
 	}
 }
 
@@ -254,33 +254,49 @@ func (d *Disk) Put(key string, value any) {
 // Request is a client's operation on its way to an answer.
 type Request struct {
 	// Op is the operation the client asked for.
-	Op    adapters.Op
-	node  *Node
-	reply chan result
-	done  atomic.Bool
+	Op adapters.Op
+	// Session is the client's session state, as the store's machines
+	// last returned it with ReplyWith: a session token, the versions the
+	// client has seen. It is nil for a new client. Treat it as immutable.
+	Session any
+	node    *Node
+	reply   chan result
+	done    atomic.Bool
 }
 
 type result struct {
-	value any
-	err   error
+	value      any
+	err        error
+	session    any
+	newSession bool
 }
 
 // Reply answers the request: the value read (or nil) and an error
 // classified as adapters.Outcome does. Only the first reply counts; it may
-// come from any node's machine.
+// come from any node's machine. The client's session state is unchanged.
 func (r *Request) Reply(value any, err error) {
-	if r.finish(value, err) {
+	r.answer(result{value: value, err: err})
+}
+
+// ReplyWith answers the request as Reply does and gives the client a new
+// session state, which it sends with its next request.
+func (r *Request) ReplyWith(value any, err error, session any) {
+	r.answer(result{value: value, err: err, session: session, newSession: true})
+}
+
+func (r *Request) answer(res result) {
+	if r.finish(res) {
 		r.node.mu.Lock()
 		delete(r.node.pending, r)
 		r.node.mu.Unlock()
 	}
 }
 
-func (r *Request) finish(value any, err error) bool {
+func (r *Request) finish(res result) bool {
 	if !r.done.CompareAndSwap(false, true) {
 		return false
 	}
-	r.reply <- result{value, err}
+	r.reply <- res
 	return true
 }
 
@@ -290,8 +306,9 @@ var errConnectionLost = errors.New("connection lost: the node crashed with the r
 // single-threaded, so its requests take turns on one reply channel, which
 // Do leaves empty whatever becomes of a request.
 type client struct {
-	node  *Node
-	reply chan result
+	node    *Node
+	reply   chan result
+	session any
 }
 
 func (c *client) Close() error { return nil }
@@ -301,7 +318,7 @@ func (c *client) Close() error { return nil }
 // context that ends first leaves the outcome unknown.
 func (c *client) Do(ctx context.Context, op adapters.Op) (any, error) {
 	nd := c.node
-	req := &Request{Op: op, node: nd, reply: c.reply}
+	req := &Request{Op: op, Session: c.session, node: nd, reply: c.reply}
 	nd.mu.Lock()
 	if nd.state == down {
 		nd.mu.Unlock()
@@ -313,7 +330,7 @@ func (c *client) Do(ctx context.Context, op adapters.Op) (any, error) {
 	nd.mu.Unlock()
 	select {
 	case r := <-req.reply:
-		return r.value, r.err
+		return c.take(r)
 	case <-ctx.Done():
 		if req.done.CompareAndSwap(false, true) {
 			nd.mu.Lock()
@@ -321,7 +338,14 @@ func (c *client) Do(ctx context.Context, op adapters.Op) (any, error) {
 			nd.mu.Unlock()
 			return nil, fmt.Errorf("no answer from node %s: %w", nd.name, ctx.Err())
 		}
-		r := <-req.reply
-		return r.value, r.err
+		return c.take(<-req.reply)
 	}
+}
+
+// take returns an answer, keeping the session state it brings.
+func (c *client) take(r result) (any, error) {
+	if r.newSession {
+		c.session = r.session
+	}
+	return r.value, r.err
 }

@@ -20,6 +20,7 @@ import (
 //	now             answer the node's clock
 //	flood VALUE=n   send n messages to n2 and answer at once
 //	hang            never answer
+//	session         answer the client's session state (an int, 0 at first) and increment it
 type probe struct {
 	node     *simnet.Node
 	volatile int64
@@ -77,6 +78,9 @@ func (p *probe) Request(req *simnet.Request) {
 		}
 		req.Reply(nil, nil)
 	case "hang":
+	case "session":
+		n, _ := req.Session.(int)
+		req.ReplyWith(n, nil, n+1)
 	}
 }
 
@@ -256,4 +260,25 @@ func TestSlowAndLoseUntilRestored(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustDo(t, net, "n1", adapters.Op{F: "ping", Key: "n2"})
+}
+
+// TestSessionStateTravelsWithTheClient checks that the state a machine
+// returns with an answer comes back with the client's next request, on
+// any node, and that a new client starts without one.
+func TestSessionStateTravelsWithTheClient(t *testing.T) {
+	net := simnet.New(simnet.Config{Nodes: 2, Seed: 1}, newProbe)
+	defer net.Close()
+	ctx := context.Background()
+	c, err := net.Open(ctx, "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for want := range 3 {
+		if got, err := c.Do(ctx, adapters.Op{F: "session"}); err != nil || got != want {
+			t.Fatalf("request %d saw session %v (%v)", want, got, err)
+		}
+	}
+	if got := mustDo(t, net, "n1", adapters.Op{F: "session"}); got != 0 {
+		t.Fatalf("a new client began with session %v", got)
+	}
 }
