@@ -6,7 +6,7 @@
 // # Design
 //
 // Each node holds, per key, a set of siblings: versions of the object,
-// each a value, a vector clock (see VClock), the writing node's clock
+// each a value, a vector clock (see vclock.Clock), the writing node's clock
 // reading and its name. No sibling descends from another; they are the
 // concurrent versions the node knows of.
 //
@@ -80,6 +80,7 @@ import (
 	"consist/adapters"
 	"consist/adapters/builtin/objects"
 	"consist/adapters/builtin/simnet"
+	"consist/adapters/builtin/vclock"
 	"consist/history"
 )
 
@@ -102,7 +103,7 @@ type Version struct {
 	// Value is the object's value; it is never changed.
 	Value any
 	// Clock is the version's vector clock.
-	Clock VClock
+	Clock vclock.Clock
 	// Time is the writing node's clock when it wrote the version.
 	Time time.Time
 	// Node names the writing node.
@@ -200,7 +201,7 @@ func (m *machine) Request(req *simnet.Request) {
 		req.Reply(result, err)
 		return
 	}
-	var clock VClock
+	var clock vclock.Clock
 	for _, s := range siblings {
 		clock = clock.Merge(s.Clock)
 	}

@@ -18,52 +18,6 @@ import (
 	"consist/workloads/runner"
 )
 
-func TestVClockCompare(t *testing.T) {
-	for _, tc := range []struct {
-		a, b eventual.VClock
-		want eventual.Order
-	}{
-		{nil, nil, eventual.Equal},
-		{eventual.VClock{"n1": 1, "n2": 0}, eventual.VClock{"n1": 1}, eventual.Equal},
-		{eventual.VClock{"n1": 1}, nil, eventual.After},
-		{nil, eventual.VClock{"n1": 1}, eventual.Before},
-		{eventual.VClock{"n1": 2, "n2": 1}, eventual.VClock{"n1": 1, "n2": 1}, eventual.After},
-		{eventual.VClock{"n1": 1}, eventual.VClock{"n1": 1, "n3": 1}, eventual.Before},
-		{eventual.VClock{"n1": 2, "n2": 1}, eventual.VClock{"n1": 1, "n2": 2}, eventual.Concurrent},
-		{eventual.VClock{"n1": 1}, eventual.VClock{"n2": 1}, eventual.Concurrent},
-	} {
-		if got := tc.a.Compare(tc.b); got != tc.want {
-			t.Errorf("%v.Compare(%v) = %s, want %s", tc.a, tc.b, got, tc.want)
-		}
-		descends := tc.want == eventual.Equal || tc.want == eventual.After
-		if got := tc.a.Descends(tc.b); got != descends {
-			t.Errorf("%v.Descends(%v) = %v, want %v", tc.a, tc.b, got, descends)
-		}
-	}
-}
-
-func TestVClockMergeAndTick(t *testing.T) {
-	a := eventual.VClock{"n1": 3, "n2": 1}
-	b := eventual.VClock{"n2": 4, "n3": 2}
-	m := a.Merge(b)
-	if want := (eventual.VClock{"n1": 3, "n2": 4, "n3": 2}); m.Compare(want) != eventual.Equal || len(m) != 3 {
-		t.Fatalf("%v merged with %v = %v, want %v", a, b, m, want)
-	}
-	if a.Compare(m) != eventual.Before || b.Compare(m) != eventual.Before {
-		t.Fatalf("the merge %v does not descend from both %v and %v", m, a, b)
-	}
-	next := m.Tick("n1")
-	if next["n1"] != 4 || m["n1"] != 3 {
-		t.Fatalf("ticking %v at n1 gave %v and left the original at %v; want n1 at 4 in the copy, 3 in the original", m, next, m)
-	}
-	if a["n2"] != 1 || len(b) != 2 {
-		t.Fatalf("merge changed its inputs: %v, %v", a, b)
-	}
-	if c := eventual.VClock(nil).Tick("n2"); c.Compare(eventual.VClock{"n2": 1}) != eventual.Equal {
-		t.Fatalf("ticking an empty clock gave %v", c)
-	}
-}
-
 func TestLastWriteWinsHonoursNodeClocks(t *testing.T) {
 	now := time.Now()
 	v := func(value, node string, at time.Duration) eventual.Version {
@@ -176,7 +130,7 @@ func TestConvergesAfterPartitionHeals(t *testing.T) {
 				t.Fatalf("isolated %s read %v at %s; want its own write %d", node, got, key, i)
 			}
 		}
-		// Concurrent with n1's and n3's writes, and later: it wins.
+		// vclock.Concurrent with n1's and n3's writes, and later: it wins.
 		write(t, net, "n2", key, "final-"+key)
 	}
 	if err := net.Heal(context.Background()); err != nil {

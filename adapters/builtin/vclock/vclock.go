@@ -1,12 +1,14 @@
-package eventual
+// Package vclock is vector clocks, shared by the bundled stores that track
+// causality.
+package vclock
 
 import "fmt"
 
-// VClock is a vector clock (Fidge 1988, Mattern 1989; Dynamo §4.4): for
+// Clock is a vector clock (Fidge 1988, Mattern 1989; Dynamo §4.4): for
 // each node, how many writes made there a version has seen, its own
-// included. A missing node counts as 0. VClocks are values: Merge and Tick return
+// included. A missing node counts as 0. Clocks are values: Merge and Tick return
 // new clocks and never change the ones they are given.
-type VClock map[string]uint64
+type Clock map[string]uint64
 
 // Order is how two vector clocks relate.
 type Order int8
@@ -39,7 +41,7 @@ func (o Order) String() string {
 }
 
 // Compare returns how a relates to b.
-func (a VClock) Compare(b VClock) Order {
+func (a Clock) Compare(b Clock) Order {
 	aGE, bGE := a.Descends(b), b.Descends(a)
 	switch {
 	case aGE && bGE:
@@ -54,7 +56,7 @@ func (a VClock) Compare(b VClock) Order {
 
 // Descends reports whether a has seen everything b has: every entry of a
 // is at least b's. A clock descends from itself.
-func (a VClock) Descends(b VClock) bool {
+func (a Clock) Descends(b Clock) bool {
 	for node, n := range b {
 		if a[node] < n {
 			return false
@@ -65,8 +67,8 @@ func (a VClock) Descends(b VClock) bool {
 
 // Merge returns the least clock that descends from both a and b: the
 // entry-wise maximum.
-func (a VClock) Merge(b VClock) VClock {
-	out := make(VClock, max(len(a), len(b)))
+func (a Clock) Merge(b Clock) Clock {
+	out := make(Clock, max(len(a), len(b)))
 	for node, n := range a {
 		out[node] = n
 	}
@@ -78,7 +80,7 @@ func (a VClock) Merge(b VClock) VClock {
 
 // Tick returns a copy of a with node's entry incremented: the clock of a
 // write at node that has seen a.
-func (a VClock) Tick(node string) VClock {
+func (a Clock) Tick(node string) Clock {
 	out := a.Merge(nil)
 	out[node]++
 	return out
