@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"consist/adapters/builtin/eventual"
 	"consist/adapters/builtin/paxos"
 	"consist/adapters/builtin/simnet"
 	"consist/adapters/builtin/single"
+	"consist/checker"
+	"consist/nemesis"
 )
 
 // Store describes a bundled store.
@@ -25,18 +28,140 @@ type Store struct {
 	Nodes int
 	// New starts the store on a simulated network configured by cfg.
 	New func(cfg simnet.Config) *simnet.Network
+	// Profile is what consist should find when it tests the store.
+	Profile Profile
+}
+
+// Profile is a store's documented consistency: the models it guarantees
+// whatever the faults, and the ones it is expected to break, each with a
+// run that shows it. consist matrix checks every store against its
+// profile, and the tests assert them.
+type Profile struct {
+	// Guarantees are the models that hold under every fault; every model
+	// they imply holds too.
+	Guarantees []checker.Model
+	// Breaks are the models the store is expected to violate, and how to
+	// see it.
+	Breaks []Break
+	// Runs are the runs that test the guarantees; the runs of Breaks are
+	// added to them.
+	Runs []Run
+}
+
+// Break is a model a store is expected to violate and a run that shows
+// the violation.
+type Break struct {
+	Model checker.Model
+	Run   Run
+}
+
+// Run is one run of a store: a workload under some faults.
+type Run struct {
+	// Workload is the workload's name (register, counter, set, bank).
+	Workload string
+	// Faults are the kinds of fault the nemesis injects; none means a
+	// run without faults.
+	Faults []nemesis.Kind
+}
+
+// String names the run, as "register under partition,kill".
+func (r Run) String() string {
+	if len(r.Faults) == 0 {
+		return r.Workload + " without faults"
+	}
+	faults := make([]string, len(r.Faults))
+	for i, f := range r.Faults {
+		faults[i] = string(f)
+	}
+	return r.Workload + " under " + strings.Join(faults, ",")
+}
+
+// AllRuns returns the profile's runs, the guarantees' and the breaks',
+// each once, in order.
+func (p Profile) AllRuns() []Run {
+	var out []Run
+	add := func(r Run) {
+		for _, o := range out {
+			if o.String() == r.String() {
+				return
+			}
+		}
+		out = append(out, r)
+	}
+	for _, r := range p.Runs {
+		add(r)
+	}
+	for _, b := range p.Breaks {
+		add(b.Run)
+	}
+	return out
+}
+
+// Guaranteed reports whether the profile guarantees m, itself or through
+// a stronger model it guarantees.
+func (p Profile) Guaranteed(m checker.Model) bool {
+	for _, g := range p.Guarantees {
+		if g == m || checker.Implies(g, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// Expected returns the runs in which the profile expects m to break.
+func (p Profile) Expected(m checker.Model) []Run {
+	var out []Run
+	for _, b := range p.Breaks {
+		if b.Model == m {
+			out = append(out, b.Run)
+		}
+	}
+	return out
 }
 
 // DefaultLatency is the message delay between nodes of a bundled store
 // unless configured otherwise: a fast local network.
 var DefaultLatency = simnet.Uniform(100*time.Microsecond, time.Millisecond)
 
+// Shorthands for the profiles.
+var (
+	partition = []nemesis.Kind{nemesis.Partition}
+	crashes   = []nemesis.Kind{nemesis.Partition, nemesis.Kill, nemesis.Pause}
+)
+
 var stores = []Store{
-	{Name: "single", Summary: "one node applying every operation atomically: the linearizable baseline", Nodes: 1, New: single.New},
+	{Name: "single", Summary: "one node applying every operation atomically: the linearizable baseline", Nodes: 1, New: single.New,
+		Profile: Profile{
+			Guarantees: []checker.Model{checker.Linearizable, checker.Convergence, checker.Counter, checker.SetFull, checker.Bank},
+			Runs:       []Run{{"register", []nemesis.Kind{nemesis.Kill, nemesis.Pause}}, {"bank", []nemesis.Kind{nemesis.Kill}}},
+		}},
 	{Name: "paxos", Summary: "a log replicated by Multi-Paxos, reads through the log: linearizable; a minority side of a partition is unavailable, not wrong", Nodes: 3,
-		New: func(cfg simnet.Config) *simnet.Network { return paxos.New(cfg, paxos.Options{}) }},
+		New: func(cfg simnet.Config) *simnet.Network { return paxos.New(cfg, paxos.Options{}) },
+		Profile: Profile{
+			Guarantees: []checker.Model{checker.Linearizable, checker.Convergence, checker.Counter, checker.SetFull, checker.Bank},
+			Runs:       []Run{{"register", crashes}, {"counter", crashes}},
+		}},
 	{Name: "eventual", Summary: "asynchronous replication with vector clocks, siblings resolved by last-write-wins on node clocks: eventually consistent, nothing more", Nodes: 3,
-		New: func(cfg simnet.Config) *simnet.Network { return eventual.New(cfg, eventual.Options{}) }},
+		New: func(cfg simnet.Config) *simnet.Network { return eventual.New(cfg, eventual.Options{}) },
+		Profile: Profile{
+			Guarantees: []checker.Model{checker.Convergence},
+			Breaks: []Break{
+				{checker.Linearizable, Run{"register", partition}},
+				{checker.Sequential, Run{"register", partition}},
+				{checker.Counter, Run{"counter", partition}},
+				{checker.SetFull, Run{"set", partition}},
+			},
+		}},
+}
+
+// Lookup returns the bundled store called name.
+func Lookup(name string) (Store, error) {
+	for _, s := range stores {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	return Store{}, fmt.Errorf("no bundled store %q: use one of %v", name, Names())
 }
 
 // Stores returns the bundled stores, sorted by name.
@@ -58,10 +183,15 @@ func Names() []string {
 // Open starts the store called name with seed, on its default number of
 // nodes and DefaultLatency.
 func Open(name string, seed uint64) (*simnet.Network, error) {
-	for _, s := range stores {
-		if s.Name == name {
-			return s.New(simnet.Config{Nodes: s.Nodes, Seed: seed, Latency: DefaultLatency}), nil
-		}
+	s, err := Lookup(name)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("no bundled store %q: use one of %v", name, Names())
+	return s.Open(seed), nil
+}
+
+// Open starts the store with seed, on its default number of nodes and
+// DefaultLatency.
+func (s Store) Open(seed uint64) *simnet.Network {
+	return s.New(simnet.Config{Nodes: s.Nodes, Seed: seed, Latency: DefaultLatency})
 }

@@ -15,9 +15,16 @@
 //   - A final read of k is an ok read of k invoked after every write of k
 //     completed. A nil read under Knossos' convention
 //     (checker.NilReadUnknown) observed nothing and does not count.
-//   - The history converged on k when all final reads of k returned the
-//     same value; it is Invalid, with a "divergence" anomaly per key, when
-//     two final reads of a key disagree.
+//   - The history converged on k when its final reads, from some point on,
+//     agree: the final reads that began after the last one returning
+//     another value completed all returned one value, and they were served
+//     by every node that served a final read of k. Replicas may disagree
+//     right after the last write — replication takes time, a partition
+//     may be healing — but must agree by the end. It is Invalid, with a
+//     "divergence" anomaly per key, when they do not: a node still
+//     returned another value after the others agreed, or no read on some
+//     node came after the last disagreement. When the final reads do not
+//     name their nodes, any two that disagree make k diverge.
 //
 // One refinement keeps the verdict sound. A crashed (info) write may take
 // effect at any time after its info completion, so a final read may see
@@ -118,6 +125,9 @@ const (
 	// settled: the final reads disagreed only by crashed writes' values,
 	// then agreed.
 	settled
+	// caughtUp: the final reads disagreed at first, then agreed on every
+	// node.
+	caughtUp
 	// unsettled: the final reads disagree only by crashed writes' values
 	// and never agree afterwards.
 	unsettled
@@ -148,7 +158,7 @@ func Check(ctx context.Context, h *history.History, opts checker.Options) (res c
 		a, b *history.Op
 	}
 	var divs []divergence
-	var openKeys, settledKeys, unsettledKeys []any
+	var openKeys, settledKeys, unsettledKeys, caughtUpKeys []any
 	for _, ks := range keys {
 		if len(ks.final) == 0 {
 			d.Unjudged = append(d.Unjudged, ks.key)
@@ -165,6 +175,8 @@ func Check(ctx context.Context, h *history.History, opts checker.Options) (res c
 			continue
 		case settled:
 			settledKeys = append(settledKeys, ks.key)
+		case caughtUp:
+			caughtUpKeys = append(caughtUpKeys, ks.key)
 		case diverged:
 			divs = append(divs, divergence{ks, a, b})
 		}
@@ -219,6 +231,10 @@ func Check(ctx context.Context, h *history.History, opts checker.Options) (res c
 	if len(settledKeys) > 0 {
 		notes = append(notes, fmt.Sprintf("%s converged only after crashed writes took effect, the earlier final reads disagreeing: %s",
 			plural(len(settledKeys), "key"), keyList(settledKeys)))
+	}
+	if len(caughtUpKeys) > 0 {
+		notes = append(notes, fmt.Sprintf("%s converged after a lag, the first final reads disagreeing and the later ones, on every node, agreeing: %s",
+			plural(len(caughtUpKeys), "key"), keyList(caughtUpKeys)))
 	}
 	res.Reason = strings.Join(notes, "; ")
 	return res
@@ -282,6 +298,16 @@ func judge(h *history.History, ks *keyState) (o outcome, a, b *history.Op) {
 	if agree {
 		return converged, nil, nil
 	}
+	// Did the reads agree in the end: every read that began after the
+	// last one with another value completed?
+	last := &h.Ops[ks.final[len(ks.final)-1]]
+	lastDiff := -1
+	for _, id := range ks.final {
+		if op := &h.Ops[id]; !history.Equal(op.Output, last.Output) {
+			lastDiff = max(lastDiff, op.Complete)
+		}
+	}
+	agreedAtEnd := last.Invoke > lastDiff
 	crashed := func(op *history.Op) bool { return ks.crashed[history.Canonical(op.Output)] }
 	for _, id := range ks.final {
 		op := &h.Ops[id]
@@ -291,22 +317,43 @@ func judge(h *history.History, ks *keyState) (o outcome, a, b *history.Op) {
 		if a == nil {
 			a = op
 		} else if !history.Equal(op.Output, a.Output) {
+			if agreedAtEnd && everyNodeAfter(h, ks, lastDiff) {
+				return caughtUp, nil, nil
+			}
 			return diverged, a, op
 		}
 	}
-	// The disagreement may be crashed writes landing late; did the reads
-	// agree afterwards?
-	last := &h.Ops[ks.final[len(ks.final)-1]]
-	lastDiff := -1
-	for _, id := range ks.final {
-		if op := &h.Ops[id]; !history.Equal(op.Output, last.Output) {
-			lastDiff = max(lastDiff, op.Complete)
-		}
-	}
-	if last.Invoke > lastDiff {
+	// The disagreement may be crashed writes landing late.
+	if agreedAtEnd {
 		return settled, nil, nil
 	}
 	return unsettled, nil, nil
+}
+
+// everyNodeAfter reports whether every node that served a final read of
+// the key also served one invoked after position after; false when some
+// final read does not name its node.
+func everyNodeAfter(h *history.History, ks *keyState, after int) bool {
+	served := map[string]bool{}
+	for _, id := range ks.final {
+		op := &h.Ops[id]
+		node := h.Events[op.Invoke].Node
+		if node == "" {
+			return false
+		}
+		if _, ok := served[node]; !ok {
+			served[node] = false
+		}
+		if op.Invoke > after {
+			served[node] = true
+		}
+	}
+	for _, later := range served {
+		if !later {
+			return false
+		}
+	}
+	return true
 }
 
 // writersOf finds, for the keys given (by position), the write of each

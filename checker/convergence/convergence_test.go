@@ -104,6 +104,31 @@ func TestVerdicts(t *testing.T) {
 {"type":"invoke","process":3,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":1}
 {"type":"ok","process":3,"f":"read","value":2}`},
+		{name: "replicas that lag, then agree on every node", want: checker.Valid, judged: 1, history: `
+{"type":"invoke","process":0,"f":"write","value":1,"node":"n1"}
+{"type":"ok","process":0,"f":"write","value":1,"node":"n1"}
+{"type":"invoke","process":1,"f":"read","value":null,"node":"n2"}
+{"type":"ok","process":1,"f":"read","value":null,"node":"n2"}
+{"type":"invoke","process":0,"f":"read","value":null,"node":"n1"}
+{"type":"ok","process":0,"f":"read","value":1,"node":"n1"}
+{"type":"invoke","process":1,"f":"read","value":null,"node":"n2"}
+{"type":"ok","process":1,"f":"read","value":1,"node":"n2"}`},
+		{name: "a node that never catches up", want: checker.Invalid, judged: 1, ops: [][]int64{{1, 3, 5}}, history: `
+{"type":"invoke","process":0,"f":"write","value":1,"node":"n1"}
+{"type":"ok","process":0,"f":"write","value":1,"node":"n1"}
+{"type":"invoke","process":0,"f":"read","value":null,"node":"n1"}
+{"type":"ok","process":0,"f":"read","value":1,"node":"n1"}
+{"type":"invoke","process":1,"f":"read","value":null,"node":"n2"}
+{"type":"ok","process":1,"f":"read","value":null,"node":"n2"}
+{"type":"invoke","process":0,"f":"read","value":null,"node":"n1"}
+{"type":"ok","process":0,"f":"read","value":1,"node":"n1"}`},
+		{name: "agreement at the end without every node", want: checker.Invalid, judged: 1, ops: [][]int64{{1, 3, 5}}, history: `
+{"type":"invoke","process":0,"f":"write","value":1,"node":"n1"}
+{"type":"ok","process":0,"f":"write","value":1,"node":"n1"}
+{"type":"invoke","process":1,"f":"read","value":null,"node":"n2"}
+{"type":"ok","process":1,"f":"read","value":null,"node":"n2"}
+{"type":"invoke","process":0,"f":"read","value":null,"node":"n1"}
+{"type":"ok","process":0,"f":"read","value":1,"node":"n1"}`},
 		{name: "two values no crashed write wrote", want: checker.Invalid, judged: 1, ops: [][]int64{{1, 5, 7, 11}}, history: `
 {"type":"invoke","process":0,"f":"write","value":1}
 {"type":"ok","process":0,"f":"write","value":1}

@@ -1,0 +1,294 @@
+// Package matrix verifies the bundled stores against their profiles: it
+// runs every store with the workloads and faults its profile names, checks
+// every model that applies, and lays the verdicts out as a table — rows
+// stores, columns models — marking every verdict that disagrees with the
+// profile: a guaranteed model found broken, or a model expected to break
+// found holding in the run meant to break it.
+package matrix
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"consist/adapters/builtin"
+	"consist/checker"
+	"consist/checker/suite"
+	"consist/history"
+	"consist/nemesis"
+	"consist/workloads"
+	"consist/workloads/runner"
+)
+
+// Config describes a matrix. Zero fields take their defaults.
+type Config struct {
+	// Stores are the stores to run (default every bundled store).
+	Stores []builtin.Store
+	// Duration is how long each run lasts (default 5 s).
+	Duration time.Duration
+	// Interval is how long each fault lasts, and the calm between them
+	// (default a fifth of Duration).
+	Interval time.Duration
+	// Clients, Rate and Keys shape each run's workload (defaults 10,
+	// 1000 operations per second, 5 keys).
+	Clients int
+	Rate    float64
+	Keys    int
+	// Seed seeds every run.
+	Seed uint64
+	// Parallel is how many runs go at once (default 1).
+	Parallel int
+	// Done, if set, is called after each run, from the goroutine that
+	// ran it.
+	Done func(Cell)
+}
+
+func (c *Config) defaults() {
+	if c.Stores == nil {
+		c.Stores = builtin.Stores()
+	}
+	if c.Duration <= 0 {
+		c.Duration = 5 * time.Second
+	}
+	if c.Interval <= 0 {
+		c.Interval = c.Duration / 5
+	}
+	if c.Clients <= 0 {
+		c.Clients = 10
+	}
+	if c.Rate <= 0 {
+		c.Rate = 1000
+	}
+	if c.Keys <= 0 {
+		c.Keys = 5
+	}
+	if c.Parallel <= 0 {
+		c.Parallel = 1
+	}
+}
+
+// Cell is the outcome of one run of one store.
+type Cell struct {
+	Store string      `json:"store"`
+	Run   builtin.Run `json:"-"`
+	// Name names the run, as "register under partition".
+	Name    string           `json:"run"`
+	OK      int64            `json:"ok"`
+	Fail    int64            `json:"fail"`
+	Info    int64            `json:"info"`
+	Results []checker.Result `json:"results,omitempty"`
+	// Err says why the run could not be made or checked.
+	Err string `json:"error,omitempty"`
+}
+
+// Mark is a store's verdict on one model, over all its runs.
+type Mark struct {
+	Verdict checker.Verdict `json:"verdict"`
+	// Anomalies counts the anomalies of the runs that found it broken.
+	Anomalies int `json:"anomalies"`
+	// Expected is what the profile says: "holds", "breaks" or "".
+	Expected string `json:"expected,omitempty"`
+	// Disagrees says, when the verdict contradicts the profile, how.
+	Disagrees string `json:"disagrees,omitempty"`
+}
+
+// Row is one store's marks.
+type Row struct {
+	Store string                 `json:"store"`
+	Marks map[checker.Model]Mark `json:"marks"`
+	Cells []Cell                 `json:"runs"`
+}
+
+// Matrix is the table of every store's marks.
+type Matrix struct {
+	// Models are the columns, strongest first.
+	Models []checker.Model `json:"models"`
+	Rows   []Row           `json:"rows"`
+	// Duration is how long each run lasted.
+	Duration time.Duration `json:"run_duration_ns"`
+}
+
+// Disagreements lists, one sentence each, every mark that contradicts its
+// store's profile.
+func (m *Matrix) Disagreements() []string {
+	var out []string
+	for _, r := range m.Rows {
+		for _, model := range m.Models {
+			if d := r.Marks[model].Disagrees; d != "" {
+				out = append(out, fmt.Sprintf("%s: %s", r.Store, d))
+			}
+		}
+		for _, c := range r.Cells {
+			if c.Err != "" {
+				out = append(out, fmt.Sprintf("%s: %s: %s", r.Store, c.Name, c.Err))
+			}
+		}
+	}
+	return out
+}
+
+// Run runs every store's runs and judges them against the profiles. It
+// stops early, returning what it has, when ctx ends.
+func Run(ctx context.Context, cfg Config) (*Matrix, error) {
+	cfg.defaults()
+	type job struct {
+		row, cell int
+		store     builtin.Store
+		run       builtin.Run
+	}
+	var jobs []job
+	rows := make([]Row, len(cfg.Stores))
+	for i, s := range cfg.Stores {
+		runs := s.Profile.AllRuns()
+		if len(runs) == 0 {
+			return nil, fmt.Errorf("matrix: store %s has no runs in its profile: give it Runs or Breaks", s.Name)
+		}
+		rows[i] = Row{Store: s.Name, Cells: make([]Cell, len(runs))}
+		for j, r := range runs {
+			jobs = append(jobs, job{i, j, s, r})
+		}
+	}
+	work := make(chan job)
+	var wg sync.WaitGroup
+	for range cfg.Parallel {
+		wg.Go(func() {
+			for j := range work {
+				c := runCell(ctx, cfg, j.store, j.run)
+				rows[j.row].Cells[j.cell] = c
+				if cfg.Done != nil {
+					cfg.Done(c)
+				}
+			}
+		})
+	}
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- j
+	}
+	close(work)
+	wg.Wait()
+	m := &Matrix{Duration: cfg.Duration}
+	seen := map[checker.Model]bool{}
+	for i, s := range cfg.Stores {
+		rows[i].Marks = judge(s.Profile, rows[i].Cells)
+		for model := range rows[i].Marks {
+			seen[model] = true
+		}
+	}
+	for _, model := range checker.Models() {
+		if seen[model] {
+			m.Models = append(m.Models, model)
+		}
+	}
+	m.Rows = rows
+	return m, ctx.Err()
+}
+
+// runCell runs one store under one run and checks the history.
+func runCell(ctx context.Context, cfg Config, s builtin.Store, r builtin.Run) Cell {
+	c := Cell{Store: s.Name, Run: r, Name: r.String()}
+	wl, err := workloads.New(r.Workload, workloads.Options{Keys: cfg.Keys})
+	if err != nil {
+		c.Err = err.Error()
+		return c
+	}
+	net := s.Open(cfg.Seed)
+	defer net.Close()
+	var out bytes.Buffer
+	rec := history.NewRecorder(&out, 0)
+	nem, err := nemesis.New(net, nemesis.Schedule{Kinds: r.Faults, Interval: cfg.Interval, Seed: cfg.Seed}, rec)
+	if err != nil {
+		c.Err = err.Error()
+		return c
+	}
+	var counts runner.Counts
+	runErr := runner.Run(ctx, runner.Config{Store: net, Workload: wl, Recorder: rec, Clients: cfg.Clients,
+		Duration: cfg.Duration, Rate: cfg.Rate, OpTimeout: time.Second, Seed: cfg.Seed,
+		Nemesis: nem, Quiesce: 300 * time.Millisecond}, &counts)
+	c.OK, c.Fail, c.Info = counts.OK.Load(), counts.Fail.Load(), counts.Info.Load()
+	if err := rec.Close(); err != nil || runErr != nil {
+		c.Err = fmt.Sprint("the run failed: ", runErr, err)
+		return c
+	}
+	h, err := history.Parse(out.Bytes(), s.Name+" "+c.Name, history.JSONL)
+	if err != nil {
+		c.Err = err.Error()
+		return c
+	}
+	c.Results = suite.Check(context.WithoutCancel(ctx), h, checker.Options{Timeout: time.Minute}, wl.Models()...)
+	return c
+}
+
+// judge merges a store's runs into one mark per model and compares each
+// with the profile.
+func judge(p builtin.Profile, cells []Cell) map[checker.Model]Mark {
+	marks := map[checker.Model]Mark{}
+	for _, c := range cells {
+		for _, r := range c.Results {
+			mk, ok := marks[r.Model]
+			switch {
+			case !ok:
+				mk = Mark{Verdict: r.Verdict}
+			case r.Verdict.Worse(mk.Verdict):
+				mk.Verdict = r.Verdict
+			}
+			if r.Verdict == checker.Invalid {
+				mk.Anomalies += len(r.Anomalies)
+			}
+			marks[r.Model] = mk
+		}
+	}
+	for model, mk := range marks {
+		switch {
+		case p.Guaranteed(model):
+			mk.Expected = "holds"
+			if mk.Verdict == checker.Invalid {
+				mk.Disagrees = fmt.Sprintf("%s is guaranteed, but %s", model, brokenIn(cells, model))
+			}
+		case len(p.Expected(model)) > 0:
+			mk.Expected = "breaks"
+			for _, run := range p.Expected(model) {
+				if v := verdictIn(cells, run, model); v != checker.Invalid {
+					mk.Disagrees = fmt.Sprintf("%s should break in %s, but was %s there", model, run, v)
+				}
+			}
+		}
+		marks[model] = mk
+	}
+	return marks
+}
+
+// verdictIn returns model's verdict in the cell of run, or Unknown.
+func verdictIn(cells []Cell, run builtin.Run, model checker.Model) checker.Verdict {
+	for _, c := range cells {
+		if c.Run.String() != run.String() {
+			continue
+		}
+		for _, r := range c.Results {
+			if r.Model == model {
+				return r.Verdict
+			}
+		}
+	}
+	return checker.Unknown
+}
+
+// brokenIn says where model broke, with the first anomaly's explanation.
+func brokenIn(cells []Cell, model checker.Model) string {
+	for _, c := range cells {
+		for _, r := range c.Results {
+			if r.Model != model || r.Verdict != checker.Invalid {
+				continue
+			}
+			if len(r.Anomalies) > 0 {
+				return fmt.Sprintf("it broke in %s: %s", c.Name, r.Anomalies[0].Explanation)
+			}
+			return fmt.Sprintf("it broke in %s (%s)", c.Name, r.Reason)
+		}
+	}
+	return "it broke"
+}
