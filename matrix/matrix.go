@@ -180,7 +180,8 @@ func Run(ctx context.Context, cfg Config) (*Matrix, error) {
 		}
 	}
 	for _, model := range checker.Models() {
-		if seen[model] {
+		// Staleness is measured, not judged, unless given bounds.
+		if seen[model] && model != checker.BoundedStaleness {
 			m.Models = append(m.Models, model)
 		}
 	}
@@ -240,6 +241,11 @@ func judge(p builtin.Profile, cells []Cell) map[checker.Model]Mark {
 				mk.Anomalies += len(r.Anomalies)
 			}
 			marks[r.Model] = mk
+		}
+	}
+	for _, b := range p.Breaks {
+		if _, ok := marks[b.Model]; !ok {
+			marks[b.Model] = Mark{Verdict: checker.Unknown}
 		}
 	}
 	for model, mk := range marks {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
 
 	"consist/checker"
 )
@@ -54,7 +55,7 @@ const legend = "✓ holds · ✗ n: broken, with n anomalies · ? unknown · · 
 // disagreement.
 func (m *Matrix) WriteText(w io.Writer) error {
 	header, rows := m.cells()
-	table := tablewriter.NewWriter(w)
+	table := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
 	table.Header(header)
 	if err := table.Bulk(rows); err != nil {
 		return fmt.Errorf("render the matrix: %w", err)

@@ -169,6 +169,11 @@ func (m *machine) Start(node *simnet.Node) {
 }
 
 func (m *machine) Request(req *simnet.Request) {
+	if m.opts.LocalReads && req.Op.F == "read" {
+		_, value, err := objects.Apply(m.objects[req.Op.Key], req.Op)
+		req.Reply(value, err)
+		return
+	}
 	m.seq++
 	w := &waiting{cmd: &command{ID: cmdID{m.self, m.boot, m.seq}, Op: req.Op, req: req}, born: m.tick}
 	m.pending[w.cmd.ID] = w
@@ -232,7 +237,7 @@ func (m *machine) Receive(from string, msg any) {
 		if m.lead != nil {
 			m.propose(msg.Cmd)
 		} else if r, ok := m.results[msg.Cmd.ID]; ok {
-			msg.Cmd.reply(r)
+			m.answer(msg.Cmd, r)
 		}
 	case catchUp:
 		if cmds := m.disk.chosenRun(msg.From, catchUpBatch); len(cmds) > 0 {
@@ -476,7 +481,7 @@ func (m *machine) leaderTick() {
 // answers it) or in flight already.
 func (m *machine) propose(cmd *command) {
 	if r, ok := m.results[cmd.ID]; ok {
-		cmd.reply(r)
+		m.answer(cmd, r)
 		return
 	}
 	l := m.lead
@@ -601,10 +606,19 @@ func (m *machine) apply(cmd *command) {
 		r = outcome{value, err}
 		m.results[cmd.ID] = r
 	}
-	cmd.reply(r)
+	m.answer(cmd, r)
 	delete(m.pending, cmd.ID)
 	if m.lead != nil {
 		delete(m.lead.ids, cmd.ID)
+	}
+}
+
+// answer gives cmd's client the result r of cmd's first application.
+// With local reads only the client's own node answers, once it applied
+// cmd, so that the client's next read there sees it.
+func (m *machine) answer(cmd *command, r outcome) {
+	if !m.opts.LocalReads || cmd.ID.Node == m.self {
+		cmd.reply(r)
 	}
 }
 

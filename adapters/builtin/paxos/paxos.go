@@ -48,6 +48,27 @@
 // so its client hears nothing and times out (an unknown outcome). Once a
 // majority can talk again it elects a leader within a few election
 // timeouts, and serves again.
+//
+// Local reads. With Options.LocalReads a node answers a read at once from
+// the objects it has applied, as a replica that serves reads from its own
+// copy does (ZooKeeper's reads; etcd's serializable reads). Every other
+// operation still goes through the log, and the node a client is bound to
+// answers the client only once it has applied the command itself
+// (ZooKeeper: Hunt et al., "ZooKeeper: Wait-free coordination for
+// Internet-scale systems", USENIX ATC 2010, §2.3). Every node applies a
+// prefix of the same chosen log, never going back (a restarted node
+// replays the chosen slots on its disk), so each client's reads and
+// writes see a growing prefix of one order: the store is sequentially
+// consistent (Lamport 1979), and so causal, PRAM and every session
+// guarantee hold, and the replicas converge once they can hear the
+// leader. It is not linearizable: a read returns the state the node has
+// applied, which may lack writes other nodes' clients already saw
+// acknowledged — a stale read. A follower lags the leader by a message
+// delay even without faults; a node cut off from the majority by a
+// partition (a follower, or a leader that is deposed and does not yet
+// know it), or paused, or slowed by latency, keeps answering reads from
+// its old state for as long as the fault lasts. Reads are never refused
+// and never wait, even on a node alone.
 package paxos
 
 import (
@@ -82,6 +103,14 @@ type Options struct {
 	// leader before it is refused, certainly not applied
 	// (DefaultLeaderWait).
 	LeaderWait time.Duration
+	// LocalReads makes every node answer reads at once from its own
+	// applied state, without going through the log, and makes the node a
+	// client is bound to answer that client's other commands, once it
+	// has applied them itself (as ZooKeeper does). Reads are then fast,
+	// and served by nodes cut off from the majority, but may be stale:
+	// the store is sequentially consistent, not linearizable. See the
+	// package documentation. The default (false) keeps reads in the log.
+	LocalReads bool
 
 	// duplicate makes every leader propose each new command in two slots,
 	// to test that a command is applied once.

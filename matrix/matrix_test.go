@@ -1,0 +1,67 @@
+package matrix_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"consist/adapters/builtin"
+	"consist/checker"
+	"consist/matrix"
+)
+
+// TestProfiles runs every bundled store as consist matrix does, for a
+// shorter time, and asserts that each behaves as its profile says: no
+// guaranteed model broken, every expected anomaly shown.
+func TestProfiles(t *testing.T) {
+	m, err := matrix.Run(context.Background(), matrix.Config{Duration: 2 * time.Second, Parallel: 2, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := m.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	if d := m.Disagreements(); len(d) > 0 {
+		t.Fatalf("%d verdicts disagree with the profiles:\n%s", len(d), out.String())
+	}
+	if len(m.Rows) != len(builtin.Stores()) {
+		t.Fatalf("%d rows for %d stores", len(m.Rows), len(builtin.Stores()))
+	}
+	t.Log("\n" + out.String())
+}
+
+// TestDisagreementsAreMarked judges a store against a profile it cannot
+// meet: the broken guarantee and the break that never showed must both be
+// marked, and the text must say so.
+func TestDisagreementsAreMarked(t *testing.T) {
+	s, err := builtin.Lookup("eventual")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Claim linearizability, and a counter break in a run that never
+	// breaks it: the register run breaks linearizability, and the set run
+	// does not check counters.
+	s.Profile = builtin.Profile{
+		Guarantees: []checker.Model{checker.Linearizable},
+		Breaks:     []builtin.Break{{Model: checker.Counter, Run: builtin.Run{Workload: "set"}}},
+		Runs:       []builtin.Run{{Workload: "register", Faults: nil}},
+	}
+	m, err := matrix.Run(context.Background(), matrix.Config{Stores: []builtin.Store{s}, Duration: 500 * time.Millisecond, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := m.Disagreements()
+	if len(d) < 2 || !strings.Contains(strings.Join(d, "\n"), "linearizable is guaranteed, but it broke") || !strings.Contains(strings.Join(d, "\n"), "counter should break in set without faults") {
+		t.Fatalf("disagreements %q: want the broken guarantee and the missing break", d)
+	}
+	var out bytes.Buffer
+	if err := m.WriteMarkdown(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "| eventual | ✗") || !strings.Contains(out.String(), " !") || !strings.Contains(out.String(), "disagreements with the profiles") {
+		t.Fatalf("the Markdown does not mark the disagreements:\n%s", out.String())
+	}
+}
