@@ -186,3 +186,21 @@ func TestRunMix(t *testing.T) {
 		}
 	}
 }
+
+func TestRecommendReadsARunFolder(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := runCLI(t, "run", "--store", "single", "--nemesis", "none", "--ops", "300", "--rate", "0", "--store-dir", dir); code != exitValid {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := runCLI(t, "recommend", filepath.Join(dir, "latest"))
+	if code != exitValid || !strings.Contains(stdout, "single delivered: linearizable") || !strings.Contains(stdout, "the run agrees") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	code, stdout, _ = runCLI(t, "recommend", "--strong")
+	if code != exitValid || !strings.Contains(stdout, "Recommended: linearizable") || !strings.Contains(stdout, "consist run --store paxos") {
+		t.Fatalf("recommend --strong: exit %d\n%s", code, stdout)
+	}
+	if code, _, stderr := runCLI(t, "recommend", t.TempDir()); code != exitBad || !strings.Contains(stderr, "not a run folder") {
+		t.Fatalf("a folder without results: exit %d, %s", code, stderr)
+	}
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"consist/adapters/builtin"
+	"consist/checker"
+	"consist/recommend"
+	"consist/report"
+)
+
+func newRecommendCmd(stdout io.Writer) *cobra.Command {
+	var req recommend.Requirements
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "recommend [flags] [RUN-FOLDER]",
+		Short: "Recommend a consistency model for your requirements, or say which one a run delivered",
+		Long: `Given requirements as flags, recommend names the weakest consistency model
+that meets them, says why and at what cost, names the bundled store that
+provides it (to try with consist run) and the settings of etcd, Redis and
+MySQL/MariaDB that do.
+
+Given the folder of a run instead (store/latest, say), it says which models
+the tested store delivered — the strongest that held, the weakest that
+broke — and, for a bundled store, whether that matches its profile.`,
+		Example: `  consist recommend --strong
+  consist recommend --causal --available --global
+  consist recommend --stale-ok --write-heavy
+  consist recommend store/latest`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				if cmd.Flags().NFlag() > 0 && !asJSON {
+					return usageError("give requirements as flags, or a run folder, not both")
+				}
+				return delivered(stdout, args[0], asJSON)
+			}
+			if req == (recommend.Requirements{}) {
+				return usageError("say what you need: --strong, --stale-ok, --causal, --available, --global, --write-heavy (or give a run folder)")
+			}
+			return advise(stdout, recommend.Recommend(req), asJSON)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&req.Strong, "strong", false, "every read must see every write completed before it began (balances, locks, unique names)")
+	f.BoolVar(&req.StaleOK, "stale-ok", false, "reads may return older values for a while")
+	f.BoolVar(&req.Causal, "causal", false, "effects must never be seen before their causes")
+	f.BoolVar(&req.Available, "available", false, "both sides of a partition must keep serving")
+	f.BoolVar(&req.Global, "global", false, "replicas are spread over distant regions")
+	f.BoolVar(&req.WriteHeavy, "write-heavy", false, "writes dominate and must be fast")
+	f.BoolVar(&asJSON, "json", false, "print the answer as JSON")
+	return cmd
+}
+
+func advise(w io.Writer, r recommend.Recommendation, asJSON bool) error {
+	if asJSON {
+		return writeJSON(w, r)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Recommended: %s\n\nWhy:\n", r.Model)
+	for _, s := range r.Reasons {
+		fmt.Fprintf(&b, "  - %s\n", s)
+	}
+	if len(r.Considerations) > 0 {
+		b.WriteString("\nConsider:\n")
+		for _, s := range r.Considerations {
+			fmt.Fprintf(&b, "  - %s\n", s)
+		}
+	}
+	fmt.Fprintf(&b, "\nSee it: consist run --store %s --nemesis partition\n\nReal databases:\n", r.Store)
+	for _, s := range r.Databases {
+		fmt.Fprintf(&b, "  - %s\n", s)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// runVerdict is what a run folder says the store delivered.
+type runVerdict struct {
+	Store     string          `json:"store,omitempty"`
+	Holds     []checker.Model `json:"holds"`
+	Breaks    []checker.Model `json:"breaks"`
+	Unknown   []checker.Model `json:"unknown,omitempty"`
+	Profile   string          `json:"profile,omitempty"`
+	Disagrees []string        `json:"disagrees,omitempty"`
+}
+
+func delivered(w io.Writer, dir string, asJSON bool) error {
+	data, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		return &exitError{code: exitBad, err: fmt.Errorf("%s is not a run folder: %w; give the folder consist run wrote, e.g. store/latest", dir, err)}
+	}
+	var files []report.FileResult
+	if err := json.Unmarshal(data, &files); err != nil || len(files) != 1 {
+		return &exitError{code: exitBad, err: fmt.Errorf("%s/results.json does not hold one run's results (%v): give the folder consist run wrote", dir, err)}
+	}
+	var v runVerdict
+	var run runSummary
+	if data, err := os.ReadFile(filepath.Join(dir, "run.json")); err == nil && json.Unmarshal(data, &run) == nil {
+		v.Store = run.Store
+	}
+	results := files[0].Results
+	v.Holds, v.Breaks = checker.Summarize(results)
+	for _, r := range results {
+		if r.Verdict == checker.Unknown {
+			v.Unknown = append(v.Unknown, r.Model)
+		}
+	}
+	if s, err := builtin.Lookup(v.Store); err == nil {
+		v.Profile = fmt.Sprintf("%s guarantees %s", s.Name, modelNames(s.Profile.Guarantees))
+		for _, r := range results {
+			if r.Verdict == checker.Invalid && s.Profile.Guaranteed(r.Model) {
+				v.Disagrees = append(v.Disagrees, fmt.Sprintf("%s is guaranteed but broke", r.Model))
+			}
+		}
+	}
+	if asJSON {
+		return writeJSON(w, v)
+	}
+	var b strings.Builder
+	name := "The store"
+	if v.Store != "" {
+		name = v.Store
+	}
+	fmt.Fprintf(&b, "%s delivered: %s", name, modelNames(v.Holds))
+	if len(v.Breaks) > 0 {
+		fmt.Fprintf(&b, "; it broke %s", modelNames(v.Breaks))
+	}
+	b.WriteString("\n")
+	if len(v.Unknown) > 0 {
+		fmt.Fprintf(&b, "Undecided: %s\n", modelNames(v.Unknown))
+	}
+	if v.Profile != "" {
+		fmt.Fprintf(&b, "Its profile: %s", v.Profile)
+		if len(v.Disagrees) == 0 {
+			b.WriteString("; the run agrees\n")
+		} else {
+			fmt.Fprintf(&b, "; the run disagrees: %s\n", strings.Join(v.Disagrees, "; "))
+		}
+	}
+	_, err = io.WriteString(w, b.String())
+	return err
+}
+
+func modelNames(ms []checker.Model) string {
+	if len(ms) == 0 {
+		return "none"
+	}
+	s := make([]string, len(ms))
+	for i, m := range ms {
+		s[i] = string(m)
+	}
+	return strings.Join(s, ", ")
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return &exitError{code: exitBad, err: fmt.Errorf("write JSON: %w", err)}
+	}
+	return nil
+}
