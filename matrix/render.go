@@ -12,7 +12,8 @@ import (
 	"consist/checker"
 )
 
-// Symbol renders a mark: ✓ valid, ✗ and the anomaly count for invalid,
+// Symbol renders a mark: ✓ valid, ✗ and the anomaly count for invalid
+// (no count when the lattice implied it),
 // ? unknown, · not checked; a mark that disagrees with the profile ends
 // in "!".
 func (mk Mark) Symbol(checked bool) string {
@@ -22,8 +23,10 @@ func (mk Mark) Symbol(checked bool) string {
 		return "·"
 	case mk.Verdict == checker.Valid:
 		s = "✓"
-	case mk.Verdict == checker.Invalid:
+	case mk.Verdict == checker.Invalid && mk.Anomalies > 0:
 		s = "✗ " + strconv.Itoa(mk.Anomalies)
+	case mk.Verdict == checker.Invalid:
+		s = "✗" // implied by a weaker model's anomalies
 	default:
 		s = "?"
 	}
@@ -49,7 +52,7 @@ func (m *Matrix) cells() (header []string, rows [][]string) {
 	return header, rows
 }
 
-const legend = "✓ holds · ✗ n: broken, with n anomalies · ? unknown · · not checked · ! disagrees with the store's profile"
+const legend = "✓ holds · ✗ n: broken, with n anomalies (✗ alone: implied by a weaker model's) · ? unknown · · not checked · ! disagrees with the store's profile"
 
 // WriteText writes the matrix as a table, the legend, and every
 // disagreement.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"consist/adapters/builtin/crdt"
 	"consist/adapters/builtin/eventual"
 	"consist/adapters/builtin/paxos"
 	"consist/adapters/builtin/simnet"
@@ -151,6 +152,28 @@ var stores = []Store{
 				{checker.Counter, Run{"counter", partition}},
 				{checker.SetFull, Run{"set", partition}},
 			},
+		}},
+	{Name: "eventual-siblings", Summary: "eventual, with reads returning every concurrent version (siblings) instead of the last write's", Nodes: 3,
+		New: func(cfg simnet.Config) *simnet.Network {
+			return eventual.New(cfg, eventual.Options{Read: eventual.Siblings})
+		},
+		Profile: Profile{
+			Guarantees: []checker.Model{checker.Convergence},
+			Breaks: []Break{
+				{checker.Linearizable, Run{"register", nil}},
+				{checker.ReadYourWrites, Run{"register", nil}},
+				{checker.SetFull, Run{"set", nil}},
+			},
+		}},
+	{Name: "crdt", Summary: "state-based CRDTs (PN-Counter, OR-Set, LWW-Register on hybrid clocks), updated locally and merged by anti-entropy: converge without losing an update", Nodes: 3,
+		New: func(cfg simnet.Config) *simnet.Network { return crdt.New(cfg, crdt.Options{}) },
+		Profile: Profile{
+			Guarantees: []checker.Model{checker.CausalConvergence, checker.ReadYourWrites, checker.MonotonicReads, checker.Convergence, checker.SetFull},
+			Breaks: []Break{
+				{checker.Linearizable, Run{"register", nil}},
+				{checker.Counter, Run{"counter", nil}},
+			},
+			Runs: []Run{{"register", crashes}, {"set", crashes}},
 		}},
 }
 

@@ -55,36 +55,57 @@
 // Strong eventual consistency (the paper's Theorem 2.1): nodes that have
 // received the same updates, in any order, hold the same state, so once
 // updates stop and the network heals, every read of an object returns the
-// same value. No acknowledged update is ever lost: a counter's adds and a
-// set's elements all survive, on every node, once states have spread.
+// same value. No acknowledged add to a counter or a set is lost; of
+// concurrent register writes, last-writer-wins keeps one. Per kind, as
+// consist's checkers judge it (each claim was measured under every kind
+// of fault):
 //
-// Because whole states travel, every state a node holds includes
-// everything the states it merged included: it is causally closed. A
-// client talks to one node, and a node's state only grows, so for
-// registers each client sees its own writes and monotonic reads, and
-// another client never sees a write without the writes it followed —
-// and, with timestamps that extend causality, every read returns the
-// latest write by timestamp in its causal past: causal convergence
-// (Bouajjani et al., POPL 2017). Reads are local, so nothing stronger:
-// a read misses updates acknowledged at other nodes until their states
-// arrive, registers are not linearizable, and concurrent cas both
-// succeed.
+//   - Counters: a read counts every add its own node acknowledged before
+//     it, and never more than was attempted, but it misses adds
+//     acknowledged at other nodes until their states arrive. The counter
+//     checker's lower bound asks every read to see every add acknowledged
+//     anywhere before it began, so counter is invalid, even with no fault
+//     (reads too low, never too high). The final reads count every add.
+//   - Sets: every acknowledged element stays in the set and every read
+//     returns only added elements: set-full holds.
+//   - Registers: whole states travel, so every state a node holds includes
+//     everything the states it merged included — it is causally closed —
+//     and only grows; a client talks to one node (as consist's runner
+//     binds it); and timestamps extend
+//     causality. So every read returns the latest write, by timestamp, of
+//     its causal past: causal convergence (Bouajjani, Enea, Guerraoui and
+//     Hamza, "On Verifying Causal Consistency", POPL 2017), with
+//     read-your-writes, monotonic reads, and convergence. With writes
+//     alone, causal memory, PRAM, monotonic writes and writes-follow-reads
+//     hold too. But cas is not atomic across nodes: two nodes can both
+//     succeed from the same value, a lost update, and the checkers of
+//     causal memory, PRAM, monotonic writes and writes-follow-reads, which
+//     take a cas for one atomic read and write, report it whenever some
+//     process goes on to see both writes. That happens by chance, when two
+//     cas race within the replication lag, more often under pauses.
+//
+// Reads are local, so nothing stronger: registers are neither
+// linearizable nor sequentially consistent, even with no fault, since a
+// read misses writes acknowledged at other nodes for the replication lag.
 //
 // # Faults
 //
-//   - None: reads at other nodes lag the replication delay, so a read can
-//     miss an add acknowledged elsewhere just before — the counter
-//     checker's lower bound, which asks every read to see every add
-//     acknowledged before it began, breaks — and registers are not
-//     linearizable.
+//   - None: reads at other nodes lag by the replication delay (here about
+//     a millisecond), which is enough to break the counter bound,
+//     linearizability and sequential consistency.
 //   - Partitions: each side takes updates and reads its own; reads across
 //     the cut lag for as long as it lasts; after it heals the states meet
 //     and agree, every add counted and every element present.
 //   - Clock skew decides which of two concurrent register writes wins,
-//     not whether a write that saw another supersedes it.
-//   - Kill and restart: nothing acknowledged is lost (it is on disk);
-//     requests in flight end unknown. Pause: the node's clients wait, and
-//     are served on resume. Latency and loss lengthen the lag.
+//     never whether a write that saw another supersedes it.
+//   - Pause: the node's clients wait, and are served on resume, when the
+//     node stamps their writes with its clock of then: a queued cas that
+//     succeeds on the frozen state wins over writes other nodes made in
+//     the meantime from the same value — the likeliest way to see the cas
+//     anomaly above.
+//   - Kill and restart: nothing acknowledged is lost (it is on disk); a
+//     node that is down refuses requests (not applied), and requests in
+//     flight at the crash end unknown. Latency and loss lengthen the lag.
 package crdt
 
 import (

@@ -12,8 +12,10 @@ import (
 // Tag identifies one add to an ORSet: the node that made it and a number
 // that node never used for another add.
 type Tag struct {
+	// Node names the node that made the add.
 	Node string
-	Seq  uint64
+	// Seq numbers the node's adds, from 1.
+	Seq uint64
 }
 
 // ORSet is an observed-remove set, Specification 15 of Shapiro et al.

@@ -11,7 +11,9 @@
 // concurrent versions the node knows of.
 //
 //   - A read is local: the node resolves its siblings into one value with
-//     Options.Resolve (by default LastWriteWins) and returns it.
+//     Options.Resolve (by default LastWriteWins) and returns it — or, when
+//     Options.Read is set, returns what Options.Read makes of them (see
+//     Siblings mode below).
 //   - Every other operation (write, cas, counter add, set add, list
 //     append, bank transfer) applies, with package objects' semantics, to
 //     the resolved local value, and stores the outcome as a new version
@@ -30,6 +32,26 @@
 //     differs; the full state is simpler and small at test sizes.
 //   - Every change is written to the node's disk before it is acted on,
 //     so a restarted node comes back with every version it held.
+//
+// # Siblings mode
+//
+// With Options.Read set to Siblings, reads show every concurrent version,
+// as Riak does with allow_mult: a read of an object with one sibling
+// returns its value, and a read of one with several returns the distinct
+// values in a []any, sorted as a set's read is. Every other operation
+// still acts on the value Options.Resolve makes of the siblings (by
+// default the last write's), so a write, cas, add or append never acts
+// on the list a read shows; a write or a successful cas supersedes every
+// sibling it saw, which is how a client resolves them. A cas whose
+// expected value is a list that a read returned fails. The mode is meant
+// for registers: for them a list of siblings is a value no one wrote, so
+// register checkers report each such read as a read of an unwritten value
+// — the anomaly this mode makes visible, where last-write-wins hides it by
+// silently discarding acknowledged writes. Writes on two nodes within the
+// replication lag are enough: with no fault at all, every register model
+// but convergence is invalid (the nodes still agree in the end, on the
+// same list). For other kinds the list holds the kind's values — counts,
+// sets — which their checkers do not accept.
 //
 // # Guarantee
 //
@@ -96,6 +118,12 @@ type Options struct {
 	// Resolve turns a key's siblings into the value reads return and
 	// other operations act on (default LastWriteWins).
 	Resolve Resolver
+	// Read, when set, turns a key's siblings into the value reads return
+	// in place of Resolve, which other operations still act on: set it
+	// to Siblings to see every concurrent version. A Read resolver may
+	// return a value of another shape than the object's (Siblings
+	// returns a list), since nothing acts on it.
+	Read Resolver
 }
 
 // Version is one version of an object, as written by one node.
@@ -112,9 +140,10 @@ type Version struct {
 
 // Resolver decides what an object holds when a node has one or more
 // siblings for it: the value a read returns and that other operations
-// act on. siblings holds at least one version, ordered by Time and then
-// Node, earliest first, and must not be changed. kind is the kind of
-// object the operation acts on.
+// act on (as Options.Read, only the value a read returns). siblings holds
+// at least one version, ordered by Time and then Node, earliest first,
+// and must not be changed. kind is the kind of object the operation acts
+// on.
 type Resolver func(kind adapters.Kind, siblings []Version) any
 
 // LastWriteWins resolves siblings to the value of the latest: the one
@@ -123,6 +152,23 @@ type Resolver func(kind adapters.Kind, siblings []Version) any
 // concurrent, so this is a total order.
 func LastWriteWins(_ adapters.Kind, siblings []Version) any {
 	return slices.MaxFunc(siblings, byTimestamp).Value
+}
+
+// Siblings resolves a key's siblings, for reads (Options.Read), to every
+// concurrent version: the value, as a read of kind shows it, when every
+// sibling holds the same one, and otherwise the distinct values in a
+// []any sorted as package objects sorts a set (integers first, by value,
+// then the rest by canonical encoding). Use it as Options.Read, not as
+// Options.Resolve: other operations would then act on the list.
+func Siblings(kind adapters.Kind, siblings []Version) any {
+	var values any // the distinct values, as a sorted set
+	for _, s := range siblings {
+		values, _, _ = objects.Apply(values, adapters.Op{Kind: adapters.Set, F: "add", Value: objects.Read(kind, s.Value)})
+	}
+	if list, _ := values.([]any); len(list) == 1 {
+		return list[0]
+	}
+	return values
 }
 
 // byTimestamp orders versions by Time, then Node.
@@ -194,6 +240,10 @@ func (m *machine) Request(req *simnet.Request) {
 	siblings := m.state[k].siblings
 	var cur any
 	if len(siblings) > 0 {
+		if op.F == "read" && m.opts.Read != nil {
+			req.Reply(m.opts.Read(op.Kind, siblings), nil)
+			return
+		}
 		cur = m.opts.Resolve(op.Kind, siblings)
 	}
 	next, result, err := objects.Apply(cur, op)

@@ -3,6 +3,7 @@ package eventual_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"consist/adapters/builtin/simnet"
 	"consist/checker"
 	"consist/checker/linearizable"
+	"consist/checker/suite"
 	"consist/history"
 	"consist/workloads"
 	"consist/workloads/runner"
@@ -73,6 +75,62 @@ func TestConcurrentWritesStaySiblings(t *testing.T) {
 	write(t, net, "n2", "x", "c")
 	if got := agree(t, net, "x"); !history.Equal(got, []any{"c"}) {
 		t.Fatalf("after a write on top of both siblings, the nodes hold %v; want [c]", got)
+	}
+}
+
+// TestSiblingsModeShowsConcurrentWrites: in siblings mode, writes on
+// either side of a partition read back, once it heals, as a sorted list
+// of both values, on every node; a cas acts on the last write, not on the
+// list, and a write that saw the siblings supersedes them.
+func TestSiblingsModeShowsConcurrentWrites(t *testing.T) {
+	net := eventual.New(simnet.Config{Nodes: 2, Seed: 1}, eventual.Options{Read: eventual.Siblings})
+	defer net.Close()
+	split(t, net, [2]string{"n1", "n2"})
+	write(t, net, "n2", "x", int64(20))
+	write(t, net, "n1", "x", int64(3))
+	if got := read(t, net, "n1", "x"); got != int64(3) {
+		t.Fatalf("n1 read %v while cut off from n2; want its own write, 3, alone", got)
+	}
+	if got := read(t, net, "n2", "never-written"); got != nil {
+		t.Fatalf("a key never written read %v; want nil", got)
+	}
+	if err := net.Heal(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := agree(t, net, "x"); !history.Equal(got, []any{int64(3), int64(20)}) {
+		t.Fatalf("after healing, the nodes read %v; want both concurrent writes, sorted: [3 20]", got)
+	}
+	c, err := net.Open(context.Background(), "n2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Do(context.Background(), adapters.Op{F: "cas", Key: "x", Value: []any{[]any{int64(3), int64(20)}, int64(5)}}); !errors.Is(err, adapters.ErrNotApplied) {
+		t.Fatalf("a cas from the list of siblings returned %v; want not applied: cas acts on the last write", err)
+	}
+	// n1 wrote last, so the last write is 3.
+	mustDo(t, net, "n2", adapters.Op{F: "cas", Key: "x", Value: []any{int64(3), int64(4)}})
+	if got := agree(t, net, "x"); got != int64(4) {
+		t.Fatalf("after a cas on top of both siblings, the nodes read %v; want 4 alone", got)
+	}
+}
+
+func TestSiblingsShowsEachValueOnce(t *testing.T) {
+	v := func(value any, node string) eventual.Version { return eventual.Version{Value: value, Node: node} }
+	for _, tc := range []struct {
+		kind     adapters.Kind
+		siblings []eventual.Version
+		want     any
+	}{
+		{adapters.Register, []eventual.Version{v("a", "n1")}, "a"},
+		{adapters.Register, []eventual.Version{v("b", "n1"), v("a", "n2")}, []any{"a", "b"}},
+		{adapters.Register, []eventual.Version{v(int64(7), "n1"), v(int64(7), "n2")}, int64(7)},
+		{adapters.Register, []eventual.Version{v("z", "n1"), v(int64(10), "n2"), v(int64(9), "n3")}, []any{int64(9), int64(10), "z"}},
+		{adapters.Counter, []eventual.Version{v(int64(2), "n1"), v(nil, "n2")}, []any{int64(0), int64(2)}},
+	} {
+		if got := eventual.Siblings(tc.kind, tc.siblings); !history.Equal(got, tc.want) {
+			t.Errorf("Siblings(%s, %v) = %v; want %v", tc.kind, tc.siblings, got, tc.want)
+		}
 	}
 }
 
@@ -290,6 +348,56 @@ func TestPartitionsCauseStaleReads(t *testing.T) {
 	}
 	for _, key := range []string{"k0", "k1", "k2"} {
 		agree(t, net, key)
+	}
+}
+
+// TestSiblingsModeReadsUnwrittenValues is the truth test of siblings
+// mode: the register workload, with no fault at all, on three nodes. Writes
+// made on two nodes within the replication lag become siblings, and reads
+// of them return lists no one wrote: read-your-writes, the weakest
+// register model, is invalid, with unwritten reads as the witnesses. The
+// nodes still agree in the end, lists and all.
+func TestSiblingsModeReadsUnwrittenValues(t *testing.T) {
+	ctx := context.Background()
+	net := eventual.New(simnet.Config{Nodes: 3, Seed: 1, Latency: simnet.Uniform(100*time.Microsecond, time.Millisecond)}, eventual.Options{Read: eventual.Siblings})
+	defer net.Close()
+	wl, err := workloads.New("register", workloads.Options{Keys: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	rec := history.NewRecorder(&out, 0)
+	err = runner.Run(ctx, runner.Config{Store: net, Workload: wl, Recorder: rec, Clients: 10, Duration: time.Second, Rate: 1000, Seed: 1, Quiesce: 300 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h, err := history.Parse(out.Bytes(), "eventual", history.JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lists := 0
+	for i := range h.Ops {
+		if _, ok := h.Ops[i].Output.([]any); ok && h.Ops[i].F == "read" {
+			lists++
+		}
+	}
+	t.Logf("%d of %d operations are reads of siblings", lists, len(h.Ops))
+	results := suite.Check(ctx, h, checker.Options{}, checker.ReadYourWrites, checker.Convergence)
+	for _, r := range results {
+		switch r.Model {
+		case checker.ReadYourWrites:
+			if r.Verdict != checker.Invalid || len(r.Anomalies) == 0 || r.Anomalies[0].Kind != "unwritten-read" {
+				t.Fatalf("read-your-writes: %s (%s) %v; want invalid, reads of unwritten values", r.Verdict, r.Reason, r.Anomalies)
+			}
+			t.Logf("for instance: %s", r.Anomalies[0].Explanation)
+		case checker.Convergence:
+			if r.Verdict != checker.Valid {
+				t.Fatalf("convergence: %s (%s) %v; want valid", r.Verdict, r.Reason, r.Anomalies)
+			}
+		}
 	}
 }
 
