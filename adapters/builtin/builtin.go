@@ -13,6 +13,7 @@ import (
 	"consist/adapters/builtin/crdt"
 	"consist/adapters/builtin/eventual"
 	"consist/adapters/builtin/paxos"
+	"consist/adapters/builtin/quorum"
 	"consist/adapters/builtin/simnet"
 	"consist/adapters/builtin/single"
 	"consist/checker"
@@ -141,6 +142,24 @@ var stores = []Store{
 		Profile: Profile{
 			Guarantees: []checker.Model{checker.Linearizable, checker.Convergence, checker.Counter, checker.SetFull, checker.Bank},
 			Runs:       []Run{{"register", crashes}, {"counter", crashes}},
+		}},
+	{Name: "paxos-local-read", Summary: "paxos, but every node answers reads from its own applied state: a prefix of one log, so sequential, not linearizable (stale reads)", Nodes: 3,
+		New: func(cfg simnet.Config) *simnet.Network { return paxos.New(cfg, paxos.Options{LocalReads: true}) },
+		Profile: Profile{
+			Guarantees: []checker.Model{checker.Sequential, checker.Convergence},
+			Breaks:     []Break{{checker.Linearizable, Run{"register", nil}}},
+			Runs:       []Run{{"register", crashes}},
+		}},
+	{Name: "quorum", Summary: "N=3 replicas, writes to W=2 and reads from R=2, newest version wins: W + R > N, and still not linearizable", Nodes: 3,
+		New: func(cfg simnet.Config) *simnet.Network { return quorum.New(cfg, quorum.Options{}) },
+		Profile: Profile{
+			Guarantees: []checker.Model{checker.ReadYourWrites, checker.Convergence},
+			Breaks: []Break{
+				{checker.Linearizable, Run{"register", nil}},
+				{checker.Sequential, Run{"register", nil}},
+				{checker.Counter, Run{"counter", nil}},
+			},
+			Runs: []Run{{"register", crashes}},
 		}},
 	{Name: "eventual", Summary: "asynchronous replication with vector clocks, siblings resolved by last-write-wins on node clocks: eventually consistent, nothing more", Nodes: 3,
 		New: func(cfg simnet.Config) *simnet.Network { return eventual.New(cfg, eventual.Options{}) },

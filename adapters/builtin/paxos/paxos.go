@@ -34,14 +34,15 @@
 // until it learns the command applied; so a command may be chosen in two
 // slots, and the replicas apply it once, at its first slot, answering
 // every copy with the result of that first application. Reads are
-// commands too: they take a slot, so they see every write chosen before
-// them. The node that applies a command answers its client, whichever
-// node the client is bound to.
+// commands too (unless Options.LocalReads): they take a slot, so they see
+// every write chosen before them. The node that applies a command answers
+// its client, whichever node the client is bound to.
 //
-// Guarantee: linearizable, for every kind of object, under any
-// combination of the network's faults: partitions of any shape (a ring of
-// non-transitive cuts included), lost, duplicated and reordered messages,
-// crashes and restarts, pauses and clock skew. Faults cost availability
+// Guarantee, with reads through the log (the default): linearizable, for
+// every kind of object, under any combination of the network's faults:
+// partitions of any shape (a ring of non-transitive cuts included), lost,
+// duplicated and reordered messages, crashes and restarts, pauses and
+// clock skew. Faults cost availability
 // only: a node cut off from a majority serves nothing — a request there
 // waits, and is refused as not applied only when it was never handed to
 // a leader (after Options.LeaderWait); one that was may still be chosen,
@@ -67,8 +68,8 @@
 // delay even without faults; a node cut off from the majority by a
 // partition (a follower, or a leader that is deposed and does not yet
 // know it), or paused, or slowed by latency, keeps answering reads from
-// its old state for as long as the fault lasts. Reads are never refused
-// and never wait, even on a node alone.
+// its old state for as long as the fault lasts. Reads never wait for
+// another node: a node alone still serves them.
 package paxos
 
 import (
@@ -85,9 +86,10 @@ const (
 	DefaultLeaderWait  = 200 * time.Millisecond
 )
 
-// Options tune a store's timing; a zero field takes its default. Set them
-// to a few times the network's round trip: too short and nodes campaign
-// needlessly, too long and a lost leader is replaced late.
+// Options tune a store's timing, and how it serves reads; a zero field
+// takes its default. Set the durations to a few times the network's round
+// trip: too short and nodes campaign needlessly, too long and a lost
+// leader is replaced late.
 type Options struct {
 	// Heartbeat is how often the leader tells followers it is alive and
 	// retransmits proposals not yet accepted by a majority

@@ -48,9 +48,9 @@
 //
 // Quorums intersect when R + W > N (Gifford, "Weighted voting for
 // replicated data", SOSP 1979): every read quorum then holds the latest
-// completed write or a newer version, so a read never misses a write that
-// completed before it began — while clocks are in step and no crash
-// takes a replica back. That alone does not make a register
+// completed write or a version of higher stamp, so a read never misses a
+// write that completed before it began, unless that write lost to a
+// higher stamp (see below). That alone does not make a register
 // linearizable. A write in progress (or one that timed out, partially
 // applied) is visible to the reads whose quorum includes a replica it
 // reached and invisible to the others: one read returns the new value and
@@ -62,37 +62,47 @@
 // Read-modify-write operations are not atomic: two concurrent ones read
 // the same version and both succeed, and the one of lower stamp is lost —
 // two cas from the same value both succeed, of concurrent counter adds,
-// set adds, appends or transfers only one survives. Last write wins also
-// lets a node whose clock runs ahead overwrite later writes, and makes a
-// write from a node running behind lose to earlier ones it had not seen:
-// acknowledged writes are lost.
+// set adds, appends or transfers only one survives. Last write wins on
+// skewed clocks loses acknowledged writes too (see Faults).
 //
 // With R + W ≤ N quorums need not intersect, and reads miss completed
 // writes even without faults (R = W = 1: a read answered by its own
 // replica only, while the write it should see is on its way).
 //
-// What holds under every fault: each client is bound to one node, whose
-// replica always answers its reads first and holds its acknowledged
-// writes, so a client reads its own writes (or later ones); with read
-// repair the coordinator also keeps the newest version it returned, so a
-// client's reads never go back in time.
+// What holds under every fault: a client is bound to one node, whose
+// replica answers its reads first and holds its acknowledged writes, so a
+// client reads its own writes or later ones (read-your-writes). With
+// R + W > N the final reads, once faults heal and writes stop, agree,
+// except on writes of unknown outcome, which some replicas may lack. With
+// read repair the coordinator also keeps on its replica the newest
+// version it returned, so a client's reads never go back in time
+// (monotonic reads). Nothing else: sequential consistency fails without
+// any fault, since concurrent cas lose updates; writes-follow-reads,
+// monotonic writes, PRAM and causality fail whenever an in-progress or
+// partially applied write is seen by one read and missed by a later one.
 //
 // # Faults
 //
-//   - None: with R + W > N, only reads concurrent with a write can
-//     disagree, and concurrent read-modify-writes lose updates.
+//   - None: with R + W > N no read misses a write that completed before
+//     it began, but reads concurrent with a write disagree, and
+//     concurrent read-modify-writes lose updates: linearizability and
+//     sequential consistency fail in any run with concurrent cas.
 //   - Partitions: a coordinator cut off from W−1 other replicas times its
-//     writes out, and they stay on its replica: afterwards reads return
-//     them or not depending on which replicas answer first — new, then
-//     old. Reads need R replicas and are refused on a side with fewer.
+//     writes out, and they stay on its replica, newest until the key is
+//     written again: reads return them or not depending on which
+//     replicas answer first — new, then old. A side with fewer than R
+//     replicas refuses reads, and cas and other read-modify-writes.
 //   - Message loss and latency spikes: writes reach fewer replicas or
-//     time out; the same partial writes follow, and replicas diverge.
-//   - Clock skew: decides which of two writes wins; a node running ahead
-//     hides later writes of the others until its stamps are passed.
+//     time out, with the same partial writes; replicas diverge until a
+//     later write or a read repair reaches them.
+//   - Clock skew: a coordinator never stamps below what it has seen, so
+//     skew decides only between writes that race: a node running ahead
+//     wins over a later write whose coordinator had not yet seen its
+//     version, which is then lost though acknowledged.
 //   - Kill and restart: a replica's versions are on its disk; a killed
 //     coordinator's writes in flight end unknown, partially applied.
-//   - Pause: the paused node's clients time out; the others go on if
-//     enough replicas answer.
+//   - Pause: the paused node's clients time out; the others go on, with
+//     the paused replica's answers missing.
 package quorum
 
 import (
@@ -201,8 +211,9 @@ type (
 	}
 )
 
-// On disk: keysOnDisk lists the canonical keys the replica holds, and
-// versionOnDisk+key each one's version.
+// On disk: bootsOnDisk counts the node's boots, keysOnDisk lists the
+// canonical keys the replica holds, and versionOnDisk+key holds each
+// one's version.
 const (
 	bootsOnDisk   = "quorum/boots"
 	keysOnDisk    = "quorum/keys"
@@ -345,19 +356,16 @@ func (m *machine) onRead(o *op, p int, v version) {
 	if o.count < m.opts.R {
 		return
 	}
-	op := o.req.Op
-	if op.F == "read" {
-		m.finish(o, objects.Read(op.Kind, o.newest.Value), nil)
-		if m.opts.ReadRepair {
-			m.repair(o)
-			if o.count < len(m.names) {
-				m.inFlight[o.id] = o
-				o.phase = repairing
-			}
+	if o.req.Op.F == "read" {
+		o.req.Reply(objects.Read(o.req.Op.Kind, o.newest.Value), nil)
+		o.phase = repairing
+		if !m.opts.ReadRepair || o.count == len(m.names) {
+			delete(m.inFlight, o.id)
 		}
+		m.repair(o)
 		return
 	}
-	next, result, err := objects.Apply(o.newest.Value, op)
+	next, result, err := objects.Apply(o.newest.Value, o.req.Op)
 	if err != nil {
 		m.finish(o, nil, err)
 		return
@@ -368,7 +376,7 @@ func (m *machine) onRead(o *op, p int, v version) {
 // repair writes the newest version o read back to the replicas that
 // answered with an older one.
 func (m *machine) repair(o *op) {
-	if o.newest.Stamp == (stamp{}) {
+	if !m.opts.ReadRepair || o.newest.Stamp == (stamp{}) {
 		return
 	}
 	for _, q := range o.stale {
