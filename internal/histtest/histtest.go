@@ -59,3 +59,46 @@ func Check(t testing.TB, h *history.History, res checker.Result, want Want) {
 		t.Errorf("anomalies %v with ops %v, want %v with %v", kinds, ops, want.Kinds, want.Ops)
 	}
 }
+
+// StaleReads returns the ok reads of a register history that are stale
+// whatever the order of concurrent operations: the read returned a value
+// whose write completed before another ok write of the key began, which
+// itself completed before the read began. Values are unique per key.
+func StaleReads(h *history.History) []*history.Op {
+	type write struct{ invoke, complete int }
+	writers := map[string]write{}     // by key and value written
+	completed := map[string][]write{} // ok writes, by key
+	name := func(key, v any) string { return history.Canonical([]any{key, v}) }
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		if op.Type != history.OK || op.F != "write" && op.F != "cas" {
+			continue
+		}
+		v := op.Input
+		if op.F == "cas" {
+			v = op.Input.([]any)[1]
+		}
+		w := write{op.Invoke, op.Complete}
+		writers[name(op.Key, v)] = w
+		k := history.Canonical(op.Key)
+		completed[k] = append(completed[k], w)
+	}
+	var out []*history.Op
+	for i := range h.Ops {
+		r := &h.Ops[i]
+		if r.Type != history.OK || r.F != "read" {
+			continue
+		}
+		seen, known := writers[name(r.Key, r.Output)]
+		if !known && r.Output != nil {
+			continue // written by a write of unknown outcome
+		}
+		for _, w := range completed[history.Canonical(r.Key)] {
+			if w.complete < r.Invoke && w != seen && (r.Output == nil || seen.complete < w.invoke) {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out
+}

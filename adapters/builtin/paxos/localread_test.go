@@ -14,6 +14,7 @@ import (
 	"consist/checker/linearizable"
 	"consist/checker/suite"
 	"consist/history"
+	"consist/internal/histtest"
 	faults "consist/nemesis"
 	"consist/workloads"
 	"consist/workloads/runner"
@@ -70,49 +71,6 @@ func localRun(t *testing.T, seed uint64, duration time.Duration, sched *faults.S
 	return h
 }
 
-// staleReads returns the ok reads of a register history that are stale
-// whatever the order of concurrent operations: the read returned a value
-// whose write completed before another ok write of the key began, which
-// itself completed before the read began. Values are unique per key.
-func staleReads(h *history.History) []*history.Op {
-	type write struct{ invoke, complete int }
-	writers := map[string]write{}     // by key and value written
-	completed := map[string][]write{} // ok writes, by key
-	name := func(key, v any) string { return history.Canonical([]any{key, v}) }
-	for i := range h.Ops {
-		op := &h.Ops[i]
-		if op.Type != history.OK || op.F != "write" && op.F != "cas" {
-			continue
-		}
-		v := op.Input
-		if op.F == "cas" {
-			v = op.Input.([]any)[1]
-		}
-		w := write{op.Invoke, op.Complete}
-		writers[name(op.Key, v)] = w
-		k := history.Canonical(op.Key)
-		completed[k] = append(completed[k], w)
-	}
-	var out []*history.Op
-	for i := range h.Ops {
-		r := &h.Ops[i]
-		if r.Type != history.OK || r.F != "read" {
-			continue
-		}
-		seen, known := writers[name(r.Key, r.Output)]
-		if !known && r.Output != nil {
-			continue // written by a write of unknown outcome
-		}
-		for _, w := range completed[history.Canonical(r.Key)] {
-			if w.complete < r.Invoke && w != seen && (r.Output == nil || seen.complete < w.invoke) {
-				out = append(out, r)
-				break
-			}
-		}
-	}
-	return out
-}
-
 // served counts the ok reads among ops served by node and invoked between
 // two positions of h.Events.
 func served(h *history.History, ops []*history.Op, node string, from, to int) int {
@@ -156,7 +114,7 @@ func TestLocalReadsStaleWhenCutOff(t *testing.T) {
 			for i := range h.Ops {
 				all[i] = &h.Ops[i]
 			}
-			reads, stale := served(h, all, isolated, from, to), served(h, staleReads(h), isolated, from, to)
+			reads, stale := served(h, all, isolated, from, to), served(h, histtest.StaleReads(h), isolated, from, to)
 			t.Logf("%s, isolated, served %d reads, %d of them certainly stale", isolated, reads, stale)
 			if stale == 0 {
 				t.Errorf("%s, cut off from the majority, served %d reads and none stale", isolated, reads)

@@ -15,6 +15,7 @@ import (
 	"consist/checker/linearizable"
 	"consist/checker/suite"
 	"consist/history"
+	"consist/internal/histtest"
 	"consist/nemesis"
 	"consist/workloads"
 	"consist/workloads/runner"
@@ -279,7 +280,7 @@ func TestFaultFreeQuorumReadsAreFresh(t *testing.T) {
 	t.Parallel()
 	h := run(t, Options{}, 32)
 	reads := countReads(h)
-	if stale := staleReads(h); len(stale) > 0 {
+	if stale := histtest.StaleReads(h); len(stale) > 0 {
 		t.Fatalf("%d of %d reads were stale, the first at event %d", len(stale), reads, stale[0].Complete)
 	}
 	t.Logf("none of %d reads was stale", reads)
@@ -291,7 +292,7 @@ func TestFaultFreeQuorumReadsAreFresh(t *testing.T) {
 func TestSmallQuorumsReadStale(t *testing.T) {
 	t.Parallel()
 	h := run(t, Options{R: 1, W: 1}, 33)
-	stale := staleReads(h)
+	stale := histtest.StaleReads(h)
 	t.Logf("%d of %d reads were stale", len(stale), countReads(h))
 	if len(stale) == 0 {
 		t.Fatal("no stale read with R = W = 1")
@@ -434,49 +435,6 @@ func countReads(h *history.History) int {
 		}
 	}
 	return n
-}
-
-// staleReads returns the ok reads of a register history that are stale
-// whatever the order of concurrent operations: the read returned a value
-// whose write completed before another ok write of the key began, which
-// itself completed before the read began. Values are unique per key.
-func staleReads(h *history.History) []*history.Op {
-	type write struct{ invoke, complete int }
-	writers := map[string]write{}     // by key and value written
-	completed := map[string][]write{} // ok writes, by key
-	name := func(key, v any) string { return history.Canonical([]any{key, v}) }
-	for i := range h.Ops {
-		op := &h.Ops[i]
-		if op.Type != history.OK || op.F != "write" && op.F != "cas" {
-			continue
-		}
-		v := op.Input
-		if op.F == "cas" {
-			v = op.Input.([]any)[1]
-		}
-		w := write{op.Invoke, op.Complete}
-		writers[name(op.Key, v)] = w
-		k := history.Canonical(op.Key)
-		completed[k] = append(completed[k], w)
-	}
-	var out []*history.Op
-	for i := range h.Ops {
-		r := &h.Ops[i]
-		if r.Type != history.OK || r.F != "read" {
-			continue
-		}
-		seen, known := writers[name(r.Key, r.Output)]
-		if !known && r.Output != nil {
-			continue // written by a write of unknown outcome
-		}
-		for _, w := range completed[history.Canonical(r.Key)] {
-			if w.complete < r.Invoke && w != seen && (r.Output == nil || seen.complete < w.invoke) {
-				out = append(out, r)
-				break
-			}
-		}
-	}
-	return out
 }
 
 func hasAnomaly(r checker.Result, kind string) bool {
