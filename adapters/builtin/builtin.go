@@ -10,10 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"consist/adapters/builtin/causal"
 	"consist/adapters/builtin/crdt"
 	"consist/adapters/builtin/eventual"
 	"consist/adapters/builtin/paxos"
 	"consist/adapters/builtin/quorum"
+	"consist/adapters/builtin/readyourwrites"
+	"consist/adapters/builtin/session"
 	"consist/adapters/builtin/simnet"
 	"consist/adapters/builtin/single"
 	"consist/checker"
@@ -158,6 +161,35 @@ var stores = []Store{
 				{checker.Linearizable, Run{"register", nil}},
 				{checker.Sequential, Run{"register", nil}},
 				{checker.Counter, Run{"counter", nil}},
+			},
+			Runs: []Run{{"register", crashes}},
+		}},
+	{Name: "causal", Summary: "causal broadcast with vector clocks: a write is applied only after every write it depends on; local reads; each node keeps the write it applied last (causal memory)", Nodes: 3,
+		New: func(cfg simnet.Config) *simnet.Network { return causal.New(cfg, causal.Options{Conflicts: causal.LastApplied}) },
+		Profile: Profile{
+			Guarantees: []checker.Model{checker.Causal},
+			Breaks: []Break{
+				{checker.CausalConvergence, Run{"register", nil}},
+				{checker.Linearizable, Run{"register", nil}},
+				{checker.Sequential, Run{"register", nil}},
+			},
+			Runs: []Run{{"register", crashes}},
+		}},
+	{Name: "session", Summary: "sticky clients carrying session tokens, writes of an object ordered at its home node, local reads: the four session guarantees, nothing stronger", Nodes: 3,
+		New: func(cfg simnet.Config) *simnet.Network { return session.New(cfg, session.Options{}) },
+		Profile: Profile{
+			Guarantees: []checker.Model{checker.ReadYourWrites, checker.MonotonicReads, checker.MonotonicWrites, checker.WritesFollowReads, checker.Convergence},
+			Breaks: []Break{
+				{checker.Linearizable, Run{"register", nil}},
+				{checker.Sequential, Run{"register", partition}},
+			},
+		}},
+	{Name: "read-your-writes", Summary: "writes through a primary, reads on the client's replica once it has applied the client's last write: read-your-writes, not linearizable", Nodes: 3,
+		New: func(cfg simnet.Config) *simnet.Network { return readyourwrites.New(cfg, readyourwrites.Options{}) },
+		Profile: Profile{
+			Guarantees: []checker.Model{checker.ReadYourWrites},
+			Breaks: []Break{
+				{checker.Linearizable, Run{"register", nil}},
 			},
 			Runs: []Run{{"register", crashes}},
 		}},
