@@ -165,7 +165,9 @@ var stores = []Store{
 			Runs: []Run{{"register", crashes}},
 		}},
 	{Name: "causal", Summary: "causal broadcast with vector clocks: a write is applied only after every write it depends on; local reads; each node keeps the write it applied last (causal memory)", Nodes: 3,
-		New: func(cfg simnet.Config) *simnet.Network { return causal.New(cfg, causal.Options{Conflicts: causal.LastApplied}) },
+		New: func(cfg simnet.Config) *simnet.Network {
+			return causal.New(cfg, causal.Options{Conflicts: causal.LastApplied})
+		},
 		Profile: Profile{
 			Guarantees: []checker.Model{checker.Causal},
 			Breaks: []Break{
