@@ -1,7 +1,7 @@
 package causal_test
 
 import (
-	"bytes"
+	"consist/adapters/builtin/internal/storetest"
 	"context"
 	"testing"
 	"time"
@@ -10,11 +10,7 @@ import (
 	"consist/adapters/builtin/causal"
 	"consist/adapters/builtin/simnet"
 	"consist/checker"
-	"consist/checker/suite"
-	"consist/history"
 	"consist/nemesis"
-	"consist/workloads"
-	"consist/workloads/runner"
 )
 
 // TestDeliversWritesInCausalOrder: n2 and n3 cannot talk; n1 reads n2's
@@ -116,66 +112,9 @@ func TestPartitionsAndCrashes(t *testing.T) {
 			t.Parallel()
 			net := causal.New(simnet.Config{Nodes: 3, Seed: 3, Latency: simnet.Uniform(100*time.Microsecond, time.Millisecond)}, causal.Options{Conflicts: tc.conflicts})
 			defer net.Close()
-			h := run(t, net, []nemesis.Kind{nemesis.Partition, nemesis.Kill, nemesis.Loss}, 3)
-			expect(t, h, tc.hold, tc.break_)
+			h := storetest.Run(t, net, []nemesis.Kind{nemesis.Partition, nemesis.Kill, nemesis.Loss}, 3)
+			storetest.Expect(t, h, tc.hold, tc.break_)
 		})
-	}
-}
-
-// run drives net with the register workload for 1.5 s under the faults
-// kinds, each lasting 100 ms with 100 ms between, and returns the
-// history.
-func run(t *testing.T, net *simnet.Network, kinds []nemesis.Kind, seed uint64) *history.History {
-	t.Helper()
-	wl, err := workloads.New("register", workloads.Options{Keys: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	rec := history.NewRecorder(&out, 0)
-	nem, err := nemesis.New(net, nemesis.Schedule{Kinds: kinds, Interval: 100 * time.Millisecond, Order: nemesis.Cycle, Seed: seed}, rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var counts runner.Counts
-	err = runner.Run(context.Background(), runner.Config{Store: net, Workload: wl, Recorder: rec, Clients: 10, Duration: 1500 * time.Millisecond,
-		Rate: 1000, OpTimeout: 250 * time.Millisecond, Seed: seed, Nemesis: nem, Quiesce: 300 * time.Millisecond}, &counts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rec.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if counts.OK.Load() < 500 {
-		t.Fatalf("only %d operations succeeded: the store did not serve", counts.OK.Load())
-	}
-	h, err := history.Parse(out.Bytes(), "causal", history.JSONL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
-
-// expect checks h against every model of hold and of break_, wanting
-// the first valid and the second invalid.
-func expect(t *testing.T, h *history.History, hold, break_ []checker.Model) {
-	t.Helper()
-	results := suite.Check(context.Background(), h, checker.Options{Timeout: 30 * time.Second}, append(hold, break_...)...)
-	want := map[checker.Model]checker.Verdict{}
-	for _, m := range hold {
-		want[m] = checker.Valid
-	}
-	for _, m := range break_ {
-		want[m] = checker.Invalid
-	}
-	for _, r := range results {
-		if r.Verdict != want[r.Model] {
-			var first checker.Anomaly
-			if len(r.Anomalies) > 0 {
-				first = r.Anomalies[0]
-			}
-			t.Errorf("%s: %s (%s %s); want %s", r.Model, r.Verdict, r.Reason, first.Explanation, want[r.Model])
-		}
 	}
 }
 

@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"bytes"
+	"consist/adapters/builtin/internal/storetest"
 	"context"
 	"errors"
 	"fmt"
@@ -13,11 +14,8 @@ import (
 	"consist/adapters/builtin/session"
 	"consist/adapters/builtin/simnet"
 	"consist/checker"
-	"consist/checker/suite"
 	"consist/history"
 	"consist/nemesis"
-	"consist/workloads"
-	"consist/workloads/runner"
 )
 
 // keyHomedOff returns a key, "<prefix><n>", whose home node is none of
@@ -86,7 +84,7 @@ func TestNotCausal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expect(t, h, guarantees, []checker.Model{checker.Causal})
+	storetest.Expect(t, h, guarantees, []checker.Model{checker.Causal})
 }
 
 // TestWritesGoHome: on both sides of a partition a cas from nil and a
@@ -155,65 +153,8 @@ var guarantees = []checker.Model{checker.ReadYourWrites, checker.MonotonicReads,
 func TestPartitionsAndCrashes(t *testing.T) {
 	net := session.New(simnet.Config{Nodes: 3, Seed: 3, Latency: simnet.Uniform(100*time.Microsecond, time.Millisecond)}, session.Options{})
 	defer net.Close()
-	h := run(t, net, []nemesis.Kind{nemesis.Partition, nemesis.Kill, nemesis.Loss}, 3)
-	expect(t, h, guarantees, []checker.Model{checker.Sequential, checker.Linearizable})
-}
-
-// run drives net with the register workload for 1.5 s under the faults
-// kinds, each lasting 100 ms with 100 ms between, and returns the
-// history.
-func run(t *testing.T, net *simnet.Network, kinds []nemesis.Kind, seed uint64) *history.History {
-	t.Helper()
-	wl, err := workloads.New("register", workloads.Options{Keys: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	rec := history.NewRecorder(&out, 0)
-	nem, err := nemesis.New(net, nemesis.Schedule{Kinds: kinds, Interval: 100 * time.Millisecond, Order: nemesis.Cycle, Seed: seed}, rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var counts runner.Counts
-	err = runner.Run(context.Background(), runner.Config{Store: net, Workload: wl, Recorder: rec, Clients: 10, Duration: 1500 * time.Millisecond,
-		Rate: 1000, OpTimeout: 250 * time.Millisecond, Seed: seed, Nemesis: nem, Quiesce: 300 * time.Millisecond}, &counts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rec.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if counts.OK.Load() < 500 {
-		t.Fatalf("only %d operations succeeded: the store did not serve", counts.OK.Load())
-	}
-	h, err := history.Parse(out.Bytes(), "session", history.JSONL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
-
-// expect checks h against every model of hold and of break_, wanting
-// the first valid and the second invalid.
-func expect(t *testing.T, h *history.History, hold, break_ []checker.Model) {
-	t.Helper()
-	results := suite.Check(context.Background(), h, checker.Options{Timeout: 30 * time.Second}, append(hold, break_...)...)
-	want := map[checker.Model]checker.Verdict{}
-	for _, m := range hold {
-		want[m] = checker.Valid
-	}
-	for _, m := range break_ {
-		want[m] = checker.Invalid
-	}
-	for _, r := range results {
-		if r.Verdict != want[r.Model] {
-			var first checker.Anomaly
-			if len(r.Anomalies) > 0 {
-				first = r.Anomalies[0]
-			}
-			t.Errorf("%s: %s (%s %s); want %s", r.Model, r.Verdict, r.Reason, first.Explanation, want[r.Model])
-		}
-	}
+	h := storetest.Run(t, net, []nemesis.Kind{nemesis.Partition, nemesis.Kill, nemesis.Loss}, 3)
+	storetest.Expect(t, h, guarantees, []checker.Model{checker.Sequential, checker.Linearizable})
 }
 
 func split(t *testing.T, net *simnet.Network, cuts ...[2]string) {
