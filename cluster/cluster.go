@@ -1,0 +1,430 @@
+// Package cluster starts real database servers as local processes on
+// loopback — a 3-member etcd cluster, a Redis primary with a replica, a
+// MariaDB server — and breaks them on the nemesis's orders: kill -9 and
+// restart a member, SIGSTOP and SIGCONT it, cut it off from its peers.
+//
+// A cluster lives in a folder of its own: each member's data and log, and
+// cluster.json, which records how each member was started and its process
+// id, so that another process (consist cluster down, or a run reusing a
+// cluster that consist cluster up started) can find and fault it.
+//
+// Partitions are nft rules in a table of the cluster's own (see
+// firewall.go); they need root, and each member runs under a uid of its
+// own so that the rules can tell its traffic from its peers'. Heal, Down
+// and every exit path of a run delete the table.
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Kinds names the servers a cluster can be made of.
+func Kinds() []string { return []string{"etcd", "redis", "mariadb"} }
+
+// Options configure Up.
+type Options struct {
+	// Dir is the cluster's folder; it must not hold a running cluster.
+	// Empty means DefaultDir(kind).
+	Dir string
+	// BasePort numbers the members' ports from here (see each kind);
+	// 0 picks free ports.
+	BasePort int
+	// Detach leaves the servers running when this process exits, for
+	// consist cluster up; otherwise they are killed with it.
+	Detach bool
+}
+
+// DefaultDir is where a kind's cluster lives unless told otherwise.
+func DefaultDir(kind string) string {
+	return filepath.Join(os.TempDir(), "consist-cluster-"+kind)
+}
+
+// Cluster is a set of running server processes of one kind.
+type Cluster struct {
+	state
+	mu    sync.Mutex
+	procs map[string]*proc // this process's children, by member name
+	fw    *firewall
+}
+
+// state is what cluster.json holds.
+type state struct {
+	Kind    string    `json:"kind"`
+	Dir     string    `json:"dir"`
+	Detach  bool      `json:"detach"`
+	Members []*Member `json:"members"`
+}
+
+// Member is one server process.
+type Member struct {
+	// Name is the member's short name (e1, primary, replica, db).
+	Name string `json:"name"`
+	// Addr is the host:port clients connect to; it is the node name the
+	// nemesis and the histories use.
+	Addr string `json:"addr"`
+	// PeerPort is the port the member's peers connect to (etcd's peer
+	// port, the Redis primary's port); a partition drops it.
+	PeerPort int `json:"peer_port,omitempty"`
+	// UID runs the member as this user (0: as consist's own).
+	UID int `json:"uid,omitempty"`
+	// Path and Args are the command line; RestartArgs, when set, replace
+	// Args on a restart.
+	Path        string   `json:"path"`
+	Args        []string `json:"args"`
+	RestartArgs []string `json:"restart_args,omitempty"`
+	// Dir holds the member's data and its log.
+	Dir string `json:"dir"`
+	// PID is the running process's id (0: not running).
+	PID int `json:"pid"`
+	// Paused is set while the member is stopped by SIGSTOP.
+	Paused bool `json:"paused,omitempty"`
+}
+
+// Log is the member's log file.
+func (m *Member) Log() string { return filepath.Join(m.Dir, "server.log") }
+
+// kind is what a server kind supplies.
+type kind struct {
+	// members lays out the members under dir with ports from base.
+	members func(dir string, base int) []*Member
+	// basePort is the first of the fixed ports `BasePort: -1` asks for.
+	basePort int
+	// ports is how many consecutive ports the members take from base.
+	ports int
+	// prepare runs before a member's first start (e.g. MariaDB's
+	// install-db).
+	prepare func(ctx context.Context, m *Member) error
+	// ready returns nil once the member serves clients.
+	ready func(ctx context.Context, c *Cluster, m *Member) error
+}
+
+var kinds = map[string]*kind{"etcd": etcdKind, "redis": redisKind, "mariadb": mariadbKind}
+
+// DefaultPorts are the fixed first ports of each kind's layout, away from
+// the servers' usual ports; scripts/servers.sh uses them.
+func DefaultPorts(kindName string) int {
+	if k, ok := kinds[kindName]; ok {
+		return k.basePort
+	}
+	return 0
+}
+
+// Binaries lists the programs a kind needs.
+func Binaries(kindName string) []string {
+	switch kindName {
+	case "etcd":
+		return []string{etcdPath}
+	case "redis":
+		return []string{redisPath}
+	case "mariadb":
+		return []string{mariadbPath, mariadbInstallPath}
+	}
+	return nil
+}
+
+// Up starts a cluster of the kind and waits until every member serves.
+// On error it leaves nothing running.
+func Up(ctx context.Context, kindName string, opts Options) (*Cluster, error) {
+	k, ok := kinds[kindName]
+	if !ok {
+		return nil, fmt.Errorf("cluster %q: there is no such kind; use one of %v", kindName, Kinds())
+	}
+	for _, bin := range Binaries(kindName) {
+		if _, err := os.Stat(bin); err != nil {
+			return nil, fmt.Errorf("cluster %s: %s is not installed: run scripts/servers.sh install as root (it installs etcd-server, redis-server, mariadb-server and nftables from Debian's packages)", kindName, bin)
+		}
+	}
+	dir := opts.Dir
+	if dir == "" {
+		dir = DefaultDir(kindName)
+	}
+	if old, err := Load(dir); err == nil {
+		if old.Running() {
+			return nil, fmt.Errorf("cluster %s: one is already running in %s: use it, or stop it with consist cluster down %s --dir %s", kindName, dir, old.Kind, dir)
+		}
+		_ = old.Down(ctx) // the remains of one that died
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, fmt.Errorf("cluster %s: clear %s: %w", kindName, dir, err)
+	}
+	base := opts.BasePort
+	if base == 0 {
+		var err error
+		if base, err = freePorts(k.ports); err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", kindName, err)
+		}
+	}
+	c := &Cluster{state: state{Kind: kindName, Dir: dir, Detach: opts.Detach, Members: k.members(dir, base)},
+		procs: map[string]*proc{}}
+	c.fw = newFirewall(dir)
+	started := false
+	defer func() {
+		if !started {
+			_ = c.Down(context.WithoutCancel(ctx))
+		}
+	}()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", kindName, err)
+	}
+	if err := traversable(dir); err != nil && os.Geteuid() == 0 {
+		return nil, fmt.Errorf("cluster %s: members run under uids of their own and cannot reach %s: %w; choose a --dir others can enter", kindName, dir, err)
+	}
+	for _, m := range c.Members {
+		if err := os.MkdirAll(m.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", kindName, err)
+		}
+		if m.UID != 0 && os.Geteuid() == 0 {
+			if err := os.Chown(m.Dir, m.UID, m.UID); err != nil {
+				return nil, fmt.Errorf("cluster %s: give %s to uid %d: %w", kindName, m.Dir, m.UID, err)
+			}
+		}
+		if k.prepare != nil {
+			if err := k.prepare(ctx, m); err != nil {
+				return nil, fmt.Errorf("cluster %s: prepare %s: %w", kindName, m.Name, err)
+			}
+		}
+	}
+	for _, m := range c.Members {
+		if err := c.start(m, m.Args); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.save(); err != nil {
+		return nil, err
+	}
+	for _, m := range c.Members {
+		if err := c.waitReady(ctx, m, 30*time.Second); err != nil {
+			return nil, err
+		}
+	}
+	started = true
+	return c, nil
+}
+
+// Load finds the cluster whose folder is dir.
+func Load(dir string) (*Cluster, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "cluster.json"))
+	if err != nil {
+		return nil, fmt.Errorf("no cluster in %s (start one with consist cluster up): %w", dir, err)
+	}
+	c := &Cluster{procs: map[string]*proc{}}
+	if err := json.Unmarshal(data, &c.state); err != nil {
+		return nil, fmt.Errorf("%s: %w (remove the folder and start the cluster again)", filepath.Join(dir, "cluster.json"), err)
+	}
+	if _, ok := kinds[c.Kind]; !ok {
+		return nil, fmt.Errorf("%s: unknown kind %q", filepath.Join(dir, "cluster.json"), c.Kind)
+	}
+	c.Dir = dir
+	c.fw = newFirewall(dir)
+	return c, nil
+}
+
+func (c *Cluster) save() error {
+	data, err := json.MarshalIndent(&c.state, "", "  ")
+	if err != nil {
+		return fmt.Errorf("cluster %s: %w", c.Kind, err)
+	}
+	tmp := filepath.Join(c.Dir, "cluster.json.tmp")
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("cluster %s: save its state: %w", c.Kind, err)
+	}
+	if err := os.Rename(tmp, filepath.Join(c.Dir, "cluster.json")); err != nil {
+		return fmt.Errorf("cluster %s: save its state: %w", c.Kind, err)
+	}
+	return nil
+}
+
+// Nodes returns the members' client addresses.
+func (c *Cluster) Nodes() []string {
+	nodes := make([]string, len(c.Members))
+	for i, m := range c.Members {
+		nodes[i] = m.Addr
+	}
+	return nodes
+}
+
+// Member returns the member whose address or name is node.
+func (c *Cluster) Member(node string) (*Member, error) {
+	for _, m := range c.Members {
+		if m.Addr == node || m.Name == node {
+			return m, nil
+		}
+	}
+	return nil, fmt.Errorf("cluster %s has no member %q; its members are %v", c.Kind, node, c.Nodes())
+}
+
+// Running reports whether any member's process is alive.
+func (c *Cluster) Running() bool {
+	for _, m := range c.Members {
+		if alive(m.PID) {
+			return true
+		}
+	}
+	return false
+}
+
+// MemberStatus is what Status says of a member.
+type MemberStatus struct {
+	Member *Member
+	// Alive: the process exists. Paused: it is stopped by SIGSTOP.
+	Alive, Paused bool
+	// Err is why the member does not serve clients, nil when it does.
+	Err error
+}
+
+// Status checks every member.
+func (c *Cluster) Status(ctx context.Context) []MemberStatus {
+	k := kinds[c.Kind]
+	var out []MemberStatus
+	for _, m := range c.Members {
+		s := MemberStatus{Member: m, Alive: alive(m.PID), Paused: m.Paused}
+		switch {
+		case !s.Alive:
+			s.Err = errors.New("not running")
+		case s.Paused:
+			s.Err = errors.New("paused")
+		default:
+			rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			s.Err = k.ready(rctx, c, m)
+			cancel()
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// Down heals every fault, kills every member and removes the cluster's
+// folder. It is safe to call more than once.
+func (c *Cluster) Down(ctx context.Context) error {
+	var errs []error
+	if err := c.fw.heal(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	for _, m := range c.Members {
+		if err := c.kill(m); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := os.RemoveAll(c.Dir); err != nil {
+		errs = append(errs, fmt.Errorf("cluster %s: remove %s: %w", c.Kind, c.Dir, err))
+	}
+	return errors.Join(errs...)
+}
+
+// waitReady polls the member until it serves clients or timeout passes.
+func (c *Cluster) waitReady(ctx context.Context, m *Member, timeout time.Duration) error {
+	k := kinds[c.Kind]
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		rctx, rcancel := context.WithTimeout(ctx, time.Second)
+		err := k.ready(rctx, c, m)
+		rcancel()
+		if err == nil {
+			return nil
+		}
+		if !alive(m.PID) {
+			return fmt.Errorf("cluster %s: %s exited while starting; its log is %s: %w", c.Kind, m.Name, m.Log(), err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster %s: %s did not become ready in %v (log: %s): %w", c.Kind, m.Name, timeout, m.Log(), err)
+		case <-tick.C:
+		}
+	}
+}
+
+// traversable checks that every user may enter dir and its parents.
+func traversable(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		info, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		if info.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("%s is not open to others (mode %v)", d, info.Mode().Perm())
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
+}
+
+// freePorts finds n consecutive free ports on loopback.
+func freePorts(n int) (int, error) {
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, fmt.Errorf("find a free port: %w", err)
+		}
+		base := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if base+n > 65535 {
+			continue
+		}
+		free := true
+		for p := base + 1; p < base+n && free; p++ {
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+			if err != nil {
+				free = false
+				continue
+			}
+			l.Close()
+		}
+		if free {
+			return base, nil
+		}
+	}
+	return 0, errors.New("found no run of free ports on 127.0.0.1: give a --base-port")
+}
+
+// uidFor gives the member listening on port a uid of its own, so that
+// partition rules can tell its traffic apart; ports are unique among live
+// clusters, so the uids are too. Without root every member runs as the
+// caller and partitions are refused.
+func uidFor(port int) int {
+	if os.Geteuid() != 0 {
+		return 0
+	}
+	return 200000 + port
+}
+
+func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
+
+// clone copies args.
+func clone(args []string) []string { return slices.Clone(args) }
+
+// TempDir makes a folder for a test's cluster that the members, running
+// under uids of their own, can enter, and removes it when t ends.
+func TempDir(t interface {
+	Helper()
+	Fatal(...any)
+	Cleanup(func())
+}) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "consist-cluster-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
