@@ -5,11 +5,18 @@ FUZZTIME ?= 60s
 
 .PHONY: test build install example fuzz bench
 
-# The whole test suite: vet, then every package's tests (the reference
-# corpora in ../shared/data are checked when present).
+# The whole test suite: vet, then every package's tests, real servers
+# included: scripts/servers.sh installs etcd, Redis and MariaDB when
+# missing, starts them for the tests and stops them after, whatever the
+# outcome (the reference corpora in ../shared/data are checked when
+# present).
 test:
 	$(GO) vet ./...
-	$(GO) test ./...
+	scripts/servers.sh install
+	env_file=$$(scripts/servers.sh start | tail -n 1) && \
+	. "$$env_file" && \
+	CONSIST_REQUIRE_SERVERS=1 $(GO) test ./...; \
+	rc=$$?; scripts/servers.sh stop; exit $$rc
 
 build:
 	$(GO) build -o bin/consist ./cmd/consist

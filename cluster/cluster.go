@@ -194,6 +194,11 @@ func Up(ctx context.Context, kindName string, opts Options) (*Cluster, error) {
 			}
 		}
 	}
+	if c.fw.usable() {
+		if err := c.fw.install(ctx, c.Members, nil); err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", kindName, err)
+		}
+	}
 	for _, m := range c.Members {
 		if err := c.start(m, m.Args); err != nil {
 			return nil, err
@@ -307,7 +312,7 @@ func (c *Cluster) Status(ctx context.Context) []MemberStatus {
 // folder. It is safe to call more than once.
 func (c *Cluster) Down(ctx context.Context) error {
 	var errs []error
-	if err := c.fw.heal(ctx); err != nil {
+	if err := c.fw.remove(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	for _, m := range c.Members {

@@ -1,7 +1,7 @@
 package causal_test
 
 import (
-	"consist/adapters/builtin/internal/storetest"
+	"consist/internal/storetest"
 	"context"
 	"testing"
 	"time"
@@ -112,7 +112,7 @@ func TestPartitionsAndCrashes(t *testing.T) {
 			t.Parallel()
 			net := causal.New(simnet.Config{Nodes: 3, Seed: 3, Latency: simnet.Uniform(100*time.Microsecond, time.Millisecond)}, causal.Options{Conflicts: tc.conflicts})
 			defer net.Close()
-			h := storetest.Run(t, net, []nemesis.Kind{nemesis.Partition, nemesis.Kill, nemesis.Loss}, 3)
+			h := storetest.Run(t, net, net, []nemesis.Kind{nemesis.Partition, nemesis.Kill, nemesis.Loss}, 3)
 			storetest.Expect(t, h, tc.hold, tc.break_)
 		})
 	}

@@ -16,6 +16,7 @@ import (
 	"consist/checker/suite"
 	"consist/history"
 	"consist/internal/histtest"
+	"consist/internal/scripttest"
 	"consist/nemesis"
 	"consist/workloads"
 	"consist/workloads/runner"
@@ -81,94 +82,6 @@ func (r *replicas) await(t *testing.T, nodes []string, key string, want any) {
 	}
 }
 
-// script performs operations one at a time, each by a process on a node,
-// and injects faults between them, recording everything.
-type script struct {
-	t   *testing.T
-	net *simnet.Network
-	out bytes.Buffer
-	rec *history.Recorder
-}
-
-func newScript(t *testing.T, net *simnet.Network) *script {
-	s := &script{t: t, net: net}
-	s.rec = history.NewRecorder(&s.out, 0)
-	return s
-}
-
-func (s *script) record(e history.Event) {
-	if _, err := s.rec.Record(e); err != nil {
-		s.t.Fatal(err)
-	}
-}
-
-// do performs op as process p, a client of node, and records it.
-func (s *script) do(p history.Process, node string, op adapters.Op) (any, error) {
-	s.t.Helper()
-	c, err := s.net.Open(context.Background(), node)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	inv := history.Event{Type: history.Invoke, Process: p, F: op.F, Key: op.Key, Value: op.Value, HasValue: true, Node: node}
-	s.record(inv)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	v, err := c.Do(ctx, op)
-	cancel()
-	done := inv
-	done.Type = adapters.Outcome(err)
-	if done.Type == history.OK && op.F == "read" {
-		done.Value = v
-	}
-	if err != nil {
-		done.Error = err.Error()
-	}
-	s.record(done)
-	return v, err
-}
-
-// isolate cuts the links between side and every other node, and records
-// it; no side heals the network.
-func (s *script) isolate(side ...string) {
-	var others []string
-	for _, n := range s.net.Nodes() {
-		if !contains(side, n) {
-			others = append(others, n)
-		}
-	}
-	if len(side) == 0 {
-		s.record(history.Event{Type: history.Info, Process: history.Nemesis, F: "heal"})
-		if err := s.net.Heal(context.Background()); err != nil {
-			s.t.Fatal(err)
-		}
-		return
-	}
-	s.record(history.Event{Type: history.Info, Process: history.Nemesis, F: "isolate", Value: fmt.Sprint(side), HasValue: true})
-	if err := s.net.Partition(context.Background(), nemesis.Split(side, others)); err != nil {
-		s.t.Fatal(err)
-	}
-}
-
-func (s *script) history() *history.History {
-	s.t.Helper()
-	if err := s.rec.Close(); err != nil {
-		s.t.Fatal(err)
-	}
-	h, err := history.Parse(s.out.Bytes(), s.t.Name(), history.JSONL)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return h
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func write(v int64) adapters.Op { return adapters.Op{F: "write", Key: "x", Value: v} }
 
 var read = adapters.Op{F: "read", Key: "x"}
@@ -193,25 +106,25 @@ func TestQuorumsAloneAreNotLinearizable(t *testing.T) {
 			t.Parallel()
 			net, reps := open(simnet.Config{Seed: 31, Latency: latency}, Options{ReadRepair: tc.readRepair})
 			defer net.Close()
-			s := newScript(t, net)
-			if _, err := s.do(0, "n1", write(1)); err != nil {
+			s := scripttest.New(t, net, net)
+			if _, err := s.Do(0, "n1", write(1)); err != nil {
 				t.Fatal(err)
 			}
 			reps.await(t, net.Nodes(), "x", int64(1))
-			s.isolate("n1")
-			if _, err := s.do(0, "n1", write(2)); adapters.Outcome(err) != history.Info || !errors.Is(err, errPartialWrite) {
+			s.Isolate("n1")
+			if _, err := s.Do(0, "n1", write(2)); adapters.Outcome(err) != history.Info || !errors.Is(err, errPartialWrite) {
 				t.Fatalf("a write on n1, alone, returned %v; want an unknown outcome", err)
 			}
-			s.isolate("n3")
-			if v, err := s.do(1, "n2", read); err != nil || v != int64(2) {
+			s.Isolate("n3")
+			if v, err := s.Do(1, "n2", read); err != nil || v != int64(2) {
 				t.Fatalf("the first read from n2 returned %v, %v; want 2, read from n1", v, err)
 			}
-			s.isolate("n1")
-			if v, err := s.do(1, "n2", read); err != nil || v != tc.second {
+			s.Isolate("n1")
+			if v, err := s.Do(1, "n2", read); err != nil || v != tc.second {
 				t.Fatalf("the second read from n2 returned %v, %v; want %d", v, err, tc.second)
 			}
-			s.isolate()
-			h := s.history()
+			s.Isolate()
+			h := s.History()
 			lin := linearizable.Check(context.Background(), h, checker.Options{})
 			mw := suite.Check(context.Background(), h, checker.Options{}, checker.MonotonicWrites)[0]
 			if tc.readRepair {
@@ -339,17 +252,17 @@ func TestReadRepairConverges(t *testing.T) {
 			t.Parallel()
 			net, reps := open(simnet.Config{Seed: 35, Latency: latency}, Options{ReadRepair: rr})
 			defer net.Close()
-			s := newScript(t, net)
-			s.isolate("n3")
+			s := scripttest.New(t, net, net)
+			s.Isolate("n3")
 			keys := []string{"a", "b", "c", "d", "e"}
 			for i, k := range keys {
-				if _, err := s.do(0, "n1", adapters.Op{F: "write", Key: k, Value: int64(i)}); err != nil {
+				if _, err := s.Do(0, "n1", adapters.Op{F: "write", Key: k, Value: int64(i)}); err != nil {
 					t.Fatal(err)
 				}
 			}
-			s.isolate()
+			s.Isolate()
 			for i, k := range keys {
-				if v, err := s.do(1, "n1", adapters.Op{F: "read", Key: k}); err != nil || v != int64(i) {
+				if v, err := s.Do(1, "n1", adapters.Op{F: "read", Key: k}); err != nil || v != int64(i) {
 					t.Fatalf("read %s: %v, %v; want %d", k, v, err, i)
 				}
 			}

@@ -2,7 +2,7 @@ package readyourwrites_test
 
 import (
 	"bytes"
-	"consist/adapters/builtin/internal/storetest"
+	"consist/internal/storetest"
 	"context"
 	"errors"
 	"testing"
@@ -136,7 +136,7 @@ func TestTruth(t *testing.T) {
 			t.Parallel()
 			net := readyourwrites.New(simnet.Config{Nodes: 3, Seed: 3, Latency: simnet.Uniform(100*time.Microsecond, time.Millisecond)}, readyourwrites.Options{})
 			defer net.Close()
-			h := storetest.Run(t, net, tc.kinds, 3)
+			h := storetest.Run(t, net, net, tc.kinds, 3)
 			storetest.Expect(t, h, tc.hold, tc.break_)
 		})
 	}

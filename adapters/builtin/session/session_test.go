@@ -2,7 +2,7 @@ package session_test
 
 import (
 	"bytes"
-	"consist/adapters/builtin/internal/storetest"
+	"consist/internal/storetest"
 	"context"
 	"errors"
 	"fmt"
@@ -153,7 +153,7 @@ var guarantees = []checker.Model{checker.ReadYourWrites, checker.MonotonicReads,
 func TestPartitionsAndCrashes(t *testing.T) {
 	net := session.New(simnet.Config{Nodes: 3, Seed: 3, Latency: simnet.Uniform(100*time.Microsecond, time.Millisecond)}, session.Options{})
 	defer net.Close()
-	h := storetest.Run(t, net, []nemesis.Kind{nemesis.Partition, nemesis.Kill, nemesis.Loss}, 3)
+	h := storetest.Run(t, net, net, []nemesis.Kind{nemesis.Partition, nemesis.Kill, nemesis.Loss}, 3)
 	storetest.Expect(t, h, guarantees, []checker.Model{checker.Sequential, checker.Linearizable})
 }
 

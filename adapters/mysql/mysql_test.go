@@ -1,0 +1,512 @@
+package mysql
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"consist/adapters"
+	"consist/checker"
+	"consist/checker/suite"
+	"consist/history"
+	"consist/internal/servertest"
+	"consist/workloads"
+	"consist/workloads/runner"
+)
+
+// dsn returns the test server's DSN, skipping the test without one.
+func dsn(t testing.TB) string { return servertest.Env(t, servertest.MySQLDSN) }
+
+// newStore returns a store on the test server, closed when the test ends.
+func newStore(t testing.TB, opts Options) *Store {
+	t.Helper()
+	if opts.DSN == "" {
+		opts.DSN = dsn(t)
+	}
+	s, err := New(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+// open opens a client on the store's node.
+func open(t testing.TB, s adapters.Store) adapters.Client {
+	t.Helper()
+	c, err := s.Open(t.Context(), s.Nodes()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// sqlDB opens a connection pool of the test's own on the test server.
+func sqlDB(t testing.TB) *sql.DB {
+	db, err := sql.Open("mysql", dsn(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// step is an operation and what it must bring.
+type step struct {
+	op   adapters.Op
+	want any
+	// outcome is the expected outcome; errText, if set, must be in the
+	// error.
+	outcome history.Type
+	errText string
+}
+
+// perform runs steps in order on c.
+func perform(t *testing.T, c adapters.Client, steps []step) {
+	t.Helper()
+	for i, st := range steps {
+		got, err := c.Do(t.Context(), st.op)
+		if o := adapters.Outcome(err); o != st.outcome {
+			t.Fatalf("step %d, %s %v %v: outcome %s (%v), want %s", i, st.op.F, st.op.Key, st.op.Value, o, err, st.outcome)
+		}
+		if err != nil && !strings.Contains(err.Error(), st.errText) {
+			t.Errorf("step %d, %s %v: error %q does not say %q", i, st.op.F, st.op.Key, err, st.errText)
+		}
+		if err == nil && !history.Equal(got, st.want) {
+			t.Errorf("step %d, %s %v: got %s, want %s", i, st.op.F, st.op.Key, history.Describe(got), history.Describe(st.want))
+		}
+	}
+}
+
+func reg(f string, key, value any) adapters.Op {
+	return adapters.Op{Kind: adapters.Register, F: f, Key: key, Value: value}
+}
+
+// isolations are the levels the unit tests run at.
+var isolations = []sql.IsolationLevel{sql.LevelDefault, sql.LevelReadCommitted, sql.LevelSerializable}
+
+func TestRegister(t *testing.T) {
+	for _, level := range isolations {
+		t.Run(level.String(), func(t *testing.T) {
+			c := open(t, newStore(t, Options{Isolation: level}))
+			perform(t, c, []step{
+				{op: reg("read", "k", nil), want: nil, outcome: history.OK},
+				{op: reg("write", "k", int64(1)), outcome: history.OK},
+				{op: reg("read", "k", nil), want: int64(1), outcome: history.OK},
+				{op: reg("write", "k", int64(1)), outcome: history.OK},
+				{op: reg("cas", "k", []any{int64(1), int64(2)}), outcome: history.OK},
+				{op: reg("cas", "k", []any{int64(1), int64(3)}), outcome: history.Fail, errText: "cas: value was 2, expected 1"},
+				{op: reg("cas", "k", []any{nil, int64(3)}), outcome: history.Fail, errText: "value was 2"},
+				// A cas to the value it expects is applied, and says so.
+				{op: reg("cas", "k", []any{int64(2), int64(2)}), outcome: history.OK},
+				{op: reg("read", "k", nil), want: int64(2), outcome: history.OK},
+				{op: reg("cas", "absent", []any{int64(1), int64(3)}), outcome: history.Fail, errText: "value was nil (absent)"},
+				{op: reg("cas", "absent", []any{nil, int64(-7)}), outcome: history.OK},
+				{op: reg("read", "absent", nil), want: int64(-7), outcome: history.OK},
+				// Keys differ in case and trailing spaces.
+				{op: reg("read", "K", nil), want: nil, outcome: history.OK},
+				{op: reg("read", "k ", nil), want: nil, outcome: history.OK},
+				{op: reg("write", int64(4), int64(1<<62)), outcome: history.OK},
+				{op: reg("read", int64(4), nil), want: int64(1 << 62), outcome: history.OK},
+				{op: reg("read", strings.Repeat("x", 192), nil), outcome: history.Fail, errText: "at most 191"},
+				{op: reg("write", "k", "text"), outcome: history.Fail, errText: "must be an integer"},
+				{op: reg("cas", "k", int64(1)), outcome: history.Fail, errText: "needs [expected, new]"},
+				{op: reg("append", "k", int64(1)), outcome: history.Fail, errText: `does not support "append"`},
+			})
+		})
+	}
+}
+
+func TestCounter(t *testing.T) {
+	c := open(t, newStore(t, Options{}))
+	add := func(n int64) adapters.Op { return adapters.Op{Kind: adapters.Counter, F: "add", Key: "c", Value: n} }
+	read := adapters.Op{Kind: adapters.Counter, F: "read", Key: "c"}
+	perform(t, c, []step{
+		{op: read, want: int64(0), outcome: history.OK},
+		{op: add(3), outcome: history.OK},
+		{op: add(4), outcome: history.OK},
+		{op: read, want: int64(7), outcome: history.OK},
+		{op: reg("read", "c", nil), want: nil, outcome: history.OK},
+	})
+}
+
+func TestSet(t *testing.T) {
+	c := open(t, newStore(t, Options{}))
+	add := func(e int64) adapters.Op { return adapters.Op{Kind: adapters.Set, F: "add", Key: "s", Value: e} }
+	read := adapters.Op{Kind: adapters.Set, F: "read", Key: "s"}
+	perform(t, c, []step{
+		{op: read, want: []any{}, outcome: history.OK},
+		{op: add(10), outcome: history.OK},
+		{op: add(2), outcome: history.OK},
+		{op: add(-33), outcome: history.OK},
+		{op: add(2), outcome: history.OK},
+		{op: read, want: []any{int64(-33), int64(2), int64(10)}, outcome: history.OK},
+	})
+}
+
+func TestUnsupportedKinds(t *testing.T) {
+	c := open(t, newStore(t, Options{}))
+	for _, kind := range []adapters.Kind{adapters.List, adapters.Bank} {
+		_, err := c.Do(t.Context(), adapters.Op{Kind: kind, F: "read", Key: "x"})
+		if adapters.Outcome(err) != history.Fail || !strings.Contains(err.Error(), "supports register, counter and set") {
+			t.Errorf("%s: %v, want a failure naming the kinds supported", kind, err)
+		}
+	}
+}
+
+func TestParseIsolation(t *testing.T) {
+	for in, want := range map[string]sql.IsolationLevel{
+		"read-uncommitted": sql.LevelReadUncommitted,
+		"read-committed":   sql.LevelReadCommitted,
+		"REPEATABLE READ":  sql.LevelRepeatableRead,
+		"serializable":     sql.LevelSerializable,
+		"read_committed":   sql.LevelReadCommitted,
+		"":                 sql.LevelDefault,
+		"default":          sql.LevelDefault,
+	} {
+		if got, err := ParseIsolation(in); err != nil || got != want {
+			t.Errorf("ParseIsolation(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"snapshot", "linearizable", "serialisable"} {
+		if _, err := ParseIsolation(in); err == nil || !strings.Contains(err.Error(), "read-uncommitted, read-committed, repeatable-read or serializable") {
+			t.Errorf("ParseIsolation(%q): %v, want an error listing the levels", in, err)
+		}
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	const password = "hunter2-secret"
+	real, err := mysql.ParseDSN(dsn(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongPassword := real.Clone()
+	wrongPassword.Passwd = password
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"no DSN", Options{}, "set Options.DSN"},
+		{"bad DSN", Options{DSN: "root:" + password + "@tcp(127.0.0.1:1"}, "the DSN does not parse"},
+		{"no database", Options{DSN: "root:" + password + "@tcp(127.0.0.1:1)/"}, "names no database"},
+		{"closed port", Options{DSN: "root:" + password + "@tcp(127.0.0.1:1)/consist"}, "connect to 127.0.0.1:1"},
+		{"wrong password", Options{DSN: wrongPassword.FormatDSN()}, "Access denied"},
+		{"bad prefix", Options{DSN: dsn(t), TablePrefix: "a-b"}, "table prefix"},
+		{"bad isolation", Options{DSN: dsn(t), Isolation: sql.LevelSnapshot}, "not one MySQL has"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(t.Context(), tc.opts)
+			if err == nil {
+				s.Close()
+				t.Fatal("New succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), password) {
+				t.Errorf("error %q: want it to say %q, and never the password", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestNodes: the one node is the DSN's address, without credentials.
+func TestNodes(t *testing.T) {
+	cfg, err := mysql.ParseDSN(dsn(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newStore(t, Options{})
+	if nodes := s.Nodes(); len(nodes) != 1 || nodes[0] != cfg.Addr || strings.Contains(nodes[0], "@") {
+		t.Errorf("nodes %v, want [%s]", nodes, cfg.Addr)
+	}
+	if _, err := s.Open(t.Context(), "elsewhere:1"); err == nil || !strings.Contains(err.Error(), cfg.Addr) {
+		t.Errorf("Open(elsewhere:1) = %v, want an error naming the node", err)
+	}
+}
+
+// TestUnreachableFails: an operation that could not connect failed.
+func TestUnreachableFails(t *testing.T) {
+	s := newStore(t, Options{})
+	cfg := mysql.NewConfig()
+	cfg.Addr, cfg.DBName, cfg.Timeout = "127.0.0.1:1", "consist", time.Second
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := &Store{opts: s.opts, db: sql.OpenDB(conn), node: cfg.Addr, tables: s.tables, clients: map[*client]bool{}}
+	defer down.db.Close()
+	c := open(t, down)
+	perform(t, c, []step{
+		{op: reg("write", "k", int64(1)), outcome: history.Fail, errText: "connection refused"},
+		{op: reg("read", "k", nil), outcome: history.Fail, errText: "connection refused"},
+	})
+}
+
+// TestLockedRowFails: a write that waits for a lock until its context
+// ends was rolled back, and fails; the client carries on with a fresh
+// connection.
+func TestLockedRowFails(t *testing.T) {
+	for _, level := range isolations {
+		t.Run(level.String(), func(t *testing.T) {
+			s := newStore(t, Options{Isolation: level})
+			c := open(t, s)
+			perform(t, c, []step{{op: reg("write", "k", int64(1)), outcome: history.OK}})
+			tx, err := sqlDB(t).BeginTx(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback()
+			if _, err := tx.ExecContext(t.Context(), "SELECT v FROM "+s.tables.registers+" WHERE k = 'k' FOR UPDATE"); err != nil {
+				t.Fatal(err)
+			}
+			for _, op := range []adapters.Op{reg("write", "k", int64(2)), reg("cas", "k", []any{int64(1), int64(3)})} {
+				ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+				_, err = c.Do(ctx, op)
+				cancel()
+				if adapters.Outcome(err) != history.Fail || !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("%s while the row is locked: %v, want a failure saying the context ran out", op.F, err)
+				}
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			perform(t, c, []step{{op: reg("read", "k", nil), want: int64(1), outcome: history.OK}})
+		})
+	}
+}
+
+// TestCommitErrors: which errors of COMMIT fail an operation, and which
+// leave it unknown.
+func TestCommitErrors(t *testing.T) {
+	c := &client{s: &Store{node: "db:3306"}}
+	write, read := reg("write", "k", int64(1)), reg("read", "k", nil)
+	for _, tc := range []struct {
+		op   adapters.Op
+		err  error
+		want history.Type
+	}{
+		{write, &mysql.MySQLError{Number: 1213, Message: "Deadlock found when trying to get lock"}, history.Fail},
+		{write, &mysql.MySQLError{Number: 1205, Message: "Lock wait timeout exceeded"}, history.Fail},
+		{write, sql.ErrTxDone, history.Fail},
+		{write, &mysql.MySQLError{Number: 1180, Message: "Got error during COMMIT"}, history.Info},
+		{write, driver.ErrBadConn, history.Info},
+		{write, mysql.ErrInvalidConn, history.Info},
+		{write, io.ErrUnexpectedEOF, history.Info},
+		{write, context.DeadlineExceeded, history.Info},
+		{read, mysql.ErrInvalidConn, history.Fail},
+		{read, context.DeadlineExceeded, history.Fail},
+	} {
+		if got := adapters.Outcome(c.commitErr(tc.op, fmt.Errorf("wrapped: %w", tc.err))); got != tc.want {
+			t.Errorf("%s, commit error %v: %s, want %s", tc.op.F, tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestClosedStore(t *testing.T) {
+	s, err := New(t.Context(), Options{DSN: dsn(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := open(t, s)
+	perform(t, c, []step{{op: reg("write", "k", int64(1)), outcome: history.OK}})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	perform(t, c, []step{
+		{op: reg("write", "k", int64(2)), outcome: history.Fail, errText: "closed"},
+		{op: reg("read", "k", nil), outcome: history.Fail, errText: "closed"},
+	})
+	if _, err := s.Open(t.Context(), s.Nodes()[0]); err == nil {
+		t.Error("Open on a closed store succeeded")
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+// TestCloseDropsTables: Close drops the run's tables unless told to keep
+// them, and a fresh store, with fresh tables, starts empty.
+func TestCloseDropsTables(t *testing.T) {
+	db := sqlDB(t)
+	count := func(prefix string) int {
+		var n int
+		err := db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?", prefix+`\_%`).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, keep := range []bool{false, true} {
+		s, err := New(t.Context(), Options{DSN: dsn(t), Keep: keep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := count(s.TablePrefix()); n != 3 {
+			t.Errorf("%d tables named %s_*, want 3", n, s.TablePrefix())
+		}
+		perform(t, open(t, s), []step{{op: reg("write", "k", int64(1)), outcome: history.OK}})
+		perform(t, open(t, newStore(t, Options{})), []step{{op: reg("read", "k", nil), want: nil, outcome: history.OK}})
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := count(s.TablePrefix()), map[bool]int{false: 0, true: 3}[keep]; got != want {
+			t.Errorf("keep %v: %d tables left, want %d", keep, got, want)
+		}
+		if keep {
+			// A store with the same prefix reuses the tables and their rows.
+			again := newStore(t, Options{TablePrefix: s.TablePrefix()})
+			perform(t, open(t, again), []step{{op: reg("read", "k", nil), want: int64(1), outcome: history.OK}})
+		}
+	}
+}
+
+// runWorkload runs workload against s with 10 clients, as fast as it
+// answers, until ops operations or d, and returns the history and counts.
+func runWorkload(t testing.TB, s adapters.Store, workload string, d time.Duration, ops int64, seed uint64) (*history.History, *runner.Counts) {
+	t.Helper()
+	wl, err := workloads.New(workload, workloads.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	rec := history.NewRecorder(&out, 0)
+	var counts runner.Counts
+	err = runner.Run(t.Context(), runner.Config{Store: s, Workload: wl, Recorder: rec, Clients: 10, Duration: d, Ops: ops,
+		OpTimeout: 5 * time.Second, Seed: seed}, &counts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h, err := history.Parse(out.Bytes(), t.Name(), history.JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, &counts
+}
+
+// expect fails t unless every model of valid holds on h.
+func expect(t *testing.T, h *history.History, valid ...checker.Model) {
+	t.Helper()
+	for _, r := range suite.Check(t.Context(), h, checker.Options{Timeout: 30 * time.Second}, valid...) {
+		if r.Verdict != checker.Valid {
+			var first string
+			if len(r.Anomalies) > 0 {
+				first = r.Anomalies[0].Explanation
+			}
+			t.Errorf("%s: %s (%s) %s; want valid", r.Model, r.Verdict, r.Reason, first)
+		}
+	}
+}
+
+// TestRun: ten clients of each workload, without faults. The register
+// workload is linearizable at SERIALIZABLE, and at READ COMMITTED too:
+// every operation touches one row, UPDATE and INSERT lock it, and a read
+// in a fresh transaction sees every transaction committed before it.
+func TestRun(t *testing.T) {
+	for _, tc := range []struct {
+		workload string
+		level    sql.IsolationLevel
+		models   []checker.Model
+	}{
+		{"register", sql.LevelSerializable, []checker.Model{checker.Linearizable}},
+		{"register", sql.LevelReadCommitted, []checker.Model{checker.Linearizable}},
+		{"counter", sql.LevelDefault, []checker.Model{checker.Counter}},
+		{"set", sql.LevelDefault, []checker.Model{checker.SetFull}},
+	} {
+		t.Run(tc.workload+"/"+tc.level.String(), func(t *testing.T) {
+			s := newStore(t, Options{Isolation: tc.level})
+			h, counts := runWorkload(t, s, tc.workload, 2*time.Second, 3000, 1)
+			t.Logf("%d ok, %d fail, %d info", counts.OK.Load(), counts.Fail.Load(), counts.Info.Load())
+			if counts.OK.Load() < 500 || counts.Info.Load() != 0 {
+				t.Fatalf("%d ok, %d fail, %d info: want at least 500 ok and no info", counts.OK.Load(), counts.Fail.Load(), counts.Info.Load())
+			}
+			expect(t, h, tc.models...)
+		})
+	}
+}
+
+// BenchmarkThroughput drives the server with 10 clients of the register
+// workload as fast as it answers, alternating a run that records nothing
+// with one that writes the history to a file, and reports each one's
+// throughput and the cost of recording:
+//
+//	CONSIST_MYSQL_DSN='root@tcp(127.0.0.1:3306)/consist' go test ./adapters/mysql -run '^$' -bench Throughput -benchtime 3x
+//
+// CONSIST_MYSQL_ISOLATION picks the isolation level (default: the
+// server's).
+func BenchmarkThroughput(b *testing.B) {
+	level, err := ParseIsolation(os.Getenv("CONSIST_MYSQL_ISOLATION"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bare, recorded := throughput(b, func(tb testing.TB) adapters.Store { return newStore(tb, Options{Isolation: level}) }, 5_000)
+	b.ReportMetric(bare, "bare-ops/s")
+	b.ReportMetric(recorded, "recorded-ops/s")
+	b.ReportMetric(100*(bare/recorded-1), "overhead-%")
+}
+
+// throughput runs b.N rounds of two runs of ops register operations by
+// 10 clients, each on a fresh store from open: one recording nothing, one
+// writing the history to a file. It returns the throughput of each, in
+// operations per second.
+func throughput(b *testing.B, open func(testing.TB) adapters.Store, ops int64) (bare, recorded float64) {
+	wl, err := workloads.New("register", workloads.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	runOnce := func(out io.Writer) time.Duration {
+		cfg := runner.Config{Store: open(b), Workload: wl, Clients: 10, Ops: ops, Seed: 1, Recorder: discard{}}
+		defer cfg.Store.Close()
+		var rec *history.Recorder
+		if out != nil {
+			rec = history.NewRecorder(out, history.DefaultFlushInterval)
+			cfg.Recorder = rec
+		}
+		start := time.Now()
+		if err := runner.Run(context.Background(), cfg, nil); err != nil {
+			b.Fatal(err)
+		}
+		if rec != nil {
+			if err := rec.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return time.Since(start)
+	}
+	var bareTime, recordedTime time.Duration
+	for b.Loop() {
+		bareTime += runOnce(nil)
+		f, err := os.Create(filepath.Join(dir, "history.jsonl"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		recordedTime += runOnce(f)
+		f.Close()
+	}
+	n := float64(b.N) * float64(ops)
+	return n / bareTime.Seconds(), n / recordedTime.Seconds()
+}
+
+// discard is a sink that records nothing.
+type discard struct{}
+
+func (discard) Record(e history.Event) (history.Event, error) { return e, nil }

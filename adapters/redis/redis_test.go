@@ -1,0 +1,613 @@
+package redis
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"consist/adapters"
+	"consist/checker"
+	"consist/checker/suite"
+	"consist/history"
+	"consist/internal/servertest"
+	"consist/workloads"
+	"consist/workloads/runner"
+)
+
+// TestMain silences go-redis's own log (a failed dial is logged to
+// stderr by a process-wide logger), which the tests provoke on purpose.
+func TestMain(m *testing.M) {
+	goredis.SetLogger(quiet{})
+	os.Exit(m.Run())
+}
+
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+// primary returns the test primary's address, skipping the test without
+// one.
+func primary(t testing.TB) string { return servertest.Env(t, servertest.RedisPrimary) }
+
+// newStore returns a store on the test servers, closed when the test
+// ends.
+func newStore(t testing.TB, opts Options) *Store {
+	t.Helper()
+	if opts.Primary == "" {
+		opts.Primary = primary(t)
+	}
+	s, err := New(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+// open opens a client on the store's first node.
+func open(t testing.TB, s adapters.Store) adapters.Client {
+	t.Helper()
+	c, err := s.Open(t.Context(), s.Nodes()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// step is an operation and what it must bring.
+type step struct {
+	op   adapters.Op
+	want any
+	// outcome is the expected outcome; errText, if set, must be in the
+	// error.
+	outcome history.Type
+	errText string
+}
+
+// perform runs steps in order on c.
+func perform(t *testing.T, c adapters.Client, steps []step) {
+	t.Helper()
+	for i, st := range steps {
+		got, err := c.Do(t.Context(), st.op)
+		if o := adapters.Outcome(err); o != st.outcome {
+			t.Fatalf("step %d, %s %v %v: outcome %s (%v), want %s", i, st.op.F, st.op.Key, st.op.Value, o, err, st.outcome)
+		}
+		if err != nil && !strings.Contains(err.Error(), st.errText) {
+			t.Errorf("step %d, %s %v: error %q does not say %q", i, st.op.F, st.op.Key, err, st.errText)
+		}
+		if err == nil && !history.Equal(got, st.want) {
+			t.Errorf("step %d, %s %v: got %s, want %s", i, st.op.F, st.op.Key, history.Describe(got), history.Describe(st.want))
+		}
+	}
+}
+
+func reg(f string, key, value any) adapters.Op {
+	return adapters.Op{Kind: adapters.Register, F: f, Key: key, Value: value}
+}
+
+func TestRegister(t *testing.T) {
+	c := open(t, newStore(t, Options{}))
+	perform(t, c, []step{
+		{op: reg("read", "k", nil), want: nil, outcome: history.OK},
+		{op: reg("write", "k", int64(1)), outcome: history.OK},
+		{op: reg("read", "k", nil), want: int64(1), outcome: history.OK},
+		{op: reg("cas", "k", []any{int64(1), int64(2)}), outcome: history.OK},
+		{op: reg("cas", "k", []any{int64(1), int64(3)}), outcome: history.Fail, errText: "cas: value was 2, expected 1"},
+		{op: reg("cas", "k", []any{nil, int64(3)}), outcome: history.Fail, errText: "value was 2"},
+		{op: reg("read", "k", nil), want: int64(2), outcome: history.OK},
+		{op: reg("cas", "absent", []any{int64(1), int64(3)}), outcome: history.Fail, errText: "value was nil (absent)"},
+		{op: reg("cas", "absent", []any{nil, int64(-7)}), outcome: history.OK},
+		{op: reg("read", "absent", nil), want: int64(-7), outcome: history.OK},
+		{op: reg("write", int64(4), int64(1<<62)), outcome: history.OK},
+		{op: reg("read", int64(4), nil), want: int64(1 << 62), outcome: history.OK},
+		{op: reg("write", "k", "text"), outcome: history.Fail, errText: "must be an integer"},
+		{op: reg("cas", "k", int64(1)), outcome: history.Fail, errText: "needs [expected, new]"},
+		{op: reg("append", "k", int64(1)), outcome: history.Fail, errText: `does not support "append"`},
+	})
+}
+
+func TestCounter(t *testing.T) {
+	c := open(t, newStore(t, Options{}))
+	add := func(n int64) adapters.Op { return adapters.Op{Kind: adapters.Counter, F: "add", Key: "c", Value: n} }
+	read := adapters.Op{Kind: adapters.Counter, F: "read", Key: "c"}
+	perform(t, c, []step{
+		{op: read, want: int64(0), outcome: history.OK},
+		{op: add(3), outcome: history.OK},
+		{op: add(4), outcome: history.OK},
+		{op: read, want: int64(7), outcome: history.OK},
+		// A register of the same name is another object.
+		{op: reg("read", "c", nil), want: nil, outcome: history.OK},
+	})
+}
+
+func TestSet(t *testing.T) {
+	c := open(t, newStore(t, Options{}))
+	add := func(e int64) adapters.Op { return adapters.Op{Kind: adapters.Set, F: "add", Key: "s", Value: e} }
+	read := adapters.Op{Kind: adapters.Set, F: "read", Key: "s"}
+	perform(t, c, []step{
+		{op: read, want: []any{}, outcome: history.OK},
+		{op: add(10), outcome: history.OK},
+		{op: add(2), outcome: history.OK},
+		{op: add(33), outcome: history.OK},
+		{op: add(2), outcome: history.OK},
+		{op: read, want: []any{int64(2), int64(10), int64(33)}, outcome: history.OK},
+	})
+}
+
+func TestUnsupportedKinds(t *testing.T) {
+	c := open(t, newStore(t, Options{}))
+	for _, kind := range []adapters.Kind{adapters.List, adapters.Bank} {
+		_, err := c.Do(t.Context(), adapters.Op{Kind: kind, F: "read", Key: "x"})
+		if adapters.Outcome(err) != history.Fail || !strings.Contains(err.Error(), "supports register, counter and set") {
+			t.Errorf("%s: %v, want a failure naming the kinds supported", kind, err)
+		}
+	}
+}
+
+// TestRedisErrorsFail: an error Redis answers means the command did
+// nothing, so even a write fails rather than ending unknown.
+func TestRedisErrorsFail(t *testing.T) {
+	s := newStore(t, Options{})
+	c := open(t, s)
+	// Make the register k and the counter c sets behind the adapter's back.
+	for _, key := range []string{s.Prefix() + "register:k", s.Prefix() + "counter:c"} {
+		if err := s.admin.SAdd(t.Context(), key, "x").Err(); err != nil {
+			t.Fatal(err)
+		}
+		s.wrote(key)
+	}
+	perform(t, c, []step{
+		{op: reg("read", "k", nil), outcome: history.Fail, errText: "WRONGTYPE"},
+		{op: reg("cas", "k", []any{int64(1), int64(2)}), outcome: history.Fail, errText: "WRONGTYPE"},
+		{op: adapters.Op{Kind: adapters.Counter, F: "add", Key: "c", Value: int64(1)}, outcome: history.Fail, errText: "WRONGTYPE"},
+		// SET replaces a value of any type.
+		{op: reg("write", "k", int64(5)), outcome: history.OK},
+		{op: reg("read", "k", nil), want: int64(5), outcome: history.OK},
+	})
+}
+
+// TestScriptFlushed: the cas script is loaded again when the server lost
+// it (NOSCRIPT).
+func TestScriptFlushed(t *testing.T) {
+	s := newStore(t, Options{})
+	c := open(t, s)
+	perform(t, c, []step{{op: reg("cas", "k", []any{nil, int64(1)}), outcome: history.OK}})
+	if err := s.admin.ScriptFlush(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	perform(t, c, []step{{op: reg("cas", "k", []any{int64(1), int64(2)}), outcome: history.OK}})
+}
+
+func TestNewErrors(t *testing.T) {
+	const password = "hunter2-secret"
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"no primary", Options{}, "set Options.Primary"},
+		{"no replicas", Options{Primary: "127.0.0.1:1", ReadFromReplica: true}, "list them in Options.Replicas"},
+		{"closed port", Options{Primary: "127.0.0.1:1", Password: password, DialTimeout: time.Second}, "127.0.0.1:1 does not answer PING"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(t.Context(), tc.opts)
+			if err == nil {
+				s.Close()
+				t.Fatal("New succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), password) {
+				t.Errorf("error %q: want it to say %q, and never the password", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestNewChecksRoles(t *testing.T) {
+	p := primary(t)
+	r := servertest.List(t, servertest.RedisReplicas)[0]
+	if _, err := New(t.Context(), Options{Primary: r}); err == nil || !strings.Contains(err.Error(), "is not a primary") {
+		t.Errorf("a replica as primary: %v, want an error saying it is not a primary", err)
+	}
+	if _, err := New(t.Context(), Options{Primary: p, Replicas: []string{p}, ReadFromReplica: true}); err == nil || !strings.Contains(err.Error(), "is not a replica") {
+		t.Errorf("the primary as replica: %v, want an error saying it is not a replica", err)
+	}
+}
+
+// TestUnreachableFails: a command that could not be sent, because the
+// server refused the connection, certainly did nothing.
+func TestUnreachableFails(t *testing.T) {
+	s := newStore(t, Options{})
+	c := &client{s: s, node: "127.0.0.1:1", primary: s.connect("127.0.0.1:1")}
+	c.reader = c.primary
+	defer c.close()
+	perform(t, c, []step{
+		{op: reg("write", "k", int64(1)), outcome: history.Fail, errText: "connection refused"},
+		{op: reg("cas", "k", []any{nil, int64(1)}), outcome: history.Fail, errText: "connection refused"},
+		{op: reg("read", "k", nil), outcome: history.Fail, errText: "connection refused"},
+	})
+}
+
+// TestNotSent: which errors mean a write certainly did nothing.
+func TestNotSent(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("wrapped: %w", goredis.ErrClosed), true},
+		{goredis.ErrNoScript, true},
+		{goredis.ErrPoolTimeout, true},
+		{io.EOF, false},
+		{io.ErrUnexpectedEOF, false},
+		{context.DeadlineExceeded, false},
+		{errors.New("read tcp 127.0.0.1:1->127.0.0.1:2: read: connection reset by peer"), false},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}, true},
+		{&net.OpError{Op: "read", Net: "tcp", Err: errors.New("i/o timeout")}, false},
+	} {
+		if got := notSent(tc.err); got != tc.want {
+			t.Errorf("notSent(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+// fakeServer listens on a random port of loopback and, on each
+// connection, answers the first command (the client's HELLO) with an
+// error, so the client falls back to RESP2, then reads the next command
+// and, if hangUp, closes the connection; else it never answers. It
+// returns the address.
+func fakeServer(t *testing.T, hangUp bool) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				buf := make([]byte, 4096)
+				if _, err := conn.Read(buf); err != nil {
+					return
+				}
+				if _, err := conn.Write([]byte("-ERR unknown command 'HELLO'\r\n")); err != nil {
+					return
+				}
+				if _, err := conn.Read(buf); err != nil || hangUp {
+					return
+				}
+				io.Copy(io.Discard, conn)
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// TestLostWritesAreUnknown: a write whose connection timed out or was
+// closed after it was sent may have taken effect: its outcome is unknown.
+// A read in the same plight fails.
+func TestLostWritesAreUnknown(t *testing.T) {
+	s := newStore(t, Options{})
+	for _, hangUp := range []bool{false, true} {
+		addr := fakeServer(t, hangUp)
+		c := &client{s: s, node: addr, primary: s.connect(addr)}
+		c.reader = c.primary
+		for _, st := range []step{
+			{op: reg("write", "k", int64(1)), outcome: history.Info},
+			{op: reg("cas", "k", []any{nil, int64(1)}), outcome: history.Info},
+			{op: adapters.Op{Kind: adapters.Counter, F: "add", Key: "c", Value: int64(1)}, outcome: history.Info},
+			{op: reg("read", "k", nil), outcome: history.Fail},
+		} {
+			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+			_, err := c.Do(ctx, st.op)
+			cancel()
+			if o := adapters.Outcome(err); o != st.outcome {
+				t.Errorf("hang up %v, %s: %s (%v), want %s", hangUp, st.op.F, o, err, st.outcome)
+			}
+		}
+		c.close()
+	}
+}
+
+func TestClosedStore(t *testing.T) {
+	s, err := New(t.Context(), Options{Primary: primary(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := open(t, s)
+	perform(t, c, []step{{op: reg("write", "k", int64(1)), outcome: history.OK}})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	perform(t, c, []step{
+		{op: reg("write", "k", int64(2)), outcome: history.Fail, errText: "closed"},
+		{op: reg("read", "k", nil), outcome: history.Fail, errText: "closed"},
+	})
+	if _, err := s.Open(t.Context(), s.Nodes()[0]); err == nil {
+		t.Error("Open on a closed store succeeded")
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+func TestOpenUnknownNode(t *testing.T) {
+	s := newStore(t, Options{})
+	if _, err := s.Open(t.Context(), "elsewhere:1"); err == nil || !strings.Contains(err.Error(), s.Nodes()[0]) {
+		t.Errorf("Open(elsewhere:1) = %v, want an error naming the nodes", err)
+	}
+}
+
+// TestCloseDeletesKeys: Close deletes the run's keys unless told to keep
+// them, and a fresh store, under a fresh prefix, starts empty.
+func TestCloseDeletesKeys(t *testing.T) {
+	admin := goredis.NewClient(&goredis.Options{Addr: primary(t)})
+	defer admin.Close()
+	for _, keep := range []bool{false, true} {
+		s, err := New(t.Context(), Options{Primary: primary(t), Keep: keep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := open(t, s)
+		perform(t, c, []step{
+			{op: reg("write", "k", int64(1)), outcome: history.OK},
+			{op: adapters.Op{Kind: adapters.Set, F: "add", Key: "s", Value: int64(1)}, outcome: history.OK},
+		})
+		fresh := open(t, newStore(t, Options{}))
+		perform(t, fresh, []step{{op: reg("read", "k", nil), want: nil, outcome: history.OK}})
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		keys, err := admin.Keys(t.Context(), s.Prefix()+"*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{false: 0, true: 2}[keep]; len(keys) != want {
+			t.Errorf("keep %v: %d keys left (%v), want %d", keep, len(keys), keys, want)
+		}
+		if len(keys) > 0 {
+			admin.Del(t.Context(), keys...)
+		}
+	}
+}
+
+// TestReplicaReads: with ReadFromReplica the nodes are the replicas,
+// writes go to the primary, reads to the replica — and a replica that has
+// not applied a write returns a stale value, which the linearizability
+// checker reports.
+func TestReplicaReads(t *testing.T) {
+	replicas := servertest.List(t, servertest.RedisReplicas)
+	s := newStore(t, Options{Replicas: replicas, ReadFromReplica: true})
+	if !slices.Equal(s.Nodes(), replicas) {
+		t.Fatalf("nodes %v, want the replicas %v", s.Nodes(), replicas)
+	}
+	replica := goredis.NewClient(&goredis.Options{Addr: replicas[0]})
+	defer replica.Close()
+	c, err := s.Open(t.Context(), replicas[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	var out bytes.Buffer
+	rec := history.NewRecorder(&out, 0)
+	do := func(op adapters.Op) (any, error) {
+		inv := history.Event{Type: history.Invoke, Process: 0, F: op.F, Key: op.Key, Value: op.Value, HasValue: true, Node: replicas[0]}
+		if _, err := rec.Record(inv); err != nil {
+			t.Fatal(err)
+		}
+		v, err := c.Do(t.Context(), op)
+		done := inv
+		done.Type = adapters.Outcome(err)
+		if op.F == "read" {
+			done.Value = v
+		}
+		if _, err := rec.Record(done); err != nil {
+			t.Fatal(err)
+		}
+		return v, err
+	}
+	// Wait for the replica to have the first write: WAIT on the
+	// connection that wrote it, the client's own.
+	if _, err := do(reg("write", "k", int64(1))); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.(*client).primary.Wait(t.Context(), 1, 5*time.Second).Result(); err != nil || n < 1 {
+		t.Fatalf("WAIT for the replica: %d replicas, %v", n, err)
+	}
+	if v, err := do(reg("read", "k", nil)); err != nil || v != int64(1) {
+		t.Fatalf("read from the replica after WAIT: %v, %v; want 1", v, err)
+	}
+	// A replica paused for writes applies nothing from its primary.
+	if err := replica.Do(t.Context(), "CLIENT", "PAUSE", 10000, "WRITE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	unpaused := false
+	unpause := func() {
+		if !unpaused {
+			unpaused = true
+			if err := replica.Do(context.WithoutCancel(t.Context()), "CLIENT", "UNPAUSE").Err(); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	defer unpause()
+	if _, err := do(reg("write", "k", int64(2))); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := do(reg("read", "k", nil)); err != nil || v != int64(1) {
+		t.Fatalf("read from the paused replica: %v, %v; want the stale 1", v, err)
+	}
+	unpause()
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h, err := history.Parse(out.Bytes(), t.Name(), history.JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := suite.Check(t.Context(), h, checker.Options{Timeout: 10 * time.Second}, checker.Linearizable)
+	if res[0].Verdict != checker.Invalid {
+		t.Errorf("linearizable: %s (%s), want invalid: the last read was stale", res[0].Verdict, res[0].Reason)
+	}
+}
+
+// runWorkload runs workload against s with 10 clients, as fast as it
+// answers, until ops operations or d, and returns the history and counts.
+func runWorkload(t testing.TB, s adapters.Store, workload string, d time.Duration, ops int64, seed uint64) (*history.History, *runner.Counts) {
+	t.Helper()
+	wl, err := workloads.New(workload, workloads.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	rec := history.NewRecorder(&out, 0)
+	var counts runner.Counts
+	err = runner.Run(t.Context(), runner.Config{Store: s, Workload: wl, Recorder: rec, Clients: 10, Duration: d, Ops: ops,
+		OpTimeout: 2 * time.Second, Seed: seed}, &counts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h, err := history.Parse(out.Bytes(), t.Name(), history.JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, &counts
+}
+
+// expect fails t unless every model of valid holds on h.
+func expect(t *testing.T, h *history.History, valid ...checker.Model) {
+	t.Helper()
+	for _, r := range suite.Check(t.Context(), h, checker.Options{Timeout: 30 * time.Second}, valid...) {
+		if r.Verdict != checker.Valid {
+			var first string
+			if len(r.Anomalies) > 0 {
+				first = r.Anomalies[0].Explanation
+			}
+			t.Errorf("%s: %s (%s) %s; want valid", r.Model, r.Verdict, r.Reason, first)
+		}
+	}
+}
+
+// TestRunPrimary: ten clients of each workload against the primary,
+// without faults: every history holds its workload's strongest model.
+func TestRunPrimary(t *testing.T) {
+	for _, tc := range []struct {
+		workload string
+		models   []checker.Model
+	}{
+		{"register", []checker.Model{checker.Linearizable}},
+		{"counter", []checker.Model{checker.Counter}},
+		{"set", []checker.Model{checker.SetFull}},
+	} {
+		t.Run(tc.workload, func(t *testing.T) {
+			s := newStore(t, Options{})
+			h, counts := runWorkload(t, s, tc.workload, 2*time.Second, 3000, 1)
+			if counts.OK.Load() < 1000 || counts.Info.Load() != 0 {
+				t.Fatalf("%d ok, %d fail, %d info: want at least 1000 ok and no info", counts.OK.Load(), counts.Fail.Load(), counts.Info.Load())
+			}
+			expect(t, h, tc.models...)
+		})
+	}
+}
+
+// TestRunReplicaReads: a run reading from the replicas records each read
+// on the replica it was served by. Whether the history is linearizable
+// depends on replication timing, so only that is logged.
+func TestRunReplicaReads(t *testing.T) {
+	replicas := servertest.List(t, servertest.RedisReplicas)
+	s := newStore(t, Options{Replicas: replicas, ReadFromReplica: true})
+	h, counts := runWorkload(t, s, "register", 2*time.Second, 2000, 2)
+	if counts.OK.Load() < 1000 || counts.Info.Load() != 0 {
+		t.Fatalf("%d ok, %d fail, %d info: want at least 1000 ok and no info", counts.OK.Load(), counts.Fail.Load(), counts.Info.Load())
+	}
+	for _, e := range h.Events {
+		if e.Process != history.Nemesis && !slices.Contains(replicas, e.Node) {
+			t.Fatalf("event %d ran on %q, not a replica", e.Index, e.Node)
+		}
+	}
+	res := suite.Check(t.Context(), h, checker.Options{Timeout: 30 * time.Second}, checker.Linearizable)
+	t.Logf("reads from replicas: linearizable %s %s, %d anomalies", res[0].Verdict, res[0].Reason, len(res[0].Anomalies))
+}
+
+// BenchmarkThroughput drives the primary with 10 clients of the register
+// workload as fast as it answers, alternating a run that records nothing
+// with one that writes the history to a file, and reports each one's
+// throughput and the cost of recording:
+//
+//	CONSIST_REDIS_PRIMARY=127.0.0.1:6379 go test ./adapters/redis -run '^$' -bench Throughput -benchtime 3x
+func BenchmarkThroughput(b *testing.B) {
+	bare, recorded := throughput(b, func(tb testing.TB) adapters.Store { return newStore(tb, Options{}) }, 20_000)
+	b.ReportMetric(bare, "bare-ops/s")
+	b.ReportMetric(recorded, "recorded-ops/s")
+	b.ReportMetric(100*(bare/recorded-1), "overhead-%")
+}
+
+// throughput runs b.N rounds of two runs of ops register operations by
+// 10 clients, each on a fresh store from open: one recording nothing, one
+// writing the history to a file. It returns the throughput of each, in
+// operations per second.
+func throughput(b *testing.B, open func(testing.TB) adapters.Store, ops int64) (bare, recorded float64) {
+	wl, err := workloads.New("register", workloads.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	runOnce := func(out io.Writer) time.Duration {
+		cfg := runner.Config{Store: open(b), Workload: wl, Clients: 10, Ops: ops, Seed: 1, Recorder: discard{}}
+		defer cfg.Store.Close()
+		var rec *history.Recorder
+		if out != nil {
+			rec = history.NewRecorder(out, history.DefaultFlushInterval)
+			cfg.Recorder = rec
+		}
+		start := time.Now()
+		if err := runner.Run(context.Background(), cfg, nil); err != nil {
+			b.Fatal(err)
+		}
+		if rec != nil {
+			if err := rec.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return time.Since(start)
+	}
+	var bareTime, recordedTime time.Duration
+	for b.Loop() {
+		bareTime += runOnce(nil)
+		f, err := os.Create(filepath.Join(dir, "history.jsonl"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		recordedTime += runOnce(f)
+		f.Close()
+	}
+	n := float64(b.N) * float64(ops)
+	return n / bareTime.Seconds(), n / recordedTime.Seconds()
+}
+
+// discard is a sink that records nothing.
+type discard struct{}
+
+func (discard) Record(e history.Event) (history.Event, error) { return e, nil }

@@ -1,0 +1,101 @@
+// Package storetest holds what the stores' tests share — the bundled
+// stores' and the real servers': a run of the register workload under
+// faults, and the verdicts it must bring.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"consist/adapters"
+	"consist/checker"
+	"consist/checker/suite"
+	"consist/history"
+	"consist/nemesis"
+	"consist/workloads"
+	"consist/workloads/runner"
+)
+
+// Plan is how long and how hard a run drives a store.
+type Plan struct {
+	// Duration of the main phase; Interval of each fault and each calm.
+	Duration, Interval time.Duration
+	// OpTimeout makes an unanswered operation unknown; Quiesce is the
+	// settling time before the final reads.
+	OpTimeout, Quiesce time.Duration
+	// Rate bounds operations per second across the ten clients.
+	Rate float64
+	// MinOK fails the run if fewer operations succeeded.
+	MinOK int64
+}
+
+// Simulated is the plan for the bundled stores on the simulated network:
+// 1.5 s, a fault every 100 ms, at least 500 operations ok.
+var Simulated = Plan{Duration: 1500 * time.Millisecond, Interval: 100 * time.Millisecond,
+	OpTimeout: 250 * time.Millisecond, Quiesce: 300 * time.Millisecond, Rate: 1000, MinOK: 500}
+
+// Run drives store by Simulated; see RunPlan.
+func Run(t *testing.T, store adapters.Store, target nemesis.Target, kinds []nemesis.Kind, seed uint64) *history.History {
+	t.Helper()
+	return RunPlan(t, Simulated, store, target, kinds, seed)
+}
+
+// RunPlan drives store with ten clients of the register workload over
+// five keys, the nemesis cycling through kinds on target, and returns the
+// recorded history; it fails t if fewer than plan.MinOK operations
+// succeeded.
+func RunPlan(t *testing.T, plan Plan, store adapters.Store, target nemesis.Target, kinds []nemesis.Kind, seed uint64) *history.History {
+	t.Helper()
+	wl, err := workloads.New("register", workloads.Options{Keys: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	rec := history.NewRecorder(&out, 0)
+	nem, err := nemesis.New(target, nemesis.Schedule{Kinds: kinds, Interval: plan.Interval, Order: nemesis.Cycle, Seed: seed}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counts runner.Counts
+	err = runner.Run(context.Background(), runner.Config{Store: store, Workload: wl, Recorder: rec, Clients: 10, Duration: plan.Duration,
+		Rate: plan.Rate, OpTimeout: plan.OpTimeout, Seed: seed, Nemesis: nem, Quiesce: plan.Quiesce}, &counts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if counts.OK.Load() < plan.MinOK {
+		t.Fatalf("only %d operations succeeded: the store did not serve", counts.OK.Load())
+	}
+	h, err := history.Parse(out.Bytes(), t.Name(), history.JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// Expect fails t unless every model of hold is valid on h and every
+// model of break_ invalid.
+func Expect(t *testing.T, h *history.History, hold, break_ []checker.Model) {
+	t.Helper()
+	results := suite.Check(context.Background(), h, checker.Options{Timeout: 30 * time.Second}, append(hold, break_...)...)
+	want := map[checker.Model]checker.Verdict{}
+	for _, m := range hold {
+		want[m] = checker.Valid
+	}
+	for _, m := range break_ {
+		want[m] = checker.Invalid
+	}
+	for _, r := range results {
+		if r.Verdict != want[r.Model] {
+			var first checker.Anomaly
+			if len(r.Anomalies) > 0 {
+				first = r.Anomalies[0]
+			}
+			t.Errorf("%s: %s (%s %s); want %s", r.Model, r.Verdict, r.Reason, first.Explanation, want[r.Model])
+		}
+	}
+}
