@@ -54,6 +54,7 @@ var mariadbKind = &kind{
 	ready: func(ctx context.Context, _ *Cluster, m *Member) error {
 		cfg := mysql.NewConfig()
 		cfg.User, cfg.Net, cfg.Addr = "root", "tcp", m.Addr
+		cfg.Logger = &mysql.NopLogger{} // a server still starting is no news
 		db, err := sql.Open("mysql", cfg.FormatDSN())
 		if err != nil {
 			return err

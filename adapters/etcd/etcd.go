@@ -184,7 +184,7 @@ func (c *client) read(ctx context.Context, key string) (any, error) {
 	if err != nil || len(resp.Kvs) == 0 {
 		return nil, err
 	}
-	return decode(resp.Kvs[0].Value)
+	return decode(resp.Kvs[0].Value), nil
 }
 
 func (c *client) cas(ctx context.Context, key string, value any) error {
@@ -221,12 +221,11 @@ func (c *client) add(ctx context.Context, key string, delta any) error {
 		var sum int64
 		var rev int64
 		if len(resp.Kvs) > 0 {
-			v, err := decode(resp.Kvs[0].Value)
-			if err != nil {
-				return adapters.NotApplied(err.Error())
+			v, ok := decode(resp.Kvs[0].Value).(int64)
+			if !ok {
+				return adapters.NotApplied(fmt.Sprintf("add: the counter holds %q, not an integer", resp.Kvs[0].Value))
 			}
-			sum, _ = v.(int64)
-			rev = resp.Kvs[0].ModRevision
+			sum, rev = v, resp.Kvs[0].ModRevision
 		}
 		txn, err := c.c.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
@@ -250,11 +249,7 @@ func (c *client) members(ctx context.Context, prefix string) (any, error) {
 	}
 	elems := make([]any, 0, len(resp.Kvs))
 	for _, kv := range resp.Kvs {
-		v, err := decode([]byte(strings.TrimPrefix(string(kv.Key), prefix)))
-		if err != nil {
-			return nil, adapters.NotApplied(err.Error())
-		}
-		elems = append(elems, v)
+		elems = append(elems, decode([]byte(strings.TrimPrefix(string(kv.Key), prefix))))
 	}
 	slices.SortFunc(elems, compareElems)
 	return elems, nil
@@ -270,11 +265,11 @@ func encode(v any) string {
 
 // decode reads back what encode wrote: integers as int64, the rest as
 // strings.
-func decode(b []byte) (any, error) {
+func decode(b []byte) any {
 	if i, err := strconv.ParseInt(string(b), 10, 64); err == nil {
-		return i, nil
+		return i
 	}
-	return string(b), nil
+	return string(b)
 }
 
 func compareElems(a, b any) int {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -21,6 +20,7 @@ import (
 	"consist/checker/suite"
 	"consist/history"
 	"consist/internal/servertest"
+	"consist/internal/storetest"
 	"consist/workloads"
 	"consist/workloads/runner"
 )
@@ -558,56 +558,6 @@ func TestRunReplicaReads(t *testing.T) {
 //
 //	CONSIST_REDIS_PRIMARY=127.0.0.1:6379 go test ./adapters/redis -run '^$' -bench Throughput -benchtime 3x
 func BenchmarkThroughput(b *testing.B) {
-	bare, recorded := throughput(b, func(tb testing.TB) adapters.Store { return newStore(tb, Options{}) }, 20_000)
-	b.ReportMetric(bare, "bare-ops/s")
-	b.ReportMetric(recorded, "recorded-ops/s")
-	b.ReportMetric(100*(bare/recorded-1), "overhead-%")
+	storetest.Throughput(b, func(tb testing.TB) adapters.Store { return newStore(tb, Options{}) }, 20_000)
 }
 
-// throughput runs b.N rounds of two runs of ops register operations by
-// 10 clients, each on a fresh store from open: one recording nothing, one
-// writing the history to a file. It returns the throughput of each, in
-// operations per second.
-func throughput(b *testing.B, open func(testing.TB) adapters.Store, ops int64) (bare, recorded float64) {
-	wl, err := workloads.New("register", workloads.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	dir := b.TempDir()
-	runOnce := func(out io.Writer) time.Duration {
-		cfg := runner.Config{Store: open(b), Workload: wl, Clients: 10, Ops: ops, Seed: 1, Recorder: discard{}}
-		defer cfg.Store.Close()
-		var rec *history.Recorder
-		if out != nil {
-			rec = history.NewRecorder(out, history.DefaultFlushInterval)
-			cfg.Recorder = rec
-		}
-		start := time.Now()
-		if err := runner.Run(context.Background(), cfg, nil); err != nil {
-			b.Fatal(err)
-		}
-		if rec != nil {
-			if err := rec.Close(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		return time.Since(start)
-	}
-	var bareTime, recordedTime time.Duration
-	for b.Loop() {
-		bareTime += runOnce(nil)
-		f, err := os.Create(filepath.Join(dir, "history.jsonl"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		recordedTime += runOnce(f)
-		f.Close()
-	}
-	n := float64(b.N) * float64(ops)
-	return n / bareTime.Seconds(), n / recordedTime.Seconds()
-}
-
-// discard is a sink that records nothing.
-type discard struct{}
-
-func (discard) Record(e history.Event) (history.Event, error) { return e, nil }

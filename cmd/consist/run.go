@@ -30,6 +30,9 @@ type runFlags struct {
 	rate                                                 float64
 	seed                                                 uint64
 	json                                                 bool
+	// storeSet and faultsSet: the flags were given, not defaulted.
+	storeSet, faultsSet bool
+	targetFlags
 }
 
 // defaultStore is the store consist run tests with no flags.
@@ -52,19 +55,31 @@ still checks what was recorded; a second Ctrl-C kills consist.
 
 Stores bundled with consist, on a simulated network:
 ` + storeList() + `
+Real databases: --target etcd, redis or mysql tests a database you run,
+at --endpoints (or --dsn), without faults unless --nemesis asks; with
+--cluster local it tests the local cluster consist cluster up started,
+or starts one for the run, and can kill, pause and partition it.
+Credentials come from the DSN or $CONSIST_PASSWORD and are never printed
+or written into the results.
+
 Exit codes as for check: 0 valid, 1 invalid, 2 unknown, 3 bad input.`,
 		Example: `  consist run
   consist run --store single --nemesis none --clients 16 --ops 100000 --rate 0
-  consist run --workload bank --nemesis partition,pause,clock --duration 30s`,
+  consist run --workload bank --nemesis partition,pause,clock --duration 30s
+  consist run --target etcd --endpoints 127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379
+  consist run --target etcd --cluster local --nemesis kill,pause,partition
+  consist run --target redis --endpoints 127.0.0.1:6379,127.0.0.1:6380 --read-from-replica
+  consist run --target mysql --dsn 'consist:secret@tcp(127.0.0.1:3306)/test' --isolation read-committed`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			fl.storeSet, fl.faultsSet = cmd.Flags().Changed("store"), cmd.Flags().Changed("nemesis")
 			return runRun(cmd.Context(), stdout, stderr, fl)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&fl.store, "store", defaultStore, "the bundled store to test: "+strings.Join(builtin.Names(), ", "))
 	f.StringVar(&fl.workload, "workload", "register", "the workload: "+strings.Join(workloads.Names(), ", "))
-	f.StringVar(&fl.faults, "nemesis", "partition,kill", "faults to inject, comma-separated: "+joinFaults()+"; or none")
+	f.StringVar(&fl.faults, "nemesis", "partition,kill", "faults to inject, comma-separated: "+joinFaults()+"; or none (with --target the default is none)")
 	f.DurationVar(&fl.interval, "nemesis-interval", time.Second, "how long each fault lasts, and the calm between faults")
 	f.IntVar(&fl.clients, "clients", 10, "concurrent clients, each one process at a time")
 	f.DurationVar(&fl.duration, "duration", 10*time.Second, "how long to run (0: until --ops or Ctrl-C)")
@@ -78,6 +93,7 @@ Exit codes as for check: 0 valid, 1 invalid, 2 unknown, 3 bad input.`,
 	f.Uint64Var(&fl.seed, "seed", 1, "seed of every random choice: operations, faults, the simulated network")
 	f.StringVar(&fl.storeDir, "store-dir", "store", "folder the runs are written under")
 	f.BoolVar(&fl.json, "json", false, "print the results as JSON on standard output")
+	addTargetFlags(f, &fl.targetFlags)
 	return cmd
 }
 
@@ -101,15 +117,19 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	if fl.duration == 0 && fl.ops == 0 {
 		fmt.Fprintln(stderr, "consist: no --duration or --ops: running until Ctrl-C")
 	}
+	if fl.target != "" && !fl.faultsSet {
+		fl.faults = "none" // a database the user runs is not broken unless asked
+	}
 	kinds, err := nemesis.ParseKinds(fl.faults)
 	if err != nil {
 		return usageError("--nemesis: %w", err)
 	}
-	store, err := builtin.Open(fl.store, fl.seed)
+	sys, err := openSystem(ctx, stderr, fl, kinds)
 	if err != nil {
-		return usageError("--store: %w", err)
+		return err
 	}
-	defer store.Close()
+	defer sys.close()
+	store := sys.store
 	opts := workloads.Options{Keys: fl.keys, Distribution: fl.distribution}
 	if err := parseMix(fl.mix, &opts); err != nil {
 		return usageError("--mix: %w", err)
@@ -119,7 +139,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 		return usageError("--workload: %w", err)
 	}
 	start := time.Now()
-	dir, err := newRunDir(fl.storeDir, fl.store+"-"+fl.workload, start)
+	dir, err := newRunDir(fl.storeDir, sys.name+"-"+fl.workload, start)
 	if err != nil {
 		return &exitError{code: exitBad, err: err}
 	}
@@ -130,7 +150,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	}
 	defer file.Close()
 	rec := history.NewRecorder(file, history.DefaultFlushInterval)
-	nem, err := nemesis.New(store, nemesis.Schedule{Kinds: kinds, Interval: fl.interval, Seed: fl.seed}, rec)
+	nem, err := nemesis.New(sys.target, nemesis.Schedule{Kinds: kinds, Interval: fl.interval, Seed: fl.seed}, rec)
 	if err != nil {
 		return usageError("--nemesis: %w", err)
 	}
@@ -151,10 +171,10 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	if ctx.Err() != nil {
 		interrupted = " (interrupted: faults healed, no final reads)"
 	}
-	fmt.Fprintf(stderr, "ran %s with %s for %v%s: %d ok, %d fail, %d info (%.0f ops/s); history in %s\n", fl.store, fl.workload, elapsed.Round(time.Millisecond), interrupted,
+	fmt.Fprintf(stderr, "ran %s with %s for %v%s: %d ok, %d fail, %d info (%.0f ops/s); history in %s\n", sys.name, fl.workload, elapsed.Round(time.Millisecond), interrupted,
 		counts.OK.Load(), counts.Fail.Load(), counts.Info.Load(), float64(counts.Total())/elapsed.Seconds(), path)
 
-	summary := runSummary{Store: fl.store, Workload: fl.workload, Nemesis: fl.faults, Clients: fl.clients, Keys: fl.keys,
+	summary := runSummary{Store: sys.name, Target: fl.target != "", Nodes: sys.nodes, Cluster: fl.cluster, Workload: fl.workload, Nemesis: fl.faults, Clients: fl.clients, Keys: fl.keys,
 		Rate: fl.rate, Seed: fl.seed, Started: start.UTC(), Elapsed: elapsed.Round(time.Millisecond).String(),
 		Interrupted: ctx.Err() != nil, OK: counts.OK.Load(), Fail: counts.Fail.Load(), Info: counts.Info.Load()}
 	if err := writeJSONFile(filepath.Join(dir, "run.json"), summary); err != nil {
@@ -223,7 +243,11 @@ func newRunDir(storeDir, test string, start time.Time) (string, error) {
 
 // runSummary is what run.json records of a run: enough to repeat it.
 type runSummary struct {
-	Store       string    `json:"store"`
+	Store string `json:"store"`
+	// Target: Store is a real database, at Nodes (never with credentials).
+	Target      bool      `json:"target,omitempty"`
+	Nodes       []string  `json:"nodes,omitempty"`
+	Cluster     string    `json:"cluster,omitempty"`
 	Workload    string    `json:"workload"`
 	Nemesis     string    `json:"nemesis"`
 	Clients     int       `json:"clients"`

@@ -21,7 +21,7 @@ import (
 type Script struct {
 	t     testing.TB
 	store adapters.Store
-	cut   nemesis.Partitioner
+	cut   Partitioner
 	out   bytes.Buffer
 	rec   *history.Recorder
 	// clients are the open clients, by process.
@@ -32,9 +32,16 @@ type Script struct {
 	Timeout time.Duration
 }
 
+// Partitioner is what makes a script's partitions: the nodes of the
+// system, and the cutting of links between them.
+type Partitioner interface {
+	nemesis.Target
+	nemesis.Partitioner
+}
+
 // New scripts operations against store; cut, when not nil, makes the
 // partitions of Isolate. The clients are closed when t ends.
-func New(t testing.TB, store adapters.Store, cut nemesis.Partitioner) *Script {
+func New(t testing.TB, store adapters.Store, cut Partitioner) *Script {
 	s := &Script{t: t, store: store, cut: cut, clients: map[history.Process]adapters.Client{}, Timeout: time.Second}
 	s.rec = history.NewRecorder(&s.out, 0)
 	t.Cleanup(func() {
@@ -85,7 +92,7 @@ func (s *Script) Do(p history.Process, node string, op adapters.Op) (any, error)
 func (s *Script) Isolate(side ...string) {
 	s.t.Helper()
 	var others []string
-	for _, n := range s.store.Nodes() {
+	for _, n := range s.cut.Nodes() {
 		if !slices.Contains(side, n) {
 			others = append(others, n)
 		}

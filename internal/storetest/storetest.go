@@ -6,6 +6,9 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"io"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -99,3 +102,56 @@ func Expect(t *testing.T, h *history.History, hold, break_ []checker.Model) {
 		}
 	}
 }
+
+// Throughput runs b.N rounds of two runs of ops register operations by
+// ten clients as fast as the store answers, each on a fresh store from
+// open: one recording nothing, one writing the history to a file. It
+// returns the throughput of each, in operations per second, and reports
+// both with the cost of recording as the benchmark's metrics.
+func Throughput(b *testing.B, open func(testing.TB) adapters.Store, ops int64) (bare, recorded float64) {
+	wl, err := workloads.New("register", workloads.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	runOnce := func(out io.Writer) time.Duration {
+		cfg := runner.Config{Store: open(b), Workload: wl, Clients: 10, Ops: ops, Seed: 1, Recorder: discard{}}
+		defer cfg.Store.Close()
+		var rec *history.Recorder
+		if out != nil {
+			rec = history.NewRecorder(out, history.DefaultFlushInterval)
+			cfg.Recorder = rec
+		}
+		start := time.Now()
+		if err := runner.Run(context.Background(), cfg, nil); err != nil {
+			b.Fatal(err)
+		}
+		if rec != nil {
+			if err := rec.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return time.Since(start)
+	}
+	var bareTime, recordedTime time.Duration
+	for b.Loop() {
+		bareTime += runOnce(nil)
+		f, err := os.Create(filepath.Join(dir, "history.jsonl"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		recordedTime += runOnce(f)
+		f.Close()
+	}
+	n := float64(b.N) * float64(ops)
+	bare, recorded = n/bareTime.Seconds(), n/recordedTime.Seconds()
+	b.ReportMetric(bare, "bare-ops/s")
+	b.ReportMetric(recorded, "recorded-ops/s")
+	b.ReportMetric(100*(bare/recorded-1), "overhead-%")
+	return bare, recorded
+}
+
+// discard is a sink that records nothing.
+type discard struct{}
+
+func (discard) Record(e history.Event) (history.Event, error) { return e, nil }

@@ -1,0 +1,148 @@
+package etcd
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"consist/adapters"
+	"consist/history"
+	"consist/internal/servertest"
+	"consist/internal/storetest"
+)
+
+func open(t *testing.T) (*Store, adapters.Client) {
+	t.Helper()
+	s, err := New(t.Context(), Options{Endpoints: servertest.List(t, servertest.EtcdEndpoints)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Open(t.Context(), s.Nodes()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return s, c
+}
+
+func do(t *testing.T, c adapters.Client, kind adapters.Kind, f, key string, value any) (any, history.Type) {
+	t.Helper()
+	v, err := c.Do(t.Context(), adapters.Op{Kind: kind, F: f, Key: key, Value: value})
+	return v, adapters.Outcome(err)
+}
+
+func TestRegister(t *testing.T) {
+	_, c := open(t)
+	steps := []struct {
+		f     string
+		value any
+		want  any
+		type_ history.Type
+	}{
+		{"read", nil, nil, history.OK},
+		{"cas", []any{int64(1), int64(2)}, nil, history.Fail}, // nothing to compare with
+		{"cas", []any{nil, int64(1)}, nil, history.OK},        // nil expected: the key was never created
+		{"cas", []any{nil, int64(9)}, nil, history.Fail},
+		{"read", nil, int64(1), history.OK},
+		{"write", int64(3), nil, history.OK},
+		{"cas", []any{int64(1), int64(4)}, nil, history.Fail},
+		{"cas", []any{int64(3), int64(4)}, nil, history.OK},
+		{"read", nil, int64(4), history.OK},
+	}
+	for i, st := range steps {
+		v, typ := do(t, c, adapters.Register, st.f, "x", st.value)
+		if typ != st.type_ || v != st.want {
+			t.Fatalf("step %d, %s %v: %v (%s), want %v (%s)", i, st.f, st.value, v, typ, st.want, st.type_)
+		}
+	}
+}
+
+func TestCounterAndSet(t *testing.T) {
+	_, c := open(t)
+	if v, typ := do(t, c, adapters.Counter, "read", "n", nil); typ != history.OK || v != int64(0) {
+		t.Fatalf("an untouched counter read %v (%s)", v, typ)
+	}
+	for _, d := range []int64{5, -2, 10} {
+		if _, typ := do(t, c, adapters.Counter, "add", "n", d); typ != history.OK {
+			t.Fatalf("add %d: %s", d, typ)
+		}
+	}
+	if v, _ := do(t, c, adapters.Counter, "read", "n", nil); v != int64(13) {
+		t.Fatalf("the counter read %v, want 13", v)
+	}
+	for _, e := range []int64{10, 2, 7, 2} {
+		if _, typ := do(t, c, adapters.Set, "add", "s", e); typ != history.OK {
+			t.Fatalf("add %d: %s", e, typ)
+		}
+	}
+	v, _ := do(t, c, adapters.Set, "read", "s", nil)
+	if got, ok := v.([]any); !ok || len(got) != 3 || got[0] != int64(2) || got[1] != int64(7) || got[2] != int64(10) {
+		t.Fatalf("the set read %v, want [2 7 10] in order", v)
+	}
+	if _, typ := do(t, c, adapters.Bank, "read", "b", nil); typ != history.Fail {
+		t.Fatalf("an unsupported kind: %s, want fail", typ)
+	}
+}
+
+// TestRunsDoNotShareKeys: two stores with the default prefix see
+// different registers, so every run starts empty.
+func TestRunsDoNotShareKeys(t *testing.T) {
+	s1, c1 := open(t)
+	s2, c2 := open(t)
+	if s1.Prefix() == s2.Prefix() {
+		t.Fatalf("two stores share the prefix %q", s1.Prefix())
+	}
+	do(t, c1, adapters.Register, "write", "x", int64(1))
+	if v, _ := do(t, c2, adapters.Register, "read", "x", nil); v != nil {
+		t.Fatalf("a second run read the first run's %v", v)
+	}
+}
+
+// TestNoServer: New says no member answered; a client of a member that is
+// down fails its reads (they changed nothing) and leaves writes unknown.
+func TestNoServer(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := l.Addr().String()
+	l.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := New(ctx, Options{Endpoints: []string{dead}, DialTimeout: 200 * time.Millisecond}); err == nil {
+		t.Fatal("New succeeded with no server")
+	}
+	s := &Store{opts: Options{Endpoints: []string{dead}, Prefix: "consist/test/", DialTimeout: 200 * time.Millisecond}}
+	c, err := s.Open(ctx, dead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	opCtx, opCancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer opCancel()
+	if _, err := c.Do(opCtx, adapters.Op{Kind: adapters.Register, F: "read", Key: "x"}); !errors.Is(err, adapters.ErrNotApplied) {
+		t.Errorf("a read of a dead member: %v, want a failure (not applied)", err)
+	}
+	opCtx2, opCancel2 := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer opCancel2()
+	if _, err := c.Do(opCtx2, adapters.Op{Kind: adapters.Register, F: "write", Key: "x", Value: int64(1)}); err == nil || errors.Is(err, adapters.ErrNotApplied) {
+		t.Errorf("a write to a dead member: %v, want unknown", err)
+	}
+}
+
+// BenchmarkThroughput drives the members with 10 clients of the register
+// workload as fast as they answer, alternating a run that records
+// nothing with one that writes the history to a file:
+//
+//	CONSIST_ETCD_ENDPOINTS=127.0.0.1:23791,127.0.0.1:23792,127.0.0.1:23793 go test ./adapters/etcd -run '^$' -bench Throughput -benchtime 3x
+func BenchmarkThroughput(b *testing.B) {
+	storetest.Throughput(b, func(tb testing.TB) adapters.Store {
+		s, err := New(context.Background(), Options{Endpoints: servertest.List(tb, servertest.EtcdEndpoints)})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return s
+	}, 5_000)
+}
