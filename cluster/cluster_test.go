@@ -128,3 +128,38 @@ func nftTable(t *testing.T, table string) string {
 	}
 	return string(out)
 }
+
+// TestRepair: a run killed mid-fault leaves a member paused, one dead and
+// one cut off; Repair brings every member back to serving, with no drop
+// rule left.
+func TestRepair(t *testing.T) {
+	c := up(t, "etcd")
+	n := c.Nodes()
+	if err := c.Pause(t.Context(), n[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Kill(t.Context(), n[1]); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		if err := c.Partition(t.Context(), [][2]string{{n[2], n[0]}, {n[2], n[1]}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	loaded, err := Load(c.Dir) // as the next run finds it
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := loaded.Repair(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range loaded.Status(t.Context()) {
+		if s.Err != nil {
+			t.Errorf("%s after Repair: %v", s.Member.Name, s.Err)
+		}
+	}
+	if rules := nftTable(t, c.fw.table); strings.Contains(rules, "drop") {
+		t.Fatalf("a drop rule survived Repair:\n%s", rules)
+	}
+	c.Members = loaded.Members // the restarted member is the loaded cluster's to stop
+}

@@ -196,3 +196,31 @@ func waitListening(ctx context.Context, m *Member, timeout time.Duration) error 
 		}
 	}
 }
+
+// Repair undoes whatever faults a run left behind — one killed before it
+// could heal: it restores every link, resumes paused members, restarts
+// dead ones, and waits until every member serves.
+func (c *Cluster) Repair(ctx context.Context) error {
+	if err := c.Heal(ctx); err != nil {
+		return err
+	}
+	for _, m := range c.Members {
+		if c.ours(m, m.PID) {
+			if m.Paused {
+				if err := c.Resume(ctx, m.Addr); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err := c.Restart(ctx, m.Addr); err != nil {
+			return err
+		}
+	}
+	for _, m := range c.Members {
+		if err := c.waitReady(ctx, m, 30*time.Second); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -120,10 +120,9 @@ func localCluster(ctx context.Context, stderr io.Writer, kind, dir string, sys *
 		dir = cluster.DefaultDir(kind)
 	}
 	if c, err := cluster.Load(dir); err == nil && c.Running() {
-		for _, s := range c.Status(ctx) {
-			if s.Err != nil {
-				return nil, &exitError{code: exitBad, err: fmt.Errorf("the %s cluster in %s is up, but %s does not serve (%v): heal it with consist cluster down %s and up again", kind, dir, s.Member.Name, s.Err, kind)}
-			}
+		// A run killed mid-fault leaves it partitioned, paused or down.
+		if err := c.Repair(ctx); err != nil {
+			return nil, &exitError{code: exitBad, err: fmt.Errorf("the %s cluster in %s is up but does not serve: %w (start it afresh: consist cluster down %s, then up)", kind, dir, err, kind)}
 		}
 		fmt.Fprintf(stderr, "consist: testing the %s cluster in %s\n", kind, dir)
 		return c, nil
