@@ -1,7 +1,6 @@
 package mysql
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -17,12 +16,9 @@ import (
 
 	"consist/adapters"
 	"consist/checker"
-	"consist/checker/suite"
 	"consist/history"
 	"consist/internal/servertest"
 	"consist/internal/storetest"
-	"consist/workloads"
-	"consist/workloads/runner"
 )
 
 // dsn returns the test server's DSN, skipping the test without one.
@@ -376,45 +372,6 @@ func TestCloseDropsTables(t *testing.T) {
 	}
 }
 
-// runWorkload runs workload against s with 10 clients, as fast as it
-// answers, until ops operations or d, and returns the history and counts.
-func runWorkload(t testing.TB, s adapters.Store, workload string, d time.Duration, ops int64, seed uint64) (*history.History, *runner.Counts) {
-	t.Helper()
-	wl, err := workloads.New(workload, workloads.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	rec := history.NewRecorder(&out, 0)
-	var counts runner.Counts
-	err = runner.Run(t.Context(), runner.Config{Store: s, Workload: wl, Recorder: rec, Clients: 10, Duration: d, Ops: ops,
-		OpTimeout: 5 * time.Second, Seed: seed}, &counts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rec.Close(); err != nil {
-		t.Fatal(err)
-	}
-	h, err := history.Parse(out.Bytes(), t.Name(), history.JSONL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h, &counts
-}
-
-// expect fails t unless every model of valid holds on h.
-func expect(t *testing.T, h *history.History, valid ...checker.Model) {
-	t.Helper()
-	for _, r := range suite.Check(t.Context(), h, checker.Options{Timeout: 30 * time.Second}, valid...) {
-		if r.Verdict != checker.Valid {
-			var first string
-			if len(r.Anomalies) > 0 {
-				first = r.Anomalies[0].Explanation
-			}
-			t.Errorf("%s: %s (%s) %s; want valid", r.Model, r.Verdict, r.Reason, first)
-		}
-	}
-}
 
 // TestRun: ten clients of each workload, without faults. The register
 // workload is linearizable at SERIALIZABLE, and at READ COMMITTED too:
@@ -433,12 +390,12 @@ func TestRun(t *testing.T) {
 	} {
 		t.Run(tc.workload+"/"+tc.level.String(), func(t *testing.T) {
 			s := newStore(t, Options{Isolation: tc.level})
-			h, counts := runWorkload(t, s, tc.workload, 2*time.Second, 3000, 1)
+			h, counts := storetest.Workload(t, s, tc.workload, 2*time.Second, 3000, 1)
 			t.Logf("%d ok, %d fail, %d info", counts.OK.Load(), counts.Fail.Load(), counts.Info.Load())
 			if counts.OK.Load() < 500 || counts.Info.Load() != 0 {
 				t.Fatalf("%d ok, %d fail, %d info: want at least 500 ok and no info", counts.OK.Load(), counts.Fail.Load(), counts.Info.Load())
 			}
-			expect(t, h, tc.models...)
+			storetest.Expect(t, h, tc.models, nil)
 		})
 	}
 }

@@ -21,8 +21,6 @@ import (
 	"consist/history"
 	"consist/internal/servertest"
 	"consist/internal/storetest"
-	"consist/workloads"
-	"consist/workloads/runner"
 )
 
 // TestMain silences go-redis's own log (a failed dial is logged to
@@ -470,45 +468,6 @@ func TestReplicaReads(t *testing.T) {
 	}
 }
 
-// runWorkload runs workload against s with 10 clients, as fast as it
-// answers, until ops operations or d, and returns the history and counts.
-func runWorkload(t testing.TB, s adapters.Store, workload string, d time.Duration, ops int64, seed uint64) (*history.History, *runner.Counts) {
-	t.Helper()
-	wl, err := workloads.New(workload, workloads.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	rec := history.NewRecorder(&out, 0)
-	var counts runner.Counts
-	err = runner.Run(t.Context(), runner.Config{Store: s, Workload: wl, Recorder: rec, Clients: 10, Duration: d, Ops: ops,
-		OpTimeout: 2 * time.Second, Seed: seed}, &counts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rec.Close(); err != nil {
-		t.Fatal(err)
-	}
-	h, err := history.Parse(out.Bytes(), t.Name(), history.JSONL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h, &counts
-}
-
-// expect fails t unless every model of valid holds on h.
-func expect(t *testing.T, h *history.History, valid ...checker.Model) {
-	t.Helper()
-	for _, r := range suite.Check(t.Context(), h, checker.Options{Timeout: 30 * time.Second}, valid...) {
-		if r.Verdict != checker.Valid {
-			var first string
-			if len(r.Anomalies) > 0 {
-				first = r.Anomalies[0].Explanation
-			}
-			t.Errorf("%s: %s (%s) %s; want valid", r.Model, r.Verdict, r.Reason, first)
-		}
-	}
-}
 
 // TestRunPrimary: ten clients of each workload against the primary,
 // without faults: every history holds its workload's strongest model.
@@ -523,11 +482,11 @@ func TestRunPrimary(t *testing.T) {
 	} {
 		t.Run(tc.workload, func(t *testing.T) {
 			s := newStore(t, Options{})
-			h, counts := runWorkload(t, s, tc.workload, 2*time.Second, 3000, 1)
+			h, counts := storetest.Workload(t, s, tc.workload, 2*time.Second, 3000, 1)
 			if counts.OK.Load() < 1000 || counts.Info.Load() != 0 {
 				t.Fatalf("%d ok, %d fail, %d info: want at least 1000 ok and no info", counts.OK.Load(), counts.Fail.Load(), counts.Info.Load())
 			}
-			expect(t, h, tc.models...)
+			storetest.Expect(t, h, tc.models, nil)
 		})
 	}
 }
@@ -538,7 +497,7 @@ func TestRunPrimary(t *testing.T) {
 func TestRunReplicaReads(t *testing.T) {
 	replicas := servertest.List(t, servertest.RedisReplicas)
 	s := newStore(t, Options{Replicas: replicas, ReadFromReplica: true})
-	h, counts := runWorkload(t, s, "register", 2*time.Second, 2000, 2)
+	h, counts := storetest.Workload(t, s, "register", 2*time.Second, 2000, 2)
 	if counts.OK.Load() < 1000 || counts.Info.Load() != 0 {
 		t.Fatalf("%d ok, %d fail, %d info: want at least 1000 ok and no info", counts.OK.Load(), counts.Fail.Load(), counts.Info.Load())
 	}

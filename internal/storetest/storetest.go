@@ -55,29 +55,55 @@ func RunPlan(t *testing.T, plan Plan, store adapters.Store, target nemesis.Targe
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	rec := history.NewRecorder(&out, 0)
-	nem, err := nemesis.New(target, nemesis.Schedule{Kinds: kinds, Interval: plan.Interval, Order: nemesis.Cycle, Seed: seed}, rec)
+	h, counts := Record(t, runner.Config{Store: store, Workload: wl, Clients: 10, Duration: plan.Duration,
+		Rate: plan.Rate, OpTimeout: plan.OpTimeout, Seed: seed, Quiesce: plan.Quiesce},
+		func(rec history.Sink) (*nemesis.Nemesis, error) {
+			return nemesis.New(target, nemesis.Schedule{Kinds: kinds, Interval: plan.Interval, Order: nemesis.Cycle, Seed: seed}, rec)
+		})
+	if counts.OK.Load() < plan.MinOK {
+		t.Fatalf("only %d operations succeeded: the store did not serve", counts.OK.Load())
+	}
+	return h
+}
+
+// Workload runs the named workload against store with ten clients, as
+// fast as it answers and without faults, for d or ops operations, and
+// returns the history and its counts.
+func Workload(t testing.TB, store adapters.Store, workload string, d time.Duration, ops int64, seed uint64) (*history.History, *runner.Counts) {
+	t.Helper()
+	wl, err := workloads.New(workload, workloads.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return Record(t, runner.Config{Store: store, Workload: wl, Clients: 10, Duration: d, Ops: ops, OpTimeout: 5 * time.Second, Seed: seed}, nil)
+}
+
+// Record runs cfg, recording into memory (and with the nemesis newNemesis
+// makes for the recorder, if given), and returns the history and counts.
+func Record(t testing.TB, cfg runner.Config, newNemesis func(history.Sink) (*nemesis.Nemesis, error)) (*history.History, *runner.Counts) {
+	t.Helper()
+	var out bytes.Buffer
+	rec := history.NewRecorder(&out, 0)
+	cfg.Recorder = rec
+	if newNemesis != nil {
+		nem, err := newNemesis(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Nemesis = nem
+	}
 	var counts runner.Counts
-	err = runner.Run(context.Background(), runner.Config{Store: store, Workload: wl, Recorder: rec, Clients: 10, Duration: plan.Duration,
-		Rate: plan.Rate, OpTimeout: plan.OpTimeout, Seed: seed, Nemesis: nem, Quiesce: plan.Quiesce}, &counts)
-	if err != nil {
+	if err := runner.Run(context.Background(), cfg, &counts); err != nil {
 		t.Fatal(err)
 	}
 	if err := rec.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if counts.OK.Load() < plan.MinOK {
-		t.Fatalf("only %d operations succeeded: the store did not serve", counts.OK.Load())
-	}
 	h, err := history.Parse(out.Bytes(), t.Name(), history.JSONL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h
+	return h, &counts
 }
 
 // Expect fails t unless every model of hold is valid on h and every
