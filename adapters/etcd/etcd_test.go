@@ -35,28 +35,18 @@ func do(t *testing.T, c adapters.Client, kind adapters.Kind, f, key string, valu
 
 func TestRegister(t *testing.T) {
 	_, c := open(t)
-	steps := []struct {
-		f     string
-		value any
-		want  any
-		type_ history.Type
-	}{
-		{"read", nil, nil, history.OK},
-		{"cas", []any{int64(1), int64(2)}, nil, history.Fail}, // nothing to compare with
-		{"cas", []any{nil, int64(1)}, nil, history.OK},        // nil expected: the key was never created
-		{"cas", []any{nil, int64(9)}, nil, history.Fail},
-		{"read", nil, int64(1), history.OK},
-		{"write", int64(3), nil, history.OK},
-		{"cas", []any{int64(1), int64(4)}, nil, history.Fail},
-		{"cas", []any{int64(3), int64(4)}, nil, history.OK},
-		{"read", nil, int64(4), history.OK},
-	}
-	for i, st := range steps {
-		v, typ := do(t, c, adapters.Register, st.f, "x", st.value)
-		if typ != st.type_ || v != st.want {
-			t.Fatalf("step %d, %s %v: %v (%s), want %v (%s)", i, st.f, st.value, v, typ, st.want, st.type_)
-		}
-	}
+	reg := storetest.Reg
+	storetest.Perform(t, c, []storetest.Step{
+		{Op: reg("read", "x", nil), Want: nil, Outcome: history.OK},
+		{Op: reg("cas", "x", []any{int64(1), int64(2)}), Outcome: history.Fail, ErrText: "not the expected"}, // nothing to compare with
+		{Op: reg("cas", "x", []any{nil, int64(1)}), Outcome: history.OK},                                     // nil expected: never created
+		{Op: reg("cas", "x", []any{nil, int64(9)}), Outcome: history.Fail},
+		{Op: reg("read", "x", nil), Want: int64(1), Outcome: history.OK},
+		{Op: reg("write", "x", int64(3)), Outcome: history.OK},
+		{Op: reg("cas", "x", []any{int64(1), int64(4)}), Outcome: history.Fail},
+		{Op: reg("cas", "x", []any{int64(3), int64(4)}), Outcome: history.OK},
+		{Op: reg("read", "x", nil), Want: int64(4), Outcome: history.OK},
+	})
 }
 
 func TestCounterAndSet(t *testing.T) {

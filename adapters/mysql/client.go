@@ -137,7 +137,7 @@ func rolledBack(err error) bool {
 
 // Close returns the client's connection.
 func (c *client) Close() error {
-	c.s.forget(c)
+	c.s.clients.Remove(c)
 	return c.close()
 }
 

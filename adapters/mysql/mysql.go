@@ -59,7 +59,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -103,9 +102,8 @@ type Store struct {
 	node   string
 	tables tables
 
-	mu      sync.Mutex
-	clients map[*client]bool
-	closed  bool
+	// clients are the open clients, closed with the store.
+	clients adapters.ClientSet[*client]
 }
 
 var _ adapters.Store = (*Store)(nil)
@@ -166,7 +164,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mysql: the DSN's settings: %w", err)
 	}
-	s := &Store{opts: opts, db: sql.OpenDB(conn), node: cfg.Addr, clients: map[*client]bool{}}
+	s := &Store{opts: opts, db: sql.OpenDB(conn), node: cfg.Addr}
 	p := "`" + opts.TablePrefix
 	s.tables = tables{registers: p + "_registers`", counters: p + "_counters`", sets: p + "_sets`"}
 	if err := s.db.PingContext(ctx); err != nil {
@@ -223,13 +221,11 @@ func (s *Store) Open(_ context.Context, node string) (adapters.Client, error) {
 	if node != s.node {
 		return nil, fmt.Errorf("mysql: no node %q: open %q", node, s.node)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, errors.New("mysql: the store is closed: open clients before closing it")
-	}
 	c := &client{s: s}
-	s.clients[c] = true
+	if err := s.clients.Add(c); err != nil {
+		c.close()
+		return nil, fmt.Errorf("mysql: %w", err)
+	}
 	return c, nil
 }
 
@@ -238,17 +234,12 @@ func (s *Store) Open(_ context.Context, node string) (adapters.Client, error) {
 // 10 s for that, and gives up on a table that stays locked for 5 s) and
 // closes the connections. A client's operations fail after it.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	clients, first := s.clients.Close()
+	if !first {
 		return nil
 	}
-	s.closed = true
-	clients := s.clients
-	s.clients = nil
-	s.mu.Unlock()
 	var errs []error
-	for c := range clients {
+	for _, c := range clients {
 		errs = append(errs, c.close())
 	}
 	if !s.opts.Keep {
@@ -278,9 +269,3 @@ func (s *Store) drop() error {
 	return nil
 }
 
-// forget drops c from the open clients.
-func (s *Store) forget(c *client) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.clients, c)
-}

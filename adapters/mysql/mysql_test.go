@@ -63,36 +63,6 @@ func sqlDB(t testing.TB) *sql.DB {
 	return db
 }
 
-// step is an operation and what it must bring.
-type step struct {
-	op   adapters.Op
-	want any
-	// outcome is the expected outcome; errText, if set, must be in the
-	// error.
-	outcome history.Type
-	errText string
-}
-
-// perform runs steps in order on c.
-func perform(t *testing.T, c adapters.Client, steps []step) {
-	t.Helper()
-	for i, st := range steps {
-		got, err := c.Do(t.Context(), st.op)
-		if o := adapters.Outcome(err); o != st.outcome {
-			t.Fatalf("step %d, %s %v %v: outcome %s (%v), want %s", i, st.op.F, st.op.Key, st.op.Value, o, err, st.outcome)
-		}
-		if err != nil && !strings.Contains(err.Error(), st.errText) {
-			t.Errorf("step %d, %s %v: error %q does not say %q", i, st.op.F, st.op.Key, err, st.errText)
-		}
-		if err == nil && !history.Equal(got, st.want) {
-			t.Errorf("step %d, %s %v: got %s, want %s", i, st.op.F, st.op.Key, history.Describe(got), history.Describe(st.want))
-		}
-	}
-}
-
-func reg(f string, key, value any) adapters.Op {
-	return adapters.Op{Kind: adapters.Register, F: f, Key: key, Value: value}
-}
 
 // isolations are the levels the unit tests run at.
 var isolations = []sql.IsolationLevel{sql.LevelDefault, sql.LevelReadCommitted, sql.LevelSerializable}
@@ -101,29 +71,29 @@ func TestRegister(t *testing.T) {
 	for _, level := range isolations {
 		t.Run(level.String(), func(t *testing.T) {
 			c := open(t, newStore(t, Options{Isolation: level}))
-			perform(t, c, []step{
-				{op: reg("read", "k", nil), want: nil, outcome: history.OK},
-				{op: reg("write", "k", int64(1)), outcome: history.OK},
-				{op: reg("read", "k", nil), want: int64(1), outcome: history.OK},
-				{op: reg("write", "k", int64(1)), outcome: history.OK},
-				{op: reg("cas", "k", []any{int64(1), int64(2)}), outcome: history.OK},
-				{op: reg("cas", "k", []any{int64(1), int64(3)}), outcome: history.Fail, errText: "cas: value was 2, expected 1"},
-				{op: reg("cas", "k", []any{nil, int64(3)}), outcome: history.Fail, errText: "value was 2"},
+			storetest.Perform(t, c, []storetest.Step{
+				{Op: storetest.Reg("read", "k", nil), Want: nil, Outcome: history.OK},
+				{Op: storetest.Reg("write", "k", int64(1)), Outcome: history.OK},
+				{Op: storetest.Reg("read", "k", nil), Want: int64(1), Outcome: history.OK},
+				{Op: storetest.Reg("write", "k", int64(1)), Outcome: history.OK},
+				{Op: storetest.Reg("cas", "k", []any{int64(1), int64(2)}), Outcome: history.OK},
+				{Op: storetest.Reg("cas", "k", []any{int64(1), int64(3)}), Outcome: history.Fail, ErrText: "cas: value was 2, expected 1"},
+				{Op: storetest.Reg("cas", "k", []any{nil, int64(3)}), Outcome: history.Fail, ErrText: "value was 2"},
 				// A cas to the value it expects is applied, and says so.
-				{op: reg("cas", "k", []any{int64(2), int64(2)}), outcome: history.OK},
-				{op: reg("read", "k", nil), want: int64(2), outcome: history.OK},
-				{op: reg("cas", "absent", []any{int64(1), int64(3)}), outcome: history.Fail, errText: "value was nil (absent)"},
-				{op: reg("cas", "absent", []any{nil, int64(-7)}), outcome: history.OK},
-				{op: reg("read", "absent", nil), want: int64(-7), outcome: history.OK},
+				{Op: storetest.Reg("cas", "k", []any{int64(2), int64(2)}), Outcome: history.OK},
+				{Op: storetest.Reg("read", "k", nil), Want: int64(2), Outcome: history.OK},
+				{Op: storetest.Reg("cas", "absent", []any{int64(1), int64(3)}), Outcome: history.Fail, ErrText: "value was nil (absent)"},
+				{Op: storetest.Reg("cas", "absent", []any{nil, int64(-7)}), Outcome: history.OK},
+				{Op: storetest.Reg("read", "absent", nil), Want: int64(-7), Outcome: history.OK},
 				// Keys differ in case and trailing spaces.
-				{op: reg("read", "K", nil), want: nil, outcome: history.OK},
-				{op: reg("read", "k ", nil), want: nil, outcome: history.OK},
-				{op: reg("write", int64(4), int64(1<<62)), outcome: history.OK},
-				{op: reg("read", int64(4), nil), want: int64(1 << 62), outcome: history.OK},
-				{op: reg("read", strings.Repeat("x", 192), nil), outcome: history.Fail, errText: "at most 191"},
-				{op: reg("write", "k", "text"), outcome: history.Fail, errText: "must be an integer"},
-				{op: reg("cas", "k", int64(1)), outcome: history.Fail, errText: "needs [expected, new]"},
-				{op: reg("append", "k", int64(1)), outcome: history.Fail, errText: `does not support "append"`},
+				{Op: storetest.Reg("read", "K", nil), Want: nil, Outcome: history.OK},
+				{Op: storetest.Reg("read", "k ", nil), Want: nil, Outcome: history.OK},
+				{Op: storetest.Reg("write", int64(4), int64(1<<62)), Outcome: history.OK},
+				{Op: storetest.Reg("read", int64(4), nil), Want: int64(1 << 62), Outcome: history.OK},
+				{Op: storetest.Reg("read", strings.Repeat("x", 192), nil), Outcome: history.Fail, ErrText: "at most 191"},
+				{Op: storetest.Reg("write", "k", "text"), Outcome: history.Fail, ErrText: "must be an integer"},
+				{Op: storetest.Reg("cas", "k", int64(1)), Outcome: history.Fail, ErrText: "needs [expected, new]"},
+				{Op: storetest.Reg("append", "k", int64(1)), Outcome: history.Fail, ErrText: `does not support "append"`},
 			})
 		})
 	}
@@ -133,12 +103,12 @@ func TestCounter(t *testing.T) {
 	c := open(t, newStore(t, Options{}))
 	add := func(n int64) adapters.Op { return adapters.Op{Kind: adapters.Counter, F: "add", Key: "c", Value: n} }
 	read := adapters.Op{Kind: adapters.Counter, F: "read", Key: "c"}
-	perform(t, c, []step{
-		{op: read, want: int64(0), outcome: history.OK},
-		{op: add(3), outcome: history.OK},
-		{op: add(4), outcome: history.OK},
-		{op: read, want: int64(7), outcome: history.OK},
-		{op: reg("read", "c", nil), want: nil, outcome: history.OK},
+	storetest.Perform(t, c, []storetest.Step{
+		{Op: read, Want: int64(0), Outcome: history.OK},
+		{Op: add(3), Outcome: history.OK},
+		{Op: add(4), Outcome: history.OK},
+		{Op: read, Want: int64(7), Outcome: history.OK},
+		{Op: storetest.Reg("read", "c", nil), Want: nil, Outcome: history.OK},
 	})
 }
 
@@ -146,13 +116,13 @@ func TestSet(t *testing.T) {
 	c := open(t, newStore(t, Options{}))
 	add := func(e int64) adapters.Op { return adapters.Op{Kind: adapters.Set, F: "add", Key: "s", Value: e} }
 	read := adapters.Op{Kind: adapters.Set, F: "read", Key: "s"}
-	perform(t, c, []step{
-		{op: read, want: []any{}, outcome: history.OK},
-		{op: add(10), outcome: history.OK},
-		{op: add(2), outcome: history.OK},
-		{op: add(-33), outcome: history.OK},
-		{op: add(2), outcome: history.OK},
-		{op: read, want: []any{int64(-33), int64(2), int64(10)}, outcome: history.OK},
+	storetest.Perform(t, c, []storetest.Step{
+		{Op: read, Want: []any{}, Outcome: history.OK},
+		{Op: add(10), Outcome: history.OK},
+		{Op: add(2), Outcome: history.OK},
+		{Op: add(-33), Outcome: history.OK},
+		{Op: add(2), Outcome: history.OK},
+		{Op: read, Want: []any{int64(-33), int64(2), int64(10)}, Outcome: history.OK},
 	})
 }
 
@@ -245,12 +215,12 @@ func TestUnreachableFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	down := &Store{opts: s.opts, db: sql.OpenDB(conn), node: cfg.Addr, tables: s.tables, clients: map[*client]bool{}}
+	down := &Store{opts: s.opts, db: sql.OpenDB(conn), node: cfg.Addr, tables: s.tables}
 	defer down.db.Close()
 	c := open(t, down)
-	perform(t, c, []step{
-		{op: reg("write", "k", int64(1)), outcome: history.Fail, errText: "connection refused"},
-		{op: reg("read", "k", nil), outcome: history.Fail, errText: "connection refused"},
+	storetest.Perform(t, c, []storetest.Step{
+		{Op: storetest.Reg("write", "k", int64(1)), Outcome: history.Fail, ErrText: "connection refused"},
+		{Op: storetest.Reg("read", "k", nil), Outcome: history.Fail, ErrText: "connection refused"},
 	})
 }
 
@@ -262,7 +232,7 @@ func TestLockedRowFails(t *testing.T) {
 		t.Run(level.String(), func(t *testing.T) {
 			s := newStore(t, Options{Isolation: level})
 			c := open(t, s)
-			perform(t, c, []step{{op: reg("write", "k", int64(1)), outcome: history.OK}})
+			storetest.Perform(t, c, []storetest.Step{{Op: storetest.Reg("write", "k", int64(1)), Outcome: history.OK}})
 			tx, err := sqlDB(t).BeginTx(t.Context(), nil)
 			if err != nil {
 				t.Fatal(err)
@@ -271,7 +241,7 @@ func TestLockedRowFails(t *testing.T) {
 			if _, err := tx.ExecContext(t.Context(), "SELECT v FROM "+s.tables.registers+" WHERE k = 'k' FOR UPDATE"); err != nil {
 				t.Fatal(err)
 			}
-			for _, op := range []adapters.Op{reg("write", "k", int64(2)), reg("cas", "k", []any{int64(1), int64(3)})} {
+			for _, op := range []adapters.Op{storetest.Reg("write", "k", int64(2)), storetest.Reg("cas", "k", []any{int64(1), int64(3)})} {
 				ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 				_, err = c.Do(ctx, op)
 				cancel()
@@ -282,7 +252,7 @@ func TestLockedRowFails(t *testing.T) {
 			if err := tx.Commit(); err != nil {
 				t.Fatal(err)
 			}
-			perform(t, c, []step{{op: reg("read", "k", nil), want: int64(1), outcome: history.OK}})
+			storetest.Perform(t, c, []storetest.Step{{Op: storetest.Reg("read", "k", nil), Want: int64(1), Outcome: history.OK}})
 		})
 	}
 }
@@ -291,7 +261,7 @@ func TestLockedRowFails(t *testing.T) {
 // leave it unknown.
 func TestCommitErrors(t *testing.T) {
 	c := &client{s: &Store{node: "db:3306"}}
-	write, read := reg("write", "k", int64(1)), reg("read", "k", nil)
+	write, read := storetest.Reg("write", "k", int64(1)), storetest.Reg("read", "k", nil)
 	for _, tc := range []struct {
 		op   adapters.Op
 		err  error
@@ -320,13 +290,13 @@ func TestClosedStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := open(t, s)
-	perform(t, c, []step{{op: reg("write", "k", int64(1)), outcome: history.OK}})
+	storetest.Perform(t, c, []storetest.Step{{Op: storetest.Reg("write", "k", int64(1)), Outcome: history.OK}})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	perform(t, c, []step{
-		{op: reg("write", "k", int64(2)), outcome: history.Fail, errText: "closed"},
-		{op: reg("read", "k", nil), outcome: history.Fail, errText: "closed"},
+	storetest.Perform(t, c, []storetest.Step{
+		{Op: storetest.Reg("write", "k", int64(2)), Outcome: history.Fail, ErrText: "closed"},
+		{Op: storetest.Reg("read", "k", nil), Outcome: history.Fail, ErrText: "closed"},
 	})
 	if _, err := s.Open(t.Context(), s.Nodes()[0]); err == nil {
 		t.Error("Open on a closed store succeeded")
@@ -356,8 +326,8 @@ func TestCloseDropsTables(t *testing.T) {
 		if n := count(s.TablePrefix()); n != 3 {
 			t.Errorf("%d tables named %s_*, want 3", n, s.TablePrefix())
 		}
-		perform(t, open(t, s), []step{{op: reg("write", "k", int64(1)), outcome: history.OK}})
-		perform(t, open(t, newStore(t, Options{})), []step{{op: reg("read", "k", nil), want: nil, outcome: history.OK}})
+		storetest.Perform(t, open(t, s), []storetest.Step{{Op: storetest.Reg("write", "k", int64(1)), Outcome: history.OK}})
+		storetest.Perform(t, open(t, newStore(t, Options{})), []storetest.Step{{Op: storetest.Reg("read", "k", nil), Want: nil, Outcome: history.OK}})
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -367,7 +337,7 @@ func TestCloseDropsTables(t *testing.T) {
 		if keep {
 			// A store with the same prefix reuses the tables and their rows.
 			again := newStore(t, Options{TablePrefix: s.TablePrefix()})
-			perform(t, open(t, again), []step{{op: reg("read", "k", nil), want: int64(1), outcome: history.OK}})
+			storetest.Perform(t, open(t, again), []storetest.Step{{Op: storetest.Reg("read", "k", nil), Want: int64(1), Outcome: history.OK}})
 		}
 	}
 }

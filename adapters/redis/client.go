@@ -252,7 +252,7 @@ func notSent(err error) bool {
 
 // Close closes the client's connections.
 func (c *client) Close() error {
-	c.s.forget(c)
+	c.s.clients.Remove(c)
 	return c.close()
 }
 

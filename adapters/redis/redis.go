@@ -98,9 +98,8 @@ type Store struct {
 	// check in New and the clean-up in Close.
 	admin *goredis.Client
 
-	mu      sync.Mutex
-	clients map[*client]bool
-	closed  bool
+	// clients are the open clients, closed with the store.
+	clients adapters.ClientSet[*client]
 	// written holds every Redis key a client wrote to, so that Close
 	// deletes exactly those.
 	written sync.Map
@@ -126,7 +125,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		}
 		opts.Prefix = "consist:" + id + ":"
 	}
-	s := &Store{opts: opts, clients: map[*client]bool{}}
+	s := &Store{opts: opts}
 	s.nodes = []string{opts.Primary}
 	if opts.ReadFromReplica {
 		s.nodes = slices.Clone(opts.Replicas)
@@ -211,17 +210,15 @@ func (s *Store) Open(_ context.Context, node string) (adapters.Client, error) {
 	if !slices.Contains(s.nodes, node) {
 		return nil, fmt.Errorf("redis: no node %q: open one of %v", node, s.nodes)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, errors.New("redis: the store is closed: open clients before closing it")
-	}
 	c := &client{s: s, node: node, primary: s.connect(s.opts.Primary)}
 	c.reader = c.primary
 	if node != s.opts.Primary {
 		c.reader = s.connect(node)
 	}
-	s.clients[c] = true
+	if err := s.clients.Add(c); err != nil {
+		c.close()
+		return nil, fmt.Errorf("redis: %w", err)
+	}
 	return c, nil
 }
 
@@ -230,17 +227,12 @@ func (s *Store) Open(_ context.Context, node string) (adapters.Client, error) {
 // (unless Options.Keep; it allows 10 s for that) and closes the store's
 // own connection.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	clients, first := s.clients.Close()
+	if !first {
 		return nil
 	}
-	s.closed = true
-	clients := s.clients
-	s.clients = nil
-	s.mu.Unlock()
 	var errs []error
-	for c := range clients {
+	for _, c := range clients {
 		errs = append(errs, c.close())
 	}
 	if !s.opts.Keep {
@@ -270,12 +262,6 @@ func (s *Store) deleteWritten() error {
 	return nil
 }
 
-// forget drops c from the open clients.
-func (s *Store) forget(c *client) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.clients, c)
-}
 
 // wrote notes that key was written to.
 func (s *Store) wrote(key string) {

@@ -68,55 +68,25 @@ func open(t testing.TB, s adapters.Store) adapters.Client {
 	return c
 }
 
-// step is an operation and what it must bring.
-type step struct {
-	op   adapters.Op
-	want any
-	// outcome is the expected outcome; errText, if set, must be in the
-	// error.
-	outcome history.Type
-	errText string
-}
-
-// perform runs steps in order on c.
-func perform(t *testing.T, c adapters.Client, steps []step) {
-	t.Helper()
-	for i, st := range steps {
-		got, err := c.Do(t.Context(), st.op)
-		if o := adapters.Outcome(err); o != st.outcome {
-			t.Fatalf("step %d, %s %v %v: outcome %s (%v), want %s", i, st.op.F, st.op.Key, st.op.Value, o, err, st.outcome)
-		}
-		if err != nil && !strings.Contains(err.Error(), st.errText) {
-			t.Errorf("step %d, %s %v: error %q does not say %q", i, st.op.F, st.op.Key, err, st.errText)
-		}
-		if err == nil && !history.Equal(got, st.want) {
-			t.Errorf("step %d, %s %v: got %s, want %s", i, st.op.F, st.op.Key, history.Describe(got), history.Describe(st.want))
-		}
-	}
-}
-
-func reg(f string, key, value any) adapters.Op {
-	return adapters.Op{Kind: adapters.Register, F: f, Key: key, Value: value}
-}
 
 func TestRegister(t *testing.T) {
 	c := open(t, newStore(t, Options{}))
-	perform(t, c, []step{
-		{op: reg("read", "k", nil), want: nil, outcome: history.OK},
-		{op: reg("write", "k", int64(1)), outcome: history.OK},
-		{op: reg("read", "k", nil), want: int64(1), outcome: history.OK},
-		{op: reg("cas", "k", []any{int64(1), int64(2)}), outcome: history.OK},
-		{op: reg("cas", "k", []any{int64(1), int64(3)}), outcome: history.Fail, errText: "cas: value was 2, expected 1"},
-		{op: reg("cas", "k", []any{nil, int64(3)}), outcome: history.Fail, errText: "value was 2"},
-		{op: reg("read", "k", nil), want: int64(2), outcome: history.OK},
-		{op: reg("cas", "absent", []any{int64(1), int64(3)}), outcome: history.Fail, errText: "value was nil (absent)"},
-		{op: reg("cas", "absent", []any{nil, int64(-7)}), outcome: history.OK},
-		{op: reg("read", "absent", nil), want: int64(-7), outcome: history.OK},
-		{op: reg("write", int64(4), int64(1<<62)), outcome: history.OK},
-		{op: reg("read", int64(4), nil), want: int64(1 << 62), outcome: history.OK},
-		{op: reg("write", "k", "text"), outcome: history.Fail, errText: "must be an integer"},
-		{op: reg("cas", "k", int64(1)), outcome: history.Fail, errText: "needs [expected, new]"},
-		{op: reg("append", "k", int64(1)), outcome: history.Fail, errText: `does not support "append"`},
+	storetest.Perform(t, c, []storetest.Step{
+		{Op: storetest.Reg("read", "k", nil), Want: nil, Outcome: history.OK},
+		{Op: storetest.Reg("write", "k", int64(1)), Outcome: history.OK},
+		{Op: storetest.Reg("read", "k", nil), Want: int64(1), Outcome: history.OK},
+		{Op: storetest.Reg("cas", "k", []any{int64(1), int64(2)}), Outcome: history.OK},
+		{Op: storetest.Reg("cas", "k", []any{int64(1), int64(3)}), Outcome: history.Fail, ErrText: "cas: value was 2, expected 1"},
+		{Op: storetest.Reg("cas", "k", []any{nil, int64(3)}), Outcome: history.Fail, ErrText: "value was 2"},
+		{Op: storetest.Reg("read", "k", nil), Want: int64(2), Outcome: history.OK},
+		{Op: storetest.Reg("cas", "absent", []any{int64(1), int64(3)}), Outcome: history.Fail, ErrText: "value was nil (absent)"},
+		{Op: storetest.Reg("cas", "absent", []any{nil, int64(-7)}), Outcome: history.OK},
+		{Op: storetest.Reg("read", "absent", nil), Want: int64(-7), Outcome: history.OK},
+		{Op: storetest.Reg("write", int64(4), int64(1<<62)), Outcome: history.OK},
+		{Op: storetest.Reg("read", int64(4), nil), Want: int64(1 << 62), Outcome: history.OK},
+		{Op: storetest.Reg("write", "k", "text"), Outcome: history.Fail, ErrText: "must be an integer"},
+		{Op: storetest.Reg("cas", "k", int64(1)), Outcome: history.Fail, ErrText: "needs [expected, new]"},
+		{Op: storetest.Reg("append", "k", int64(1)), Outcome: history.Fail, ErrText: `does not support "append"`},
 	})
 }
 
@@ -124,13 +94,13 @@ func TestCounter(t *testing.T) {
 	c := open(t, newStore(t, Options{}))
 	add := func(n int64) adapters.Op { return adapters.Op{Kind: adapters.Counter, F: "add", Key: "c", Value: n} }
 	read := adapters.Op{Kind: adapters.Counter, F: "read", Key: "c"}
-	perform(t, c, []step{
-		{op: read, want: int64(0), outcome: history.OK},
-		{op: add(3), outcome: history.OK},
-		{op: add(4), outcome: history.OK},
-		{op: read, want: int64(7), outcome: history.OK},
+	storetest.Perform(t, c, []storetest.Step{
+		{Op: read, Want: int64(0), Outcome: history.OK},
+		{Op: add(3), Outcome: history.OK},
+		{Op: add(4), Outcome: history.OK},
+		{Op: read, Want: int64(7), Outcome: history.OK},
 		// A register of the same name is another object.
-		{op: reg("read", "c", nil), want: nil, outcome: history.OK},
+		{Op: storetest.Reg("read", "c", nil), Want: nil, Outcome: history.OK},
 	})
 }
 
@@ -138,13 +108,13 @@ func TestSet(t *testing.T) {
 	c := open(t, newStore(t, Options{}))
 	add := func(e int64) adapters.Op { return adapters.Op{Kind: adapters.Set, F: "add", Key: "s", Value: e} }
 	read := adapters.Op{Kind: adapters.Set, F: "read", Key: "s"}
-	perform(t, c, []step{
-		{op: read, want: []any{}, outcome: history.OK},
-		{op: add(10), outcome: history.OK},
-		{op: add(2), outcome: history.OK},
-		{op: add(33), outcome: history.OK},
-		{op: add(2), outcome: history.OK},
-		{op: read, want: []any{int64(2), int64(10), int64(33)}, outcome: history.OK},
+	storetest.Perform(t, c, []storetest.Step{
+		{Op: read, Want: []any{}, Outcome: history.OK},
+		{Op: add(10), Outcome: history.OK},
+		{Op: add(2), Outcome: history.OK},
+		{Op: add(33), Outcome: history.OK},
+		{Op: add(2), Outcome: history.OK},
+		{Op: read, Want: []any{int64(2), int64(10), int64(33)}, Outcome: history.OK},
 	})
 }
 
@@ -170,13 +140,13 @@ func TestRedisErrorsFail(t *testing.T) {
 		}
 		s.wrote(key)
 	}
-	perform(t, c, []step{
-		{op: reg("read", "k", nil), outcome: history.Fail, errText: "WRONGTYPE"},
-		{op: reg("cas", "k", []any{int64(1), int64(2)}), outcome: history.Fail, errText: "WRONGTYPE"},
-		{op: adapters.Op{Kind: adapters.Counter, F: "add", Key: "c", Value: int64(1)}, outcome: history.Fail, errText: "WRONGTYPE"},
+	storetest.Perform(t, c, []storetest.Step{
+		{Op: storetest.Reg("read", "k", nil), Outcome: history.Fail, ErrText: "WRONGTYPE"},
+		{Op: storetest.Reg("cas", "k", []any{int64(1), int64(2)}), Outcome: history.Fail, ErrText: "WRONGTYPE"},
+		{Op: adapters.Op{Kind: adapters.Counter, F: "add", Key: "c", Value: int64(1)}, Outcome: history.Fail, ErrText: "WRONGTYPE"},
 		// SET replaces a value of any type.
-		{op: reg("write", "k", int64(5)), outcome: history.OK},
-		{op: reg("read", "k", nil), want: int64(5), outcome: history.OK},
+		{Op: storetest.Reg("write", "k", int64(5)), Outcome: history.OK},
+		{Op: storetest.Reg("read", "k", nil), Want: int64(5), Outcome: history.OK},
 	})
 }
 
@@ -185,11 +155,11 @@ func TestRedisErrorsFail(t *testing.T) {
 func TestScriptFlushed(t *testing.T) {
 	s := newStore(t, Options{})
 	c := open(t, s)
-	perform(t, c, []step{{op: reg("cas", "k", []any{nil, int64(1)}), outcome: history.OK}})
+	storetest.Perform(t, c, []storetest.Step{{Op: storetest.Reg("cas", "k", []any{nil, int64(1)}), Outcome: history.OK}})
 	if err := s.admin.ScriptFlush(t.Context()).Err(); err != nil {
 		t.Fatal(err)
 	}
-	perform(t, c, []step{{op: reg("cas", "k", []any{int64(1), int64(2)}), outcome: history.OK}})
+	storetest.Perform(t, c, []storetest.Step{{Op: storetest.Reg("cas", "k", []any{int64(1), int64(2)}), Outcome: history.OK}})
 }
 
 func TestNewErrors(t *testing.T) {
@@ -234,10 +204,10 @@ func TestUnreachableFails(t *testing.T) {
 	c := &client{s: s, node: "127.0.0.1:1", primary: s.connect("127.0.0.1:1")}
 	c.reader = c.primary
 	defer c.close()
-	perform(t, c, []step{
-		{op: reg("write", "k", int64(1)), outcome: history.Fail, errText: "connection refused"},
-		{op: reg("cas", "k", []any{nil, int64(1)}), outcome: history.Fail, errText: "connection refused"},
-		{op: reg("read", "k", nil), outcome: history.Fail, errText: "connection refused"},
+	storetest.Perform(t, c, []storetest.Step{
+		{Op: storetest.Reg("write", "k", int64(1)), Outcome: history.Fail, ErrText: "connection refused"},
+		{Op: storetest.Reg("cas", "k", []any{nil, int64(1)}), Outcome: history.Fail, ErrText: "connection refused"},
+		{Op: storetest.Reg("read", "k", nil), Outcome: history.Fail, ErrText: "connection refused"},
 	})
 }
 
@@ -308,17 +278,17 @@ func TestLostWritesAreUnknown(t *testing.T) {
 		addr := fakeServer(t, hangUp)
 		c := &client{s: s, node: addr, primary: s.connect(addr)}
 		c.reader = c.primary
-		for _, st := range []step{
-			{op: reg("write", "k", int64(1)), outcome: history.Info},
-			{op: reg("cas", "k", []any{nil, int64(1)}), outcome: history.Info},
-			{op: adapters.Op{Kind: adapters.Counter, F: "add", Key: "c", Value: int64(1)}, outcome: history.Info},
-			{op: reg("read", "k", nil), outcome: history.Fail},
+		for _, st := range []storetest.Step{
+			{Op: storetest.Reg("write", "k", int64(1)), Outcome: history.Info},
+			{Op: storetest.Reg("cas", "k", []any{nil, int64(1)}), Outcome: history.Info},
+			{Op: adapters.Op{Kind: adapters.Counter, F: "add", Key: "c", Value: int64(1)}, Outcome: history.Info},
+			{Op: storetest.Reg("read", "k", nil), Outcome: history.Fail},
 		} {
 			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
-			_, err := c.Do(ctx, st.op)
+			_, err := c.Do(ctx, st.Op)
 			cancel()
-			if o := adapters.Outcome(err); o != st.outcome {
-				t.Errorf("hang up %v, %s: %s (%v), want %s", hangUp, st.op.F, o, err, st.outcome)
+			if o := adapters.Outcome(err); o != st.Outcome {
+				t.Errorf("hang up %v, %s: %s (%v), want %s", hangUp, st.Op.F, o, err, st.Outcome)
 			}
 		}
 		c.close()
@@ -331,13 +301,13 @@ func TestClosedStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := open(t, s)
-	perform(t, c, []step{{op: reg("write", "k", int64(1)), outcome: history.OK}})
+	storetest.Perform(t, c, []storetest.Step{{Op: storetest.Reg("write", "k", int64(1)), Outcome: history.OK}})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	perform(t, c, []step{
-		{op: reg("write", "k", int64(2)), outcome: history.Fail, errText: "closed"},
-		{op: reg("read", "k", nil), outcome: history.Fail, errText: "closed"},
+	storetest.Perform(t, c, []storetest.Step{
+		{Op: storetest.Reg("write", "k", int64(2)), Outcome: history.Fail, ErrText: "closed"},
+		{Op: storetest.Reg("read", "k", nil), Outcome: history.Fail, ErrText: "closed"},
 	})
 	if _, err := s.Open(t.Context(), s.Nodes()[0]); err == nil {
 		t.Error("Open on a closed store succeeded")
@@ -365,12 +335,12 @@ func TestCloseDeletesKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := open(t, s)
-		perform(t, c, []step{
-			{op: reg("write", "k", int64(1)), outcome: history.OK},
-			{op: adapters.Op{Kind: adapters.Set, F: "add", Key: "s", Value: int64(1)}, outcome: history.OK},
+		storetest.Perform(t, c, []storetest.Step{
+			{Op: storetest.Reg("write", "k", int64(1)), Outcome: history.OK},
+			{Op: adapters.Op{Kind: adapters.Set, F: "add", Key: "s", Value: int64(1)}, Outcome: history.OK},
 		})
 		fresh := open(t, newStore(t, Options{}))
-		perform(t, fresh, []step{{op: reg("read", "k", nil), want: nil, outcome: history.OK}})
+		storetest.Perform(t, fresh, []storetest.Step{{Op: storetest.Reg("read", "k", nil), Want: nil, Outcome: history.OK}})
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -425,13 +395,13 @@ func TestReplicaReads(t *testing.T) {
 	}
 	// Wait for the replica to have the first write: WAIT on the
 	// connection that wrote it, the client's own.
-	if _, err := do(reg("write", "k", int64(1))); err != nil {
+	if _, err := do(storetest.Reg("write", "k", int64(1))); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := c.(*client).primary.Wait(t.Context(), 1, 5*time.Second).Result(); err != nil || n < 1 {
 		t.Fatalf("WAIT for the replica: %d replicas, %v", n, err)
 	}
-	if v, err := do(reg("read", "k", nil)); err != nil || v != int64(1) {
+	if v, err := do(storetest.Reg("read", "k", nil)); err != nil || v != int64(1) {
 		t.Fatalf("read from the replica after WAIT: %v, %v; want 1", v, err)
 	}
 	// A replica paused for writes applies nothing from its primary.
@@ -448,10 +418,10 @@ func TestReplicaReads(t *testing.T) {
 		}
 	}
 	defer unpause()
-	if _, err := do(reg("write", "k", int64(2))); err != nil {
+	if _, err := do(storetest.Reg("write", "k", int64(2))); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := do(reg("read", "k", nil)); err != nil || v != int64(1) {
+	if v, err := do(storetest.Reg("read", "k", nil)); err != nil || v != int64(1) {
 		t.Fatalf("read from the paused replica: %v, %v; want the stale 1", v, err)
 	}
 	unpause()

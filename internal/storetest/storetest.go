@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,3 +182,36 @@ func Throughput(b *testing.B, open func(testing.TB) adapters.Store, ops int64) (
 type discard struct{}
 
 func (discard) Record(e history.Event) (history.Event, error) { return e, nil }
+
+// Step is an operation a client performs and what it must bring.
+type Step struct {
+	Op adapters.Op
+	// Want is what the operation returns, when it is ok.
+	Want any
+	// Outcome is the expected outcome; ErrText, if set, must be in the
+	// error.
+	Outcome history.Type
+	ErrText string
+}
+
+// Perform runs steps in order on c, failing t at the first wrong outcome.
+func Perform(t *testing.T, c adapters.Client, steps []Step) {
+	t.Helper()
+	for i, st := range steps {
+		got, err := c.Do(t.Context(), st.Op)
+		if o := adapters.Outcome(err); o != st.Outcome {
+			t.Fatalf("step %d, %s %v %v: outcome %s (%v), want %s", i, st.Op.F, st.Op.Key, st.Op.Value, o, err, st.Outcome)
+		}
+		if err != nil && !strings.Contains(err.Error(), st.ErrText) {
+			t.Errorf("step %d, %s %v: error %q does not say %q", i, st.Op.F, st.Op.Key, err, st.ErrText)
+		}
+		if err == nil && !history.Equal(got, st.Want) {
+			t.Errorf("step %d, %s %v: got %s, want %s", i, st.Op.F, st.Op.Key, history.Describe(got), history.Describe(st.Want))
+		}
+	}
+}
+
+// Reg is a register operation.
+func Reg(f string, key, value any) adapters.Op {
+	return adapters.Op{Kind: adapters.Register, F: f, Key: key, Value: value}
+}
