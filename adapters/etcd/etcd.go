@@ -36,6 +36,7 @@ import (
 	"go.uber.org/zap"
 
 	"consist/adapters"
+	"consist/adapters/builtin/objects"
 )
 
 // Options configure a Store.
@@ -251,7 +252,7 @@ func (c *client) members(ctx context.Context, prefix string) (any, error) {
 	for _, kv := range resp.Kvs {
 		elems = append(elems, decode([]byte(strings.TrimPrefix(string(kv.Key), prefix))))
 	}
-	slices.SortFunc(elems, compareElems)
+	slices.SortFunc(elems, objects.CompareElements)
 	return elems, nil
 }
 
@@ -270,30 +271,6 @@ func decode(b []byte) any {
 		return i
 	}
 	return string(b)
-}
-
-func compareElems(a, b any) int {
-	ai, aok := a.(int64)
-	bi, bok := b.(int64)
-	switch {
-	case aok && bok:
-		return cmpInt(ai, bi)
-	case aok:
-		return -1
-	case bok:
-		return 1
-	}
-	return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func runID() string {

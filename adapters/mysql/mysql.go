@@ -268,4 +268,3 @@ func (s *Store) drop() error {
 	}
 	return nil
 }
-

@@ -63,7 +63,6 @@ func sqlDB(t testing.TB) *sql.DB {
 	return db
 }
 
-
 // isolations are the levels the unit tests run at.
 var isolations = []sql.IsolationLevel{sql.LevelDefault, sql.LevelReadCommitted, sql.LevelSerializable}
 
@@ -342,7 +341,6 @@ func TestCloseDropsTables(t *testing.T) {
 	}
 }
 
-
 // TestRun: ten clients of each workload, without faults. The register
 // workload is linearizable at SERIALIZABLE, and at READ COMMITTED too:
 // every operation touches one row, UPDATE and INSERT lock it, and a read
@@ -386,4 +384,3 @@ func BenchmarkThroughput(b *testing.B) {
 	}
 	storetest.Throughput(b, func(tb testing.TB) adapters.Store { return newStore(tb, Options{Isolation: level}) }, 5_000)
 }
-

@@ -262,7 +262,6 @@ func (s *Store) deleteWritten() error {
 	return nil
 }
 
-
 // wrote notes that key was written to.
 func (s *Store) wrote(key string) {
 	if _, ok := s.written.Load(key); !ok {

@@ -68,7 +68,6 @@ func open(t testing.TB, s adapters.Store) adapters.Client {
 	return c
 }
 
-
 func TestRegister(t *testing.T) {
 	c := open(t, newStore(t, Options{}))
 	storetest.Perform(t, c, []storetest.Step{
@@ -438,7 +437,6 @@ func TestReplicaReads(t *testing.T) {
 	}
 }
 
-
 // TestRunPrimary: ten clients of each workload against the primary,
 // without faults: every history holds its workload's strongest model.
 func TestRunPrimary(t *testing.T) {
@@ -489,4 +487,3 @@ func TestRunReplicaReads(t *testing.T) {
 func BenchmarkThroughput(b *testing.B) {
 	storetest.Throughput(b, func(tb testing.TB) adapters.Store { return newStore(tb, Options{}) }, 20_000)
 }
-

@@ -5,6 +5,7 @@
 package objects
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -84,21 +85,22 @@ func Read(k adapters.Kind, v any) any {
 // addElement returns the sorted set cur with e added.
 func addElement(cur, e any) any {
 	set, _ := cur.([]any)
-	i, found := slices.BinarySearchFunc(set, e, compare)
+	i, found := slices.BinarySearchFunc(set, e, CompareElements)
 	if found {
 		return set
 	}
 	return slices.Insert(slices.Clip(set), i, e)
 }
 
-// compare orders set elements: by canonical encoding, except that
-// integers compare as numbers.
-func compare(a, b any) int {
+// CompareElements orders set elements as a read returns them: by
+// canonical encoding, except that integers compare as numbers, and come
+// first.
+func CompareElements(a, b any) int {
 	ai, aok := a.(int64)
 	bi, bok := b.(int64)
 	switch {
 	case aok && bok:
-		return cmpInt(ai, bi)
+		return cmp.Compare(ai, bi)
 	case aok:
 		return -1
 	case bok:
@@ -109,16 +111,6 @@ func compare(a, b any) int {
 	case ac < bc:
 		return -1
 	case ac > bc:
-		return 1
-	}
-	return 0
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
 		return 1
 	}
 	return 0
