@@ -60,8 +60,9 @@ install() {
 
 consist() {
 	mkdir -p "$STATE"
-	if [ ! -x "$STATE/consist" ] || [ -n "$(find cmd cluster adapters -newer "$STATE/consist" -name '*.go' -print -quit)" ]; then
+	if [ -z "${CONSIST_BUILT:-}" ]; then # once per call of this script; go's cache makes it quick
 		"$GO" build -o "$STATE/consist" ./cmd/consist
+		CONSIST_BUILT=1
 	fi
 	"$STATE/consist" "$@"
 }
