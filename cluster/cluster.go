@@ -97,7 +97,7 @@ func (m *Member) Log() string { return filepath.Join(m.Dir, "server.log") }
 type kind struct {
 	// members lays out the members under dir with ports from base.
 	members func(dir string, base int) []*Member
-	// basePort is the first of the fixed ports `BasePort: -1` asks for.
+	// basePort is the first of the kind's fixed ports (DefaultPorts).
 	basePort int
 	// ports is how many consecutive ports the members take from base.
 	ports int
@@ -153,9 +153,8 @@ func Up(ctx context.Context, kindName string, opts Options) (*Cluster, error) {
 			return nil, fmt.Errorf("cluster %s: one is already running in %s: use it, or stop it with consist cluster down %s --dir %s", kindName, dir, old.Kind, dir)
 		}
 		_ = old.Down(ctx) // the remains of one that died
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		return nil, fmt.Errorf("cluster %s: clear %s: %w", kindName, dir, err)
+	} else if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return nil, fmt.Errorf("cluster %s: %s holds files and no cluster; give a --dir that is new or empty (the cluster's folder is removed when it stops)", kindName, dir)
 	}
 	base := opts.BasePort
 	if base == 0 {

@@ -163,3 +163,19 @@ func TestRepair(t *testing.T) {
 	}
 	c.Members = loaded.Members // the restarted member is the loaded cluster's to stop
 }
+
+// TestUpLeavesOtherFoldersAlone: a folder that holds files but no
+// cluster is refused, and kept.
+func TestUpLeavesOtherFoldersAlone(t *testing.T) {
+	dir := TempDir(t)
+	keep := dir + "/notes.txt"
+	if err := os.WriteFile(keep, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Up(t.Context(), "redis", Options{Dir: dir}); err == nil || !strings.Contains(err.Error(), "new or empty") {
+		t.Fatalf("Up in a folder of files: %v", err)
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Fatalf("Up removed the folder's files: %v", err)
+	}
+}
