@@ -167,6 +167,9 @@ func TestRepair(t *testing.T) {
 // TestUpLeavesOtherFoldersAlone: a folder that holds files but no
 // cluster is refused, and kept.
 func TestUpLeavesOtherFoldersAlone(t *testing.T) {
+	for _, bin := range Binaries("redis") {
+		servertest.Binary(t, bin)
+	}
 	dir := TempDir(t)
 	keep := dir + "/notes.txt"
 	if err := os.WriteFile(keep, []byte("mine"), 0o644); err != nil {
