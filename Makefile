@@ -34,6 +34,8 @@ fuzz:
 		$(GO) test ./history -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) || exit 1; \
 	done
 
-# consist beside Porcupine on Porcupine's corpus, in one run.
+# consist beside Porcupine on Porcupine's corpus, in one run, and the
+# read-mapping engine on generated histories of 100,000 and 1,000,000
+# operations. `consist bench` compares the two on any history.
 bench:
-	$(GO) test ./checker/linearizable -run '^$$' -bench PorcupineCorpus -benchtime 10x -count 3
+	$(GO) test ./checker/linearizable -run '^$$' -bench 'PorcupineCorpus|ReadMapping' -benchtime 3x -benchmem

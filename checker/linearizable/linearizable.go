@@ -18,9 +18,18 @@
 // (Herlihy & Wing, Theorem 1), so single-key objects are checked one key at
 // a time, and transactions one connected group of keys at a time.
 //
-// The engine is the Wing & Gong search with Lowe's memoisation (see
-// search); its memory is bounded by Options.MaxMemory and its time by
-// Options.Timeout, and either limit yields Unknown, never a guess.
+// Two engines decide. A register whose written values are unique per key —
+// every history consist's own workloads record — is decided in O(n log n)
+// by the read-mapping engine (Gibbons & Korach's read-mapping and zones,
+// extended to cas and crashed operations; see readMapping), whose valid
+// verdicts come with a linearization it has checked and whose invalid ones
+// with a handful of operations that have none. Every other object, and any
+// register the first engine does not qualify, is decided by the Wing & Gong
+// search with Lowe's memoisation (see search). Result.Stats.Engine says
+// which decided: "read-mapping", "wgl-search", or
+// "read-mapping+wgl-search". Memory is bounded by Options.MaxMemory and
+// time by Options.Timeout, in both engines, and either limit yields
+// Unknown, never a guess.
 package linearizable
 
 import (
@@ -56,7 +65,7 @@ func (Checker) Applies(h *history.History) bool {
 	return err == nil
 }
 
-// Engine is the name Stats.Engine reports for this checker's search.
+// Engine is the name Stats.Engine reports for objects the search decided.
 const Engine = "wgl-search"
 
 // Check judges h against linearizability.
@@ -116,7 +125,13 @@ func checkInPasses(ctx context.Context, h *history.History, opts checker.Options
 				outcomes[i] = partitionOutcome{err: errSettled}
 				return
 			}
-			outcomes[i] = parts[i].check(searchCtx, obj, opts.Initial, mem, stepLimit(limit, len(parts[i].ops)))
+			decided := false
+			if pass == 0 {
+				outcomes[i], decided = parts[i].readMapped(searchCtx, obj, opts.Initial, mem)
+			}
+			if !decided {
+				outcomes[i] = parts[i].check(searchCtx, obj, opts.Initial, mem, stepLimit(limit, len(parts[i].ops)))
+			}
 			if outcomes[i].err == nil && !outcomes[i].ok {
 				settle.Do(func() {
 					grace.Store(time.AfterFunc(time.Since(start), func() { stopped.Store(true); stopSearch() }))
@@ -130,17 +145,24 @@ func checkInPasses(ctx context.Context, h *history.History, opts checker.Options
 
 	var undecided []string
 	settled := 0
+	engines := map[string]bool{}
 	for i, o := range outcomes {
 		res.Stats.Explored += o.explored
+		if !errors.Is(o.err, errSettled) && o.engine != "" {
+			engines[o.engine] = true
+		}
 		switch {
 		case errors.Is(o.err, errSettled):
 			settled++
 		case o.err != nil:
 			undecided = append(undecided, fmt.Sprintf("%s %v", parts[i].name(), o.err))
+		case !o.ok && o.rm != nil:
+			res.Anomalies = append(res.Anomalies, o.rm.anomaly(h, o.rm.conflict, opts.Initial))
 		case !o.ok:
 			res.Anomalies = append(res.Anomalies, explain(h, obj, parts[i], o, opts.Initial))
 		}
 	}
+	res.Stats.Engine = engineName(engines)
 	switch {
 	case len(res.Anomalies) > 0:
 		res.Verdict = checker.Invalid
@@ -164,7 +186,7 @@ func undecidedReason(undecided []string, opts checker.Options) string {
 	if len(shown) > 3 {
 		shown = shown[:3]
 	}
-	reason := fmt.Sprintf("search did not finish for %d object(s): %s", len(undecided), strings.Join(shown, "; "))
+	reason := fmt.Sprintf("could not decide %d object(s): %s", len(undecided), strings.Join(shown, "; "))
 	if len(undecided) > len(shown) {
 		reason += "; ..."
 	}
@@ -172,7 +194,23 @@ func undecidedReason(undecided []string, opts checker.Options) string {
 	if opts.Timeout > 0 {
 		timeout = opts.Timeout.String()
 	}
-	return reason + fmt.Sprintf(" (raise --timeout, now %s, or --max-memory, now %d MiB)", timeout, opts.MemoryBudget()>>20)
+	return reason + fmt.Sprintf(" (raise --timeout, now %s, or --max-memory, now %s)", timeout, sizeText(opts.MemoryBudget()))
+}
+
+// sizeText renders a byte count for messages: 4GiB, 512MiB, 100B.
+func sizeText(b int64) string {
+	for _, u := range []struct {
+		name  string
+		scale int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if b >= u.scale && b%u.scale == 0 {
+			return fmt.Sprintf("%d%s", b/u.scale, u.name)
+		}
+		if b >= u.scale {
+			return fmt.Sprintf("%.1f%s", float64(b)/float64(u.scale), u.name)
+		}
+	}
+	return fmt.Sprintf("%dB", b)
 }
 
 // stepLimit scales a pass's step limit (0: none) to an object of n
@@ -408,6 +446,44 @@ type partitionOutcome struct {
 	outcome
 	spec spec
 	err  error
+	// engine names the engine that decided (or gave up on) the object.
+	engine string
+	// rm is the read-mapping engine's view of the object, when it decided
+	// it.
+	rm *readMapping
+}
+
+// engineName reports the engines that decided a check's objects: the
+// read-mapping engine, the search, or both.
+func engineName(used map[string]bool) string {
+	switch {
+	case used[EngineReadMapping] && used[Engine]:
+		return EngineReadMapping + "+" + Engine
+	case used[EngineReadMapping]:
+		return EngineReadMapping
+	}
+	return Engine
+}
+
+// readMapped decides the object with the read-mapping engine when it
+// qualifies (a register with unique written values); decided is false when
+// it does not, and the object is then searched.
+func (p *partition) readMapped(ctx context.Context, obj object, initial any, mem *budget) (o partitionOutcome, decided bool) {
+	dec, err := decideReadMapping(ctx, p, obj, initial, &share{of: mem})
+	switch {
+	case errors.Is(err, errNotUnique), errors.Is(err, errUnconfirmed):
+		return partitionOutcome{}, false
+	case errors.Is(err, errTimeout) && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return partitionOutcome{err: fmt.Errorf("cancelled: %w", ctx.Err()), engine: EngineReadMapping}, true
+	case err != nil:
+		return partitionOutcome{err: err, engine: EngineReadMapping}, true
+	}
+	o = partitionOutcome{engine: EngineReadMapping, outcome: outcome{ok: dec.valid, blocker: -1}}
+	if !dec.valid {
+		dec.rm.conflict = dec.conflict
+		o.rm = dec.rm
+	}
+	return o, true
 }
 
 func (p *partition) check(ctx context.Context, obj object, initial any, mem *budget, maxSteps int64) partitionOutcome {
@@ -420,7 +496,7 @@ func (p *partition) check(ctx context.Context, obj object, initial any, mem *bud
 	if errors.Is(err, errTimeout) && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		err = fmt.Errorf("cancelled: %w", ctx.Err())
 	}
-	return partitionOutcome{o, sp, err}
+	return partitionOutcome{outcome: o, spec: sp, err: err, engine: Engine}
 }
 
 // compile builds the search's view of the partition: its specification and

@@ -78,7 +78,7 @@ func TestVerdicts(t *testing.T) {
 {"type":"info","process":0,"f":"write","value":1}
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":null}`},
-		{name: "crashed write cannot be undone", want: checker.Invalid, kind: KindNonlinearizable, ops: []int64{3, 5}, history: `
+		{name: "crashed write cannot be undone", want: checker.Invalid, kind: KindStaleRead, ops: []int64{1, 3, 5}, history: `
 {"type":"invoke","process":0,"f":"write","value":1}
 {"type":"info","process":0,"f":"write","value":1}
 {"type":"invoke","process":1,"f":"read","value":null}
