@@ -141,33 +141,17 @@ func Throughput(b *testing.B, open func(testing.TB) adapters.Store, ops int64) (
 		b.Fatal(err)
 	}
 	dir := b.TempDir()
-	runOnce := func(out io.Writer) time.Duration {
-		cfg := runner.Config{Store: open(b), Workload: wl, Clients: 10, Ops: ops, Seed: 1, Recorder: discard{}}
-		defer cfg.Store.Close()
-		var rec *history.Recorder
-		if out != nil {
-			rec = history.NewRecorder(out, history.DefaultFlushInterval)
-			cfg.Recorder = rec
-		}
-		start := time.Now()
-		if err := runner.Run(context.Background(), cfg, nil); err != nil {
-			b.Fatal(err)
-		}
-		if rec != nil {
-			if err := rec.Close(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		return time.Since(start)
+	config := func() runner.Config {
+		return runner.Config{Store: open(b), Workload: wl, Clients: 10, Ops: ops, Seed: 1}
 	}
 	var bareTime, recordedTime time.Duration
 	for b.Loop() {
-		bareTime += runOnce(nil)
+		bareTime += TimedRun(b, config(), nil)
 		f, err := os.Create(filepath.Join(dir, "history.jsonl"))
 		if err != nil {
 			b.Fatal(err)
 		}
-		recordedTime += runOnce(f)
+		recordedTime += TimedRun(b, config(), f)
 		f.Close()
 	}
 	n := float64(b.N) * float64(ops)
@@ -176,6 +160,29 @@ func Throughput(b *testing.B, open func(testing.TB) adapters.Store, ops int64) (
 	b.ReportMetric(recorded, "recorded-ops/s")
 	b.ReportMetric(100*(bare/recorded-1), "overhead-%")
 	return bare, recorded
+}
+
+// TimedRun runs cfg, recording to out (nil: recording nothing at all),
+// closes its store, and returns how long the run took.
+func TimedRun(tb testing.TB, cfg runner.Config, out io.Writer) time.Duration {
+	tb.Helper()
+	defer cfg.Store.Close()
+	cfg.Recorder = discard{}
+	var rec *history.Recorder
+	if out != nil {
+		rec = history.NewRecorder(out, history.DefaultFlushInterval)
+		cfg.Recorder = rec
+	}
+	start := time.Now()
+	if err := runner.Run(context.Background(), cfg, nil); err != nil {
+		tb.Fatal(err)
+	}
+	if rec != nil {
+		if err := rec.Close(); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return time.Since(start)
 }
 
 // discard is a sink that records nothing.

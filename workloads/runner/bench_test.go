@@ -1,7 +1,6 @@
 package runner_test
 
 import (
-	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -10,15 +9,10 @@ import (
 
 	"consist/adapters/builtin/simnet"
 	"consist/adapters/builtin/single"
-	"consist/history"
+	"consist/internal/storetest"
 	"consist/workloads"
 	"consist/workloads/runner"
 )
-
-// discard is the bare loop's sink: it records nothing.
-type discard struct{}
-
-func (discard) Record(e history.Event) (history.Event, error) { return e, nil }
 
 // BenchmarkRecordingOverhead drives the single store with 16 clients as
 // fast as it answers, alternating three runs: one recording nothing (the
@@ -34,23 +28,8 @@ func BenchmarkRecordingOverhead(b *testing.B) {
 	}
 	dir := b.TempDir()
 	runOnce := func(out io.Writer) time.Duration {
-		cfg := runner.Config{Store: single.New(simnet.Config{Seed: 1}), Workload: wl, Clients: 16, Ops: ops, Seed: 1, Recorder: discard{}}
-		defer cfg.Store.Close()
-		var rec *history.Recorder
-		if out != nil {
-			rec = history.NewRecorder(out, history.DefaultFlushInterval)
-			cfg.Recorder = rec
-		}
-		start := time.Now()
-		if err := runner.Run(context.Background(), cfg, nil); err != nil {
-			b.Fatal(err)
-		}
-		if rec != nil {
-			if err := rec.Close(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		return time.Since(start)
+		cfg := runner.Config{Store: single.New(simnet.Config{Seed: 1}), Workload: wl, Clients: 16, Ops: ops, Seed: 1}
+		return storetest.TimedRun(b, cfg, out)
 	}
 	var bare, encoded, written time.Duration
 	for b.Loop() {
