@@ -12,8 +12,8 @@
 //     putting the new one.
 //   - counter: add is a Txn that puts the sum if the key's modification
 //     revision is still the one read, retried until it applies.
-//   - set: add puts a key per element under the set's prefix; read lists
-//     the prefix.
+//   - set: add is a Txn creating a key per element under the set's
+//     prefix, unless it exists; read lists the prefix.
 //
 // Outcomes: a Txn whose comparison failed did not apply (fail). A failed
 // read changed nothing (fail). Every other error on a write — a deadline,
@@ -162,8 +162,7 @@ func (c *client) Do(ctx context.Context, op adapters.Op) (any, error) {
 		case "read":
 			return c.members(ctx, key+"/")
 		case "add":
-			_, err := c.c.Put(ctx, key+"/"+encode(op.Value), "")
-			return nil, err
+			return nil, c.addElement(ctx, key+"/"+encode(op.Value))
 		}
 	}
 	return nil, adapters.NotApplied(fmt.Sprintf("etcd adapter: %s of a %s is not supported (it supports register read/write/cas, counter read/add and set read/add)", op.F, op.Kind))
@@ -241,6 +240,13 @@ func (c *client) add(ctx context.Context, key string, delta any) error {
 			return fmt.Errorf("%w: %w", adapters.ErrNotApplied, err)
 		}
 	}
+}
+
+// addElement adds an element to a set: a Txn that creates the element's
+// key unless it exists, so that adding twice changes nothing.
+func (c *client) addElement(ctx context.Context, key string) error {
+	_, err := c.c.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).Then(clientv3.OpPut(key, "")).Commit()
+	return err
 }
 
 func (c *client) members(ctx context.Context, prefix string) (any, error) {
