@@ -8,15 +8,16 @@ FUZZTIME ?= 60s
 # The whole test suite: vet, then every package's tests, real servers
 # included: scripts/servers.sh installs etcd, Redis and MariaDB when
 # missing, starts them for the tests and stops them after, whatever the
-# outcome (the reference corpora in ../shared/data are checked when
-# present).
+# outcome — unless they were up before, then they are left up (the
+# reference corpora in ../shared/data are checked when present).
 test:
 	$(GO) vet ./...
 	scripts/servers.sh install
+	if scripts/servers.sh status >/dev/null 2>&1; then was_up=1; else was_up=; fi; \
 	env_file=$$(scripts/servers.sh start | tail -n 1) && \
 	. "$$env_file" && \
 	CONSIST_REQUIRE_SERVERS=1 $(GO) test ./...; \
-	rc=$$?; scripts/servers.sh stop; exit $$rc
+	rc=$$?; [ -n "$$was_up" ] || scripts/servers.sh stop; exit $$rc
 
 build:
 	$(GO) build -o bin/consist ./cmd/consist
