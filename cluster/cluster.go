@@ -193,7 +193,7 @@ func Up(ctx context.Context, kindName string, opts Options) (*Cluster, error) {
 			}
 		}
 	}
-	if c.fw.usable() {
+	if c.fw.usable() && c.partitionable() {
 		if err := c.fw.install(ctx, c.Members, nil); err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", kindName, err)
 		}
@@ -246,6 +246,17 @@ func (c *Cluster) save() error {
 		return fmt.Errorf("cluster %s: save its state: %w", c.Kind, err)
 	}
 	return nil
+}
+
+// partitionable reports whether the members run under uids of their own,
+// which partitions need.
+func (c *Cluster) partitionable() bool {
+	for _, m := range c.Members {
+		if m.UID != 0 && m.PeerPort != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Nodes returns the members' client addresses.

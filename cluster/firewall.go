@@ -127,7 +127,7 @@ func (c *Cluster) Partition(ctx context.Context, pairs [][2]string) error {
 func (c *Cluster) Heal(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.fw.usable() {
+	if !c.fw.usable() || !c.partitionable() {
 		return nil // no partition can have been made
 	}
 	return c.fw.install(ctx, c.Members, nil)
