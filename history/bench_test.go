@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -175,12 +176,107 @@ func BenchmarkParseEDN(b *testing.B) {
 	benchmarkParse(b, ednHistory(genHistory(100_000, 1)), EDN)
 }
 
-func BenchmarkParseJSONL(b *testing.B) {
-	var buf bytes.Buffer
-	if err := WriteJSONL(&buf, genHistory(100_000, 1)); err != nil {
-		b.Fatal(err)
+// genRegisterHistory returns a valid register history of n events shaped
+// like checker/linearizable/reggen's (which this package cannot import):
+// 24 clients reading, writing and cas-ing 5 keys, 2% of operations
+// crashing, every event timed. It is deterministic for a seed.
+func genRegisterHistory(n int, seed int64) []Event {
+	rng := rand.New(rand.NewSource(seed))
+	slots := make([]Process, 24)
+	for i := range slots {
+		slots[i] = Process(i)
 	}
-	benchmarkParse(b, buf.Bytes(), JSONL)
+	next := Process(len(slots))
+	open := map[Process]Event{}
+	last := map[string]int64{}
+	events := make([]Event, 0, n)
+	var now int64
+	add := func(e Event) {
+		now += 1 + rng.Int63n(5000)
+		e.Index, e.Time = int64(len(events)), now
+		events = append(events, e)
+	}
+	for len(events) < n {
+		slot := rng.Intn(len(slots))
+		p := slots[slot]
+		inv, ok := open[p]
+		if !ok {
+			key := "k" + strconv.Itoa(rng.Intn(5))
+			e := Event{Type: Invoke, Process: p, Key: key, HasValue: true}
+			switch r := rng.Intn(10); {
+			case r < 4:
+				e.F, e.Value = "read", nil
+			case r < 8:
+				last[key]++
+				e.F, e.Value = "write", last[key]
+			default:
+				last[key]++
+				e.F, e.Value = "cas", []any{last[key] - 1, last[key]}
+			}
+			add(e)
+			open[p] = e
+			continue
+		}
+		delete(open, p)
+		done := inv
+		switch r := rng.Intn(100); {
+		case r < 2:
+			done.Type = Info
+			slots[slot], next = next, next+1
+		case r < 10 && inv.F == "cas":
+			done.Type = Fail
+		default:
+			done.Type = OK
+			if inv.F == "read" {
+				done.Value = last[inv.Key.(string)]
+			}
+		}
+		add(done)
+	}
+	return events
+}
+
+// BenchmarkParseJSONL reads JSON Lines histories of list-append
+// transactions and of registers, decoding every line with encoding/json
+// (decoder=json, the old path), with the fast decoder on one goroutine
+// (decoder=fast) and on every core (decoder=fast-parallel), and through the
+// whole of Parse, pairing included.
+func BenchmarkParseJSONL(b *testing.B) {
+	for _, shape := range []struct {
+		name   string
+		events []Event
+	}{
+		{"txn", genHistory(100_000, 1)},
+		{"register", genRegisterHistory(200_000, 1)},
+	} {
+		var buf bytes.Buffer
+		if err := WriteJSONL(&buf, shape.events); err != nil {
+			b.Fatal(err)
+		}
+		data := buf.Bytes()
+		for _, dec := range []struct {
+			name    string
+			workers int
+			fast    bool
+		}{
+			{"json", 1, false},
+			{"fast", 1, true},
+			{"fast-parallel", runtime.GOMAXPROCS(0), true},
+		} {
+			b.Run("shape="+shape.name+"/decoder="+dec.name, func(b *testing.B) {
+				b.SetBytes(int64(len(data)))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := parseJSONLWith(data, "bench", dec.workers, dec.fast); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+		b.Run("shape="+shape.name+"/Parse", func(b *testing.B) {
+			benchmarkParse(b, data, JSONL)
+		})
+	}
 }
 
 func BenchmarkParseHugeSCC(b *testing.B) {

@@ -47,12 +47,11 @@ func ParseFormat(s string) (Format, error) {
 
 // ReadFile reads, pairs and validates the history in the file at path.
 func ReadFile(path string, format Format) (*History, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path) // sized from the file: no regrowing, as io.ReadAll does
 	if err != nil {
 		return nil, fmt.Errorf("open history: %w", err)
 	}
-	defer f.Close()
-	return Read(f, path, format)
+	return Parse(data, path, format)
 }
 
 // Read reads, pairs and validates a history from r. name labels the input

@@ -2,8 +2,10 @@ package history
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"testing"
@@ -174,4 +176,68 @@ func FuzzParseAuto(f *testing.F) {
 	addSeeds(f, []Format{JSONL, EDN, Porcupine}, ".edn", ".log", ".txt")
 	jsonlSeeds(f)
 	fuzzParse(f, Auto)
+}
+
+// fastPathSeeds are lines that take the fast JSON Lines decoder to its
+// edges: escapes, surrogates, numbers of every shape, nesting, nulls,
+// duplicates and the nemesis.
+var fastPathSeeds = []string{
+	`{"type":"invoke","process":0,"f":"wr\u00e9te\n\"\\\/\b\f\r\t","key":"\ud83d\ude00","value":"\ud800x\udc00\ud800\u0041"}`,
+	`{"type":"ok","process":1,"f":"read","value":[-0,0.5,-1.25e-3,1E400,9223372036854775807,-9223372036854775808,9223372036854775808,123456789012345678,1234567890123456789]}`,
+	`{"type":"ok","process":1,"f":"read","value":{"a":1,"a":[true,false,null,{}],"b\u0000":[]},"time":null,"index":null,"node":null,"error":null}`,
+	`{"type":"info","process":"nemesis","key":{"x":1},"value":null,"f":null}`,
+	`{"type":"info","process":"nemesis"}`,
+	`{"type":"fail","process":2,"f":"cas","value":[1,2],"error":{"code":[1,"x"]},"node":"n\u00e9"}`,
+	` { "type" : "invoke" , "process" : 3 , "f" : "read" } `,
+	`{"type":"invoke","process":0,"f":"read","type":"ok"}`,
+	`{"type":"invoke","process":-0,"f":"read"}`,
+	`{"type":"invoke","process":01,"f":"read"}`,
+	`{"type":"invoke","process":1e2,"f":"read"}`,
+	`{"type":"invoke","process":0,"f":"","time":1234567890123456789}`,
+	`{"type":"invoke","process":0,"f":"read","value":"caf` + "\xc3\xa9" + `","node":"` + "\xff" + `"}`,
+	`{"typ\u0065":"invoke","process":0,"f":"read"}`,
+	`{"type":"invoke","process":0,"f":"read","value":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`,
+	`{"type":"invoke","process":0,"f":"read"}` + "\u00a0",
+	`{"type":"invoke","process":0,"f":"read",}`,
+	`{"type":"invoke","process":0,"f":"read","value":[1,]}`,
+	`{"type":"invoke","process":0,"f":"read","value":tru}`,
+}
+
+// FuzzJSONLFastMatchesSlow checks that the fast JSON Lines decoder gives
+// exactly what encoding/json gives: every line it accepts decodes to the
+// same event, and a whole input, read on one to three goroutines, to the
+// same events or the same error.
+func FuzzJSONLFastMatchesSlow(f *testing.F) {
+	addSeeds(f, []Format{JSONL})
+	jsonlSeeds(f)
+	for _, s := range fastPathSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast := newFastDecoder()
+		for rest := data; len(rest) > 0; {
+			var line []byte
+			line, rest = nextLine(rest)
+			for _, l := range [][]byte{line, bytes.TrimSpace(line)} {
+				got, ok := fast.event(l)
+				if !ok {
+					continue
+				}
+				want, err := decodeEventJSON(l)
+				if err != nil {
+					t.Fatalf("fast path accepted %q, encoding/json rejects it: %v", l, err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("line %q:\nfast %#v\njson %#v", l, got, want)
+				}
+			}
+		}
+		want, werr := parseJSONLWith(data, "fuzz", 1, false)
+		for workers := 1; workers <= 3; workers++ {
+			got, gerr := parseJSONLWith(data, "fuzz", workers, true)
+			if fmt.Sprint(gerr) != fmt.Sprint(werr) || !reflect.DeepEqual(got, want) {
+				t.Fatalf("fast on %d goroutines: %v, %#v\njson: %v, %#v", workers, gerr, got, werr, want)
+			}
+		}
+	})
 }

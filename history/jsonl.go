@@ -7,42 +7,118 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"strconv"
+	"sync"
 )
 
 const jsonlFields = "type, process, f, key, value, time, index, node, error"
 
 // parseJSONL reads consist's native format: one JSON object per line, blank
-// lines ignored.
+// lines ignored. A big input is decoded on every core, in chunks of whole
+// lines; the result, and the error (the first bad line's), are the same as
+// on one core.
 func parseJSONL(data []byte, name string) ([]Event, error) {
-	events := make([]Event, 0, bytes.Count(data, []byte{'\n'})+1)
-	lineNo := 0
-	for len(data) > 0 {
-		lineNo++
+	return parseJSONLWith(data, name, min(runtime.GOMAXPROCS(0), len(data)/minJSONLChunk), true)
+}
+
+// minJSONLChunk is the least input worth a goroutine of its own.
+const minJSONLChunk = 4 << 20
+
+// parseJSONLWith is parseJSONL on workers goroutines (at least one), with
+// the fast decoder or, without it, decoding every line with
+// decodeEventJSON (the reference, for tests and benchmarks).
+func parseJSONLWith(data []byte, name string, workers int, fast bool) ([]Event, error) {
+	// Every line gets a slot, so that each chunk of lines knows where its
+	// events go; blank lines' slots stay zero and are dropped at the end.
+	events := make([]Event, bytes.Count(data, []byte{'\n'})+1)
+	workers = max(1, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w, firstLine := 0, 1; w < workers; w++ {
+		chunk := data
+		if w < workers-1 {
+			end := bytes.IndexByte(data[len(data)/(workers-w):], '\n')
+			if end < 0 {
+				end = len(data)
+			} else {
+				end += len(data)/(workers-w) + 1
+			}
+			chunk, data = data[:end], data[end:]
+		}
+		slots, first := events[firstLine-1:], firstLine
+		wg.Go(func() { errs[w] = decodeJSONLines(chunk, name, first, fast, slots) })
+		firstLine += bytes.Count(chunk, []byte{'\n'})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	n := 0
+	for i := range events {
+		if events[i].Line == 0 {
+			continue // a blank line
+		}
+		if events[i].Index < 0 {
+			events[i].Index = int64(n)
+		}
+		if n < i {
+			events[n] = events[i]
+		}
+		n++
+	}
+	return events[:n:n], nil
+}
+
+// decodeJSONLines decodes the lines of data, the first numbered first,
+// each into its slot of events; a blank line leaves its slot zero, a line
+// without an index leaves Index -1. It stops at the first bad line.
+func decodeJSONLines(data []byte, name string, first int, fast bool, events []Event) error {
+	var fd *fastDecoder
+	if fast {
+		fd = newFastDecoder()
+	}
+	for lineNo := first; len(data) > 0; lineNo++ {
 		var line []byte
 		line, data = nextLine(data)
 		line = bytes.TrimSpace(line)
 		if len(line) == 0 {
 			continue
 		}
-		e, err := decodeEvent(line)
-		if err != nil {
-			return nil, &Error{File: name, Line: lineNo, Msg: err.Error(), Fix: "each line must be one JSON object with the fields " + jsonlFields}
+		e := &events[lineNo-first]
+		ok := false
+		if fd != nil {
+			*e, ok = fd.event(line)
+		}
+		if !ok {
+			var err error
+			if *e, err = decodeEventJSON(line); err != nil {
+				return &Error{File: name, Line: lineNo, Msg: err.Error(), Fix: "each line must be one JSON object with the fields " + jsonlFields}
+			}
 		}
 		e.Line = lineNo
-		if e.Index < 0 {
-			e.Index = int64(len(events))
-		}
-		events = append(events, e)
 	}
-	return events, nil
+	return nil
 }
 
-// decodeEvent decodes one JSON Lines event, reading the line once. It sets
+// decodeEvent decodes one JSON Lines event, with the fast decoder where it
+// can and encoding/json where it cannot. It sets
 // Index to -1 when the line carries none. A field that is null counts as
 // absent, except type, process and f, which must be given.
 func decodeEvent(line []byte) (Event, error) {
+	var fast fastDecoder
+	if e, ok := fast.event(line); ok {
+		return e, nil
+	}
+	return decodeEventJSON(line)
+}
+
+// decodeEventJSON is decodeEvent with encoding/json: the reference that
+// fastDecoder must match, and the source of every error message.
+func decodeEventJSON(line []byte) (Event, error) {
 	raw, err := decodeObject(line)
 	if err != nil {
 		return Event{}, err

@@ -1,0 +1,531 @@
+package history
+
+import (
+	"encoding/json"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// fastDecoder decodes JSON Lines events in one pass over the line, without
+// encoding/json and without the intermediate map, several times faster
+// than decodeEventJSON.
+//
+// It accepts only lines whose meaning is plain: one JSON object, no
+// whitespace but JSON's, no duplicate or unknown field, no escape in a
+// field name, type a known type, process "nemesis" or a non-negative
+// integer of at most 18 digits, f and node strings or null, f non-empty
+// unless the process is the nemesis, time and index null or such integers,
+// strings valid UTF-8, values nested at most maxFastDepth deep. On
+// anything else, valid or not, event reports false and the caller decodes
+// the line with decodeEventJSON, which is the reference: every error
+// message, and the event of every unusual line, comes from it. For the
+// lines it accepts, event returns exactly what decodeEventJSON returns:
+// the same normalised values (int64 where the number is an integer that
+// fits, float64 otherwise, []any, map[string]any with the last of
+// duplicate keys) and strings unescaped as encoding/json unescapes them.
+// FuzzJSONLFastMatchesSlow checks this.
+//
+// A fastDecoder shares the short strings it decodes (f, node, string
+// values) between events; its zero value shares nothing and is ready to
+// use. It is not safe for concurrent use.
+type fastDecoder struct {
+	b []byte // the line
+	i int    // the next byte to read
+
+	strs map[string]string // interned f, node and error strings
+	vals map[string]any    // interned string values, boxed once
+}
+
+// maxFastDepth bounds the nesting of values the fast path decodes; deeper
+// lines go to encoding/json, which has its own limit.
+const maxFastDepth = 64
+
+// maxInternLen bounds the strings the intern tables hold, and maxInterned
+// (edn.go) their size, so that a history of distinct strings costs no
+// more memory than without them.
+const maxInternLen = 32
+
+func newFastDecoder() *fastDecoder {
+	return &fastDecoder{strs: map[string]string{}, vals: map[string]any{}}
+}
+
+// event decodes line as decodeEventJSON would, or reports false if the
+// line is not one the fast path handles.
+func (d *fastDecoder) event(line []byte) (e Event, ok bool) {
+	d.b, d.i = line, 0
+	if !d.byte('{') {
+		return Event{}, false
+	}
+	e = Event{Index: -1, Time: NoTime}
+	var seen int
+	var key any
+	for {
+		d.space()
+		name, ok := d.plainString()
+		if !ok {
+			return Event{}, false
+		}
+		field := -1 // the fieldType, ... constants of ednop.go
+		switch string(name) {
+		case "type":
+			field = fieldType
+		case "process":
+			field = fieldProcess
+		case "f":
+			field = fieldF
+		case "key":
+			field = fieldKey
+		case "value":
+			field = fieldValue
+		case "time":
+			field = fieldTime
+		case "index":
+			field = fieldIndex
+		case "node":
+			field = fieldNode
+		case "error":
+			field = fieldError
+		}
+		if field < 0 || seen&(1<<field) != 0 {
+			return Event{}, false // unknown or duplicate field
+		}
+		seen |= 1 << field
+		d.space()
+		if !d.byte(':') {
+			return Event{}, false
+		}
+		d.space()
+		switch field {
+		case fieldType:
+			ok = d.eventType(&e.Type)
+		case fieldProcess:
+			if d.peek() == '"' {
+				var s []byte
+				s, ok = d.plainString()
+				ok = ok && string(s) == "nemesis"
+				e.Process = Nemesis
+			} else {
+				var n int64
+				n, ok = d.count()
+				e.Process = Process(n)
+			}
+		case fieldF:
+			e.F, ok = d.optionalString()
+		case fieldKey:
+			key, ok = d.value(0)
+		case fieldValue:
+			e.Value, ok = d.value(0)
+			e.HasValue = true
+		case fieldTime:
+			e.Time, ok = d.optionalCount(NoTime)
+		case fieldIndex:
+			e.Index, ok = d.optionalCount(-1)
+		case fieldNode:
+			e.Node, ok = d.optionalString()
+		case fieldError:
+			if c := d.peek(); c == '"' || c == 'n' {
+				e.Error, ok = d.optionalString()
+			} else {
+				var v any
+				v, ok = d.value(0)
+				e.Error = Canonical(v)
+			}
+		}
+		if !ok {
+			return Event{}, false
+		}
+		d.space()
+		if d.byte('}') {
+			break
+		}
+		if !d.byte(',') {
+			return Event{}, false
+		}
+	}
+	d.space()
+	if d.i != len(d.b) || seen&(1<<fieldType) == 0 || seen&(1<<fieldProcess) == 0 {
+		return Event{}, false
+	}
+	if e.Process != Nemesis {
+		if e.F == "" {
+			return Event{}, false // f missing or empty: an error
+		}
+		e.Key = key // the nemesis acts on no key
+	}
+	return e, true
+}
+
+func (d *fastDecoder) peek() byte {
+	if d.i < len(d.b) {
+		return d.b[d.i]
+	}
+	return 0
+}
+
+// byte consumes c if it comes next.
+func (d *fastDecoder) byte(c byte) bool {
+	if d.i < len(d.b) && d.b[d.i] == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+// space skips JSON whitespace.
+func (d *fastDecoder) space() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+// literal consumes word if it comes next.
+func (d *fastDecoder) literal(word string) bool {
+	if len(d.b)-d.i >= len(word) && string(d.b[d.i:d.i+len(word)]) == word {
+		d.i += len(word)
+		return true
+	}
+	return false
+}
+
+func (d *fastDecoder) eventType(t *Type) bool {
+	s, ok := d.plainString()
+	if !ok {
+		return false
+	}
+	switch string(s) {
+	case "invoke":
+		*t = Invoke
+	case "ok":
+		*t = OK
+	case "fail":
+		*t = Fail
+	case "info":
+		*t = Info
+	default:
+		return false
+	}
+	return true
+}
+
+// count decodes a non-negative integer of at most 18 digits, which always
+// fits an int64.
+func (d *fastDecoder) count() (int64, bool) {
+	start := d.i
+	var n int64
+	for d.i < len(d.b) && '0' <= d.b[d.i] && d.b[d.i] <= '9' {
+		n = n*10 + int64(d.b[d.i]-'0')
+		d.i++
+	}
+	digits := d.i - start
+	if digits == 0 || digits > 18 || (digits > 1 && d.b[start] == '0') {
+		return 0, false
+	}
+	return n, true
+}
+
+// optionalCount decodes null, giving def, or a count.
+func (d *fastDecoder) optionalCount(def int64) (int64, bool) {
+	if d.literal("null") {
+		return def, true
+	}
+	return d.count()
+}
+
+// optionalString decodes null, giving "", or a string, interned.
+func (d *fastDecoder) optionalString() (string, bool) {
+	if d.literal("null") {
+		return "", true
+	}
+	raw, escaped, ok := d.stringToken()
+	if !ok {
+		return "", false
+	}
+	if escaped {
+		return unescape(raw), true
+	}
+	if s, ok := d.strs[string(raw)]; ok {
+		return s, true
+	}
+	s := string(raw)
+	if d.strs != nil && len(d.strs) < maxInterned && len(s) <= maxInternLen {
+		d.strs[s] = s
+	}
+	return s, true
+}
+
+// plainString returns the contents of a string without escapes.
+func (d *fastDecoder) plainString() ([]byte, bool) {
+	raw, escaped, ok := d.stringToken()
+	return raw, ok && !escaped
+}
+
+// stringToken consumes a JSON string and returns its raw contents, quotes
+// excluded, and whether it holds escapes. It fails on a control character
+// or invalid UTF-8, which encoding/json rejects or replaces.
+func (d *fastDecoder) stringToken() (raw []byte, escaped, ok bool) {
+	if !d.byte('"') {
+		return nil, false, false
+	}
+	start := d.i
+	ascii := true
+	for d.i < len(d.b) {
+		switch c := d.b[d.i]; {
+		case c == '"':
+			raw = d.b[start:d.i]
+			d.i++
+			return raw, escaped, ascii || utf8.Valid(raw)
+		case c == '\\':
+			if !d.escape() {
+				return nil, false, false
+			}
+			escaped = true
+		case c < 0x20:
+			return nil, false, false
+		default:
+			ascii = ascii && c < utf8.RuneSelf
+			d.i++
+		}
+	}
+	return nil, false, false
+}
+
+// escape consumes one valid escape sequence.
+func (d *fastDecoder) escape() bool {
+	if d.i+1 >= len(d.b) {
+		return false
+	}
+	switch d.b[d.i+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		d.i += 2
+		return true
+	case 'u':
+		if jsonHex4(d.b[d.i:]) < 0 {
+			return false
+		}
+		d.i += 6
+		return true
+	}
+	return false
+}
+
+// jsonHex4 decodes the \uXXXX escape at the start of s, or returns -1.
+func jsonHex4(s []byte) rune {
+	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
+		return -1
+	}
+	var r rune
+	for _, c := range s[2:6] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r*16 + rune(c)
+	}
+	return r
+}
+
+// unescape decodes the contents of a string whose escapes stringToken
+// checked, as encoding/json does: a \u escape of a lone or mismatched
+// surrogate becomes U+FFFD.
+func unescape(raw []byte) string {
+	b := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		if c != '\\' {
+			b = append(b, c)
+			i++
+			continue
+		}
+		switch raw[i+1] {
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r := jsonHex4(raw[i:])
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if dec := utf16.DecodeRune(r, jsonHex4(raw[i:])); dec != unicode.ReplacementChar {
+					r = dec
+					i += 6
+				} else {
+					r = unicode.ReplacementChar
+				}
+			}
+			b = utf8.AppendRune(b, r)
+			continue
+		default: // '"', '\\', '/'
+			b = append(b, raw[i+1])
+		}
+		i += 2
+	}
+	return string(b)
+}
+
+// value decodes any JSON value into its normalised form.
+func (d *fastDecoder) value(depth int) (any, bool) {
+	switch c := d.peek(); {
+	case c == '"':
+		raw, escaped, ok := d.stringToken()
+		if !ok {
+			return nil, false
+		}
+		if escaped {
+			return unescape(raw), true
+		}
+		if v, ok := d.vals[string(raw)]; ok {
+			return v, true
+		}
+		var v any = string(raw)
+		if d.vals != nil && len(d.vals) < maxInterned && len(raw) <= maxInternLen {
+			d.vals[string(raw)] = v
+		}
+		return v, true
+	case c == '-' || '0' <= c && c <= '9':
+		return d.number()
+	case c == '[' && depth < maxFastDepth:
+		return d.array(depth)
+	case c == '{' && depth < maxFastDepth:
+		return d.object(depth)
+	case d.literal("null"):
+		return nil, true
+	case d.literal("true"):
+		return true, true
+	case d.literal("false"):
+		return false, true
+	}
+	return nil, false
+}
+
+// number decodes a JSON number: int64 when it is an integer that fits,
+// float64 otherwise, as Normalize converts a json.Number.
+func (d *fastDecoder) number() (any, bool) {
+	start := d.i
+	d.byte('-')
+	if !d.digits() {
+		return nil, false
+	}
+	intDigits := d.b[start:d.i]
+	if intDigits[0] == '-' {
+		intDigits = intDigits[1:]
+	}
+	if len(intDigits) > 1 && intDigits[0] == '0' {
+		return nil, false // a leading zero
+	}
+	integer := true
+	if d.byte('.') {
+		if !d.digits() {
+			return nil, false
+		}
+		integer = false
+	}
+	if d.byte('e') || d.byte('E') {
+		if !d.byte('+') {
+			d.byte('-')
+		}
+		if !d.digits() {
+			return nil, false
+		}
+		integer = false
+	}
+	text := d.b[start:d.i]
+	if integer && len(intDigits) <= 18 {
+		var n int64
+		for _, c := range intDigits {
+			n = n*10 + int64(c-'0')
+		}
+		if text[0] == '-' {
+			n = -n
+		}
+		return n, true
+	}
+	return Normalize(json.Number(text)), true
+}
+
+// digits consumes one or more decimal digits.
+func (d *fastDecoder) digits() bool {
+	start := d.i
+	for d.i < len(d.b) && '0' <= d.b[d.i] && d.b[d.i] <= '9' {
+		d.i++
+	}
+	return d.i > start
+}
+
+func (d *fastDecoder) array(depth int) (any, bool) {
+	d.i++ // '['
+	a := make([]any, 0)
+	d.space()
+	if d.byte(']') {
+		return a, true
+	}
+	for {
+		d.space()
+		v, ok := d.value(depth + 1)
+		if !ok {
+			return nil, false
+		}
+		a = append(a, v)
+		d.space()
+		if d.byte(']') {
+			return a, true
+		}
+		if !d.byte(',') {
+			return nil, false
+		}
+	}
+}
+
+func (d *fastDecoder) object(depth int) (any, bool) {
+	d.i++ // '{'
+	m := map[string]any{}
+	d.space()
+	if d.byte('}') {
+		return m, true
+	}
+	for {
+		d.space()
+		raw, escaped, ok := d.stringToken()
+		if !ok {
+			return nil, false
+		}
+		k := string(raw)
+		if escaped {
+			k = unescape(raw)
+		}
+		d.space()
+		if !d.byte(':') {
+			return nil, false
+		}
+		d.space()
+		v, ok := d.value(depth + 1)
+		if !ok {
+			return nil, false
+		}
+		m[k] = v // the last of duplicate keys wins, as in encoding/json
+		d.space()
+		if d.byte('}') {
+			return m, true
+		}
+		if !d.byte(',') {
+			return nil, false
+		}
+	}
+}
