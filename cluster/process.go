@@ -33,7 +33,7 @@ func (c *Cluster) start(m *Member, args []string) error {
 	if c.Detach {
 		attr.Setsid = true // outlive this process and its terminal
 	} else {
-		attr.Setpgid = true               // Ctrl-C reaches consist, which heals and stops the members
+		attr.Setpgid = true              // Ctrl-C reaches consist, which heals and stops the members
 		attr.Pdeathsig = syscall.SIGKILL // and the members die with consist however it ends
 	}
 	if m.UID != 0 {

@@ -2,9 +2,9 @@ package cluster
 
 import (
 	"bufio"
-	"io"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"path/filepath"
 	"strconv"

@@ -13,8 +13,8 @@ import (
 	"consist/checker"
 	"consist/cluster"
 	"consist/history"
-	"consist/internal/servertest"
 	"consist/internal/scripttest"
+	"consist/internal/servertest"
 	"consist/internal/storetest"
 	"consist/nemesis"
 )

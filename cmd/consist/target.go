@@ -23,7 +23,7 @@ import (
 // targetFlags say which real database consist run tests, and how.
 type targetFlags struct {
 	target, endpoints, dsn, isolation, cluster, clusterDir string
-	serializableReads, readFromReplica                    bool
+	serializableReads, readFromReplica                     bool
 }
 
 // targets are the real databases consist run can test, with the cluster

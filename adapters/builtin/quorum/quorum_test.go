@@ -351,4 +351,3 @@ func countReads(h *history.History) int {
 	}
 	return n
 }
-
