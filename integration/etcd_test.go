@@ -89,7 +89,7 @@ func TestEtcdSerializableReadsAreStale(t *testing.T) {
 			if _, err := s.Do(0, e1, write(1)); err != nil {
 				t.Fatal(err)
 			}
-			awaitRead(t, s, 2, e3, read, int64(1)) // e3 has applied the first write
+			s.Client(e3).Await(read, int64(1)) // e3 has applied the first write
 			s.Isolate(e3)
 			if _, err := s.Do(0, e1, write(2)); err != nil {
 				t.Fatal(err)
@@ -135,19 +135,4 @@ func etcdRoles(t *testing.T, c *cluster.Cluster) (leader, follower string) {
 		t.Fatalf("no leader and follower among %v", c.Nodes())
 	}
 	return leader, follower
-}
-
-// awaitRead repeats read as process p on node until it returns want, for
-// at most 10 s. The reads are recorded; they are true of the store.
-func awaitRead(t *testing.T, s *scripttest.Script, p history.Process, node string, read adapters.Op, want any) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if v, err := s.Do(p, node, read); err == nil && v == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not read %v in 10 s", node, want)
-		}
-		time.Sleep(5 * time.Millisecond) // polling a replica catching up
-	}
 }

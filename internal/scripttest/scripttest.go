@@ -7,6 +7,7 @@ package scripttest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -28,6 +29,8 @@ type Script struct {
 	clients map[history.Process]adapters.Client
 	// healOnCleanup: a partition was made, and t's end heals it.
 	healOnCleanup bool
+	// next is the process number the next Client takes.
+	next history.Process
 	// Timeout bounds each operation (default 1 s).
 	Timeout time.Duration
 }
@@ -62,6 +65,7 @@ func (s *Script) record(e history.Event) {
 // process keeps the client (and node) it was first given.
 func (s *Script) Do(p history.Process, node string, op adapters.Op) (any, error) {
 	s.t.Helper()
+	s.next = max(s.next, p+1)
 	c, ok := s.clients[p]
 	if !ok {
 		var err error
@@ -125,4 +129,79 @@ func (s *Script) History() *history.History {
 		s.t.Fatal(err)
 	}
 	return h
+}
+
+// Client is one process of a script, a client of one node.
+type Client struct {
+	s    *Script
+	p    history.Process
+	node string
+}
+
+// Client starts a new process, a client of node.
+func (s *Script) Client(node string) *Client {
+	c := &Client{s: s, p: s.next, node: node}
+	s.next++
+	return c
+}
+
+// Try performs op and records it.
+func (c *Client) Try(op adapters.Op) (any, error) {
+	c.s.t.Helper()
+	return c.s.Do(c.p, c.node, op)
+}
+
+// Must performs op, failing the test unless it is ok, and returns what
+// it read.
+func (c *Client) Must(op adapters.Op) any {
+	c.s.t.Helper()
+	v, err := c.Try(op)
+	if err != nil {
+		c.s.t.Fatalf("%s %v of %v on %s: %v", op.F, op.Value, op.Key, c.node, err)
+	}
+	return v
+}
+
+// Write writes value to the register key.
+func (c *Client) Write(key, value any) {
+	c.s.t.Helper()
+	c.Must(adapters.Op{Kind: adapters.Register, F: "write", Key: key, Value: value})
+}
+
+// Read reads the register key.
+func (c *Client) Read(key any) any {
+	c.s.t.Helper()
+	return c.Must(adapters.Op{Kind: adapters.Register, F: "read", Key: key})
+}
+
+// Get reads the register key, repeating reads the store refuses.
+func (c *Client) Get(key any) any {
+	c.s.t.Helper()
+	return c.poll(adapters.Op{Kind: adapters.Register, F: "read", Key: key}, func(any) bool { return true })
+}
+
+// Await repeats the read op until it returns want, and reads the store
+// refuses.
+func (c *Client) Await(op adapters.Op, want any) {
+	c.s.t.Helper()
+	c.poll(op, func(v any) bool { return history.Equal(v, want) })
+}
+
+// poll repeats op, every millisecond or so, until it is ok and done says
+// so, for at most 10 s; an error other than a refusal fails the test.
+func (c *Client) poll(op adapters.Op, done func(any) bool) any {
+	c.s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		v, err := c.Try(op)
+		switch {
+		case err == nil && done(v):
+			return v
+		case err != nil && !errors.Is(err, adapters.ErrNotApplied):
+			c.s.t.Fatalf("%s of %v on %s: %v", op.F, op.Key, c.node, err)
+		case time.Now().After(deadline):
+			c.s.t.Fatalf("%s of %v on %s: still %v (%v) after 10 s", op.F, op.Key, c.node, v, err)
+		}
+		time.Sleep(time.Millisecond) // polling a store catching up
+	}
 }

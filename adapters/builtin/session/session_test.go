@@ -1,7 +1,7 @@
 package session_test
 
 import (
-	"bytes"
+	"consist/internal/scripttest"
 	"consist/internal/storetest"
 	"context"
 	"errors"
@@ -35,24 +35,26 @@ func keyHomedOff(prefix string, nodes []string, not ...string) string {
 func TestReadsWaitForTheSession(t *testing.T) {
 	net := session.New(simnet.Config{Nodes: 3, Seed: 1}, session.Options{AntiEntropy: -1, Wait: 20 * time.Millisecond})
 	defer net.Close()
+	sc := scripttest.New(t, net, net)
+	sc.Timeout = 5 * time.Second
 	nodes := net.Nodes()
 	y, z := keyHomedOff("y", nodes, "n3"), keyHomedOff("z", nodes, "n3")
 	hy := session.Home(y, nodes)
 	split(t, net, [2]string{hy, "n3"})
-	q, p := open(t, net, hy, nil), open(t, net, "n3", nil)
-	q.write(y, "1")
-	q.await(y, "1")
+	q, p := sc.Client(hy), sc.Client("n3")
+	q.Write(y, "1")
+	q.Await(storetest.Reg("read", y, nil), "1")
 	heal(t, net)
-	q.write(z, "2")
-	p.await(z, "2")
-	if _, err := p.try(adapters.Op{Kind: adapters.Register, F: "read", Key: "x"}); !errors.Is(err, adapters.ErrNotApplied) {
+	q.Write(z, "2")
+	p.Await(storetest.Reg("read", z, nil), "2")
+	if _, err := p.Try(adapters.Op{Kind: adapters.Register, F: "read", Key: "x"}); !errors.Is(err, adapters.ErrNotApplied) {
 		t.Fatalf("a session that read %s read x on n3, which lacks %s=1 (%v); want it refused", z, y, err)
 	}
-	if got := open(t, net, "n3", nil).read(y); got != nil {
+	if got := sc.Client("n3").Read(y); got != nil {
 		t.Fatalf("a new session read %s=%v on n3; want nil, since n3 never received it", y, got)
 	}
-	q.write(y, "3")
-	p.await(y, "3")
+	q.Write(y, "3")
+	p.Await(storetest.Reg("read", y, nil), "3")
 }
 
 // TestNotCausal: one session writes x then y, another reads y and writes
@@ -62,28 +64,22 @@ func TestReadsWaitForTheSession(t *testing.T) {
 func TestNotCausal(t *testing.T) {
 	net := session.New(simnet.Config{Nodes: 3, Seed: 1}, session.Options{AntiEntropy: -1})
 	defer net.Close()
+	sc := scripttest.New(t, net, net)
+	sc.Timeout = 5 * time.Second
 	nodes := net.Nodes()
 	x, y, z := keyHomedOff("x", nodes, "n3"), keyHomedOff("y", nodes, "n3"), keyHomedOff("z", nodes, "n3")
-	var out bytes.Buffer
-	rec := history.NewRecorder(&out, 0)
-	r, q, p := open(t, net, "n1", rec), open(t, net, "n2", rec), open(t, net, "n3", rec)
+	r, q, p := sc.Client("n1"), sc.Client("n2"), sc.Client("n3")
 	split(t, net, [2]string{session.Home(x, nodes), "n3"})
-	r.write(x, int64(1)) // never reaches n3: the push is cut, and there is no anti-entropy
+	r.Write(x, int64(1)) // never reaches n3: the push is cut, and there is no anti-entropy
 	heal(t, net)
-	r.write(y, int64(2))
-	q.await(y, int64(2))
-	q.write(z, int64(3))
-	p.await(z, int64(3))
-	if got := p.read(x); got != nil {
+	r.Write(y, int64(2))
+	q.Await(storetest.Reg("read", y, nil), int64(2))
+	q.Write(z, int64(3))
+	p.Await(storetest.Reg("read", z, nil), int64(3))
+	if got := p.Read(x); got != nil {
 		t.Fatalf("the session read %s=%v; want nil, since %s=1 never reached n3", x, got, x)
 	}
-	if err := rec.Close(); err != nil {
-		t.Fatal(err)
-	}
-	h, err := history.Parse(out.Bytes(), "session", history.JSONL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := sc.History()
 	storetest.Expect(t, h, guarantees, []checker.Model{checker.Causal})
 }
 
@@ -94,15 +90,17 @@ func TestNotCausal(t *testing.T) {
 func TestWritesGoHome(t *testing.T) {
 	net := session.New(simnet.Config{Nodes: 2, Seed: 1, Duplication: 1}, session.Options{Wait: 20 * time.Millisecond})
 	defer net.Close()
+	sc := scripttest.New(t, net, net)
+	sc.Timeout = 5 * time.Second
 	home := session.Home("x", net.Nodes())
 	split(t, net, [2]string{"n1", "n2"})
 	for _, node := range net.Nodes() {
-		c := open(t, net, node, nil)
+		c := sc.Client(node)
 		for _, op := range []adapters.Op{
 			{Kind: adapters.Register, F: "cas", Key: "x", Value: []any{nil, node}},
 			{Kind: adapters.Register, F: "write", Key: "x", Value: node + " wrote"},
 		} {
-			_, err := c.try(op)
+			_, err := c.Try(op)
 			if want := map[bool]history.Type{true: history.OK, false: history.Info}[node == home]; adapters.Outcome(err) != want {
 				t.Fatalf("the %s on %s ended %s (%v); want %s, %s being the home node", op.F, node, adapters.Outcome(err), err, want, home)
 			}
@@ -110,15 +108,15 @@ func TestWritesGoHome(t *testing.T) {
 	}
 	heal(t, net)
 	for _, node := range net.Nodes() {
-		open(t, net, node, nil).await("x", home+" wrote")
+		sc.Client(node).Await(storetest.Reg("read", "x", nil), home+" wrote")
 	}
 	for _, node := range net.Nodes() {
-		c := open(t, net, node, nil)
+		c := sc.Client(node)
 		for range 5 {
-			c.must(adapters.Op{Kind: adapters.Counter, F: "add", Key: "c", Value: int64(1)})
+			c.Must(adapters.Op{Kind: adapters.Counter, F: "add", Key: "c", Value: int64(1)})
 		}
 	}
-	open(t, net, "n1", nil).awaitOp(adapters.Op{Kind: adapters.Counter, F: "read", Key: "c"}, int64(10))
+	sc.Client("n1").Await(adapters.Op{Kind: adapters.Counter, F: "read", Key: "c"}, int64(10))
 }
 
 // TestRestartKeepsObjects: a restarted home node keeps its objects and
@@ -126,21 +124,23 @@ func TestWritesGoHome(t *testing.T) {
 func TestRestartKeepsObjects(t *testing.T) {
 	net := session.New(simnet.Config{Nodes: 2, Seed: 1}, session.Options{AntiEntropy: 5 * time.Millisecond})
 	defer net.Close()
+	sc := scripttest.New(t, net, net)
+	sc.Timeout = 5 * time.Second
 	ctx := context.Background()
 	home := session.Home("x", net.Nodes())
-	open(t, net, home, nil).write("x", "before")
+	sc.Client(home).Write("x", "before")
 	if err := net.Kill(ctx, home); err != nil {
 		t.Fatal(err)
 	}
 	if err := net.Restart(ctx, home); err != nil {
 		t.Fatal(err)
 	}
-	if got := open(t, net, home, nil).read("x"); got != "before" {
+	if got := sc.Client(home).Read("x"); got != "before" {
 		t.Fatalf("the restarted home node read x=%v; want before", got)
 	}
-	open(t, net, home, nil).write("x", "after")
+	sc.Client(home).Write("x", "after")
 	for _, node := range net.Nodes() {
-		open(t, net, node, nil).await("x", "after")
+		sc.Client(node).Await(storetest.Reg("read", "x", nil), "after")
 	}
 }
 
@@ -168,118 +168,5 @@ func heal(t *testing.T, net *simnet.Network) {
 	t.Helper()
 	if err := net.Heal(context.Background()); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// client is one session on one node, recording its operations if rec is
-// not nil.
-type client struct {
-	t       *testing.T
-	c       adapters.Client
-	node    string
-	process history.Process
-	rec     *history.Recorder
-}
-
-var processes history.Process
-
-func open(t *testing.T, net *simnet.Network, node string, rec *history.Recorder) *client {
-	t.Helper()
-	c, err := net.Open(context.Background(), node)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	processes++
-	return &client{t: t, c: c, node: node, process: processes, rec: rec}
-}
-
-// try performs op and records it.
-func (c *client) try(op adapters.Op) (any, error) {
-	c.t.Helper()
-	c.record(history.Event{Type: history.Invoke, Process: c.process, F: op.F, Key: op.Key, Value: op.Value, HasValue: true, Node: c.node})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	v, err := c.c.Do(ctx, op)
-	done := history.Event{Type: adapters.Outcome(err), Process: c.process, F: op.F, Key: op.Key, Value: op.Value, HasValue: true, Node: c.node}
-	switch {
-	case err != nil:
-		done.Error = err.Error()
-	case op.F == "read":
-		done.Value = v
-	}
-	c.record(done)
-	return v, err
-}
-
-func (c *client) record(e history.Event) {
-	if c.rec == nil {
-		return
-	}
-	if _, err := c.rec.Record(e); err != nil {
-		c.t.Fatal(err)
-	}
-}
-
-func (c *client) must(op adapters.Op) any {
-	c.t.Helper()
-	v, err := c.try(op)
-	if err != nil {
-		c.t.Fatalf("%s %v of %v on %s: %v", op.F, op.Value, op.Key, c.node, err)
-	}
-	return v
-}
-
-func (c *client) write(key string, value any) {
-	c.t.Helper()
-	c.must(adapters.Op{Kind: adapters.Register, F: "write", Key: key, Value: value})
-}
-
-func (c *client) read(key string) any {
-	c.t.Helper()
-	return c.must(adapters.Op{Kind: adapters.Register, F: "read", Key: key})
-}
-
-// get reads key, retrying while the read is refused.
-func (c *client) get(key string) any {
-	c.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		v, err := c.try(adapters.Op{Kind: adapters.Register, F: "read", Key: key})
-		if err == nil {
-			return v
-		}
-		if !errors.Is(err, adapters.ErrNotApplied) || time.Now().After(deadline) {
-			c.t.Fatalf("read of %s on %s: %v", key, c.node, err)
-		}
-	}
-}
-
-// await reads key until it holds want, retrying refused reads; it fails
-// the test after a few seconds.
-func (c *client) await(key string, want any) {
-	c.t.Helper()
-	c.awaitOp(adapters.Op{Kind: adapters.Register, F: "read", Key: key}, want)
-}
-
-// awaitOp performs the read op until it returns want, retrying refused
-// reads; it fails the test after a few seconds.
-func (c *client) awaitOp(op adapters.Op, want any) {
-	c.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	poll := time.NewTicker(time.Millisecond)
-	defer poll.Stop()
-	for {
-		got, err := c.try(op)
-		if err == nil && history.Equal(got, want) {
-			return
-		}
-		if err != nil && !errors.Is(err, adapters.ErrNotApplied) {
-			c.t.Fatalf("read of %v on %s: %v", op.Key, c.node, err)
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("%s still shows %v=%v (%v) after 5s; want %v", c.node, op.Key, got, err, want)
-		}
-		<-poll.C
 	}
 }
