@@ -1,15 +1,14 @@
 package causal_test
 
 import (
-	"consist/internal/storetest"
 	"context"
 	"testing"
 	"time"
 
-	"consist/adapters"
 	"consist/adapters/builtin/causal"
 	"consist/adapters/builtin/simnet"
 	"consist/checker"
+	"consist/internal/storetest"
 	"consist/nemesis"
 )
 
@@ -19,12 +18,12 @@ import (
 func TestDeliversWritesInCausalOrder(t *testing.T) {
 	net := causal.New(simnet.Config{Nodes: 3, Seed: 1, Latency: simnet.Uniform(time.Millisecond, 3*time.Millisecond)}, causal.Options{})
 	defer net.Close()
-	split(t, net, [2]string{"n2", "n3"})
-	write(t, net, "n2", "y", "cause")
-	await(t, net, "n1", "y", "cause")
-	write(t, net, "n1", "x", "effect")
-	await(t, net, "n3", "x", "effect")
-	if got := read(t, net, "n3", "y"); got != "cause" {
+	storetest.Split(t, net, [2]string{"n2", "n3"})
+	storetest.Write(t, net, "n2", "y", "cause")
+	storetest.Await(t, net, "n1", storetest.Reg("read", "y", nil), "cause")
+	storetest.Write(t, net, "n1", "x", "effect")
+	storetest.Await(t, net, "n3", storetest.Reg("read", "x", nil), "effect")
+	if got := storetest.Read(t, net, "n3", "y"); got != "cause" {
 		t.Fatalf("n3 shows x=effect but y=%v; want y=cause, which x depends on", got)
 	}
 }
@@ -44,20 +43,20 @@ func TestConflicts(t *testing.T) {
 		t.Run(tc.conflicts.String(), func(t *testing.T) {
 			net := causal.New(simnet.Config{Nodes: 2, Seed: 1}, causal.Options{Conflicts: tc.conflicts})
 			defer net.Close()
-			split(t, net, [2]string{"n1", "n2"})
-			write(t, net, "n1", "x", "a")
-			write(t, net, "n2", "x", "b")
+			storetest.Split(t, net, [2]string{"n1", "n2"})
+			storetest.Write(t, net, "n1", "x", "a")
+			storetest.Write(t, net, "n2", "x", "b")
 			if err := net.Heal(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			// Each node has applied the other's write once it shows
 			// the other write of y.
-			write(t, net, "n1", "y", "n1 healed")
-			write(t, net, "n2", "z", "n2 healed")
-			await(t, net, "n2", "y", "n1 healed")
-			await(t, net, "n1", "z", "n2 healed")
+			storetest.Write(t, net, "n1", "y", "n1 healed")
+			storetest.Write(t, net, "n2", "z", "n2 healed")
+			storetest.Await(t, net, "n2", storetest.Reg("read", "y", nil), "n1 healed")
+			storetest.Await(t, net, "n1", storetest.Reg("read", "z", nil), "n2 healed")
 			for node, want := range map[string]string{"n1": tc.n1, "n2": tc.n2} {
-				if got := read(t, net, node, "x"); got != want {
+				if got := storetest.Read(t, net, node, "x"); got != want {
 					t.Errorf("%s: %s shows x=%v after the partition healed; want %s", tc.conflicts, node, got, want)
 				}
 			}
@@ -72,10 +71,10 @@ func TestRestartKeepsAppliedWrites(t *testing.T) {
 	net := causal.New(simnet.Config{Nodes: 3, Seed: 1}, causal.Options{})
 	defer net.Close()
 	ctx := context.Background()
-	write(t, net, "n2", "y", "from n2")
-	await(t, net, "n1", "y", "from n2")
-	write(t, net, "n1", "x", "before")
-	await(t, net, "n3", "x", "before")
+	storetest.Write(t, net, "n2", "y", "from n2")
+	storetest.Await(t, net, "n1", storetest.Reg("read", "y", nil), "from n2")
+	storetest.Write(t, net, "n1", "x", "before")
+	storetest.Await(t, net, "n3", storetest.Reg("read", "x", nil), "before")
 	if err := net.Kill(ctx, "n1"); err != nil {
 		t.Fatal(err)
 	}
@@ -83,12 +82,12 @@ func TestRestartKeepsAppliedWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	for key, want := range map[string]string{"x": "before", "y": "from n2"} {
-		if got := read(t, net, "n1", key); got != want {
+		if got := storetest.Read(t, net, "n1", key); got != want {
 			t.Fatalf("restarted n1 shows %s=%v; want %s", key, got, want)
 		}
 	}
-	write(t, net, "n1", "x", "after")
-	await(t, net, "n3", "x", "after")
+	storetest.Write(t, net, "n1", "x", "after")
+	storetest.Await(t, net, "n3", storetest.Reg("read", "x", nil), "after")
 }
 
 // TestPartitionsAndCrashes is the truth test: the register workload under
@@ -115,57 +114,5 @@ func TestPartitionsAndCrashes(t *testing.T) {
 			h := storetest.Run(t, net, net, []nemesis.Kind{nemesis.Partition, nemesis.Kill, nemesis.Loss}, 3)
 			storetest.Expect(t, h, tc.hold, tc.break_)
 		})
-	}
-}
-
-func split(t *testing.T, net *simnet.Network, cuts ...[2]string) {
-	t.Helper()
-	if err := net.Partition(context.Background(), cuts); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func do(t *testing.T, net *simnet.Network, node string, op adapters.Op) any {
-	t.Helper()
-	c, err := net.Open(context.Background(), node)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	v, err := c.Do(ctx, op)
-	if err != nil {
-		t.Fatalf("%s %v of %v on %s: %v", op.F, op.Value, op.Key, node, err)
-	}
-	return v
-}
-
-func write(t *testing.T, net *simnet.Network, node, key string, value any) {
-	t.Helper()
-	do(t, net, node, adapters.Op{Kind: adapters.Register, F: "write", Key: key, Value: value})
-}
-
-func read(t *testing.T, net *simnet.Network, node, key string) any {
-	t.Helper()
-	return do(t, net, node, adapters.Op{Kind: adapters.Register, F: "read", Key: key})
-}
-
-// await polls node until it shows key=want; it fails the test after a
-// few seconds.
-func await(t *testing.T, net *simnet.Network, node, key string, want any) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	poll := time.NewTicker(time.Millisecond)
-	defer poll.Stop()
-	for {
-		got := read(t, net, node, key)
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still shows %s=%v after 5s; want %v", node, key, got, want)
-		}
-		<-poll.C
 	}
 }

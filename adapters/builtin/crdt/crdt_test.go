@@ -10,6 +10,7 @@ import (
 	"consist/adapters/builtin/crdt"
 	"consist/adapters/builtin/simnet"
 	"consist/history"
+	"consist/internal/storetest"
 )
 
 // TestPartitionedUpdatesMergeWhenHealed: three isolated nodes each add to
@@ -23,33 +24,33 @@ func TestPartitionedUpdatesMergeWhenHealed(t *testing.T) {
 	if err := net.Skew(ctx, "n3", time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	isolate(t, net)
+	storetest.Isolate(t, net, net.Nodes())
 	for i, node := range net.Nodes() {
-		do(t, net, node, counter("add", "c", int64(i+1)))
-		do(t, net, node, counter("add", "c", int64(-1)))
-		do(t, net, node, set("add", "s", int64(10*i)))
-		do(t, net, node, set("add", "s", node))
-		do(t, net, node, register("write", "r", node))
+		storetest.Do(t, net, node, storetest.Counter("add", "c", int64(i+1)))
+		storetest.Do(t, net, node, storetest.Counter("add", "c", int64(-1)))
+		storetest.Do(t, net, node, storetest.Set("add", "s", int64(10*i)))
+		storetest.Do(t, net, node, storetest.Set("add", "s", node))
+		storetest.Do(t, net, node, storetest.Reg("write", "r", node))
 	}
 	for i, node := range net.Nodes() {
-		if got := do(t, net, node, counter("read", "c", nil)); got != int64(i) {
+		if got := storetest.Do(t, net, node, storetest.Counter("read", "c", nil)); got != int64(i) {
 			t.Fatalf("isolated %s counts %v; want its own adds, %d", node, got, i)
 		}
-		if got := do(t, net, node, set("read", "s", nil)); !history.Equal(got, []any{int64(10 * i), node}) {
+		if got := storetest.Do(t, net, node, storetest.Set("read", "s", nil)); !history.Equal(got, []any{int64(10 * i), node}) {
 			t.Fatalf("isolated %s holds %v; want its own adds [%d %s]", node, got, 10*i, node)
 		}
 	}
 	if err := net.Heal(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := agreeOn(t, net, counter("read", "c", nil)); got != int64(0+1+2) {
+	if got := storetest.Agree(t, net, storetest.Counter("read", "c", nil)); got != int64(0+1+2) {
 		t.Fatalf("after healing the nodes count %v; want every add, 3", got)
 	}
 	want := []any{int64(0), int64(10), int64(20), "n1", "n2", "n3"}
-	if got := agreeOn(t, net, set("read", "s", nil)); !history.Equal(got, want) {
+	if got := storetest.Agree(t, net, storetest.Set("read", "s", nil)); !history.Equal(got, want) {
 		t.Fatalf("after healing the nodes hold %v; want every element, %v", got, want)
 	}
-	if got := agreeOn(t, net, register("read", "r", nil)); got != "n3" {
+	if got := storetest.Agree(t, net, storetest.Reg("read", "r", nil)); got != "n3" {
 		t.Fatalf("after healing the register holds %v; want n3's write, the latest by the clocks", got)
 	}
 }
@@ -63,16 +64,16 @@ func TestWriteSupersedesWhatItSaw(t *testing.T) {
 	if err := net.Skew(context.Background(), "n1", time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	do(t, net, "n1", register("write", "x", "ahead"))
-	do(t, net, "n1", register("write", "y", "ahead"))
-	agreeOn(t, net, register("read", "y", nil))
-	do(t, net, "n2", register("write", "x", "behind"))
-	if got := agreeOn(t, net, register("read", "x", nil)); got != "behind" {
+	storetest.Do(t, net, "n1", storetest.Reg("write", "x", "ahead"))
+	storetest.Do(t, net, "n1", storetest.Reg("write", "y", "ahead"))
+	storetest.Agree(t, net, storetest.Reg("read", "y", nil))
+	storetest.Do(t, net, "n2", storetest.Reg("write", "x", "behind"))
+	if got := storetest.Agree(t, net, storetest.Reg("read", "x", nil)); got != "behind" {
 		t.Fatalf("the nodes agree on %v; want behind, written after ahead was seen", got)
 	}
 	// Another key: n2's clock is behind every timestamp of y as well.
-	do(t, net, "n2", register("write", "y", "behind"))
-	if got := agreeOn(t, net, register("read", "y", nil)); got != "behind" {
+	storetest.Do(t, net, "n2", storetest.Reg("write", "y", "behind"))
+	if got := storetest.Agree(t, net, storetest.Reg("read", "y", nil)); got != "behind" {
 		t.Fatalf("the nodes agree that y is %v; want behind", got)
 	}
 }
@@ -96,18 +97,18 @@ func TestTimestampsExtendCausality(t *testing.T) {
 	if err := net.Partition(ctx, [][2]string{{"n1", "n2"}, {"n2", "n3"}}); err != nil {
 		t.Fatal(err)
 	}
-	do(t, net, "n3", register("write", "y", "n3"))
-	await(t, net, "n1", register("read", "y", nil), "n3")
-	do(t, net, "n1", register("write", "x", "n1"))
-	do(t, net, "n2", register("write", "x", "n2"))
-	do(t, net, "n2", register("write", "y", "n2"))
+	storetest.Do(t, net, "n3", storetest.Reg("write", "y", "n3"))
+	storetest.Await(t, net, "n1", storetest.Reg("read", "y", nil), "n3")
+	storetest.Do(t, net, "n1", storetest.Reg("write", "x", "n1"))
+	storetest.Do(t, net, "n2", storetest.Reg("write", "x", "n2"))
+	storetest.Do(t, net, "n2", storetest.Reg("write", "y", "n2"))
 	if err := net.Heal(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := agreeOn(t, net, register("read", "y", nil)); got != "n3" {
+	if got := storetest.Agree(t, net, storetest.Reg("read", "y", nil)); got != "n3" {
 		t.Fatalf("the nodes agree that y is %v; want n3's write, two hours ahead", got)
 	}
-	if got := agreeOn(t, net, register("read", "x", nil)); got != "n1" {
+	if got := storetest.Agree(t, net, storetest.Reg("read", "x", nil)); got != "n1" {
 		t.Fatalf("the nodes agree that x is %v; want n1's write, made after seeing n3's", got)
 	}
 }
@@ -117,16 +118,16 @@ func TestTimestampsExtendCausality(t *testing.T) {
 func TestCasIsLocal(t *testing.T) {
 	net := crdt.New(simnet.Config{Nodes: 2, Seed: 1}, crdt.Options{})
 	defer net.Close()
-	isolate(t, net)
-	do(t, net, "n1", register("cas", "x", []any{nil, "n1"}))
-	do(t, net, "n2", register("cas", "x", []any{nil, "n2"}))
-	if _, err := try(t, net, "n1", register("cas", "x", []any{nil, "again"})); !errors.Is(err, adapters.ErrNotApplied) {
+	storetest.Isolate(t, net, net.Nodes())
+	storetest.Do(t, net, "n1", storetest.Reg("cas", "x", []any{nil, "n1"}))
+	storetest.Do(t, net, "n2", storetest.Reg("cas", "x", []any{nil, "n2"}))
+	if _, err := storetest.Try(t, net, "n1", storetest.Reg("cas", "x", []any{nil, "again"})); !errors.Is(err, adapters.ErrNotApplied) {
 		t.Fatalf("a cas from nil on n1, which holds n1, returned %v; want not applied", err)
 	}
 	if err := net.Heal(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := agreeOn(t, net, register("read", "x", nil)); got != "n1" && got != "n2" {
+	if got := storetest.Agree(t, net, storetest.Reg("read", "x", nil)); got != "n1" && got != "n2" {
 		t.Fatalf("the nodes agree on %v; want one of the two cas", got)
 	}
 }
@@ -141,7 +142,7 @@ func TestListsAndBanksAreNotHeld(t *testing.T) {
 		{Kind: adapters.Set, F: "remove", Key: "s", Value: int64(1)},
 		{Kind: adapters.Register, F: "cas", Key: "r", Value: "not a pair"},
 	} {
-		if _, err := try(t, net, "n1", op); !errors.Is(err, adapters.ErrNotApplied) {
+		if _, err := storetest.Try(t, net, "n1", op); !errors.Is(err, adapters.ErrNotApplied) {
 			t.Errorf("%s %s %v: %v; want not applied", op.Kind, op.F, op.Value, err)
 		}
 	}
@@ -155,25 +156,25 @@ func TestRestartKeepsStateAndTags(t *testing.T) {
 	net := crdt.New(simnet.Config{Nodes: 2, Seed: 1}, crdt.Options{})
 	defer net.Close()
 	ctx := context.Background()
-	do(t, net, "n1", set("add", "s", "before"))
-	agreeOn(t, net, set("read", "s", nil))
-	isolate(t, net)
-	do(t, net, "n1", set("add", "s", "unreplicated"))
-	do(t, net, "n1", counter("add", "c", int64(4)))
+	storetest.Do(t, net, "n1", storetest.Set("add", "s", "before"))
+	storetest.Agree(t, net, storetest.Set("read", "s", nil))
+	storetest.Isolate(t, net, net.Nodes())
+	storetest.Do(t, net, "n1", storetest.Set("add", "s", "unreplicated"))
+	storetest.Do(t, net, "n1", storetest.Counter("add", "c", int64(4)))
 	if err := net.Kill(ctx, "n1"); err != nil {
 		t.Fatal(err)
 	}
 	if err := net.Restart(ctx, "n1"); err != nil {
 		t.Fatal(err)
 	}
-	if got := do(t, net, "n1", counter("read", "c", nil)); got != int64(4) {
+	if got := storetest.Do(t, net, "n1", storetest.Counter("read", "c", nil)); got != int64(4) {
 		t.Fatalf("after a restart n1 counts %v; want its acknowledged add, 4", got)
 	}
-	do(t, net, "n1", set("add", "s", "after"))
+	storetest.Do(t, net, "n1", storetest.Set("add", "s", "after"))
 	if err := net.Heal(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := agreeOn(t, net, set("read", "s", nil)); !history.Equal(got, []any{"after", "before", "unreplicated"}) {
+	if got := storetest.Agree(t, net, storetest.Set("read", "s", nil)); !history.Equal(got, []any{"after", "before", "unreplicated"}) {
 		t.Fatalf("the nodes hold %v; want every add, [after before unreplicated]", got)
 	}
 }
@@ -188,105 +189,14 @@ func TestConvergesOverABadNetwork(t *testing.T) {
 	var want []any
 	for i := range int64(30) {
 		node := net.Nodes()[i%3]
-		do(t, net, node, counter("add", "c", i))
-		do(t, net, node, set("add", "s", i))
+		storetest.Do(t, net, node, storetest.Counter("add", "c", i))
+		storetest.Do(t, net, node, storetest.Set("add", "s", i))
 		want = append(want, i)
 	}
-	if got := agreeOn(t, net, counter("read", "c", nil)); got != int64(29*30/2) {
+	if got := storetest.Agree(t, net, storetest.Counter("read", "c", nil)); got != int64(29*30/2) {
 		t.Fatalf("the nodes count %v; want %d", got, 29*30/2)
 	}
-	if got := agreeOn(t, net, set("read", "s", nil)); !history.Equal(got, want) {
+	if got := storetest.Agree(t, net, storetest.Set("read", "s", nil)); !history.Equal(got, want) {
 		t.Fatalf("the nodes hold %v; want %v", got, want)
-	}
-}
-
-func counter(f string, key, value any) adapters.Op {
-	return adapters.Op{Kind: adapters.Counter, F: f, Key: key, Value: value}
-}
-
-func set(f string, key, value any) adapters.Op {
-	return adapters.Op{Kind: adapters.Set, F: f, Key: key, Value: value}
-}
-
-func register(f string, key, value any) adapters.Op {
-	return adapters.Op{Kind: adapters.Register, F: f, Key: key, Value: value}
-}
-
-// isolate cuts every link.
-func isolate(t *testing.T, net *simnet.Network) {
-	t.Helper()
-	var cuts [][2]string
-	nodes := net.Nodes()
-	for i, a := range nodes {
-		for _, b := range nodes[i+1:] {
-			cuts = append(cuts, [2]string{a, b})
-		}
-	}
-	if err := net.Partition(context.Background(), cuts); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// try performs op on node and returns what the store answered.
-func try(t *testing.T, net *simnet.Network, node string, op adapters.Op) (any, error) {
-	t.Helper()
-	c, err := net.Open(context.Background(), node)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return c.Do(ctx, op)
-}
-
-// do performs op on node, which must succeed.
-func do(t *testing.T, net *simnet.Network, node string, op adapters.Op) any {
-	t.Helper()
-	v, err := try(t, net, node, op)
-	if err != nil {
-		t.Fatalf("%s %s %v of %v on %s: %v", op.Kind, op.F, op.Value, op.Key, node, err)
-	}
-	return v
-}
-
-// await polls node with the read op until it returns want; it fails the
-// test after a few seconds.
-func await(t *testing.T, net *simnet.Network, node string, op adapters.Op, want any) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	poll := time.NewTicker(time.Millisecond)
-	defer poll.Stop()
-	for got := do(t, net, node, op); !history.Equal(got, want); got = do(t, net, node, op) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still reads %v at %v after 5s; want %v", node, got, op.Key, want)
-		}
-		<-poll.C
-	}
-}
-
-// agreeOn polls every node with the read op until all return the same
-// value, and returns it; it fails the test after a few seconds.
-func agreeOn(t *testing.T, net *simnet.Network, op adapters.Op) any {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	poll := time.NewTicker(2 * time.Millisecond)
-	defer poll.Stop()
-	for {
-		var values []any
-		for _, node := range net.Nodes() {
-			values = append(values, do(t, net, node, op))
-		}
-		same := true
-		for _, v := range values[1:] {
-			same = same && history.Equal(v, values[0])
-		}
-		if same {
-			return values[0]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the nodes still disagree on %v after 5s: %v", op.Key, values)
-		}
-		<-poll.C
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"consist/checker/linearizable"
 	"consist/checker/suite"
 	"consist/history"
+	"consist/internal/storetest"
 	"consist/workloads"
 	"consist/workloads/runner"
 )
@@ -59,21 +60,21 @@ func TestConcurrentWritesStaySiblings(t *testing.T) {
 	net := eventual.New(simnet.Config{Nodes: 2, Seed: 1}, eventual.Options{Resolve: allSiblings})
 	defer net.Close()
 	ctx := context.Background()
-	split(t, net, [2]string{"n1", "n2"})
-	write(t, net, "n1", "x", "a")
-	write(t, net, "n2", "x", "b")
-	if got := read(t, net, "n1", "x"); !history.Equal(got, []any{"a"}) {
+	storetest.Split(t, net, [2]string{"n1", "n2"})
+	storetest.Write(t, net, "n1", "x", "a")
+	storetest.Write(t, net, "n2", "x", "b")
+	if got := storetest.Read(t, net, "n1", "x"); !history.Equal(got, []any{"a"}) {
 		t.Fatalf("n1 read %v while cut off from n2; want only its own write [a]", got)
 	}
 	if err := net.Heal(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := agree(t, net, "x"); !history.Equal(got, []any{"a", "b"}) {
+	if got := storetest.Agree(t, net, storetest.Reg("read", "x", nil)); !history.Equal(got, []any{"a", "b"}) {
 		t.Fatalf("after healing, both nodes hold %v; want the concurrent writes as siblings [a b]", got)
 	}
 	// A write that has seen both siblings supersedes them.
-	write(t, net, "n2", "x", "c")
-	if got := agree(t, net, "x"); !history.Equal(got, []any{"c"}) {
+	storetest.Write(t, net, "n2", "x", "c")
+	if got := storetest.Agree(t, net, storetest.Reg("read", "x", nil)); !history.Equal(got, []any{"c"}) {
 		t.Fatalf("after a write on top of both siblings, the nodes hold %v; want [c]", got)
 	}
 }
@@ -85,19 +86,19 @@ func TestConcurrentWritesStaySiblings(t *testing.T) {
 func TestSiblingsModeShowsConcurrentWrites(t *testing.T) {
 	net := eventual.New(simnet.Config{Nodes: 2, Seed: 1}, eventual.Options{Read: eventual.Siblings})
 	defer net.Close()
-	split(t, net, [2]string{"n1", "n2"})
-	write(t, net, "n2", "x", int64(20))
-	write(t, net, "n1", "x", int64(3))
-	if got := read(t, net, "n1", "x"); got != int64(3) {
+	storetest.Split(t, net, [2]string{"n1", "n2"})
+	storetest.Write(t, net, "n2", "x", int64(20))
+	storetest.Write(t, net, "n1", "x", int64(3))
+	if got := storetest.Read(t, net, "n1", "x"); got != int64(3) {
 		t.Fatalf("n1 read %v while cut off from n2; want its own write, 3, alone", got)
 	}
-	if got := read(t, net, "n2", "never-written"); got != nil {
+	if got := storetest.Read(t, net, "n2", "never-written"); got != nil {
 		t.Fatalf("a key never written read %v; want nil", got)
 	}
 	if err := net.Heal(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := agree(t, net, "x"); !history.Equal(got, []any{int64(3), int64(20)}) {
+	if got := storetest.Agree(t, net, storetest.Reg("read", "x", nil)); !history.Equal(got, []any{int64(3), int64(20)}) {
 		t.Fatalf("after healing, the nodes read %v; want both concurrent writes, sorted: [3 20]", got)
 	}
 	c, err := net.Open(context.Background(), "n2")
@@ -109,8 +110,8 @@ func TestSiblingsModeShowsConcurrentWrites(t *testing.T) {
 		t.Fatalf("a cas from the list of siblings returned %v; want not applied: cas acts on the last write", err)
 	}
 	// n1 wrote last, so the last write is 3.
-	mustDo(t, net, "n2", adapters.Op{F: "cas", Key: "x", Value: []any{int64(3), int64(4)}})
-	if got := agree(t, net, "x"); got != int64(4) {
+	storetest.Do(t, net, "n2", adapters.Op{F: "cas", Key: "x", Value: []any{int64(3), int64(4)}})
+	if got := storetest.Agree(t, net, storetest.Reg("read", "x", nil)); got != int64(4) {
 		t.Fatalf("after a cas on top of both siblings, the nodes read %v; want 4 alone", got)
 	}
 }
@@ -155,13 +156,13 @@ func TestSkewDecidesWhichConcurrentWriteWins(t *testing.T) {
 			if err := net.Skew(ctx, tc.node, tc.skew); err != nil {
 				t.Fatal(err)
 			}
-			split(t, net, [2]string{"n1", "n2"})
-			write(t, net, "n1", "x", "first")
-			write(t, net, "n2", "x", "second")
+			storetest.Split(t, net, [2]string{"n1", "n2"})
+			storetest.Write(t, net, "n1", "x", "first")
+			storetest.Write(t, net, "n2", "x", "second")
 			if err := net.Heal(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if got := agree(t, net, "x"); got != tc.want {
+			if got := storetest.Agree(t, net, storetest.Reg("read", "x", nil)); got != tc.want {
 				t.Fatalf("with %s's clock %v off, the nodes agree on %v; want %s", tc.node, tc.skew, got, tc.want)
 			}
 		})
@@ -175,27 +176,27 @@ func TestConvergesAfterPartitionHeals(t *testing.T) {
 	cfg := simnet.Config{Nodes: 3, Seed: 7, Latency: simnet.Uniform(time.Millisecond, 5*time.Millisecond), Loss: 0.3, Duplication: 0.2}
 	net := eventual.New(cfg, eventual.Options{AntiEntropy: 20 * time.Millisecond})
 	defer net.Close()
-	split(t, net, [2]string{"n1", "n2"}, [2]string{"n1", "n3"}, [2]string{"n2", "n3"})
+	storetest.Split(t, net, [2]string{"n1", "n2"}, [2]string{"n1", "n3"}, [2]string{"n2", "n3"})
 	keys := []string{"k0", "k1", "k2"}
 	for i, node := range net.Nodes() {
 		for _, key := range keys {
-			write(t, net, node, key, int64(i))
+			storetest.Write(t, net, node, key, int64(i))
 		}
 	}
 	for _, key := range keys {
 		for i, node := range net.Nodes() {
-			if got := read(t, net, node, key); got != int64(i) {
+			if got := storetest.Read(t, net, node, key); got != int64(i) {
 				t.Fatalf("isolated %s read %v at %s; want its own write %d", node, got, key, i)
 			}
 		}
 		// vclock.Concurrent with n1's and n3's writes, and later: it wins.
-		write(t, net, "n2", key, "final-"+key)
+		storetest.Write(t, net, "n2", key, "final-"+key)
 	}
 	if err := net.Heal(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	for _, key := range keys {
-		if got := agree(t, net, key); got != "final-"+key {
+		if got := storetest.Agree(t, net, storetest.Reg("read", key, nil)); got != "final-"+key {
 			t.Fatalf("the nodes agree that %s is %v; want the last write, final-%s", key, got, key)
 		}
 	}
@@ -207,18 +208,18 @@ func TestConvergesAfterPartitionHeals(t *testing.T) {
 func TestConcurrentReadModifyWritesLoseUpdates(t *testing.T) {
 	net := eventual.New(simnet.Config{Nodes: 2, Seed: 1}, eventual.Options{})
 	defer net.Close()
-	split(t, net, [2]string{"n1", "n2"})
+	storetest.Split(t, net, [2]string{"n1", "n2"})
 	for _, node := range net.Nodes() {
-		mustDo(t, net, node, adapters.Op{Kind: adapters.Counter, F: "add", Key: "c", Value: int64(1)})
-		mustDo(t, net, node, adapters.Op{Kind: adapters.Register, F: "cas", Key: "r", Value: []any{nil, node}})
+		storetest.Do(t, net, node, adapters.Op{Kind: adapters.Counter, F: "add", Key: "c", Value: int64(1)})
+		storetest.Do(t, net, node, adapters.Op{Kind: adapters.Register, F: "cas", Key: "r", Value: []any{nil, node}})
 	}
 	if err := net.Heal(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := agreeOn(t, net, adapters.Op{Kind: adapters.Counter, F: "read", Key: "c"}); got != int64(1) {
+	if got := storetest.Agree(t, net, adapters.Op{Kind: adapters.Counter, F: "read", Key: "c"}); got != int64(1) {
 		t.Fatalf("two acknowledged increments during a partition read back as %v after healing; want 1, one lost", got)
 	}
-	if got := agree(t, net, "r"); got != "n2" {
+	if got := storetest.Agree(t, net, storetest.Reg("read", "r", nil)); got != "n2" {
 		t.Fatalf("two acknowledged cas from nil read back as %v; want n2's, the later", got)
 	}
 }
@@ -230,27 +231,27 @@ func TestRestartReloadsFromDisk(t *testing.T) {
 	net := eventual.New(simnet.Config{Nodes: 2, Seed: 1}, eventual.Options{})
 	defer net.Close()
 	ctx := context.Background()
-	write(t, net, "n1", "x", "old")
-	agree(t, net, "x")
-	split(t, net, [2]string{"n1", "n2"})
-	write(t, net, "n1", "y", "unreplicated")
+	storetest.Write(t, net, "n1", "x", "old")
+	storetest.Agree(t, net, storetest.Reg("read", "x", nil))
+	storetest.Split(t, net, [2]string{"n1", "n2"})
+	storetest.Write(t, net, "n1", "y", "unreplicated")
 	if err := net.Kill(ctx, "n1"); err != nil {
 		t.Fatal(err)
 	}
 	if err := net.Restart(ctx, "n1"); err != nil {
 		t.Fatal(err)
 	}
-	if got := read(t, net, "n1", "y"); got != "unreplicated" {
+	if got := storetest.Read(t, net, "n1", "y"); got != "unreplicated" {
 		t.Fatalf("after a restart, n1 read %v; want its acknowledged write, unreplicated", got)
 	}
-	write(t, net, "n1", "x", "new")
+	storetest.Write(t, net, "n1", "x", "new")
 	if err := net.Heal(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := agree(t, net, "x"); got != "new" {
+	if got := storetest.Agree(t, net, storetest.Reg("read", "x", nil)); got != "new" {
 		t.Fatalf("after n1's restart and a new write, the nodes agree on %v; want new", got)
 	}
-	if got := agree(t, net, "y"); got != "unreplicated" {
+	if got := storetest.Agree(t, net, storetest.Reg("read", "y", nil)); got != "unreplicated" {
 		t.Fatalf("the nodes agree that y is %v; want unreplicated", got)
 	}
 }
@@ -344,7 +345,7 @@ func TestPartitionsCauseStaleReads(t *testing.T) {
 		t.Fatalf("only %d of %d ok reads are certainly stale; want a fifth or more, or the test rests on luck", staleReads, reads)
 	}
 	for _, key := range []string{"k0", "k1", "k2"} {
-		agree(t, net, key)
+		storetest.Agree(t, net, storetest.Reg("read", key, nil))
 	}
 }
 
@@ -439,70 +440,4 @@ func countStaleReads(h *history.History) (reads, stale int) {
 		}
 	}
 	return reads, stale
-}
-
-// split cuts the links between each pair of nodes given.
-func split(t *testing.T, net *simnet.Network, cuts ...[2]string) {
-	t.Helper()
-	if err := net.Partition(context.Background(), cuts); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func mustDo(t *testing.T, net *simnet.Network, node string, op adapters.Op) any {
-	t.Helper()
-	c, err := net.Open(context.Background(), node)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	v, err := c.Do(ctx, op)
-	if err != nil {
-		t.Fatalf("%s %v of %v on %s: %v", op.F, op.Value, op.Key, node, err)
-	}
-	return v
-}
-
-func write(t *testing.T, net *simnet.Network, node, key string, value any) {
-	t.Helper()
-	mustDo(t, net, node, adapters.Op{Kind: adapters.Register, F: "write", Key: key, Value: value})
-}
-
-func read(t *testing.T, net *simnet.Network, node, key string) any {
-	t.Helper()
-	return mustDo(t, net, node, adapters.Op{Kind: adapters.Register, F: "read", Key: key})
-}
-
-// agree returns the value of register key once every node reads the same.
-func agree(t *testing.T, net *simnet.Network, key string) any {
-	t.Helper()
-	return agreeOn(t, net, adapters.Op{Kind: adapters.Register, F: "read", Key: key})
-}
-
-// agreeOn polls every node with the read op until all return the same
-// value, and returns it; it fails the test after a few seconds.
-func agreeOn(t *testing.T, net *simnet.Network, op adapters.Op) any {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	poll := time.NewTicker(2 * time.Millisecond)
-	defer poll.Stop()
-	for {
-		var values []any
-		for _, node := range net.Nodes() {
-			values = append(values, mustDo(t, net, node, op))
-		}
-		same := true
-		for _, v := range values[1:] {
-			same = same && history.Equal(v, values[0])
-		}
-		if same {
-			return values[0]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the nodes still disagree on %v after 5s: %v", op.Key, values)
-		}
-		<-poll.C
-	}
 }

@@ -1,0 +1,146 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"consist/adapters"
+	"consist/history"
+	"consist/nemesis"
+)
+
+// The helpers below perform single operations on a store's nodes, each
+// through a fresh client, for tests that steer a store by hand: write
+// here, cut a link, wait until there shows it, check every node agrees.
+
+// opTimeout bounds each operation; settle bounds Await's and Agree's
+// polling.
+const (
+	opTimeout = 5 * time.Second
+	settle    = 5 * time.Second
+)
+
+// Op is an operation on an object of kind.
+func Op(kind adapters.Kind, f string, key, value any) adapters.Op {
+	return adapters.Op{Kind: kind, F: f, Key: key, Value: value}
+}
+
+// Counter is a counter operation.
+func Counter(f string, key, value any) adapters.Op { return Op(adapters.Counter, f, key, value) }
+
+// Set is a set operation.
+func Set(f string, key, value any) adapters.Op { return Op(adapters.Set, f, key, value) }
+
+// Try performs op on node through a fresh client, giving it 5 s, and
+// returns what the store answered; it fails t only if the client cannot
+// be opened.
+func Try(t testing.TB, store adapters.Store, node string, op adapters.Op) (any, error) {
+	t.Helper()
+	c, err := store.Open(context.Background(), node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	return c.Do(ctx, op)
+}
+
+// Do performs op on node as Try does, and fails t unless it succeeds.
+func Do(t testing.TB, store adapters.Store, node string, op adapters.Op) any {
+	t.Helper()
+	v, err := Try(t, store, node, op)
+	if err != nil {
+		t.Fatalf("%s %s %v of %v on %s: %v", op.Kind, op.F, op.Value, op.Key, node, err)
+	}
+	return v
+}
+
+// Write writes value to register key on node, which must succeed.
+func Write(t testing.TB, store adapters.Store, node string, key, value any) {
+	t.Helper()
+	Do(t, store, node, Reg("write", key, value))
+}
+
+// Read returns register key as node reads it, which must succeed.
+func Read(t testing.TB, store adapters.Store, node string, key any) any {
+	t.Helper()
+	return Do(t, store, node, Reg("read", key, nil))
+}
+
+// Await polls node with the read op, every millisecond, until it returns
+// want (by history.Equal); reads the store refuses (adapters.ErrNotApplied)
+// are polled again, any other error fails t, and so does still reading
+// something else after 5 s.
+func Await(t testing.TB, store adapters.Store, node string, op adapters.Op, want any) {
+	t.Helper()
+	deadline := time.Now().Add(settle)
+	poll := time.NewTicker(time.Millisecond)
+	defer poll.Stop()
+	for {
+		got, err := Try(t, store, node, op)
+		if err == nil && history.Equal(got, want) {
+			return
+		}
+		if err != nil && !errors.Is(err, adapters.ErrNotApplied) {
+			t.Fatalf("%s %s %v of %v on %s: %v", op.Kind, op.F, op.Value, op.Key, node, err)
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				t.Fatalf("%s still refuses to read %v after %s (%v); want %v", node, op.Key, settle, err, want)
+			}
+			t.Fatalf("%s still reads %v at %v after %s; want %v", node, got, op.Key, settle, want)
+		}
+		<-poll.C
+	}
+}
+
+// Agree polls every node with the read op, every 2 ms, until all return
+// the same value (by history.Equal), and returns it; each read must
+// succeed, and t fails if the nodes still disagree after 5 s.
+func Agree(t testing.TB, store adapters.Store, op adapters.Op) any {
+	t.Helper()
+	deadline := time.Now().Add(settle)
+	poll := time.NewTicker(2 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		var values []any
+		for _, node := range store.Nodes() {
+			values = append(values, Do(t, store, node, op))
+		}
+		same := true
+		for _, v := range values[1:] {
+			same = same && history.Equal(v, values[0])
+		}
+		if same {
+			return values[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the nodes still disagree on %v after %s: %v", op.Key, settle, values)
+		}
+		<-poll.C
+	}
+}
+
+// Split cuts the links between each pair of nodes given, restoring every
+// other link.
+func Split(t testing.TB, p nemesis.Partitioner, cuts ...[2]string) {
+	t.Helper()
+	if err := p.Partition(context.Background(), cuts); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Isolate cuts every link between nodes.
+func Isolate(t testing.TB, p nemesis.Partitioner, nodes []string) {
+	t.Helper()
+	var cuts [][2]string
+	for i, a := range nodes {
+		for _, b := range nodes[i+1:] {
+			cuts = append(cuts, [2]string{a, b})
+		}
+	}
+	Split(t, p, cuts...)
+}
