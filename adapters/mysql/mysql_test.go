@@ -42,17 +42,6 @@ func newStore(t testing.TB, opts Options) *Store {
 	return s
 }
 
-// open opens a client on the store's node.
-func open(t testing.TB, s adapters.Store) adapters.Client {
-	t.Helper()
-	c, err := s.Open(t.Context(), s.Nodes()[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 // sqlDB opens a connection pool of the test's own on the test server.
 func sqlDB(t testing.TB) *sql.DB {
 	db, err := sql.Open("mysql", dsn(t))
@@ -69,7 +58,7 @@ var isolations = []sql.IsolationLevel{sql.LevelDefault, sql.LevelReadCommitted, 
 func TestRegister(t *testing.T) {
 	for _, level := range isolations {
 		t.Run(level.String(), func(t *testing.T) {
-			c := open(t, newStore(t, Options{Isolation: level}))
+			c := storetest.Open(t, newStore(t, Options{Isolation: level}))
 			storetest.Perform(t, c, []storetest.Step{
 				{Op: storetest.Reg("read", "k", nil), Want: nil, Outcome: history.OK},
 				{Op: storetest.Reg("write", "k", int64(1)), Outcome: history.OK},
@@ -99,7 +88,7 @@ func TestRegister(t *testing.T) {
 }
 
 func TestCounter(t *testing.T) {
-	c := open(t, newStore(t, Options{}))
+	c := storetest.Open(t, newStore(t, Options{}))
 	add := func(n int64) adapters.Op { return adapters.Op{Kind: adapters.Counter, F: "add", Key: "c", Value: n} }
 	read := adapters.Op{Kind: adapters.Counter, F: "read", Key: "c"}
 	storetest.Perform(t, c, []storetest.Step{
@@ -112,7 +101,7 @@ func TestCounter(t *testing.T) {
 }
 
 func TestSet(t *testing.T) {
-	c := open(t, newStore(t, Options{}))
+	c := storetest.Open(t, newStore(t, Options{}))
 	add := func(e int64) adapters.Op { return adapters.Op{Kind: adapters.Set, F: "add", Key: "s", Value: e} }
 	read := adapters.Op{Kind: adapters.Set, F: "read", Key: "s"}
 	storetest.Perform(t, c, []storetest.Step{
@@ -126,7 +115,7 @@ func TestSet(t *testing.T) {
 }
 
 func TestUnsupportedKinds(t *testing.T) {
-	c := open(t, newStore(t, Options{}))
+	c := storetest.Open(t, newStore(t, Options{}))
 	for _, kind := range []adapters.Kind{adapters.List, adapters.Bank} {
 		_, err := c.Do(t.Context(), adapters.Op{Kind: kind, F: "read", Key: "x"})
 		if adapters.Outcome(err) != history.Fail || !strings.Contains(err.Error(), "supports register, counter and set") {
@@ -216,7 +205,7 @@ func TestUnreachableFails(t *testing.T) {
 	}
 	down := &Store{opts: s.opts, db: sql.OpenDB(conn), node: cfg.Addr, tables: s.tables}
 	defer down.db.Close()
-	c := open(t, down)
+	c := storetest.Open(t, down)
 	storetest.Perform(t, c, []storetest.Step{
 		{Op: storetest.Reg("write", "k", int64(1)), Outcome: history.Fail, ErrText: "connection refused"},
 		{Op: storetest.Reg("read", "k", nil), Outcome: history.Fail, ErrText: "connection refused"},
@@ -230,7 +219,7 @@ func TestLockedRowFails(t *testing.T) {
 	for _, level := range isolations {
 		t.Run(level.String(), func(t *testing.T) {
 			s := newStore(t, Options{Isolation: level})
-			c := open(t, s)
+			c := storetest.Open(t, s)
 			storetest.Perform(t, c, []storetest.Step{{Op: storetest.Reg("write", "k", int64(1)), Outcome: history.OK}})
 			tx, err := sqlDB(t).BeginTx(t.Context(), nil)
 			if err != nil {
@@ -288,7 +277,7 @@ func TestClosedStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := open(t, s)
+	c := storetest.Open(t, s)
 	storetest.Perform(t, c, []storetest.Step{{Op: storetest.Reg("write", "k", int64(1)), Outcome: history.OK}})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -325,8 +314,8 @@ func TestCloseDropsTables(t *testing.T) {
 		if n := count(s.TablePrefix()); n != 3 {
 			t.Errorf("%d tables named %s_*, want 3", n, s.TablePrefix())
 		}
-		storetest.Perform(t, open(t, s), []storetest.Step{{Op: storetest.Reg("write", "k", int64(1)), Outcome: history.OK}})
-		storetest.Perform(t, open(t, newStore(t, Options{})), []storetest.Step{{Op: storetest.Reg("read", "k", nil), Want: nil, Outcome: history.OK}})
+		storetest.Perform(t, storetest.Open(t, s), []storetest.Step{{Op: storetest.Reg("write", "k", int64(1)), Outcome: history.OK}})
+		storetest.Perform(t, storetest.Open(t, newStore(t, Options{})), []storetest.Step{{Op: storetest.Reg("read", "k", nil), Want: nil, Outcome: history.OK}})
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -336,7 +325,7 @@ func TestCloseDropsTables(t *testing.T) {
 		if keep {
 			// A store with the same prefix reuses the tables and their rows.
 			again := newStore(t, Options{TablePrefix: s.TablePrefix()})
-			storetest.Perform(t, open(t, again), []storetest.Step{{Op: storetest.Reg("read", "k", nil), Want: int64(1), Outcome: history.OK}})
+			storetest.Perform(t, storetest.Open(t, again), []storetest.Step{{Op: storetest.Reg("read", "k", nil), Want: int64(1), Outcome: history.OK}})
 		}
 	}
 }

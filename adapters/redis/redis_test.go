@@ -57,19 +57,8 @@ func newStore(t testing.TB, opts Options) *Store {
 	return s
 }
 
-// open opens a client on the store's first node.
-func open(t testing.TB, s adapters.Store) adapters.Client {
-	t.Helper()
-	c, err := s.Open(t.Context(), s.Nodes()[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 func TestRegister(t *testing.T) {
-	c := open(t, newStore(t, Options{}))
+	c := storetest.Open(t, newStore(t, Options{}))
 	storetest.Perform(t, c, []storetest.Step{
 		{Op: storetest.Reg("read", "k", nil), Want: nil, Outcome: history.OK},
 		{Op: storetest.Reg("write", "k", int64(1)), Outcome: history.OK},
@@ -90,7 +79,7 @@ func TestRegister(t *testing.T) {
 }
 
 func TestCounter(t *testing.T) {
-	c := open(t, newStore(t, Options{}))
+	c := storetest.Open(t, newStore(t, Options{}))
 	add := func(n int64) adapters.Op { return adapters.Op{Kind: adapters.Counter, F: "add", Key: "c", Value: n} }
 	read := adapters.Op{Kind: adapters.Counter, F: "read", Key: "c"}
 	storetest.Perform(t, c, []storetest.Step{
@@ -104,7 +93,7 @@ func TestCounter(t *testing.T) {
 }
 
 func TestSet(t *testing.T) {
-	c := open(t, newStore(t, Options{}))
+	c := storetest.Open(t, newStore(t, Options{}))
 	add := func(e int64) adapters.Op { return adapters.Op{Kind: adapters.Set, F: "add", Key: "s", Value: e} }
 	read := adapters.Op{Kind: adapters.Set, F: "read", Key: "s"}
 	storetest.Perform(t, c, []storetest.Step{
@@ -118,7 +107,7 @@ func TestSet(t *testing.T) {
 }
 
 func TestUnsupportedKinds(t *testing.T) {
-	c := open(t, newStore(t, Options{}))
+	c := storetest.Open(t, newStore(t, Options{}))
 	for _, kind := range []adapters.Kind{adapters.List, adapters.Bank} {
 		_, err := c.Do(t.Context(), adapters.Op{Kind: kind, F: "read", Key: "x"})
 		if adapters.Outcome(err) != history.Fail || !strings.Contains(err.Error(), "supports register, counter and set") {
@@ -131,7 +120,7 @@ func TestUnsupportedKinds(t *testing.T) {
 // nothing, so even a write fails rather than ending unknown.
 func TestRedisErrorsFail(t *testing.T) {
 	s := newStore(t, Options{})
-	c := open(t, s)
+	c := storetest.Open(t, s)
 	// Make the register k and the counter c sets behind the adapter's back.
 	for _, key := range []string{s.Prefix() + "register:k", s.Prefix() + "counter:c"} {
 		if err := s.admin.SAdd(t.Context(), key, "x").Err(); err != nil {
@@ -153,7 +142,7 @@ func TestRedisErrorsFail(t *testing.T) {
 // it (NOSCRIPT).
 func TestScriptFlushed(t *testing.T) {
 	s := newStore(t, Options{})
-	c := open(t, s)
+	c := storetest.Open(t, s)
 	storetest.Perform(t, c, []storetest.Step{{Op: storetest.Reg("cas", "k", []any{nil, int64(1)}), Outcome: history.OK}})
 	if err := s.admin.ScriptFlush(t.Context()).Err(); err != nil {
 		t.Fatal(err)
@@ -299,7 +288,7 @@ func TestClosedStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := open(t, s)
+	c := storetest.Open(t, s)
 	storetest.Perform(t, c, []storetest.Step{{Op: storetest.Reg("write", "k", int64(1)), Outcome: history.OK}})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -333,12 +322,12 @@ func TestCloseDeletesKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := open(t, s)
+		c := storetest.Open(t, s)
 		storetest.Perform(t, c, []storetest.Step{
 			{Op: storetest.Reg("write", "k", int64(1)), Outcome: history.OK},
 			{Op: adapters.Op{Kind: adapters.Set, F: "add", Key: "s", Value: int64(1)}, Outcome: history.OK},
 		})
-		fresh := open(t, newStore(t, Options{}))
+		fresh := storetest.Open(t, newStore(t, Options{}))
 		storetest.Perform(t, fresh, []storetest.Step{{Op: storetest.Reg("read", "k", nil), Want: nil, Outcome: history.OK}})
 		if err := s.Close(); err != nil {
 			t.Fatal(err)

@@ -144,3 +144,14 @@ func Isolate(t testing.TB, p nemesis.Partitioner, nodes []string) {
 	}
 	Split(t, p, cuts...)
 }
+
+// Open opens a client of store's first node, closed when t ends.
+func Open(t testing.TB, store adapters.Store) adapters.Client {
+	t.Helper()
+	c, err := store.Open(t.Context(), store.Nodes()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
