@@ -165,7 +165,7 @@ func (c *client) Do(ctx context.Context, op adapters.Op) (any, error) {
 			return nil, c.addElement(ctx, key+"/"+encode(op.Value))
 		}
 	}
-	return nil, adapters.NotApplied(fmt.Sprintf("etcd adapter: %s of a %s is not supported (it supports register read/write/cas, counter read/add and set read/add)", op.F, op.Kind))
+	return nil, adapters.NotApplied(fmt.Sprintf("etcd: the etcd adapter supports register, counter and set objects (read, write and cas; read and add; read and add), not %s of a %s: pick another workload", op.F, op.Kind))
 }
 
 func (c *client) get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {

@@ -27,12 +27,6 @@ func open(t *testing.T) (*Store, adapters.Client) {
 	return s, c
 }
 
-func do(t *testing.T, c adapters.Client, kind adapters.Kind, f, key string, value any) (any, history.Type) {
-	t.Helper()
-	v, err := c.Do(t.Context(), adapters.Op{Kind: kind, F: f, Key: key, Value: value})
-	return v, adapters.Outcome(err)
-}
-
 func TestRegister(t *testing.T) {
 	_, c := open(t)
 	reg := storetest.Reg
@@ -49,31 +43,11 @@ func TestRegister(t *testing.T) {
 	})
 }
 
-func TestCounterAndSet(t *testing.T) {
+// TestObjects: the counter and set objects, and the kinds not supported,
+// as every adapter promises them.
+func TestObjects(t *testing.T) {
 	_, c := open(t)
-	if v, typ := do(t, c, adapters.Counter, "read", "n", nil); typ != history.OK || v != int64(0) {
-		t.Fatalf("an untouched counter read %v (%s)", v, typ)
-	}
-	for _, d := range []int64{5, -2, 10} {
-		if _, typ := do(t, c, adapters.Counter, "add", "n", d); typ != history.OK {
-			t.Fatalf("add %d: %s", d, typ)
-		}
-	}
-	if v, _ := do(t, c, adapters.Counter, "read", "n", nil); v != int64(13) {
-		t.Fatalf("the counter read %v, want 13", v)
-	}
-	for _, e := range []int64{10, 2, 7, 2} {
-		if _, typ := do(t, c, adapters.Set, "add", "s", e); typ != history.OK {
-			t.Fatalf("add %d: %s", e, typ)
-		}
-	}
-	v, _ := do(t, c, adapters.Set, "read", "s", nil)
-	if got, ok := v.([]any); !ok || len(got) != 3 || got[0] != int64(2) || got[1] != int64(7) || got[2] != int64(10) {
-		t.Fatalf("the set read %v, want [2 7 10] in order", v)
-	}
-	if _, typ := do(t, c, adapters.Bank, "read", "b", nil); typ != history.Fail {
-		t.Fatalf("an unsupported kind: %s, want fail", typ)
-	}
+	storetest.Objects(t, c)
 }
 
 // TestRunsDoNotShareKeys: two stores with the default prefix see
@@ -84,10 +58,8 @@ func TestRunsDoNotShareKeys(t *testing.T) {
 	if s1.Prefix() == s2.Prefix() {
 		t.Fatalf("two stores share the prefix %q", s1.Prefix())
 	}
-	do(t, c1, adapters.Register, "write", "x", int64(1))
-	if v, _ := do(t, c2, adapters.Register, "read", "x", nil); v != nil {
-		t.Fatalf("a second run read the first run's %v", v)
-	}
+	storetest.Perform(t, c1, []storetest.Step{{Op: storetest.Reg("write", "x", int64(1)), Outcome: history.OK}})
+	storetest.Perform(t, c2, []storetest.Step{{Op: storetest.Reg("read", "x", nil), Want: nil, Outcome: history.OK}}) // not the first run's 1
 }
 
 // TestNoServer: New says no member answered; a client of a member that is

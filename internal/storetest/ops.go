@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,4 +155,32 @@ func Open(t testing.TB, store adapters.Store) adapters.Client {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// Objects checks what every real database's adapter promises of its
+// counter and set objects, on a client of a fresh run: an untouched
+// counter reads 0 and then the sum of its adds; an untouched set reads
+// empty and then every element added, once, in order; and an object of a
+// kind the adapter does not support fails, naming those it does.
+func Objects(t *testing.T, c adapters.Client) {
+	t.Helper()
+	Perform(t, c, []Step{
+		{Op: Counter("read", "c", nil), Want: int64(0), Outcome: history.OK},
+		{Op: Counter("add", "c", int64(3)), Outcome: history.OK},
+		{Op: Counter("add", "c", int64(-2)), Outcome: history.OK},
+		{Op: Counter("add", "c", int64(6)), Outcome: history.OK},
+		{Op: Counter("read", "c", nil), Want: int64(7), Outcome: history.OK},
+		{Op: Set("read", "s", nil), Want: []any{}, Outcome: history.OK},
+		{Op: Set("add", "s", int64(10)), Outcome: history.OK},
+		{Op: Set("add", "s", int64(2)), Outcome: history.OK},
+		{Op: Set("add", "s", int64(-33)), Outcome: history.OK},
+		{Op: Set("add", "s", int64(2)), Outcome: history.OK},
+		{Op: Set("read", "s", nil), Want: []any{int64(-33), int64(2), int64(10)}, Outcome: history.OK},
+	})
+	for _, kind := range []adapters.Kind{adapters.List, adapters.Bank} {
+		_, err := c.Do(t.Context(), adapters.Op{Kind: kind, F: "read", Key: "x"})
+		if adapters.Outcome(err) != history.Fail || !strings.Contains(err.Error(), "supports register, counter and set") {
+			t.Errorf("%s: %v, want a failure naming the kinds supported", kind, err)
+		}
+	}
 }
