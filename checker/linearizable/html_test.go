@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"html"
 	"os"
 	"path/filepath"
@@ -76,7 +75,14 @@ const nOps = 7
 func hostilePage(t testing.TB, safety pageSafety) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := writeHTML(context.Background(), &buf, hostile(t), checker.Options{Timeout: 10 * time.Second}, payloads[4], safety); err != nil {
+	ctx, opts := context.Background(), checker.Options{Timeout: 10 * time.Second}
+	var err error
+	if safety == (pageSafety{escape: true, policy: true}) {
+		err = WriteHTML(ctx, &buf, hostile(t), opts, payloads[4]) // the page consist writes
+	} else {
+		err = writeHTML(ctx, &buf, hostile(t), opts, payloads[4], safety)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -169,9 +175,12 @@ const watch = `window.__consistRan = [];
 window.__consistBlocked = [];
 document.addEventListener('securitypolicyviolation', e => __consistBlocked.push(e.effectiveDirective));`
 
-// tooltipMarkup lists the elements inside Porcupine's tooltip other than
-// the <br> and <strong> it writes itself.
-const tooltipMarkup = `[...document.querySelectorAll('.tooltip *')].map(e => e.tagName.toLowerCase()).filter(n => n !== 'br' && n !== 'strong')`
+// tooltip is the text of Porcupine's tooltip and the elements inside it
+// other than the <br> and <strong> it writes itself.
+const tooltip = `({
+	Text: document.querySelector('.tooltip').textContent,
+	Markup: [...document.querySelectorAll('.tooltip *')].map(e => e.tagName.toLowerCase()).filter(n => n !== 'br' && n !== 'strong'),
+})`
 
 // settle resolves once a load of the payloads' image URL, started now,
 // has failed: the payloads' own loads started earlier and have had their
@@ -213,8 +222,12 @@ func TestHTMLRunsNothingFromTheHistory(t *testing.T) {
 			var texts []string
 			markup := map[string]bool{}
 			look := func(int) {
-				texts = append(texts, browsertest.Eval[string](p, `document.querySelector('.tooltip').textContent`))
-				for _, m := range browsertest.Eval[[]string](p, tooltipMarkup) {
+				tip := browsertest.Eval[struct {
+					Text   string
+					Markup []string
+				}](p, tooltip)
+				texts = append(texts, tip.Text)
+				for _, m := range tip.Markup {
 					markup[m] = true
 				}
 			}
@@ -227,6 +240,7 @@ func TestHTMLRunsNothingFromTheHistory(t *testing.T) {
 			}
 			if c.ran {
 				p.WaitFor(`__consistRan.length > 0`, 10*time.Second)
+				t.Logf("payloads %v ran, as they should here", browsertest.Eval[[]int](p, `__consistRan`))
 			} else {
 				errs := p.Errors()
 				if c.blocked {
@@ -256,8 +270,9 @@ func TestHTMLRunsNothingFromTheHistory(t *testing.T) {
 			if !slices.ContainsFunc(labels, func(l string) bool { return strings.Contains(l, payloads[5]) }) {
 				t.Errorf("no operation's label shows the node %s as text: %q", payloads[5], labels)
 			}
-			if testing.Verbose() {
-				fmt.Println(c.name, "console:", p.Messages())
+			if os.Getenv("CONSIST_SCREENSHOTS") != "" {
+				p.Hover(".target-rect", 0)
+				p.Screenshot(filepath.Join(os.Getenv("CONSIST_SCREENSHOTS"), strings.ReplaceAll(c.name, " ", "-")+".png"))
 			}
 		})
 	}
