@@ -39,9 +39,15 @@ const DefaultPath = "/usr/bin/chromium"
 // PathEnv, when set, names the Chromium binary to use instead.
 const PathEnv = "CONSIST_CHROMIUM"
 
-// Timeout bounds each step a Page takes (an open, a hover, an evaluation,
-// a wait): a page that hangs fails its test rather than the whole run.
-const Timeout = 20 * time.Second
+// Timeout bounds each step a Page takes (an open, a hover, an evaluation),
+// and StartTimeout the browser's start: a browser or page that hangs fails
+// its test rather than the whole run. Both are far above what a step takes
+// (milliseconds; a start, about a second) so that a machine busy with
+// other tests does not fail them.
+const (
+	Timeout      = 30 * time.Second
+	StartTimeout = 60 * time.Second
+)
 
 // Path returns the Chromium binary the tests use.
 func Path() string {
@@ -95,8 +101,8 @@ func Start(t testing.TB) *Browser {
 		if err != nil {
 			t.Fatalf("start %s: %v", path, err)
 		}
-	case <-time.After(Timeout):
-		t.Fatalf("start %s: no answer within %s: check that it runs with %s", path, Timeout, strings.Join(Flags, " --"))
+	case <-time.After(StartTimeout):
+		t.Fatalf("start %s: no answer within %s: check that it runs with --%s", path, StartTimeout, strings.Join(Flags, " --"))
 	}
 	return &Browser{ctx: ctx}
 }
