@@ -190,7 +190,8 @@ const settle = `new Promise(done => { const i = new Image(); i.onerror = i.onloa
 // TestHTMLRunsNothingFromTheHistory opens the page in headless Chromium,
 // hovers and clicks every operation, and checks that no payload ran. It
 // checks each defence alone too, and, as the control that shows the test
-// can fail, that Porcupine's page without them does run a payload.
+// can fail, that Porcupine's page without them does run a payload. With
+// CONSIST_SCREENSHOTS=DIR it leaves a screenshot of each page in DIR.
 func TestHTMLRunsNothingFromTheHistory(t *testing.T) {
 	b := browsertest.Start(t)
 	for _, c := range []struct {
