@@ -207,6 +207,7 @@ func TestHTMLRunsNothingFromTheHistory(t *testing.T) {
 		{"neither (control)", pageSafety{}, true, true, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // each in its own tab
 			file := filepath.Join(t.TempDir(), "page.html")
 			if err := os.WriteFile(file, hostilePage(t, c.safety), 0o644); err != nil {
 				t.Fatal(err)
