@@ -184,15 +184,19 @@ func impliesFor(a, b checker.Model) bool {
 }
 
 // helpers returns the models, not asked for, whose verdicts could settle a
-// model asked for that is still unknown: the stronger ones that apply to
-// h (one that holds implies it), and the weaker polynomial ones (one that
-// breaks rules it out). The weaker searches (sequential below
+// model asked for that applies to h and is still unknown: the stronger
+// ones that apply to h (one that holds implies it), and the weaker
+// polynomial ones (one that breaks rules it out). The weaker searches (sequential below
 // linearizable) are left out: as costly as the search that did not
 // decide.
 func helpers(done map[checker.Model]*checker.Result, want map[checker.Model]bool, all map[checker.Model]checker.Checker, h *history.History) []checker.Model {
 	var out []checker.Model
 	for _, m := range checker.Models() {
 		if r := done[m]; !want[m] || r == nil || r.Verdict != checker.Unknown {
+			continue
+		}
+		if c, ok := all[m]; !ok || !applies(c, h) {
+			// Its definition does not cover this kind of history.
 			continue
 		}
 		for _, x := range checker.Models() {

@@ -173,3 +173,18 @@ func TestMeasures(t *testing.T) {
 		}
 	}
 }
+
+// TestNoHelpersForAHistoryAModelDoesNotCover: a model asked for on a kind
+// of history its checker does not judge stays unknown, saying so, and
+// nothing else is run to settle it.
+func TestNoHelpersForAHistoryAModelDoesNotCover(t *testing.T) {
+	h := histtest.Parse(t, `
+{"type":"invoke","process":0,"f":"put","key":"x","value":"a"}
+{"type":"ok","process":0,"f":"put","key":"x","value":"a"}
+{"type":"invoke","process":1,"f":"get","key":"x","value":null}
+{"type":"ok","process":1,"f":"get","key":"x","value":"a"}`)
+	res := suite.Check(context.Background(), h, checker.Options{}, checker.Causal)
+	if len(res) != 1 || res[0].Verdict != checker.Unknown || res[0].ImpliedBy != "" || !strings.Contains(res[0].Reason, "is checked on register histories") || strings.Contains(res[0].Reason, "not asked") {
+		t.Fatalf("%+v, want causal unknown, checked on register histories alone", res)
+	}
+}
