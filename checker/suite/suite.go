@@ -5,7 +5,10 @@
 // first, since a linearizable history satisfies every model of the
 // lattice; then the cheap polynomial checkers, weakest model first, so
 // that an anomaly found there settles the expensive searches (sequential,
-// linearizable) without running them.
+// linearizable) without running them. A model asked for that cannot be
+// decided on its own is settled, where the lattice allows, by models run
+// though not asked (see Check); measures given nothing to judge come back
+// as checker.Measured.
 package suite
 
 import (
