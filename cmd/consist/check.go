@@ -220,11 +220,20 @@ func checkFile(ctx context.Context, file string, format history.Format, models [
 	return fr, h
 }
 
+// exitFor is one file's exit code: bad input, else its worst verdict's. A
+// measurement (checker.Measured: a measure given nothing to judge
+// against) is no verdict, and never turns the code to unknown.
 func exitFor(fr report.FileResult) int {
 	if fr.Error != "" {
 		return exitBad
 	}
-	switch fr.Worst() {
+	worst := checker.Valid
+	for _, r := range fr.Results {
+		if r.Verdict.Judged() && r.Verdict.Worse(worst) {
+			worst = r.Verdict
+		}
+	}
+	switch worst {
 	case checker.Invalid:
 		return exitInvalid
 	case checker.Unknown:
