@@ -182,7 +182,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	}
 
 	// Check what was recorded, even after Ctrl-C.
-	fr, _ := checkFile(context.WithoutCancel(ctx), path, history.JSONL, wl.Models(), checker.Options{Timeout: 60 * time.Second})
+	fr, _ := checkFile(context.WithoutCancel(ctx), stderr, path, history.JSONL, wl.Models(), checker.Options{Timeout: 60 * time.Second})
 	if err := writeResults(filepath.Join(dir, "results.json"), fr); err != nil {
 		return &exitError{code: exitBad, err: err}
 	}
