@@ -264,7 +264,7 @@ func (s *search) run(ctx context.Context) (bool, error) {
 	}
 	enter(0)
 	for len(stack) > 0 {
-		if s.explored&0xfff == 0 {
+		if s.explored&0x3f == 0 { // a state can take milliseconds on a long history
 			if ctx.Err() != nil {
 				return false, ctx.Err()
 			}
