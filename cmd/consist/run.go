@@ -324,10 +324,13 @@ func runRecord(fl runFlags, sys *system, wl workloads.Workload, start time.Time)
 		if f.Name == "dsn" {
 			value = withoutPassword(value)
 		}
+		if f.Name == "help" {
+			return
+		}
 		rec.Flags[f.Name] = value
 		_, targetFlag := targetOnly[f.Name]
 		switch {
-		case f.Name == "help":
+		case f.Name == "target" && value == "":
 		case fl.target == "" && targetFlag: // refused without --target
 		case fl.target != "" && f.Name == "store": // refused with --target
 		case f.Name == "dsn" && value == "":
