@@ -275,6 +275,12 @@ func parseBytes(s string) (int64, error) {
 	if num == "" || strings.ContainsAny(num, "xXpP_") { // no hex floats, no 1_000
 		return bad("write a decimal number and a unit")
 	}
+	if whole, err := strconv.ParseInt(num, 10, 64); err == nil && whole > 0 {
+		if whole > math.MaxInt64/scale {
+			return bad("it is more than any machine holds")
+		}
+		return whole * scale, nil // exact, however large
+	}
 	n, err := strconv.ParseFloat(num, 64)
 	switch {
 	case err != nil || math.IsNaN(n) || math.IsInf(n, 0):
@@ -286,6 +292,8 @@ func parseBytes(s string) (int64, error) {
 	switch {
 	case bytes >= math.MaxInt64:
 		return bad("it is more than any machine holds")
+	case bytes > 1<<53:
+		return bad("a fraction this large is not exact; write it as a whole number of a unit")
 	case bytes < 1:
 		return bad("it is less than one byte")
 	case bytes != math.Trunc(bytes):
