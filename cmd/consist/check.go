@@ -191,6 +191,9 @@ func runCheck(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, fl
 		}
 	}
 	if !htmlDone {
+		if len(nothingToDraw) == 0 {
+			nothingToDraw = []string{"no history could be read"}
+		}
 		fmt.Fprintf(stderr, "consist: --html: nothing to draw, so %s was not written: Porcupine draws a nonlinearizable key, and there is none (%s)\n", fl.html, strings.Join(nothingToDraw, "; "))
 	}
 	if code != exitValid {

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"consist/history"
 )
 
 func TestParseBytes(t *testing.T) {
@@ -80,7 +78,7 @@ func FuzzParseBytes(f *testing.F) {
 }
 
 // FuzzParseInitial: any input is one JSON value that writes back as JSON
-// and compares equal to itself, or an error; never a panic.
+// and reads back to the same JSON, or an error; never a panic.
 func FuzzParseInitial(f *testing.F) {
 	for _, s := range []string{"0", "null", `"a"`, "[1,[2]]", `{"k":1.5}`, "1e999", "123456789012345678901234567890", "-0", "1 2", "{", "\"\\ud800\""} {
 		f.Add(s)
@@ -98,8 +96,10 @@ func FuzzParseInitial(f *testing.F) {
 		if err != nil {
 			t.Fatalf("parseInitial(%q) wrote back as %s, which does not read: %v", s, data, err)
 		}
-		if !history.Equal(v, again) {
-			t.Fatalf("parseInitial(%q) = %v, read back as %v", s, v, again)
+		// Written back, it reads as the same JSON (1.0 and 1 stay apart as
+		// values, as in histories, but both write as 1).
+		if data2, _ := json.Marshal(again); string(data2) != string(data) {
+			t.Fatalf("parseInitial(%q) wrote back as %s, then as %s", s, data, data2)
 		}
 	})
 }
