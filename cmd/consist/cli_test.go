@@ -16,12 +16,15 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"consist/adapters"
+	"consist/adapters/builtin"
 	"consist/checker"
 	"consist/checker/linearizable"
 	"consist/checker/sequential"
 	"consist/checker/suite"
 	"consist/history"
 	"consist/recommend"
+	"consist/workloads"
 )
 
 func TestVersion(t *testing.T) {
@@ -391,5 +394,42 @@ func TestRunRepeats(t *testing.T) {
 	a, b := ops(first), ops(second)
 	if len(a) != 150+3 || !slices.Equal(a, b) {
 		t.Fatalf("the repeated run differs: %d and %d operations\n%v\n%v", len(a), len(b), a[:min(5, len(a))], b[:min(5, len(b))])
+	}
+}
+
+// TestStoresHoldWhatTheySay: every bundled store answers a read of each
+// kind of object it claims to hold, and refuses the kinds it does not,
+// so the up-front refusal of consist run tells the truth.
+func TestStoresHoldWhatTheySay(t *testing.T) {
+	kinds := map[adapters.Kind]bool{}
+	for _, name := range workloads.Names() {
+		wl, err := workloads.New(name, workloads.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		kinds[workloadKind(wl)] = true
+	}
+	if len(kinds) != 5 {
+		t.Fatalf("the workloads act on %v, want five kinds", kinds)
+	}
+	ctx := context.Background()
+	for _, s := range builtin.Stores() {
+		store := s.Open(1)
+		c, err := store.Open(ctx, store.Nodes()[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range kinds {
+			op := adapters.Op{Kind: k, F: "read", Key: "k0"}
+			if k == adapters.Bank {
+				op.Key = nil
+			}
+			_, err := c.Do(ctx, op)
+			if s.CanHold(k) != (err == nil) {
+				t.Errorf("%s: CanHold(%s) = %v, but a read answered %v", s.Name, k, s.CanHold(k), err)
+			}
+		}
+		c.Close()
+		store.Close()
 	}
 }
