@@ -11,7 +11,8 @@
 // Partitions are nft rules in a table of the cluster's own (see
 // firewall.go); they need root, and each member runs under a uid of its
 // own so that the rules can tell its traffic from its peers'. Heal, Down
-// and every exit path of a run delete the table.
+// and every exit path of a run delete the table; when the run itself is
+// killed, its guardian does (see guard.go).
 package cluster
 
 import (
