@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"syscall"
 	"time"
@@ -153,8 +154,10 @@ func (g *Guard) Release() error {
 // release — the run died — it heals the cluster as the rule above says
 // and returns what it did; after the release, or when ctx ends, it
 // returns "" and does nothing. ready is closed once written, if it is a
-// Closer.
+// Closer. It makes the process ignore SIGPIPE: a run that dies before
+// reading the answer must not take its guardian with it.
 func RunGuard(ctx context.Context, in io.Reader, ready io.Writer) (string, error) {
+	signal.Ignore(syscall.SIGPIPE)
 	br := bufio.NewReader(in)
 	line, err := br.ReadBytes('\n')
 	if err != nil {
@@ -164,9 +167,9 @@ func RunGuard(ctx context.Context, in io.Reader, ready io.Writer) (string, error
 	if err := json.Unmarshal(line, &order); err != nil || order.Dir == "" {
 		return "", fmt.Errorf("guardian: its order %q is not one cluster.StartGuard writes (%v)", strings.TrimSpace(string(line)), err)
 	}
-	if _, err := io.WriteString(ready, "watching\n"); err != nil {
-		return "", fmt.Errorf("guardian: answer the run: %w", err)
-	}
+	// An answer that cannot be written means the run has died already;
+	// the end of in says so next.
+	_, _ = io.WriteString(ready, "watching\n")
 	if c, ok := ready.(io.Closer); ok {
 		_ = c.Close()
 	}

@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -161,5 +163,44 @@ func TestGuardReleased(t *testing.T) {
 	}
 	if _, err := Load(c.Dir); err != nil {
 		t.Fatalf("a released guardian stopped the cluster: %v", err)
+	}
+}
+
+// TestGuardOfARunThatDiedAtOnce: a run killed before it reads its
+// guardian's answer (so the answer meets a closed pipe) is still healed
+// after.
+func TestGuardOfARunThatDiedAtOnce(t *testing.T) {
+	c := detached(t, "redis")
+	if err := c.Pause(t.Context(), c.Nodes()[0]); err != nil {
+		t.Fatal(err)
+	}
+	in, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fmt.Fprintf(w, `{"dir":%q,"pid":1}`+"\n", c.Dir); err != nil {
+		t.Fatal(err)
+	}
+	w.Close() // the run has died
+	gone, out, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone.Close() // and nobody reads the answer
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), GuardEnv+"=1")
+	var stderr strings.Builder
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = in, out, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("the guardian: %v\n%s", err, stderr.String())
+	}
+	in.Close()
+	out.Close()
+	if stopped(c.Members[0].PID) {
+		t.Fatal("the paused member is still stopped")
 	}
 }
