@@ -115,6 +115,9 @@ func StartGuard(ctx context.Context, c *Cluster, stop bool) (*Guard, error) {
 	}
 	select {
 	case line := <-answer:
+		if line == "busy\n" {
+			return fail(fmt.Errorf("another consist run is testing the cluster in %s, or its guardian is healing it: wait until it has ended", c.Dir))
+		}
 		if line != "watching\n" {
 			return fail(fmt.Errorf("%s did not answer as a guardian (%q): its main must call cluster.RunGuard when %s is set", exe, strings.TrimSpace(line), GuardEnv))
 		}
@@ -167,6 +170,18 @@ func RunGuard(ctx context.Context, in io.Reader, ready io.Writer) (string, error
 	if err := json.Unmarshal(line, &order); err != nil || order.Dir == "" {
 		return "", fmt.Errorf("guardian: its order %q is not one cluster.StartGuard writes (%v)", strings.TrimSpace(string(line)), err)
 	}
+	// One guardian, so one run, at a time on a cluster: the lock lasts
+	// as long as this process, so until it has healed what a dead run
+	// left.
+	lock, err := lockDir(order.Dir)
+	if err != nil {
+		if !errors.Is(err, errGuarded) {
+			return "", fmt.Errorf("guardian: %w", err)
+		}
+		_, _ = io.WriteString(ready, "busy\n") // the run says so
+		return "", nil
+	}
+	defer lock.Close()
 	// An answer that cannot be written means the run has died already;
 	// the end of in says so next.
 	_, _ = io.WriteString(ready, "watching\n")
@@ -238,3 +253,48 @@ func Recover(ctx context.Context, dir string, stop bool, pid int) (string, error
 // FirewallTable names the nft table (family inet) that holds the
 // partitions of the cluster in dir.
 func FirewallTable(dir string) string { return newFirewall(dir).table }
+
+// errGuarded is lockDir's answer while a guardian holds the folder.
+var errGuarded = errors.New("a guardian holds it")
+
+// lockDir takes the guardians' lock on the cluster folder dir, without
+// waiting; closing the file releases it.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("lock %s: %w", dir, errGuarded)
+		}
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return f, nil
+}
+
+// AwaitGuardians waits until no guardian watches the cluster in dir:
+// until a run testing it has ended and, if that run died, its guardian
+// has healed (or stopped) the cluster. waiting, if not nil, is called
+// once if it has to wait. It returns at once when dir does not exist.
+func AwaitGuardians(ctx context.Context, dir string, waiting func()) error {
+	for {
+		f, err := lockDir(dir)
+		if err == nil {
+			return f.Close()
+		}
+		if !errors.Is(err, errGuarded) {
+			return nil // no folder, or one no guardian can have locked
+		}
+		if waiting != nil {
+			waiting()
+			waiting = nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("another consist run is testing the cluster in %s, or its guardian is healing it, and did not end in time: wait until it has ended, or give another folder: %w", dir, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

@@ -204,3 +204,39 @@ func TestGuardOfARunThatDiedAtOnce(t *testing.T) {
 		t.Fatal("the paused member is still stopped")
 	}
 }
+
+// TestOneGuardianAtATime: while a run's guardian watches a cluster, a
+// second guardian is refused and AwaitGuardians waits; after the release
+// both go ahead.
+func TestOneGuardianAtATime(t *testing.T) {
+	c := detached(t, "redis")
+	g, err := StartGuard(t.Context(), c, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := StartGuard(t.Context(), c, false); err == nil || !strings.Contains(err.Error(), "another consist run") {
+		t.Fatalf("a second guardian: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	waited := false
+	err = AwaitGuardians(ctx, c.Dir, func() { waited = true })
+	cancel()
+	if err == nil || !waited {
+		t.Fatalf("AwaitGuardians while one watches: %v (waited: %v)", err, waited)
+	}
+	if err := g.Release(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := AwaitGuardians(ctx, c.Dir, nil); err != nil {
+		t.Fatalf("AwaitGuardians after the release: %v", err)
+	}
+	g2, err := StartGuard(t.Context(), c, false)
+	if err != nil {
+		t.Fatalf("a guardian after the release: %v", err)
+	}
+	if err := g2.Release(); err != nil {
+		t.Fatal(err)
+	}
+}

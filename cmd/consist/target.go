@@ -121,6 +121,14 @@ func localCluster(ctx context.Context, stderr io.Writer, kind, dir string, sys *
 	if dir == "" {
 		dir = cluster.DefaultDir(kind)
 	}
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	err := cluster.AwaitGuardians(wctx, dir, func() {
+		fmt.Fprintf(stderr, "consist: waiting for the run testing the cluster in %s to end (or its guardian to heal it)\n", dir)
+	})
+	cancel()
+	if err != nil {
+		return nil, &exitError{code: exitBad, err: err}
+	}
 	if c, err := cluster.Load(dir); err == nil && c.Running() {
 		// A run killed mid-fault leaves it partitioned, paused or down
 		// if its guardian could not heal it.
