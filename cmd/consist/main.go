@@ -15,6 +15,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"consist/cluster"
 )
 
 // The exit codes, as DESIGN.md fixes them.
@@ -40,6 +42,9 @@ func (e *exitError) Error() string {
 }
 
 func main() {
+	if os.Getenv(cluster.GuardEnv) != "" {
+		os.Exit(runGuard(os.Stdin, os.Stdout, os.Stderr))
+	}
 	os.Exit(run(signalContext(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
