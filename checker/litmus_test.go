@@ -324,7 +324,7 @@ func TestLitmus(t *testing.T) {
 						t.Errorf("%s: invalid without an anomaly", m)
 					}
 					for _, a := range res.Anomalies {
-						if strings.TrimSpace(a.Explanation) == "" {
+						if strings.TrimSpace(a.Explanation()) == "" {
 							t.Errorf("%s: anomaly %q has no explanation", m, a.Kind)
 						}
 						if len(a.Ops) == 0 {

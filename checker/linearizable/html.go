@@ -34,7 +34,7 @@ func WriteHTML(ctx context.Context, w io.Writer, h *history.History, opts checke
 		return fmt.Errorf("visualize %s: no operations on key %s: pass a key the history uses", h.Source, history.Describe(key))
 	}
 	sp, ops := part.compile(obj, opts.Initial, &share{of: newBudget(opts.MemoryBudget())})
-	d := describer{h: h, p: part}
+	d := newDescriber(h, part)
 	end := int64(len(h.Events))
 	pops := make([]porcupine.Operation, len(ops))
 	for i, op := range ops {
@@ -59,7 +59,7 @@ func WriteHTML(ctx context.Context, w io.Writer, h *history.History, opts checke
 			}
 			return nil
 		},
-		DescribeOperation: func(input, _ any) string { return d.op(part.ops[input.(int)]) },
+		DescribeOperation: func(input, _ any) string { return d.opText(part.ops[input.(int)]) },
 		DescribeState:     func(state any) string { return sp.describe(state.(int32)) },
 	}
 	timeout := opts.Timeout
