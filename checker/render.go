@@ -159,11 +159,18 @@ func renderStep(s *Step, f Form, esc func(string) string) string {
 	default:
 		what = fmt.Sprintf("%s's %s%s", who, fn, of)
 	}
+	var outcome string
 	switch s.Type {
 	case "info":
-		what += " (crashed)"
+		outcome = "crashed"
 	case "fail":
-		what += " (failed)"
+		outcome = "failed"
+	}
+	if outcome != "" && s.Error != "" {
+		outcome += ": " + esc(s.Error)
+	}
+	if outcome != "" {
+		what += " (" + outcome + ")"
 	}
 	if s.Node != "" {
 		what += " on node " + esc(s.Node)

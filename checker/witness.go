@@ -55,6 +55,9 @@ type Step struct {
 	Value any `json:"value"`
 	// Node is the server that answered, when the history says.
 	Node string `json:"node,omitempty"`
+	// Error is why the operation failed or crashed, when the history
+	// says.
+	Error string `json:"error,omitempty"`
 	// Rel is the relation to the next step, when there is one.
 	Rel Relation `json:"rel,omitempty"`
 
@@ -200,15 +203,15 @@ func (w *Witness) step(op *history.Op) int {
 		return i
 	}
 	e := w.h.InvokeEvent(op)
-	node := e.Node
+	node, why := e.Node, ""
 	if c := w.h.CompleteEvent(op); c != nil {
-		e = c
+		e, why = c, c.Error
 		if c.Node != "" {
 			node = c.Node
 		}
 	}
 	w.steps = append(w.steps, Step{Index: e.Index, Line: e.Line, Process: op.Process, Type: op.Type.String(), F: op.F,
-		Key: op.Key, Value: op.Value(), Node: node, in: op.Input, out: op.Output, hasOut: op.HasOutput})
+		Key: op.Key, Value: op.Value(), Node: node, Error: why, in: op.Input, out: op.Output, hasOut: op.HasOutput})
 	w.at[op] = len(w.steps)
 	return len(w.steps)
 }

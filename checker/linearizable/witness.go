@@ -267,4 +267,3 @@ func (d describer) failedWrites(key, v any) []*history.Op {
 }
 
 func sortOps(ops []int64) { slices.Sort(ops) }
-

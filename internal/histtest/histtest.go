@@ -54,6 +54,9 @@ func Check(t testing.TB, h *history.History, res checker.Result, want Want) {
 		if a.Explanation() == "" {
 			t.Errorf("anomaly %+v explains nothing", a)
 		}
+		if !a.Kind.Known() {
+			t.Errorf("anomaly kind %q is not in the taxonomy (checker/anomaly.go)", a.Kind)
+		}
 	}
 	if fmt.Sprint(kinds) != fmt.Sprint(want.Kinds) || fmt.Sprint(ops) != fmt.Sprint(want.Ops) {
 		t.Errorf("anomalies %v with ops %v, want %v with %v", kinds, ops, want.Kinds, want.Ops)
