@@ -304,12 +304,18 @@ func (r *History) Describe(w *checker.Witness, op int32) checker.Phrase {
 // Witness starts a witness over r's source history.
 func (r *History) Witness() *checker.Witness { return checker.NewWitness(r.Source) }
 
-// Assign renders "key x=1", or just "1" for the default register.
+// Assign renders "x=1" for a key named by a plain string, "key 1=1" for
+// an integer key (so it reads as a key, not a number), and just "1" for
+// the default register.
 func Assign(key, value any) checker.Phrase {
 	if key == nil {
 		return checker.Say("%s", checker.Val(value))
 	}
-	return checker.Say("%s=%s", checker.KeyName(key), checker.Val(value))
+	name := checker.KeyName(key)
+	if k, ok := key.(string); ok && name == "key "+k {
+		name = k
+	}
+	return checker.Say("%s=%s", name, checker.Val(value))
 }
 
 // KeyName renders a key for sentences, as checker.KeyName does: "key x",
