@@ -188,8 +188,9 @@ func Join(ps []Phrase, sep string) Phrase {
 // as steps and hands out parts that refer to them.
 type Witness struct {
 	h     *history.History
-	steps []Step
+	steps []Step // in the order they were recorded
 	at    map[*history.Op]int
+	first []int // the steps Order puts first
 }
 
 // NewWitness starts a witness over the operations of h.
@@ -241,13 +242,47 @@ func (w *Witness) Link(op *history.Op, rel Relation) {
 	w.steps[w.step(op)-1].Rel = rel
 }
 
+// Order puts the given operations first among the steps, in this order,
+// so that each step's relation (see Link) leads to the next: a sentence
+// may name them in another order than the chain of the witness runs.
+func (w *Witness) Order(ops ...*history.Op) {
+	w.first = w.first[:0]
+	for _, op := range ops {
+		w.first = append(w.first, w.step(op))
+	}
+}
+
 // Anomaly finishes the witness as an anomaly of kind k on key, explained
 // by sentence. Ops lists the steps' indices, sorted.
 func (w *Witness) Anomaly(k Kind, key any, sentence Phrase) Anomaly {
-	ops := make([]int64, len(w.steps))
-	for i, s := range w.steps {
-		ops[i] = s.Index
+	// Steps are numbered as they were recorded; Order may move some first.
+	order := make([]int, 0, len(w.steps))
+	placed := make(map[int]bool, len(w.first))
+	for _, n := range w.first {
+		if !placed[n] {
+			placed[n] = true
+			order = append(order, n)
+		}
+	}
+	for n := 1; n <= len(w.steps); n++ {
+		if !placed[n] {
+			order = append(order, n)
+		}
+	}
+	steps := make([]Step, len(order))
+	pos := make(map[int]int, len(order))
+	ops := make([]int64, len(order))
+	for i, n := range order {
+		steps[i] = w.steps[n-1]
+		pos[n] = i + 1
+		ops[i] = steps[i].Index
 	}
 	slices.Sort(ops)
-	return Anomaly{Kind: k, Key: key, Ops: slices.Compact(ops), Steps: w.steps, Sentence: sentence}
+	sentence = slices.Clone(sentence)
+	for i := range sentence {
+		if n := sentence[i].Step; n > 0 {
+			sentence[i].Step = pos[n]
+		}
+	}
+	return Anomaly{Kind: k, Key: key, Ops: slices.Compact(ops), Steps: steps, Sentence: sentence}
 }

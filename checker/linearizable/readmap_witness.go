@@ -293,8 +293,19 @@ func (e rmExplainer) order(c *rmConflict) checker.Anomaly {
 		if len(why) == 0 {
 			continue
 		}
-		return checker.Anomaly{Kind: KindStaleRead, Sentence: checker.Say("%s, but %s had replaced %s before it began: %s had completed%s before then, and %s held %s after %s, since %s. The value was stale.",
-			e.found(y), e.value(b), e.value(a), e.op(x), e.d.at(rm.p.ops[x].Complete), e.key(), e.value(b), e.value(a), why)}
+		sentence := checker.Say("%s, but %s had replaced %s before it began: %s had completed%s before then, and %s held %s after %s, since %s. The value was stale.",
+			e.found(y), e.value(b), e.value(a), e.op(x), e.d.at(rm.p.ops[x].Complete), e.key(), e.value(b), e.value(a), why)
+		// The chain: the other real-time fact, then x completed before
+		// the read y began.
+		var chain []*history.Op
+		if len(c.before) == 2 {
+			if o := c.before[1-k]; int(o[0]) != rm.n && o[0] >= 0 && o[1] >= 0 && int(o[1]) != rm.n {
+				chain = append(chain, rm.p.ops[o[0]], rm.p.ops[o[1]])
+			}
+		}
+		e.d.w.Order(append(chain, rm.p.ops[x], rm.p.ops[y])...)
+		e.d.w.Link(rm.p.ops[x], checker.Realtime)
+		return checker.Anomaly{Kind: KindStaleRead, Sentence: sentence}
 	}
 	facts := make([]checker.Phrase, len(c.before))
 	for k, f := range c.before {

@@ -160,6 +160,14 @@ func (d describer) stale(f *history.Op, v any, writers []*history.Op, initialV b
 	} else {
 		since = checker.Say("%s held %s only initially", d.object(f.Key), checker.Val(v))
 	}
+	// The chain: the last write of v completed before over began, and
+	// over before the read began.
+	if lastWriter != nil {
+		d.w.Order(lastWriter, over, f)
+		d.w.Link(lastWriter, checker.Realtime)
+	} else {
+		d.w.Order(over, f)
+	}
 	d.w.Link(over, checker.Realtime)
 	return d.w.Anomaly(KindStaleRead, f.Key, checker.Say("%s%s, but %s had completed%s before it began, and nothing wrote %s after that (%s): the value was stale.",
 		saw, d.during(f), overP, d.at(over.Complete), checker.Val(v), since)), true

@@ -588,6 +588,13 @@ func explain(h *history.History, r reading, opts checker.Options, timeJudged boo
 	if timeJudged && r.lag > opts.MaxStalenessTime {
 		exceeded = append(exceeded, roundDur(opts.MaxStalenessTime).String())
 	}
+	// The chain: the write the read saw, the read, and the newer write it
+	// missed (an anti-dependency).
+	if r.writer >= 0 {
+		w.Order(&h.Ops[r.writer], rop, newer)
+	} else {
+		w.Order(rop, newer)
+	}
 	w.Link(rop, checker.RW)
 	return w.Anomaly(KindStaleRead, rop.Key, checker.Say("%s returned %s%s, %s behind: %s had been written to %s by %s and acknowledged%s before the read began (%s)%s; the bound is %s.",
 		head, what, at, plural(r.version, "version"),

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,6 +117,18 @@ func TestJSONOutput(t *testing.T) {
 	a := files[0].Results[0].Anomalies
 	if len(a) != 1 || a[0].Kind != "stale-read" || len(a[0].Ops) != 3 || a[0].Key != "x" {
 		t.Fatalf("unexpected anomaly: %+v", a)
+	}
+	// The witness is a chain: write 1 completed before write 2 began,
+	// which completed before the read began; each step has its line.
+	var chain []string
+	for _, s := range a[0].Steps {
+		chain = append(chain, fmt.Sprintf("%d@%d %s %s", s.Index, s.Line, s.F, s.Rel))
+	}
+	if got := strings.Join(chain, "; "); got != "1@2 write realtime; 5@6 write realtime; 9@10 read " {
+		t.Errorf("steps %s", got)
+	}
+	if !strings.Contains(a[0].Explanation(), "(index 9, line 10) returned 1") {
+		t.Errorf("explanation %q", a[0].Explanation())
 	}
 }
 
