@@ -10,7 +10,10 @@
 // Subpackages implement the models: checker/linearizable, and in later
 // work sequential, causal, the session guarantees and transactional
 // isolation. The lattice of models (which implies which) is data, in
-// lattice.go.
+// lattice.go; so is the taxonomy of anomalies (anomaly.go: every kind,
+// what it implies, which models it rules out). An anomaly is data too: a
+// witness of steps (witness.go) whose sentence is rendered, escaped for
+// its medium, in one place (render.go).
 package checker
 
 import (
