@@ -15,6 +15,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"consist/checker"
 )
 
 // The exit codes, as DESIGN.md fixes them.
@@ -66,11 +68,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitValid
 	case errors.As(err, &ee):
 		if ee.err != nil {
-			fmt.Fprintf(stderr, "consist: %v\n", ee.err)
+			fmt.Fprintf(stderr, "consist: %s\n", checker.Escape(ee.err.Error()))
 		}
 		return ee.code
 	default: // cobra's usage errors: unknown flag, wrong arguments
-		fmt.Fprintf(stderr, "consist: %v\nRun 'consist --help' for usage.\n", err)
+		fmt.Fprintf(stderr, "consist: %s\nRun 'consist --help' for usage.\n", checker.Escape(err.Error()))
 		return exitBad
 	}
 }
