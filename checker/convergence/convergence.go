@@ -407,7 +407,12 @@ func explain(h *history.History, ks *keyState, a, b *history.Op, w map[string]*h
 	}
 	since := ", though nothing wrote it"
 	if ks.lastDone >= 0 {
-		since = fmt.Sprintf(" after its last write completed (index %d%s)", h.Events[ks.lastDone].Index, at(h, ks.lastDone))
+		e := &h.Events[ks.lastDone]
+		where := fmt.Sprintf("index %d", e.Index)
+		if e.Line > 0 {
+			where += fmt.Sprintf(", line %d", e.Line)
+		}
+		since = fmt.Sprintf(" after its last write completed (%s%s)", where, at(h, ks.lastDone))
 	}
 	return wit.Anomaly(KindDivergence, ks.key, checker.Say("The final reads of %s disagree%s: %s, but %s; of its %d final reads %s, so the replicas did not converge.",
 		objectName(ks.key), since, ra, rb, len(ks.final), strings.Join(tally, ", ")))

@@ -197,7 +197,7 @@ func TestExplanation(t *testing.T) {
 {"type":"invoke","process":4,"f":"read","key":"x","value":null,"node":"n3","time":1700000000}
 {"type":"ok","process":4,"f":"read","key":"x","value":2,"node":"n3","time":1700100000}`)
 	res := Check(context.Background(), h, checker.Options{})
-	const want = `The final reads of key x disagree after its last write completed (index 3 at 3ms): process 1 on node n1 read 1 at 1.5s (index 5, line 6; written by process 0 on node n1, index 1, line 2), but process 2 on node n2 read 2 at 1.6s (index 7, line 8; written by process 3 on node n2, index 3, line 4); of its 3 final reads 2 returned 2, 1 returned 1, so the replicas did not converge.`
+	const want = `The final reads of key x disagree after its last write completed (index 3, line 4 at 3ms): process 1 on node n1 read 1 at 1.5s (index 5, line 6; written by process 0 on node n1, index 1, line 2), but process 2 on node n2 read 2 at 1.6s (index 7, line 8; written by process 3 on node n2, index 3, line 4); of its 3 final reads 2 returned 2, 1 returned 1, so the replicas did not converge.`
 	if len(res.Anomalies) != 1 || res.Anomalies[0].Explanation() != want {
 		t.Errorf("anomalies %+v\nwant the explanation %s", res.Anomalies, want)
 	}
