@@ -274,4 +274,3 @@ func (d describer) failedWrites(key, v any) []*history.Op {
 	return out
 }
 
-func sortOps(ops []int64) { slices.Sort(ops) }
