@@ -273,4 +273,3 @@ func (d describer) failedWrites(key, v any) []*history.Op {
 	}
 	return out
 }
-
