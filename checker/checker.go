@@ -12,7 +12,10 @@
 // Subpackages implement the models: checker/linearizable, and in later
 // work sequential, causal, the session guarantees and transactional
 // isolation. The lattice of models (which implies which) is data, in
-// lattice.go.
+// lattice.go; so is the taxonomy of anomalies (anomaly.go: every kind,
+// what it implies, which models it rules out). An anomaly is data too: a
+// witness of steps (witness.go) whose sentence is rendered, escaped for
+// its medium, in one place (render.go).
 package checker
 
 import (
@@ -65,18 +68,25 @@ func (v Verdict) rank() int {
 	return 0
 }
 
-// Anomaly is one violation, shown by the fewest operations that exhibit it.
+// Anomaly is one violation, shown by the fewest operations that exhibit
+// it. It is data: its sentence refers to its steps and is rendered by
+// Render, so text, JSON and HTML show the same witness. Build one with a
+// Witness.
 type Anomaly struct {
-	// Kind names the anomaly, e.g. "stale-read", "nonlinearizable".
-	Kind string `json:"kind"`
+	// Kind names the anomaly, one of the taxonomy's kinds (see Kind).
+	Kind Kind `json:"kind"`
 	// Key is the object involved, when the anomaly concerns one.
 	Key any `json:"key,omitempty"`
 	// Ops are the indices of the operations involved (the index of each
 	// operation's completion event, or of its invocation if it never
-	// completed), in history order.
+	// completed), sorted.
 	Ops []int64 `json:"ops"`
-	// Explanation is one plain sentence a person can act on.
-	Explanation string `json:"explanation"`
+	// Steps are the operations of the witness, in the order the sentence
+	// follows them, each with its relation to the next.
+	Steps []Step `json:"steps,omitempty"`
+	// Sentence is one plain sentence a person can act on, as data; see
+	// Render and Explanation.
+	Sentence Phrase `json:"-"`
 }
 
 // Stats describes the work a check did.

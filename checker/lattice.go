@@ -21,6 +21,16 @@ const (
 	ReadCommitted      Model = "read-committed"
 	ReadUncommitted    Model = "read-uncommitted"
 
+	// Elle's further transactional models (Adya 1999; Bailis et al.,
+	// "Highly Available Transactions", VLDB 2014; Daudjee & Salem 2006).
+	StrongSessionSerializable      Model = "strong-session-serializable"
+	StrongSnapshotIsolation        Model = "strong-snapshot-isolation"
+	StrongSessionSnapshotIsolation Model = "strong-session-snapshot-isolation"
+	UpdateSerializable             Model = "update-serializable"
+	ConsistentView                 Model = "consistent-view"
+	CursorStability                Model = "cursor-stability"
+	MonotonicAtomicView            Model = "monotonic-atomic-view"
+
 	Linearizable      Model = "linearizable"
 	Sequential        Model = "sequential"
 	Causal            Model = "causal"
@@ -46,7 +56,8 @@ const (
 	Bank    Model = "bank"
 )
 
-// implies is the model lattice, as on Jepsen's map of consistency models,
+// implies is the model lattice, as on Jepsen's map of consistency models
+// and Elle's elle.consistency-model/models graph (transactional models),
 // with the three causal variants of Bouajjani, Enea, Guerraoui and Hamza
 // ("On verifying causal consistency", POPL 2017): causal memory (causal)
 // and causal convergence each imply weak causal consistency, and
@@ -54,12 +65,19 @@ const (
 // directly implies; everything else about the lattice is derived from
 // this table.
 var implies = map[Model][]Model{
-	StrictSerializable: {Serializable, Linearizable},
-	Serializable:       {RepeatableRead, SnapshotIsolation},
-	RepeatableRead:     {ReadCommitted},
-	SnapshotIsolation:  {ReadCommitted},
-	ReadCommitted:      {ReadUncommitted},
-	ReadUncommitted:    nil,
+	StrictSerializable:             {Serializable, Linearizable, StrongSnapshotIsolation, StrongSessionSerializable},
+	StrongSessionSerializable:      {Serializable, StrongSessionSnapshotIsolation},
+	StrongSnapshotIsolation:        {StrongSessionSnapshotIsolation},
+	StrongSessionSnapshotIsolation: {SnapshotIsolation},
+	Serializable:                   {RepeatableRead, SnapshotIsolation, UpdateSerializable},
+	UpdateSerializable:             {ConsistentView}, // through Adya's forward consistent view
+	SnapshotIsolation:              {ConsistentView, MonotonicAtomicView},
+	ConsistentView:                 {CursorStability},
+	RepeatableRead:                 {CursorStability, MonotonicAtomicView},
+	CursorStability:                {ReadCommitted},
+	MonotonicAtomicView:            {ReadCommitted},
+	ReadCommitted:                  {ReadUncommitted},
+	ReadUncommitted:                nil,
 
 	Linearizable:      {Sequential},
 	Sequential:        {Causal, CausalConvergence},

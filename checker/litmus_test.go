@@ -2,6 +2,8 @@ package checker_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -324,7 +326,7 @@ func TestLitmus(t *testing.T) {
 						t.Errorf("%s: invalid without an anomaly", m)
 					}
 					for _, a := range res.Anomalies {
-						if strings.TrimSpace(a.Explanation) == "" {
+						if strings.TrimSpace(a.Explanation()) == "" {
 							t.Errorf("%s: anomaly %q has no explanation", m, a.Kind)
 						}
 						if len(a.Ops) == 0 {
@@ -334,6 +336,28 @@ func TestLitmus(t *testing.T) {
 							if !indices[i] {
 								t.Errorf("%s: anomaly %q names op %d, which is no operation's index (ops %v)", m, a.Kind, i, a.Ops)
 							}
+						}
+						if !a.Kind.Known() {
+							t.Errorf("%s: anomaly kind %q is not in the taxonomy", m, a.Kind)
+						} else if !slices.Contains(a.Kind.RulesOut(), m) {
+							t.Errorf("%s: anomaly %q is reported for a model its kind does not rule out (%v)", m, a.Kind, a.Kind.RulesOut())
+						}
+						// The witness's steps are its operations, each with its
+						// line; the sentence names the first by index and line.
+						seen := map[int64]bool{}
+						for _, st := range a.Steps {
+							seen[st.Index] = true
+							if st.Line == 0 {
+								t.Errorf("%s: step %+v has no line", m, st)
+							}
+						}
+						if len(a.Steps) == 0 {
+							t.Errorf("%s: anomaly %q has no steps", m, a.Kind)
+						} else if st := a.Steps[0]; !strings.Contains(a.Explanation(), fmt.Sprintf("(index %d, line %d", st.Index, st.Line)) && !strings.Contains(a.Explanation(), fmt.Sprintf(", index %d, line %d", st.Index, st.Line)) {
+							t.Errorf("%s: the first step %+v is not located in %q", m, st, a.Explanation())
+						}
+						if len(seen) != len(a.Ops) {
+							t.Errorf("%s: anomaly %q has steps %+v for ops %v", m, a.Kind, a.Steps, a.Ops)
 						}
 					}
 				}

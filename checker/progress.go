@@ -2,10 +2,10 @@ package checker
 
 import "context"
 
-// Step is how far a long check has come: the model, and the unit of work
+// ProgressStep is how far a long check has come: the model, and the unit of work
 // in hand out of all of them ("key" 2 of 5, say). Checkers report steps
 // through the context; they never print.
-type Step struct {
+type ProgressStep struct {
 	// Model is the model being checked.
 	Model Model
 	// Unit names what is counted, in the singular: "key", "placed operation".
@@ -19,7 +19,7 @@ type Step struct {
 // terminal. Report is called from the checkers' goroutines, possibly
 // several at once, and must return quickly.
 type Progress interface {
-	Report(Step)
+	Report(ProgressStep)
 }
 
 type progressKey struct{}
@@ -32,7 +32,7 @@ func WithProgress(ctx context.Context, p Progress) context.Context {
 
 // ReportProgress hands s to the Progress ctx carries, if any. It is cheap
 // when there is none; checkers call it where their work advances.
-func ReportProgress(ctx context.Context, s Step) {
+func ReportProgress(ctx context.Context, s ProgressStep) {
 	if p, ok := ctx.Value(progressKey{}).(Progress); ok && p != nil {
 		p.Report(s)
 	}

@@ -43,10 +43,10 @@ func TestRedisReplicaReadsWhileReplicationIsCut(t *testing.T) {
 			t.Errorf("%s: %s (%s); want invalid", r.Model, r.Verdict, r.Reason)
 			continue
 		}
-		if len(r.Anomalies) == 0 || r.Anomalies[0].Explanation == "" || len(r.Anomalies[0].Ops) < 2 {
+		if len(r.Anomalies) == 0 || r.Anomalies[0].Explanation() == "" || len(r.Anomalies[0].Ops) < 2 {
 			t.Errorf("%s: invalid without a witness: %+v", r.Model, r.Anomalies)
 			continue
 		}
-		t.Logf("%s: %s", r.Model, r.Anomalies[0].Explanation)
+		t.Logf("%s: %s", r.Model, r.Anomalies[0].Explanation())
 	}
 }

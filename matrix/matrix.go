@@ -291,7 +291,7 @@ func brokenIn(cells []Cell, model checker.Model) string {
 				continue
 			}
 			if len(r.Anomalies) > 0 {
-				return fmt.Sprintf("it broke in %s: %s", c.Name, r.Anomalies[0].Explanation)
+				return fmt.Sprintf("it broke in %s: %s", c.Name, r.Anomalies[0].Explanation())
 			}
 			return fmt.Sprintf("it broke in %s (%s)", c.Name, r.Reason)
 		}

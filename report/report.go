@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,14 +46,18 @@ func (f FileResult) Worst() checker.Verdict {
 
 // WriteText writes a table of the verdicts (model, verdict, anomalies,
 // time) and, beneath it, the reason of every unknown verdict and every
-// anomaly's explanation; then, apart under their own heading, the
-// measurements (checker.Measured results), which judge nothing.
+// anomaly's explanation: an anomaly several models found is shown once,
+// with the models it breaks, and its operations are named by index and
+// line. Then, apart under their own heading, come the measurements
+// (checker.Measured results), which judge nothing. Every string that came
+// from the history is escaped (checker.Escape), so no history can move
+// the cursor, recolour the terminal or forge a line.
 func WriteText(w io.Writer, f FileResult) error {
 	if f.Error != "" {
-		_, err := fmt.Fprintf(w, "%s: error: %s\n", f.File, f.Error)
+		_, err := fmt.Fprintf(w, "%s: error: %s\n", checker.Escape(f.File), checker.Escape(f.Error))
 		return err
 	}
-	if _, err := fmt.Fprintf(w, "%s (%s, %d operations, %d processes)\n", f.File, f.Format, f.Ops, f.Processes); err != nil {
+	if _, err := fmt.Fprintf(w, "%s (%s, %d operations, %d processes)\n", checker.Escape(f.File), checker.Escape(f.Format), f.Ops, f.Processes); err != nil {
 		return err
 	}
 	if f.TornLine > 0 {
@@ -89,15 +94,16 @@ func WriteText(w io.Writer, f FileResult) error {
 			fmt.Fprintf(&b, "%s:\n%s", r.Model, indent(d.Text()))
 		}
 		if r.Reason != "" && r.ImpliedBy == "" {
-			fmt.Fprintf(&b, "%s %s: %s\n", r.Model, r.Verdict, r.Reason)
+			fmt.Fprintf(&b, "%s %s: %s\n", r.Model, r.Verdict, checker.Escape(r.Reason))
 		}
-		for _, a := range r.Anomalies {
-			fmt.Fprintf(&b, "%s: %s", r.Model, a.Kind)
-			if a.Key != nil {
-				fmt.Fprintf(&b, " on key %s", history.Describe(a.Key))
-			}
-			fmt.Fprintf(&b, ", operations %s\n  %s\n", joinInts(a.Ops), a.Explanation)
+	}
+	for _, g := range groupAnomalies(f.Results) {
+		a := g.anomaly
+		fmt.Fprintf(&b, "%s: %s", modelList(g.models), a.Kind)
+		if a.Key != nil {
+			fmt.Fprintf(&b, " on %s", checker.Escape(checker.KeyName(a.Key)))
 		}
+		fmt.Fprintf(&b, ", %s %s\n  %s\n", plural(len(a.Ops), "operation"), opList(a), a.Explanation())
 	}
 	writeMeasures(&b, measures)
 	_, err := io.WriteString(w, b.String())
@@ -128,13 +134,67 @@ func writeMeasures(b *strings.Builder, measures []checker.Result) {
 	for _, r := range measures {
 		fmt.Fprintf(b, "  %s", r.Model)
 		if r.Reason != "" {
-			fmt.Fprintf(b, ": %s", r.Reason)
+			fmt.Fprintf(b, ": %s", checker.Escape(r.Reason))
 		}
 		b.WriteString("\n")
 		if d, ok := r.Details.(interface{ Text() string }); ok {
 			b.WriteString(indent(indent(d.Text())))
 		}
 	}
+}
+
+// anomalyGroup is one anomaly and every model whose result reported it.
+type anomalyGroup struct {
+	anomaly checker.Anomaly
+	models  []checker.Model
+}
+
+// groupAnomalies gathers the anomalies of all results, in order, merging
+// those that several models found — the same kind, key and operations —
+// into one, with the list of models it breaks.
+func groupAnomalies(results []checker.Result) []anomalyGroup {
+	var out []anomalyGroup
+	at := map[string]int{}
+	for _, r := range results {
+		for _, a := range r.Anomalies {
+			id := fmt.Sprintf("%s|%s|%v", a.Kind, history.Canonical(a.Key), a.Ops)
+			if i, ok := at[id]; ok {
+				if !slices.Contains(out[i].models, r.Model) {
+					out[i].models = append(out[i].models, r.Model)
+				}
+				continue
+			}
+			at[id] = len(out)
+			out = append(out, anomalyGroup{anomaly: a, models: []checker.Model{r.Model}})
+		}
+	}
+	return out
+}
+
+// opList names an anomaly's operations by index and, where the history
+// has lines, line: "1 (line 2), 5 (line 6)".
+func opList(a checker.Anomaly) string {
+	line := map[int64]int{}
+	for _, s := range a.Steps {
+		if s.Line > 0 {
+			line[s.Index] = s.Line
+		}
+	}
+	parts := make([]string, len(a.Ops))
+	for i, x := range a.Ops {
+		parts[i] = strconv.FormatInt(x, 10)
+		if l, ok := line[x]; ok {
+			parts[i] += fmt.Sprintf(" (line %d)", l)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return unit
+	}
+	return unit + "s"
 }
 
 // writeImplied says in one line per source which verdicts the lattice
@@ -195,12 +255,12 @@ func modelList(ms []checker.Model) string {
 	return strings.Join(parts, ", ")
 }
 
-// indent prefixes every line of s with two spaces and ends it with a
-// newline.
+// indent prefixes every line of s with two spaces, escapes what a
+// terminal would act on, and ends it with a newline.
 func indent(s string) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	for i, l := range lines {
-		lines[i] = "  " + l
+		lines[i] = "  " + checker.Escape(l)
 	}
 	return strings.Join(lines, "\n") + "\n"
 }
@@ -213,12 +273,4 @@ func roundDuration(d time.Duration) string {
 		return d.Round(10 * time.Microsecond).String()
 	}
 	return d.Round(time.Microsecond).String()
-}
-
-func joinInts(xs []int64) string {
-	parts := make([]string, len(xs))
-	for i, x := range xs {
-		parts[i] = strconv.FormatInt(x, 10)
-	}
-	return strings.Join(parts, ", ")
 }

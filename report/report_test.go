@@ -2,24 +2,28 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"consist/checker"
+	"consist/checker/linearizable"
+	"consist/checker/suite"
+	"consist/history"
 )
 
 func TestWriteTextShowsVerdictsReasonsAndWitnesses(t *testing.T) {
 	var b bytes.Buffer
 	err := WriteText(&b, FileResult{File: "h.jsonl", Format: "jsonl", Ops: 3, Processes: 2, Results: []checker.Result{
 		{Model: checker.Linearizable, Verdict: checker.Invalid, Reason: "1 object(s) left unchecked", Stats: checker.Stats{Duration: 1500 * time.Microsecond},
-			Anomalies: []checker.Anomaly{{Kind: "stale-read", Key: "x", Ops: []int64{1, 5, 9}, Explanation: "Process 2's read returned 1."}}},
+			Anomalies: []checker.Anomaly{{Kind: "stale-read", Key: "x", Ops: []int64{1, 5, 9}, Sentence: checker.Say("Process 2's read returned 1.")}}},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"h.jsonl (jsonl, 3 operations, 2 processes)", "linearizable", "invalid", "1.5ms",
-		"linearizable invalid: 1 object(s) left unchecked", `stale-read on key "x", operations 1, 5, 9`, "Process 2's read returned 1."} {
+		"linearizable invalid: 1 object(s) left unchecked", `linearizable: stale-read on key x, operations 1, 5, 9`, "Process 2's read returned 1."} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, b.String())
 		}
@@ -94,5 +98,84 @@ func TestAMeasurementIsNeverWorse(t *testing.T) {
 	f := FileResult{Results: []checker.Result{{Verdict: checker.Valid}, {Verdict: checker.Measured}}}
 	if f.Worst() != checker.Valid {
 		t.Errorf("worst of valid, measured = %s, want valid", f.Worst())
+	}
+}
+
+// Nothing a history holds reaches the terminal raw: node, f, error, keys,
+// values and the file name are escaped, so no line can be forged and no
+// colour set.
+func TestWriteTextEscapesEverythingFromTheHistory(t *testing.T) {
+	const evil = `\u001b[31m\r\nFORGED\u202e`
+	data := `{"type":"invoke","process":0,"f":"write","key":"x` + evil + `","value":"a` + evil + `"}
+{"type":"ok","process":0,"f":"write","key":"x` + evil + `","value":"a` + evil + `","node":"n1` + evil + `"}
+{"type":"invoke","process":0,"f":"write","key":"x` + evil + `","value":"b"}
+{"type":"ok","process":0,"f":"write","key":"x` + evil + `","value":"b"}
+{"type":"invoke","process":1,"f":"read","key":"x` + evil + `","value":null}
+{"type":"ok","process":1,"f":"read","key":"x` + evil + `","value":"a` + evil + `","node":"n2` + evil + `"}
+{"type":"invoke","process":2,"f":"fetch` + evil + `","key":"y"}
+{"type":"info","process":2,"f":"fetch` + evil + `","key":"y","error":"boom` + evil + `"}
+`
+	h, err := history.Parse([]byte(data), "h\x1b]0;title\x07.jsonl", history.JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := history.Parse([]byte(strings.Join(strings.Split(data, "\n")[:6], "\n")), "reg.jsonl", history.JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lin := linearizable.Check(context.Background(), reg, checker.Options{})
+	if lin.Verdict != checker.Invalid || len(lin.Anomalies) != 1 {
+		t.Fatalf("linearizable: %s %v", lin.Verdict, lin.Anomalies)
+	}
+	results := append([]checker.Result{lin}, suite.Check(context.Background(), h, checker.Options{}, checker.Linearizable)...)
+	var b bytes.Buffer
+	if err := WriteText(&b, FileResult{File: h.Source, Format: "jsonl", Ops: len(h.Ops), Results: results}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, bad := range []string{"\x1b", "\r", "\u202e", "\x07", "\nFORGED"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("output holds %q:\n%s", bad, out)
+		}
+	}
+	for _, want := range []string{`h\x1b]0;title\x07.jsonl`, `on node n2\x1b[31m\r\nFORGED\u202e`, `"a\x1b[31m\r\nFORGED\u202e"`, `fetch\x1b`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	var e bytes.Buffer
+	if err := WriteText(&e, FileResult{File: "bad\n.jsonl", Error: "line 3: \x1b[2Jcleared"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.String(); got != `bad\n.jsonl: error: line 3: \x1b[2Jcleared`+"\n" {
+		t.Errorf("error line %q", got)
+	}
+}
+
+// An anomaly several models found is printed once, with the models it
+// breaks, its operations by index and line, and an integer key as a key.
+func TestWriteTextPrintsASharedAnomalyOnce(t *testing.T) {
+	h, err := history.Parse([]byte(`{"type":"invoke","process":0,"f":"read","key":1,"value":null}
+{"type":"ok","process":0,"f":"read","key":1,"value":5}
+`), "thin.jsonl", history.JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := suite.Check(context.Background(), h, checker.Options{}, checker.Linearizable, checker.Sequential, checker.MonotonicReads)
+	var b bytes.Buffer
+	if err := WriteText(&b, FileResult{File: "thin.jsonl", Format: "jsonl", Ops: 1, Processes: 1, Results: results}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if n := strings.Count(out, "unwritten-read on key 1"); n != 1 {
+		t.Errorf("the unwritten read is printed %d times, want once:\n%s", n, out)
+	}
+	if !strings.Contains(out, ": unwritten-read on key 1, operation 1 (line 2)\n") || !strings.Contains(out, "monotonic-reads") {
+		t.Errorf("output:\n%s", out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "unwritten-read on key 1") && strings.Count(line, ", ") < 1 {
+			t.Errorf("the anomaly line names one model: %q", line)
+		}
 	}
 }

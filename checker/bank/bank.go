@@ -66,11 +66,11 @@ const Engine = "bank-invariant"
 // The anomalies.
 const (
 	// KindWrongAccounts is a read whose accounts are not the setup's.
-	KindWrongAccounts = "wrong-accounts"
+	KindWrongAccounts = checker.WrongAccounts
 	// KindWrongTotal is a read whose balances do not sum to the total.
-	KindWrongTotal = "wrong-total"
+	KindWrongTotal = checker.WrongTotal
 	// KindNegativeBalance is a read showing an account below zero.
-	KindNegativeBalance = "negative-balance"
+	KindNegativeBalance = checker.NegativeBalance
 )
 
 // MaxAnomalies is the most anomalies a result lists.
@@ -172,21 +172,15 @@ func judgeRead(h *history.History, setup *history.Op, initial map[string]any, r 
 		if sum > d.Total {
 			change = fmt.Sprintf("%d was created", sum-d.Total)
 		}
-		found = append(found, checker.Anomaly{
-			Kind: KindWrongTotal,
-			Ops:  []int64{h.OpIndex(setup), h.OpIndex(r)},
-			Explanation: fmt.Sprintf("%s read balances summing to %d (index %d), but the setup write (index %d) gave the accounts %d in total and transfers only move money: %s.",
-				who(h, r), sum, h.OpIndex(r), h.OpIndex(setup), d.Total, change),
-		})
+		w := checker.NewWitness(h)
+		found = append(found, w.Anomaly(KindWrongTotal, nil, checker.Say("%s read balances summing to %d (%s), but the setup write (%s) gave the accounts %d in total and transfers only move money: %s.",
+			who(w, r), sum, w.At(r), w.At(setup), d.Total, change)))
 	}
 	if neg := negatives(balances); len(neg) > 0 && !allowNegative {
 		d.NegativeBalance++
-		found = append(found, checker.Anomaly{
-			Kind: KindNegativeBalance,
-			Ops:  []int64{h.OpIndex(r)},
-			Explanation: fmt.Sprintf("%s read a negative balance (index %d): %s, though a transfer that would overdraw its source must not apply; if the store allows overdrafts, allow negative balances.",
-				who(h, r), h.OpIndex(r), strings.Join(neg, ", ")),
-		})
+		w := checker.NewWitness(h)
+		found = append(found, w.Anomaly(KindNegativeBalance, nil, checker.Say("%s read a negative balance (%s): %s, though a transfer that would overdraw its source must not apply; if the store allows overdrafts, allow negative balances.",
+			who(w, r), w.At(r), strings.Join(neg, ", "))))
 	}
 	return found
 }
@@ -280,12 +274,9 @@ func wrongAccounts(h *history.History, setup *history.Op, initial map[string]any
 	if len(problems) == 0 {
 		return checker.Anomaly{}, true
 	}
-	return checker.Anomaly{
-		Kind: KindWrongAccounts,
-		Ops:  []int64{h.OpIndex(setup), h.OpIndex(r)},
-		Explanation: fmt.Sprintf("%s read balances %s (index %d), but the setup write (index %d) created %s: %s.",
-			who(h, r), history.Describe(balances), h.OpIndex(r), h.OpIndex(setup), plural(len(initial), "account"), strings.Join(problems, "; ")),
-	}, false
+	w := checker.NewWitness(h)
+	return w.Anomaly(KindWrongAccounts, nil, checker.Say("%s read balances %s (%s), but the setup write (%s) created %s: %s.",
+		who(w, r), checker.Val(balances), w.At(r), w.At(setup), plural(len(initial), "account"), strings.Join(problems, "; "))), false
 }
 
 // negatives lists the accounts with a negative balance, sorted.
@@ -310,12 +301,8 @@ func list(names []string) string {
 }
 
 // who names the process of op, and its node when known.
-func who(h *history.History, op *history.Op) string {
-	s := fmt.Sprintf("Process %v", op.Process)
-	if e := h.CompleteEvent(op); e != nil && e.Node != "" {
-		s += " on node " + e.Node
-	}
-	return s
+func who(w *checker.Witness, op *history.Op) checker.Phrase {
+	return checker.Say("%s%s", w.Who(op), w.OnNode(op))
 }
 
 func plural(n int, unit string) string {

@@ -29,22 +29,22 @@ func TestVerdicts(t *testing.T) {
 		history string
 		opts    checker.Options
 		want    checker.Verdict
-		kinds   []string
+		kinds   []checker.Kind
 		ops     [][]int64 // anomalies' ops
 		reason  string    // a substring of Reason
 		reads   int
 	}{
 		{name: "balances conserved", want: checker.Valid, reads: 2, history: setup + read(1, `{"a0":95,"a1":105}`) + read(1, `{"a0":100,"a1":100}`)},
-		{name: "money destroyed", want: checker.Invalid, reads: 2, kinds: []string{KindWrongTotal}, ops: [][]int64{{1, 7}}, reason: "1 of 2 reads broke", history: setup +
+		{name: "money destroyed", want: checker.Invalid, reads: 2, kinds: []checker.Kind{KindWrongTotal}, ops: [][]int64{{1, 7}}, reason: "1 of 2 reads broke", history: setup +
 			read(1, `{"a0":95,"a1":105}`) + read(1, `{"a0":95,"a1":100}`)},
-		{name: "money created", want: checker.Invalid, reads: 1, kinds: []string{KindWrongTotal}, ops: [][]int64{{1, 5}}, history: setup + read(1, `{"a0":100,"a1":105}`)},
-		{name: "a negative balance", want: checker.Invalid, reads: 1, kinds: []string{KindNegativeBalance}, ops: [][]int64{{5}}, history: setup + read(1, `{"a0":-5,"a1":205}`)},
-		{name: "a negative balance and the wrong total", want: checker.Invalid, reads: 1, kinds: []string{KindWrongTotal, KindNegativeBalance}, ops: [][]int64{{1, 5}, {5}}, reason: "1 of 1 read broke", history: setup + read(1, `{"a0":-5,"a1":200}`)},
+		{name: "money created", want: checker.Invalid, reads: 1, kinds: []checker.Kind{KindWrongTotal}, ops: [][]int64{{1, 5}}, history: setup + read(1, `{"a0":100,"a1":105}`)},
+		{name: "a negative balance", want: checker.Invalid, reads: 1, kinds: []checker.Kind{KindNegativeBalance}, ops: [][]int64{{5}}, history: setup + read(1, `{"a0":-5,"a1":205}`)},
+		{name: "a negative balance and the wrong total", want: checker.Invalid, reads: 1, kinds: []checker.Kind{KindWrongTotal, KindNegativeBalance}, ops: [][]int64{{1, 5}, {5}}, reason: "1 of 1 read broke", history: setup + read(1, `{"a0":-5,"a1":200}`)},
 		{name: "negative balances allowed", opts: checker.Options{AllowNegativeBalances: true}, want: checker.Valid, reads: 1, history: setup + read(1, `{"a0":-5,"a1":205}`)},
-		{name: "a missing account", want: checker.Invalid, reads: 1, kinds: []string{KindWrongAccounts}, ops: [][]int64{{1, 5}}, history: setup + read(1, `{"a0":200}`)},
-		{name: "an account not set up", want: checker.Invalid, reads: 1, kinds: []string{KindWrongAccounts}, ops: [][]int64{{1, 5}}, history: setup + read(1, `{"a0":100,"a1":100,"a2":0}`)},
-		{name: "a balance that is no integer", want: checker.Invalid, reads: 1, kinds: []string{KindWrongAccounts}, ops: [][]int64{{1, 5}}, history: setup + read(1, `{"a0":null,"a1":200}`)},
-		{name: "a nil read is a bank without accounts", want: checker.Invalid, reads: 1, kinds: []string{KindWrongAccounts}, ops: [][]int64{{1, 5}}, history: setup + read(1, `null`)},
+		{name: "a missing account", want: checker.Invalid, reads: 1, kinds: []checker.Kind{KindWrongAccounts}, ops: [][]int64{{1, 5}}, history: setup + read(1, `{"a0":200}`)},
+		{name: "an account not set up", want: checker.Invalid, reads: 1, kinds: []checker.Kind{KindWrongAccounts}, ops: [][]int64{{1, 5}}, history: setup + read(1, `{"a0":100,"a1":100,"a2":0}`)},
+		{name: "a balance that is no integer", want: checker.Invalid, reads: 1, kinds: []checker.Kind{KindWrongAccounts}, ops: [][]int64{{1, 5}}, history: setup + read(1, `{"a0":null,"a1":200}`)},
+		{name: "a nil read is a bank without accounts", want: checker.Invalid, reads: 1, kinds: []checker.Kind{KindWrongAccounts}, ops: [][]int64{{1, 5}}, history: setup + read(1, `null`)},
 		{name: "a nil read under Knossos' convention observed nothing", opts: checker.Options{NilRead: checker.NilReadUnknown}, want: checker.Unknown, reason: "no read of the balances succeeded after the setup write", history: setup + read(1, `null`)},
 		{name: "a read begun before the setup completed is not judged", want: checker.Valid, reads: 1, history: `
 {"type":"invoke","process":1,"f":"read","value":null}
@@ -89,17 +89,17 @@ func TestExplanations(t *testing.T) {
 		want           []string
 	}{
 		{"wrong total", `{"a0":95,"a1":100}`, []string{
-			"Process 3 read balances summing to 195 (index 5), but the setup write (index 1) gave the accounts 200 in total and transfers only move money: 5 was destroyed."}},
+			"Process 3 read balances summing to 195 (index 5, line 6), but the setup write (index 1, line 2) gave the accounts 200 in total and transfers only move money: 5 was destroyed."}},
 		{"negative balance", `{"a0":-5,"a1":205}`, []string{
-			"Process 3 read a negative balance (index 5): a0 holds -5, though a transfer that would overdraw its source must not apply; if the store allows overdrafts, allow negative balances."}},
+			"Process 3 read a negative balance (index 5, line 6): a0 holds -5, though a transfer that would overdraw its source must not apply; if the store allows overdrafts, allow negative balances."}},
 		{"wrong accounts", `{"a0":100,"a2":100}`, []string{
-			`Process 3 read balances {"a0":100,"a2":100} (index 5), but the setup write (index 1) created 2 accounts: a1 missing; a2 not set up.`}},
+			`Process 3 read balances {"a0":100,"a2":100} (index 5, line 6), but the setup write (index 1, line 2) created 2 accounts: a1 missing; a2 not set up.`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := Check(context.Background(), histtest.Parse(t, setup+read(3, tc.balances)), checker.Options{})
 			var got []string
 			for _, a := range res.Anomalies {
-				got = append(got, a.Explanation)
+				got = append(got, a.Explanation())
 			}
 			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 				t.Errorf("explanations %q\nwant %q", got, tc.want)

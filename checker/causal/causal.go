@@ -141,16 +141,17 @@ func causalMemory(ctx context.Context, r *reghist.History, res *checker.Result) 
 	default:
 		res.Verdict = checker.Invalid
 		what := "no order of the writes respects the causal order and what this process read (causal)"
-		kind := "causal-violation"
+		kind := checker.CausalViolation
 		if !v.Cycle {
-			what = "it read the initial value although a write of that key was in its causal past (causal)"
-			kind = "causal-initial-read"
+			what = "it read the initial value although a write of that key was in its causal past"
+			kind = checker.CausalInitialRead
 		} else if len(v.Because) == 0 {
-			what = "the causal order is cyclic: an operation depends on its own effect (causal)"
-			kind = "cyclic-causality"
+			what = "the causal order is cyclic: an operation depends on its own effect"
+			kind = checker.CyclicCausality
 		}
-		ops, text := vc.Explain(v, what)
+		w := r.Witness()
+		text := vc.Explain(w, v, checker.Say("%s", what))
 		last := v.Path[len(v.Path)-1]
-		res.Anomalies = []checker.Anomaly{{Kind: kind, Key: r.Keys[r.Ops[last].Key], Ops: ops, Explanation: text}}
+		res.Anomalies = []checker.Anomaly{w.Anomaly(kind, r.Keys[r.Ops[last].Key], text)}
 	}
 }

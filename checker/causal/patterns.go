@@ -521,8 +521,9 @@ func (g *graph) before(a, b int32) bool {
 func (g *graph) judge(m checker.Model, res *checker.Result) {
 	if g.order == nil {
 		res.Verdict = checker.Invalid
-		ops, text := g.explainer.Explain(&views.Violation{Cycle: true, Path: g.cycle}, "the causal order is cyclic: an operation depends on its own effect ("+string(m)+")")
-		res.Anomalies = []checker.Anomaly{{Kind: "cyclic-causality", Ops: ops, Explanation: text}}
+		w := g.r.Witness()
+		text := g.explainer.Explain(w, &views.Violation{Cycle: true, Path: g.cycle}, checker.Say("the causal order is cyclic: an operation depends on its own effect"))
+		res.Anomalies = []checker.Anomaly{w.Anomaly(checker.CyclicCausality, nil, text)}
 		return
 	}
 	if a, ok := g.badRead(m); ok {
@@ -566,15 +567,17 @@ func (g *graph) badRead(m checker.Model) (checker.Anomaly, bool) {
 		}
 		if o.Reads == reghist.Initial {
 			path := g.explainer.Ancestry(0, w, op, views.Edge{})
-			ops, text := g.explainer.Explain(&views.Violation{Path: path}, "it read the initial value although a write of that key was in its causal past ("+string(m)+")")
-			return checker.Anomaly{Kind: "causal-initial-read", Key: r.Keys[o.Key], Ops: ops, Explanation: text}, true
+			w := r.Witness()
+			text := g.explainer.Explain(w, &views.Violation{Path: path}, checker.Say("it read the initial value although a write of that key was in its causal past"))
+			return w.Anomaly(checker.CausalInitialRead, r.Keys[o.Key], text), true
 		}
 		first := g.explainer.Ancestry(0, o.Reads, w, views.Edge{})
 		second := g.explainer.Ancestry(0, w, op, views.Edge{})
 		path := append(first, second[1:]...)
-		ops, text := g.explainer.Explain(&views.Violation{Path: path},
-			"it read "+reghist.Assign(r.Keys[o.Key], o.Read)+", which "+reghist.Assign(r.Keys[o.Key], r.Ops[w].Written)+" had overwritten in its causal past ("+string(m)+")")
-		return checker.Anomaly{Kind: "causal-stale-read", Key: r.Keys[o.Key], Ops: ops, Explanation: text}, true
+		wit := r.Witness()
+		text := g.explainer.Explain(wit, &views.Violation{Path: path},
+			checker.Say("it read %s, which %s had overwritten in its causal past", reghist.Assign(r.Keys[o.Key], o.Read), reghist.Assign(r.Keys[o.Key], r.Ops[w].Written)))
+		return wit.Anomaly(checker.CausalStaleRead, r.Keys[o.Key], text), true
 	}
 	return checker.Anomaly{}, false
 }
@@ -630,9 +633,10 @@ func (g *graph) conflictCycle() (checker.Anomaly, bool) {
 			v.Because[views.Edge{From: from, To: to}] = rd
 		}
 	}
-	ops, text := g.explainer.Explain(v, "no single order of the writes explains every read, so replicas cannot have converged (causal-convergence)")
+	w := r.Witness()
+	text := g.explainer.Explain(w, v, checker.Say("no single order of the writes explains every read, so replicas cannot have converged (causal-convergence)"))
 	last := cyc[len(cyc)-1]
-	return checker.Anomaly{Kind: "conflicting-orders", Key: r.Keys[r.Ops[last].Key], Ops: ops, Explanation: text}, true
+	return w.Anomaly(checker.ConflictingOrders, r.Keys[r.Ops[last].Key], text), true
 }
 
 // conflictReason returns a read of to that has from, another write of

@@ -75,7 +75,7 @@ func (Checker) Applies(h *history.History) bool { return reghist.ForeignFuncs(h)
 const Engine = "final-reads"
 
 // KindDivergence is the anomaly of two final reads of a key that disagree.
-const KindDivergence = "divergence"
+const KindDivergence = checker.Divergence
 
 // MaxAnomalies is the most anomalies a result lists, one per key.
 const MaxAnomalies = 10
@@ -393,18 +393,15 @@ func explain(h *history.History, ks *keyState, a, b *history.Op, w map[string]*h
 		counts[c]++
 	}
 	slices.SortStableFunc(values, func(x, y string) int { return counts[y] - counts[x] })
-	ops := []int64{h.OpIndex(a), h.OpIndex(b)}
-	read := func(op *history.Op) string {
-		s := fmt.Sprintf("process %v%s read %s%s (index %d", op.Process, node(h, op), history.Describe(op.Output), at(h, op.Invoke), h.OpIndex(op))
+	wit := checker.NewWitness(h)
+	read := func(op *history.Op) checker.Phrase {
+		s := checker.Say("%s%s read %s%s (%s", wit.Who(op), wit.OnNode(op), checker.Val(op.Output), at(h, op.Invoke), wit.At(op))
 		if wr := w[history.Canonical(op.Output)]; wr != nil {
-			ops = append(ops, h.OpIndex(wr))
-			s += fmt.Sprintf("; written by process %v%s, index %d", wr.Process, node(h, wr), h.OpIndex(wr))
+			s = checker.Say("%s; written by %s%s, %s", s, wit.Who(wr), wit.OnNode(wr), wit.At(wr))
 		}
-		return s + ")"
+		return checker.Say("%s)", s)
 	}
 	ra, rb := read(a), read(b)
-	slices.Sort(ops)
-	ops = slices.Compact(ops)
 	var tally []string
 	for _, c := range values[:min(len(values), 4)] {
 		tally = append(tally, fmt.Sprintf("%d returned %s", counts[c], c))
@@ -414,15 +411,15 @@ func explain(h *history.History, ks *keyState, a, b *history.Op, w map[string]*h
 	}
 	since := ", though nothing wrote it"
 	if ks.lastDone >= 0 {
-		since = fmt.Sprintf(" after its last write completed (index %d%s)", h.Events[ks.lastDone].Index, at(h, ks.lastDone))
+		e := &h.Events[ks.lastDone]
+		where := fmt.Sprintf("index %d", e.Index)
+		if e.Line > 0 {
+			where += fmt.Sprintf(", line %d", e.Line)
+		}
+		since = fmt.Sprintf(" after its last write completed (%s%s)", where, at(h, ks.lastDone))
 	}
-	return checker.Anomaly{
-		Kind: KindDivergence,
-		Key:  ks.key,
-		Ops:  ops,
-		Explanation: fmt.Sprintf("The final reads of %s disagree%s: %s, but %s; of its %d final reads %s, so the replicas did not converge.",
-			objectName(ks.key), since, ra, rb, len(ks.final), strings.Join(tally, ", ")),
-	}
+	return wit.Anomaly(KindDivergence, ks.key, checker.Say("The final reads of %s disagree%s: %s, but %s; of its %d final reads %s, so the replicas did not converge.",
+		objectName(ks.key), since, ra, rb, len(ks.final), strings.Join(tally, ", ")))
 }
 
 // at gives the time of the event at pos, when it has one.
@@ -441,22 +438,8 @@ func at(h *history.History, pos int) string {
 	return " at " + d.String()
 }
 
-func node(h *history.History, op *history.Op) string {
-	if e := h.CompleteEvent(op); e != nil && e.Node != "" {
-		return " on node " + e.Node
-	}
-	if e := h.InvokeEvent(op); e.Node != "" {
-		return " on node " + e.Node
-	}
-	return ""
-}
-
-func objectName(key any) string {
-	if key == nil {
-		return "the register"
-	}
-	return history.Describe(key)
-}
+// objectName names a key in a sentence, escaped for a terminal.
+func objectName(key any) string { return checker.Escape(checker.KeyName(key)) }
 
 // keyList names up to five keys.
 func keyList(keys []any) string {

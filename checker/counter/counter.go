@@ -73,8 +73,8 @@ const Engine = "counter-bounds"
 
 // The anomalies: a read below its lower bound, and one above its upper.
 const (
-	KindTooLow  = "read-too-low"
-	KindTooHigh = "read-too-high"
+	KindTooLow  = checker.ReadTooLow
+	KindTooHigh = checker.ReadTooHigh
 )
 
 // MaxAnomalies is the most anomalies a result lists.
@@ -271,8 +271,10 @@ func explain(h *history.History, v violation) checker.Anomaly {
 	})
 	witness := []*history.Op{r}
 	sum := possibleSum
-	var kind, why string
-	read := fmt.Sprintf("process %v%s read %d from %s (index %d)", r.Process, node(h, r), v.value, objectName(r.Key), h.OpIndex(r))
+	var kind checker.Kind
+	var why checker.Phrase
+	w := checker.NewWitness(h)
+	read := checker.Say("%s%s read %d from %s (%s)", w.Who(r), w.OnNode(r), v.value, objectName(r.Key), w.At(r))
 	if v.value < v.lower {
 		kind = KindTooLow
 		for _, op := range certain {
@@ -283,11 +285,11 @@ func explain(h *history.History, v violation) checker.Anomaly {
 			sum += op.Input.(int64)
 		}
 		witness = append(witness, possible...)
-		why = fmt.Sprintf("%s, but adds acknowledged before the read began already summed to %d", read, v.lower-possibleSum)
+		why = checker.Say("%s, but adds acknowledged before the read began already summed to %d", read, v.lower-possibleSum)
 		if possibleSum < 0 {
-			why += fmt.Sprintf(", and every decrement that may have applied before it completed takes away only %d, so the counter held at least %d", -possibleSum, v.lower)
+			why = checker.Say("%s, and every decrement that may have applied before it completed takes away only %d, so the counter held at least %d", why, -possibleSum, v.lower)
 		}
-		why += ": the read missed acknowledged increments"
+		why = checker.Say("%s: the read missed acknowledged increments", why)
 	} else {
 		kind = KindTooHigh
 		for _, op := range certain {
@@ -299,21 +301,17 @@ func explain(h *history.History, v violation) checker.Anomaly {
 		}
 		switch {
 		case len(possible) == 0:
-			why = fmt.Sprintf("%s, but no increment was invoked before the read completed", read)
+			why = checker.Say("%s, but no increment was invoked before the read completed", read)
 		default:
-			why = fmt.Sprintf("%s, but every increment invoked before the read completed sums to only %d", read, possibleSum)
+			why = checker.Say("%s, but every increment invoked before the read completed sums to only %d", read, possibleSum)
 		}
 		if len(witness) > 1 {
-			why += fmt.Sprintf(", and decrements acknowledged before it began take away %d, so the counter held at most %d", possibleSum-v.upper, v.upper)
+			why = checker.Say("%s, and decrements acknowledged before it began take away %d, so the counter held at most %d", why, possibleSum-v.upper, v.upper)
 		}
-		why += ": the read saw increments that were never made, or were applied twice"
+		why = checker.Say("%s: the read saw increments that were never made, or were applied twice", why)
 	}
-	ops := make([]int64, len(witness))
-	for i, op := range witness {
-		ops[i] = h.OpIndex(op)
-	}
-	slices.Sort(ops)
-	return checker.Anomaly{Kind: kind, Key: r.Key, Ops: ops, Explanation: why + "."}
+	w.Add(witness...)
+	return w.Anomaly(kind, r.Key, checker.Say("%s.", why))
 }
 
 func abs(n int64) int64 {
@@ -323,21 +321,11 @@ func abs(n int64) int64 {
 	return n
 }
 
-func node(h *history.History, op *history.Op) string {
-	if e := h.CompleteEvent(op); e != nil && e.Node != "" {
-		return " on node " + e.Node
-	}
-	if e := h.InvokeEvent(op); e.Node != "" {
-		return " on node " + e.Node
-	}
-	return ""
-}
-
 func objectName(key any) string {
 	if key == nil {
 		return "the counter"
 	}
-	return "counter " + history.Describe(key)
+	return "counter " + checker.Escape(history.Describe(key))
 }
 
 func plural(n int, unit string) string {

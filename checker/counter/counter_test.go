@@ -16,7 +16,7 @@ func TestVerdicts(t *testing.T) {
 		history string
 		opts    checker.Options
 		want    checker.Verdict
-		kinds   []string
+		kinds   []checker.Kind
 		ops     [][]int64 // anomalies' ops
 		reason  string    // a substring of Reason
 		reads   int       // reads judged
@@ -35,21 +35,21 @@ func TestVerdicts(t *testing.T) {
 {"type":"ok","process":1,"f":"read","value":0}
 {"type":"ok","process":2,"f":"read","value":5}
 {"type":"ok","process":0,"f":"add","value":5}`},
-		{name: "a read below the acknowledged adds", want: checker.Invalid, reads: 1, kinds: []string{KindTooLow}, ops: [][]int64{{1, 5}}, reason: "1 read outside", history: `
+		{name: "a read below the acknowledged adds", want: checker.Invalid, reads: 1, kinds: []checker.Kind{KindTooLow}, ops: [][]int64{{1, 5}}, reason: "1 read outside", history: `
 {"type":"invoke","process":0,"f":"add","key":"c","value":5}
 {"type":"ok","process":0,"f":"add","key":"c","value":5}
 {"type":"invoke","process":0,"f":"add","key":"c","value":3}
 {"type":"ok","process":0,"f":"add","key":"c","value":3}
 {"type":"invoke","process":1,"f":"read","key":"c","value":null}
 {"type":"ok","process":1,"f":"read","key":"c","value":4}`},
-		{name: "counters are judged apart", want: checker.Invalid, reads: 2, kinds: []string{KindTooLow}, ops: [][]int64{{1, 5}}, history: `
+		{name: "counters are judged apart", want: checker.Invalid, reads: 2, kinds: []checker.Kind{KindTooLow}, ops: [][]int64{{1, 5}}, history: `
 {"type":"invoke","process":0,"f":"add","key":"c","value":5}
 {"type":"ok","process":0,"f":"add","key":"c","value":5}
 {"type":"invoke","process":1,"f":"read","key":"d","value":null}
 {"type":"ok","process":1,"f":"read","key":"d","value":0}
 {"type":"invoke","process":1,"f":"read","key":"c","value":null}
 {"type":"ok","process":1,"f":"read","key":"c","value":0}`},
-		{name: "a read above every attempted add", want: checker.Invalid, reads: 1, kinds: []string{KindTooHigh}, ops: [][]int64{{5}}, history: `
+		{name: "a read above every attempted add", want: checker.Invalid, reads: 1, kinds: []checker.Kind{KindTooHigh}, ops: [][]int64{{5}}, history: `
 {"type":"invoke","process":0,"f":"add","value":5}
 {"type":"ok","process":0,"f":"add","value":5}
 {"type":"invoke","process":2,"f":"add","value":3}
@@ -67,17 +67,17 @@ func TestVerdicts(t *testing.T) {
 {"type":"invoke","process":2,"f":"add","value":3}
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":3}`},
-		{name: "a failed add never applies", want: checker.Invalid, reads: 1, kinds: []string{KindTooHigh}, ops: [][]int64{{3}}, history: `
+		{name: "a failed add never applies", want: checker.Invalid, reads: 1, kinds: []checker.Kind{KindTooHigh}, ops: [][]int64{{3}}, history: `
 {"type":"invoke","process":2,"f":"add","value":3}
 {"type":"fail","process":2,"f":"add","value":3}
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":3}`},
-		{name: "an add invoked after the read completed", want: checker.Invalid, reads: 1, kinds: []string{KindTooHigh}, ops: [][]int64{{1}}, history: `
+		{name: "an add invoked after the read completed", want: checker.Invalid, reads: 1, kinds: []checker.Kind{KindTooHigh}, ops: [][]int64{{1}}, history: `
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":3}
 {"type":"invoke","process":2,"f":"add","value":3}
 {"type":"ok","process":2,"f":"add","value":3}`},
-		{name: "an acknowledged decrement lowers the upper bound", want: checker.Invalid, reads: 1, kinds: []string{KindTooHigh}, ops: [][]int64{{3, 5}}, history: `
+		{name: "an acknowledged decrement lowers the upper bound", want: checker.Invalid, reads: 1, kinds: []checker.Kind{KindTooHigh}, ops: [][]int64{{3, 5}}, history: `
 {"type":"invoke","process":0,"f":"add","value":10}
 {"type":"ok","process":0,"f":"add","value":10}
 {"type":"invoke","process":0,"f":"add","value":-3}
@@ -93,14 +93,14 @@ func TestVerdicts(t *testing.T) {
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":10}
 {"type":"info","process":2,"f":"add","value":-3}`},
-		{name: "below even with every decrement", want: checker.Invalid, reads: 1, kinds: []string{KindTooLow}, ops: [][]int64{{1, 4, 5}}, history: `
+		{name: "below even with every decrement", want: checker.Invalid, reads: 1, kinds: []checker.Kind{KindTooLow}, ops: [][]int64{{1, 4, 5}}, history: `
 {"type":"invoke","process":0,"f":"add","value":10}
 {"type":"ok","process":0,"f":"add","value":10}
 {"type":"invoke","process":2,"f":"add","value":-3}
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"info","process":2,"f":"add","value":-3}
 {"type":"ok","process":1,"f":"read","value":6}`},
-		{name: "the witness is the fewest adds", want: checker.Invalid, reads: 1, kinds: []string{KindTooLow}, ops: [][]int64{{5, 7}}, history: `
+		{name: "the witness is the fewest adds", want: checker.Invalid, reads: 1, kinds: []checker.Kind{KindTooLow}, ops: [][]int64{{5, 7}}, history: `
 {"type":"invoke","process":0,"f":"add","value":1}
 {"type":"ok","process":0,"f":"add","value":1}
 {"type":"invoke","process":0,"f":"add","value":1}
@@ -109,7 +109,7 @@ func TestVerdicts(t *testing.T) {
 {"type":"ok","process":0,"f":"add","value":5}
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":4}`},
-		{name: "a nil read is 0", want: checker.Invalid, reads: 1, kinds: []string{KindTooLow}, ops: [][]int64{{1, 3}}, history: `
+		{name: "a nil read is 0", want: checker.Invalid, reads: 1, kinds: []checker.Kind{KindTooLow}, ops: [][]int64{{1, 3}}, history: `
 {"type":"invoke","process":0,"f":"add","value":1}
 {"type":"ok","process":0,"f":"add","value":1}
 {"type":"invoke","process":1,"f":"read","value":null}
@@ -156,20 +156,20 @@ func TestExplanations(t *testing.T) {
 {"type":"ok","process":0,"f":"add","key":"c","value":15}
 {"type":"invoke","process":3,"f":"read","key":"c","value":null,"node":"n2"}
 {"type":"ok","process":3,"f":"read","key":"c","value":12,"node":"n2"}`,
-			`process 3 on node n2 read 12 from counter "c" (index 3), but adds acknowledged before the read began already summed to 15: the read missed acknowledged increments.`},
+			`Process 3 on node n2 read 12 from counter "c" (index 3, line 4), but adds acknowledged before the read began already summed to 15: the read missed acknowledged increments.`},
 		{"too low with decrements", `
 {"type":"invoke","process":0,"f":"add","value":20}
 {"type":"ok","process":0,"f":"add","value":20}
 {"type":"invoke","process":2,"f":"add","value":-5}
 {"type":"invoke","process":3,"f":"read","value":null}
 {"type":"ok","process":3,"f":"read","value":12}`,
-			`process 3 read 12 from the counter (index 4), but adds acknowledged before the read began already summed to 20, and every decrement that may have applied before it completed takes away only 5, so the counter held at least 15: the read missed acknowledged increments.`},
+			`Process 3 read 12 from the counter (index 4, line 5), but adds acknowledged before the read began already summed to 20, and every decrement that may have applied before it completed takes away only 5, so the counter held at least 15: the read missed acknowledged increments.`},
 		{"too high", `
 {"type":"invoke","process":0,"f":"add","value":15}
 {"type":"ok","process":0,"f":"add","value":15}
 {"type":"invoke","process":3,"f":"read","value":null}
 {"type":"ok","process":3,"f":"read","value":20}`,
-			`process 3 read 20 from the counter (index 3), but every increment invoked before the read completed sums to only 15: the read saw increments that were never made, or were applied twice.`},
+			`Process 3 read 20 from the counter (index 3, line 4), but every increment invoked before the read completed sums to only 15: the read saw increments that were never made, or were applied twice.`},
 		{"too high with decrements", `
 {"type":"invoke","process":0,"f":"add","value":15}
 {"type":"ok","process":0,"f":"add","value":15}
@@ -177,15 +177,15 @@ func TestExplanations(t *testing.T) {
 {"type":"ok","process":0,"f":"add","value":-4}
 {"type":"invoke","process":3,"f":"read","value":null}
 {"type":"ok","process":3,"f":"read","value":13}`,
-			`process 3 read 13 from the counter (index 5), but every increment invoked before the read completed sums to only 15, and decrements acknowledged before it began take away 4, so the counter held at most 11: the read saw increments that were never made, or were applied twice.`},
+			`Process 3 read 13 from the counter (index 5, line 6), but every increment invoked before the read completed sums to only 15, and decrements acknowledged before it began take away 4, so the counter held at most 11: the read saw increments that were never made, or were applied twice.`},
 		{"nothing added", `
 {"type":"invoke","process":3,"f":"read","value":null}
 {"type":"ok","process":3,"f":"read","value":1}`,
-			`process 3 read 1 from the counter (index 1), but no increment was invoked before the read completed: the read saw increments that were never made, or were applied twice.`},
+			`Process 3 read 1 from the counter (index 1, line 2), but no increment was invoked before the read completed: the read saw increments that were never made, or were applied twice.`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := Check(context.Background(), histtest.Parse(t, tc.history), checker.Options{})
-			if len(res.Anomalies) != 1 || res.Anomalies[0].Explanation != tc.want {
+			if len(res.Anomalies) != 1 || res.Anomalies[0].Explanation() != tc.want {
 				t.Errorf("anomalies %+v\nwant the explanation %s", res.Anomalies, tc.want)
 			}
 		})

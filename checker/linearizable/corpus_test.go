@@ -116,14 +116,14 @@ func TestKnossosFailingOps(t *testing.T) {
 	}{
 		// Knossos: failing op {:process 70 :type :ok :f :read :value 0
 		// :index 491}, model state after: register 2.
-		{"cas-failure.edn", int64(0), 491, []string{"Process 70's read", "returning 0 (index 491)", "the register at 2"}},
+		{"cas-failure.edn", int64(0), 491, []string{"Process 70's read", "returning 0 (index 491, line 503)", "the register at 2"}},
 		// Knossos: failing op {:process 21 :type :ok :f :read :value 2
 		// :index 14}.
-		{"bad-analysis.edn", int64(0), 14, []string{"Process 21's read (index 14) returned 2", "stale"}},
+		{"bad-analysis.edn", int64(0), 14, []string{"Process 21's read (index 14, line 18) returned 2", "stale"}},
 		// Knossos (cas-register nil): process 1 read 3 at index 4.
-		{"rethink-fail-minimal.edn", nil, 4, []string{"Process 1's read (index 4) returned 3"}},
+		{"rethink-fail-minimal.edn", nil, 4, []string{"Process 1's read (index 4, line 7) returned 3"}},
 		// Knossos (cas-register nil): process 12 read 3 at index 217.
-		{"rethink-fail-smaller.edn", nil, 217, []string{"Process 12's read", "returning 3 (index 217)"}},
+		{"rethink-fail-smaller.edn", nil, 217, []string{"Process 12's read", "returning 3 (index 217, line 332)"}},
 		// The write of 3 failed, so the read of 3 at index 3 is impossible.
 		{"immediate-failure.edn", int64(0), 3, []string{"returned 3", "failed, so it never took effect"}},
 	} {
@@ -141,8 +141,8 @@ func TestKnossosFailingOps(t *testing.T) {
 				t.Errorf("witness ops %v: want at most 4, including %d", a.Ops, tc.failing)
 			}
 			for _, s := range tc.says {
-				if !strings.Contains(a.Explanation, s) {
-					t.Errorf("explanation lacks %q: %s", s, a.Explanation)
+				if !strings.Contains(a.Explanation(), s) {
+					t.Errorf("explanation lacks %q: %s", s, a.Explanation())
 				}
 			}
 		})

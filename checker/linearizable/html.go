@@ -61,7 +61,7 @@ func writeHTML(ctx context.Context, w io.Writer, h *history.History, opts checke
 		return fmt.Errorf("visualize %s: no operations on key %s: pass a key the history uses", h.Source, history.Describe(key))
 	}
 	sp, ops := part.compile(obj, opts.Initial, &share{of: newBudget(opts.MemoryBudget())})
-	d := describer{h: h, p: part}
+	d := newDescriber(h, part)
 	end := int64(len(h.Events))
 	pops := make([]porcupine.Operation, len(ops))
 	for i, op := range ops {
@@ -91,7 +91,7 @@ func writeHTML(ctx context.Context, w io.Writer, h *history.History, opts checke
 			return nil
 		},
 		// Shown with textContent: text, not markup.
-		DescribeOperation: func(input, _ any) string { return d.op(part.ops[input.(int)]) },
+		DescribeOperation: func(input, _ any) string { return d.opText(part.ops[input.(int)]) },
 		// Shown with innerHTML: escaped.
 		DescribeState:             func(state any) string { return inner(sp.describe(state.(int32))) },
 		DescribeOperationMetadata: func(any) string { return "" },

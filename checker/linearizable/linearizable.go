@@ -127,7 +127,7 @@ func checkInPasses(ctx context.Context, h *history.History, opts checker.Options
 				outcomes[i] = partitionOutcome{err: errSettled}
 				return
 			}
-			checker.ReportProgress(ctx, checker.Step{Model: checker.Linearizable, Unit: "key", Done: int(begun.Add(1)), Total: len(parts)})
+			checker.ReportProgress(ctx, checker.ProgressStep{Model: checker.Linearizable, Unit: "key", Done: int(begun.Add(1)), Total: len(parts)})
 			decided := false
 			if pass == 0 {
 				outcomes[i], decided = parts[i].readMapped(searchCtx, obj, opts.Initial, mem)

@@ -29,7 +29,7 @@ func TestVerdicts(t *testing.T) {
 		history string
 		initial any
 		want    checker.Verdict
-		kind    string
+		kind    checker.Kind
 		ops     []int64
 	}{
 		{name: "sequential write then read", want: checker.Valid, history: `
@@ -54,7 +54,7 @@ func TestVerdicts(t *testing.T) {
 {"type":"fail","process":0,"f":"write","value":3}
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":3}`},
-		{name: "read from the future", want: checker.Invalid, kind: KindUnwrittenRead, ops: []int64{1, 3}, history: `
+		{name: "read from the future", want: checker.Invalid, kind: KindReadBeforeWrite, ops: []int64{1, 3}, history: `
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":3}
 {"type":"invoke","process":0,"f":"write","value":3}
@@ -159,13 +159,13 @@ func TestVerdicts(t *testing.T) {
 			}
 			a := res.Anomalies[0]
 			if a.Kind != tc.kind {
-				t.Errorf("anomaly kind %s, want %s: %s", a.Kind, tc.kind, a.Explanation)
+				t.Errorf("anomaly kind %s, want %s: %s", a.Kind, tc.kind, a.Explanation())
 			}
 			if tc.ops != nil && fmt.Sprint(a.Ops) != fmt.Sprint(tc.ops) {
-				t.Errorf("anomaly ops %v, want %v: %s", a.Ops, tc.ops, a.Explanation)
+				t.Errorf("anomaly ops %v, want %v: %s", a.Ops, tc.ops, a.Explanation())
 			}
-			if !strings.HasSuffix(a.Explanation, ".") || len(a.Explanation) < 40 {
-				t.Errorf("explanation is not a sentence: %q", a.Explanation)
+			if !strings.HasSuffix(a.Explanation(), ".") || len(a.Explanation()) < 40 {
+				t.Errorf("explanation is not a sentence: %q", a.Explanation())
 			}
 		})
 	}

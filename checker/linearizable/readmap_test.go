@@ -145,10 +145,10 @@ func TestReadMappingAgrees(t *testing.T) {
 		}
 		if want == checker.Invalid {
 			a := res.Anomalies[0]
-			if len(a.Ops) == 0 || !strings.HasSuffix(a.Explanation, ".") {
+			if len(a.Ops) == 0 || !strings.HasSuffix(a.Explanation(), ".") {
 				fail("witness %+v", a)
 			}
-			counts[a.Kind]++
+			counts[string(a.Kind)]++
 			injected[g.Violation]++
 		}
 		// Porcupine's timeout is not always honoured on histories of
@@ -332,8 +332,8 @@ func TestReadMappingChaos(t *testing.T) {
 			t.Fatalf("history %d: porcupine %v, consist %s\n%s", i, p, res.Verdict, jsonl(h))
 		}
 		for _, a := range res.Anomalies {
-			kinds[a.Kind]++
-			if len(a.Ops) == 0 || !strings.HasSuffix(a.Explanation, ".") {
+			kinds[string(a.Kind)]++
+			if len(a.Ops) == 0 || !strings.HasSuffix(a.Explanation(), ".") {
 				t.Fatalf("history %d: witness %+v", i, a)
 			}
 		}

@@ -12,7 +12,7 @@ import (
 
 // KindLostUpdate: two cas took effect from the same value, which was
 // written once; the second cannot have found it.
-const KindLostUpdate = "lost-update"
+const KindLostUpdate = checker.LostCASUpdate
 
 // witnessBudget is the memory the search that confirms a witness may use.
 const witnessBudget = 64 << 20
@@ -139,7 +139,7 @@ func (rm *readMapping) observer(i int32) int32 {
 
 // anomaly explains a confirmed contradiction in a sentence.
 func (rm *readMapping) anomaly(h *history.History, c *rmConflict, initial any) checker.Anomaly {
-	d := describer{h: h, p: rm.p}
+	d := newDescriber(h, rm.p)
 	e := rmExplainer{rm: rm, d: d, initial: initial}
 	var a checker.Anomaly
 	switch c.shape {
@@ -156,14 +156,10 @@ func (rm *readMapping) anomaly(h *history.History, c *rmConflict, initial any) c
 	default:
 		a = e.order(c)
 	}
-	a.Key = rm.p.ops[c.ops[0]].Key
 	for _, i := range c.ops {
-		if idx := h.OpIndex(rm.p.ops[i]); !slices.Contains(a.Ops, idx) {
-			a.Ops = append(a.Ops, idx)
-		}
+		d.w.Add(rm.p.ops[i])
 	}
-	sortOps(a.Ops)
-	return a
+	return d.w.Anomaly(a.Kind, rm.p.ops[c.ops[0]].Key, a.Sentence)
 }
 
 type rmExplainer struct {
@@ -172,39 +168,39 @@ type rmExplainer struct {
 	initial any
 }
 
-func (e rmExplainer) op(i int32) string { return e.d.op(e.rm.p.ops[i]) }
+func (e rmExplainer) op(i int32) checker.Part { return e.d.op(e.rm.p.ops[i]) }
 
 // value is the value cluster c's write wrote.
-func (e rmExplainer) value(c int32) string {
+func (e rmExplainer) value(c int32) checker.Part {
 	if int(c) == e.rm.n {
-		return history.Describe(e.initial)
+		return checker.Val(e.initial)
 	}
-	return history.Describe(mustWritten(e.rm.p.ops[c]))
+	return checker.Val(mustWritten(e.rm.p.ops[c]))
 }
 
 func (e rmExplainer) key() string { return e.d.object(e.rm.p.ops[0].Key) }
 
 // found is the subject of a sentence about operation i observing a value:
 // a read that returned it, a cas that found it.
-func (e rmExplainer) found(i int32) string {
+func (e rmExplainer) found(i int32) checker.Phrase {
 	op := e.rm.p.ops[i]
 	v, _ := observed(op)
 	if op.Type == history.OK {
-		return e.d.saw(op, v) + e.d.during(op)
+		return checker.Say("%s%s", e.d.saw(op, v), e.d.during(op))
 	}
-	return fmt.Sprintf("%s took effect, as %s shows, so it found %s", capitalize(e.op(i)), e.op(e.rm.observer(i)), history.Describe(v))
+	return checker.Say("%s took effect, as %s shows, so it found %s", e.op(i), e.op(e.rm.observer(i)), checker.Val(v))
 }
 
 // tookEffect explains why crashed operation i counts.
-func (e rmExplainer) tookEffect(i int32) string {
+func (e rmExplainer) tookEffect(i int32) checker.Phrase {
 	if e.rm.ok[i] {
-		return ""
+		return nil
 	}
 	o := e.rm.observer(i)
 	if o == rmNone {
-		return ""
+		return nil
 	}
-	return fmt.Sprintf(" (it crashed, but %s observed %s, so it took effect)", e.op(o), history.Describe(mustWritten(e.rm.p.ops[i])))
+	return checker.Say(" (it crashed, but %s observed %s, so it took effect)", e.op(o), checker.Val(mustWritten(e.rm.p.ops[i])))
 }
 
 func (e rmExplainer) unwritten(c *rmConflict) checker.Anomaly {
@@ -214,59 +210,62 @@ func (e rmExplainer) unwritten(c *rmConflict) checker.Anomaly {
 		a, _ := e.d.unwritten(r, v, nil)
 		return a
 	}
-	return checker.Anomaly{Kind: KindUnwrittenRead, Explanation: fmt.Sprintf("%s, but nothing ever wrote %s to %s: the store returned a value it did not hold.",
-		e.found(c.reader), history.Describe(v), e.key())}
+	return checker.Anomaly{Kind: KindUnwrittenRead, Sentence: checker.Say("%s, but nothing ever wrote %s to %s: the store returned a value it did not hold.",
+		e.found(c.reader), checker.Val(v), e.key())}
 }
 
 func (e rmExplainer) lostUpdate(c *rmConflict) checker.Anomaly {
 	w := e.rm.src[c.reader]
 	a := e.value(w)
-	var origin string
+	first, second := checker.Say("%s%s", e.op(c.reader), e.tookEffect(c.reader)), checker.Say("%s%s", e.op(c.other), e.tookEffect(c.other))
+	var origin checker.Phrase
 	if int(w) == e.rm.n {
-		origin = fmt.Sprintf("%s held %s only initially", e.key(), a)
+		origin = checker.Say("%s held %s only initially", e.key(), a)
 	} else {
-		origin = fmt.Sprintf("only %s wrote %s", e.op(w), a)
+		origin = checker.Say("only %s wrote %s", e.op(w), a)
 	}
-	return checker.Anomaly{Kind: KindLostUpdate, Explanation: fmt.Sprintf("%s%s and %s%s both took effect, so both found %s, but %s, and once either cas had replaced it nothing could write %s again: one update was lost.",
-		capitalize(e.op(c.reader)), e.tookEffect(c.reader), e.op(c.other), e.tookEffect(c.other), a, origin, a)}
+	return checker.Anomaly{Kind: KindLostUpdate, Sentence: checker.Say("%s and %s both took effect, so both found %s, but %s, and once either cas had replaced it nothing could write %s again: one update was lost.",
+		first, second, a, origin, a)}
 }
 
 func (e rmExplainer) ring(c *rmConflict) checker.Anomaly {
 	if len(c.ring) == 1 {
 		i := c.ring[0]
-		return checker.Anomaly{Kind: KindNonlinearizable, Explanation: fmt.Sprintf("%s%s found %s, which only it wrote: it cannot have found its own value before writing it.",
-			capitalize(e.op(i)), e.tookEffect(i), e.value(i))}
+		return checker.Anomaly{Kind: KindNonlinearizable, Sentence: checker.Say("%s%s found %s, which only it wrote: it cannot have found its own value before writing it.",
+			e.op(i), e.tookEffect(i), e.value(i))}
 	}
-	names := make([]string, len(c.ring))
+	names := make([]checker.Phrase, len(c.ring))
 	for k, i := range c.ring {
-		names[k] = e.op(i) + e.tookEffect(i)
+		names[k] = checker.Say("%s%s", e.op(i), e.tookEffect(i))
 	}
-	return checker.Anomaly{Kind: KindNonlinearizable, Explanation: fmt.Sprintf("The cas operations %s each found the value the one before wrote, the first the value the last wrote, so whichever took effect first found a value not yet written.",
-		strings.Join(names, "; "))}
+	return checker.Anomaly{Kind: KindNonlinearizable, Sentence: checker.Say("The cas operations %s each found the value the one before wrote, the first the value the last wrote, so whichever took effect first found a value not yet written.",
+		checker.Join(names, "; "))}
 }
 
 // clause states a real-time fact: x completed before y began.
-func (e rmExplainer) clause(f [2]int32) string {
+func (e rmExplainer) clause(f [2]int32) checker.Phrase {
 	x, y := f[0], f[1]
 	if int(x) == e.rm.n {
-		return fmt.Sprintf("%s was the initial value", e.value(x))
+		return checker.Say("%s was the initial value", e.value(x))
 	}
-	return fmt.Sprintf("%s completed%s before %s began", e.op(x), e.d.at(e.rm.p.ops[x].Complete), e.op(y))
+	xp := e.op(x)
+	e.d.w.Link(e.rm.p.ops[x], checker.Realtime)
+	return checker.Say("%s completed%s before %s began", xp, e.d.at(e.rm.p.ops[x].Complete), e.op(y))
 }
 
 // chainClause explains the cas an order conflict relies on.
-func (e rmExplainer) chainClause(chain []int32) string {
+func (e rmExplainer) chainClause(chain []int32) checker.Phrase {
 	if len(chain) == 0 {
-		return ""
+		return nil
 	}
-	names := make([]string, len(chain))
+	names := make([]checker.Phrase, len(chain))
 	for k, i := range chain {
-		names[k] = e.op(i) + e.tookEffect(i)
+		names[k] = checker.Say("%s%s", e.op(i), e.tookEffect(i))
 	}
 	if len(chain) == 1 {
-		return fmt.Sprintf("; and %s found %s and wrote %s, so %s came right after %s", names[0], e.value(e.rm.src[chain[0]]), e.value(chain[0]), e.value(chain[0]), e.value(e.rm.src[chain[0]]))
+		return checker.Say("; and %s found %s and wrote %s, so %s came right after %s", names[0], e.value(e.rm.src[chain[0]]), e.value(chain[0]), e.value(chain[0]), e.value(e.rm.src[chain[0]]))
 	}
-	return fmt.Sprintf("; and %s each found the value the one before wrote, so %s to %s follow one another", strings.Join(names, ", "), e.value(e.rm.src[chain[0]]), e.value(chain[len(chain)-1]))
+	return checker.Say("; and %s each found the value the one before wrote, so %s to %s follow one another", checker.Join(names, ", "), e.value(e.rm.src[chain[0]]), e.value(chain[len(chain)-1]))
 }
 
 // order explains clusters that must each come before the other. With one
@@ -285,22 +284,41 @@ func (e rmExplainer) order(c *rmConflict) checker.Anomaly {
 		// began.
 		a, b := rm.src[y], rm.clusterOf(x)
 		links := e.chainClause(slices.DeleteFunc(slices.Clone(c.chain), func(i int32) bool { return i == y }))
-		var why string
+		var why checker.Phrase
 		if len(c.before) == 2 {
-			why = e.clause(c.before[1-k]) + links
+			why = checker.Say("%s%s", e.clause(c.before[1-k]), links)
 		} else {
-			why = strings.TrimPrefix(links, "; and ")
+			why = trimAnd(links)
 		}
-		if why == "" {
+		if len(why) == 0 {
 			continue
 		}
-		return checker.Anomaly{Kind: KindStaleRead, Explanation: fmt.Sprintf("%s, but %s had replaced %s before it began: %s had completed%s before then, and %s held %s after %s, since %s. The value was stale.",
-			e.found(y), e.value(b), e.value(a), e.op(x), e.d.at(rm.p.ops[x].Complete), e.key(), e.value(b), e.value(a), why)}
+		sentence := checker.Say("%s, but %s had replaced %s before it began: %s had completed%s before then, and %s held %s after %s, since %s. The value was stale.",
+			e.found(y), e.value(b), e.value(a), e.op(x), e.d.at(rm.p.ops[x].Complete), e.key(), e.value(b), e.value(a), why)
+		// The chain: the other real-time fact, then x completed before
+		// the read y began.
+		var chain []*history.Op
+		if len(c.before) == 2 {
+			if o := c.before[1-k]; int(o[0]) != rm.n && o[0] >= 0 && o[1] >= 0 && int(o[1]) != rm.n {
+				chain = append(chain, rm.p.ops[o[0]], rm.p.ops[o[1]])
+			}
+		}
+		e.d.w.Order(append(chain, rm.p.ops[x], rm.p.ops[y])...)
+		e.d.w.Link(rm.p.ops[x], checker.Realtime)
+		return checker.Anomaly{Kind: KindStaleRead, Sentence: sentence}
 	}
-	facts := make([]string, len(c.before))
+	facts := make([]checker.Phrase, len(c.before))
 	for k, f := range c.before {
-		facts[k] = fmt.Sprintf("%s, so %s held %s before %s", e.clause(f), e.key(), e.value(rm.clusterOf(f[0])), e.value(rm.clusterOf(f[1])))
+		facts[k] = checker.Say("%s, so %s held %s before %s", e.clause(f), e.key(), e.value(rm.clusterOf(f[0])), e.value(rm.clusterOf(f[1])))
 	}
-	return checker.Anomaly{Kind: KindNonlinearizable, Explanation: fmt.Sprintf("No order of the writes to %s is consistent with real time: %s%s.",
-		e.key(), strings.Join(facts, "; yet "), chain)}
+	return checker.Anomaly{Kind: KindNonlinearizable, Sentence: checker.Say("No order of the writes to %s is consistent with real time: %s%s.",
+		e.key(), checker.Join(facts, "; yet "), chain)}
+}
+
+// trimAnd drops the "; and " a chain clause starts with.
+func trimAnd(p checker.Phrase) checker.Phrase {
+	if len(p) > 0 && p[0].Step == 0 && !p[0].IsVal {
+		p = append(checker.Phrase{{Text: strings.TrimPrefix(p[0].Text, "; and ")}}, p[1:]...)
+	}
+	return p
 }

@@ -18,13 +18,13 @@ func TestReadMappingWitnesses(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		initial any
-		kind    string
+		kind    checker.Kind
 		ops     []int64
 		says    []string
 		history string
 	}{
 		{name: "stale read", kind: KindStaleRead, ops: []int64{1, 3, 5},
-			says: []string{"Process 2's read (index 5) returned 1", "2 had replaced 1 before it began", "process 1's write of 2 (index 3) had completed before then", "process 0's write of 1 (index 1) completed before process 1's write of 2 (index 3) began", "stale"},
+			says: []string{"Process 2's read (index 5, line 6) returned 1", "2 had replaced 1 before it began", "process 1's write of 2 (index 3, line 4) had completed before then", "process 0's write of 1 (index 1, line 2) completed before process 1's write of 2 (index 3, line 4) began", "stale"},
 			history: `
 {"type":"invoke","process":0,"f":"write","value":1}
 {"type":"ok","process":0,"f":"write","value":1}
@@ -46,7 +46,7 @@ func TestReadMappingWitnesses(t *testing.T) {
 {"type":"invoke","process":2,"f":"read","value":null}
 {"type":"ok","process":2,"f":"read","value":1}`},
 		{name: "lost update", kind: KindLostUpdate, ops: []int64{1, 3, 5},
-			says: []string{"Process 1's cas from 1 to 2 (index 3) and process 2's cas from 1 to 3 (index 5) both took effect", "only process 0's write of 1 (index 1) wrote 1", "one update was lost"},
+			says: []string{"Process 1's cas from 1 to 2 (index 3, line 4) and process 2's cas from 1 to 3 (index 5, line 6) both took effect", "only process 0's write of 1 (index 1, line 2) wrote 1", "one update was lost"},
 			history: `
 {"type":"invoke","process":0,"f":"write","value":1}
 {"type":"ok","process":0,"f":"write","value":1}
@@ -71,7 +71,7 @@ func TestReadMappingWitnesses(t *testing.T) {
 {"type":"ok","process":0,"f":"cas","value":[2,1]}
 {"type":"ok","process":1,"f":"cas","value":[1,2]}`},
 		{name: "read of a value a cas replaced", kind: KindStaleRead, ops: []int64{1, 3, 5},
-			says: []string{"Process 2's read (index 5) returned 1", "process 1's cas from 1 to 2 (index 3) had completed before then", "found 1 and wrote 2, so 2 came right after 1"},
+			says: []string{"Process 2's read (index 5, line 6) returned 1", "process 1's cas from 1 to 2 (index 3, line 4) had completed before then", "found 1 and wrote 2, so 2 came right after 1"},
 			history: `
 {"type":"invoke","process":0,"f":"write","value":1}
 {"type":"ok","process":0,"f":"write","value":1}
@@ -86,7 +86,7 @@ func TestReadMappingWitnesses(t *testing.T) {
 {"type":"info","process":0,"f":"cas","value":[9,1]}
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":1}`},
-		{name: "read before the write began", kind: KindUnwrittenRead, ops: []int64{1, 3},
+		{name: "read before the write began", kind: KindReadBeforeWrite, ops: []int64{1, 3},
 			says: []string{"began only after the read completed"},
 			history: `
 {"type":"invoke","process":1,"f":"read","value":null}
@@ -109,15 +109,15 @@ func TestReadMappingWitnesses(t *testing.T) {
 			}
 			a := res.Anomalies[0]
 			if a.Kind != tc.kind || fmt.Sprint(a.Ops) != fmt.Sprint(tc.ops) {
-				t.Errorf("anomaly %s %v, want %s %v: %s", a.Kind, a.Ops, tc.kind, tc.ops, a.Explanation)
+				t.Errorf("anomaly %s %v, want %s %v: %s", a.Kind, a.Ops, tc.kind, tc.ops, a.Explanation())
 			}
 			for _, s := range tc.says {
-				if !strings.Contains(a.Explanation, s) {
-					t.Errorf("explanation lacks %q: %s", s, a.Explanation)
+				if !strings.Contains(a.Explanation(), s) {
+					t.Errorf("explanation lacks %q: %s", s, a.Explanation())
 				}
 			}
-			if !strings.HasSuffix(a.Explanation, ".") {
-				t.Errorf("explanation is not a sentence: %s", a.Explanation)
+			if !strings.HasSuffix(a.Explanation(), ".") {
+				t.Errorf("explanation is not a sentence: %s", a.Explanation())
 			}
 		})
 	}

@@ -3,24 +3,25 @@ package linearizable
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"consist/checker"
 	"consist/history"
 )
 
-// The kinds of anomaly this checker reports.
+// The kinds of anomaly this checker reports, from the taxonomy.
 const (
 	// KindStaleRead: a read (or cas) saw a value that a completed write
 	// had already replaced, with no later write of that value.
-	KindStaleRead = "stale-read"
-	// KindUnwrittenRead: a read (or cas) saw a value nothing could have
-	// written before it completed.
-	KindUnwrittenRead = "unwritten-read"
+	KindStaleRead = checker.StaleRead
+	// KindUnwrittenRead: a read (or cas) saw a value nothing wrote.
+	KindUnwrittenRead = checker.UnwrittenRead
+	// KindReadBeforeWrite: a read (or cas) saw a value whose writes all
+	// began after it completed.
+	KindReadBeforeWrite = checker.ReadBeforeWrite
 	// KindNonlinearizable: no order of the operations explains the
 	// failing one; the witness is the search's furthest point.
-	KindNonlinearizable = "nonlinearizable"
+	KindNonlinearizable = checker.Nonlinearizable
 )
 
 // explain turns a failed search into an anomaly: the operation no
@@ -31,7 +32,7 @@ const (
 func explain(h *history.History, obj object, p *partition, po partitionOutcome, initial any) checker.Anomaly {
 	o := po.outcome
 	failing := p.ops[o.blocker]
-	d := describer{h: h, p: p}
+	d := newDescriber(h, p)
 	if obj == register {
 		if a, ok := d.registerWitness(failing, initial); ok {
 			return a
@@ -40,9 +41,16 @@ func explain(h *history.History, obj object, p *partition, po partitionOutcome, 
 	return d.furthest(obj, po.spec, failing, o)
 }
 
+// describer words the operations of a partition in sentences, recording
+// those it names as the steps of a witness.
 type describer struct {
 	h *history.History
 	p *partition
+	w *checker.Witness
+}
+
+func newDescriber(h *history.History, p *partition) describer {
+	return describer{h: h, p: p, w: checker.NewWitness(h)}
 }
 
 // observed returns the value an ok read or cas saw.
@@ -105,21 +113,19 @@ func (d describer) unwritten(f *history.Op, v any, writers []*history.Op) (check
 			first = w
 		}
 	}
-	a := checker.Anomaly{Kind: KindUnwrittenRead, Key: f.Key, Ops: []int64{d.h.OpIndex(f)}}
-	var why string
+	saw := d.saw(f, v)
+	kind := KindUnwrittenRead
+	var why checker.Phrase
 	if first != nil {
-		a.Ops = append(a.Ops, d.h.OpIndex(first))
-		why = fmt.Sprintf("the first write of %s, %s, began only after the read completed", history.Describe(v), d.op(first))
+		kind = KindReadBeforeWrite
+		why = checker.Say("the first write of %s, %s, began only after the read completed", checker.Val(v), d.op(first))
 	} else {
-		why = fmt.Sprintf("nothing ever wrote %s to %s", history.Describe(v), d.object(f.Key))
+		why = checker.Say("nothing ever wrote %s to %s", checker.Val(v), d.object(f.Key))
 		if failed := d.failedWrites(f.Key, v); len(failed) > 0 {
-			why += fmt.Sprintf(" (%s failed, so it never took effect)", d.op(failed[0]))
-			a.Ops = append(a.Ops, d.h.OpIndex(failed[0]))
+			why = checker.Say("%s (%s failed, so it never took effect)", why, d.op(failed[0]))
 		}
 	}
-	a.Explanation = fmt.Sprintf("%s%s, but %s: the store returned a value it did not hold.", d.saw(f, v), d.during(f), why)
-	sortOps(a.Ops)
-	return a, true
+	return d.w.Anomaly(kind, f.Key, checker.Say("%s%s, but %s: the store returned a value it did not hold.", saw, d.during(f), why)), true
 }
 
 // stale finds a write of another value that completed before the read
@@ -146,52 +152,55 @@ func (d describer) stale(f *history.Op, v any, writers []*history.Op, initialV b
 	if over == nil || (lastWriter == nil && !initialV) {
 		return checker.Anomaly{}, false
 	}
-	a := checker.Anomaly{Kind: KindStaleRead, Key: f.Key, Ops: []int64{d.h.OpIndex(over), d.h.OpIndex(f)}}
-	var since string
+	saw := d.saw(f, v)
+	overP := d.op(over)
+	var since checker.Phrase
 	if lastWriter != nil {
-		a.Ops = append(a.Ops, d.h.OpIndex(lastWriter))
-		since = fmt.Sprintf("the last write of %s, %s, had completed before the write of %s began", history.Describe(v), d.op(lastWriter), history.Describe(mustWritten(over)))
+		since = checker.Say("the last write of %s, %s, had completed before the write of %s began", checker.Val(v), d.op(lastWriter), checker.Val(mustWritten(over)))
 	} else {
-		since = fmt.Sprintf("%s held %s only initially", d.object(f.Key), history.Describe(v))
+		since = checker.Say("%s held %s only initially", d.object(f.Key), checker.Val(v))
 	}
-	a.Explanation = fmt.Sprintf("%s%s, but %s had completed%s before it began, and nothing wrote %s after that (%s): the value was stale.",
-		d.saw(f, v), d.during(f), d.op(over), d.at(over.Complete), history.Describe(v), since)
-	sortOps(a.Ops)
-	return a, true
+	// The chain: the last write of v completed before over began, and
+	// over before the read began.
+	if lastWriter != nil {
+		d.w.Order(lastWriter, over, f)
+		d.w.Link(lastWriter, checker.Realtime)
+	} else {
+		d.w.Order(over, f)
+	}
+	d.w.Link(over, checker.Realtime)
+	return d.w.Anomaly(KindStaleRead, f.Key, checker.Say("%s%s, but %s had completed%s before it began, and nothing wrote %s after that (%s): the value was stale.",
+		saw, d.during(f), overP, d.at(over.Complete), checker.Val(v), since)), true
 }
 
 // furthest explains a failure by the search's furthest configuration: how
 // many operations some order can explain, the state it reaches, and the
 // operations that were pending beside the one that cannot be placed.
 func (d describer) furthest(obj object, sp spec, f *history.Op, o outcome) checker.Anomaly {
-	a := checker.Anomaly{Kind: KindNonlinearizable, Key: f.Key, Ops: []int64{d.h.OpIndex(f)}}
-	var last string
+	head := d.op(f)
+	var last checker.Phrase
 	if n := len(o.prefix); n > 0 {
 		prev := d.p.ops[o.prefix[n-1]]
-		a.Ops = append(a.Ops, d.h.OpIndex(prev))
-		last = fmt.Sprintf(", the last of them %s", d.op(prev))
+		last = checker.Say(", the last of them %s", d.op(prev))
 	}
-	var concurrent []string
+	var concurrent []checker.Phrase
 	for i, op := range d.p.ops {
 		if op == f || slices.Contains(o.prefix, i) || op.Invoke > f.Complete {
 			continue
 		}
 		if len(concurrent) == 3 {
-			concurrent = append(concurrent, "...")
+			concurrent = append(concurrent, checker.Say("..."))
 			break
 		}
-		concurrent = append(concurrent, d.op(op))
-		a.Ops = append(a.Ops, d.h.OpIndex(op))
+		concurrent = append(concurrent, checker.Say("%s", d.op(op)))
 	}
-	pending := "no other operation was pending"
+	pending := checker.Say("no other operation was pending")
 	if len(concurrent) > 0 {
-		pending = "none of the operations pending beside it (" + strings.Join(concurrent, "; ") + ") can be ordered to allow it"
+		pending = checker.Say("none of the operations pending beside it (%s) can be ordered to allow it", checker.Join(concurrent, "; "))
 	}
 	state := d.stateName(obj, sp, o)
-	a.Explanation = fmt.Sprintf("%s%s cannot be placed in any order consistent with real time: the longest legal order of the operations before it has %d operations%s, leaving %s, and %s.",
-		capitalize(d.op(f)), d.during(f), len(o.prefix), last, state, pending)
-	sortOps(a.Ops)
-	return a
+	return d.w.Anomaly(KindNonlinearizable, f.Key, checker.Say("%s%s cannot be placed in any order consistent with real time: the longest legal order of the operations before it has %d operations%s, leaving %s, and %s.",
+		head, d.during(f), len(o.prefix), last, state, pending))
 }
 
 func (d describer) stateName(obj object, sp spec, o outcome) string {
@@ -205,26 +214,17 @@ func (d describer) stateName(obj object, sp spec, o outcome) string {
 }
 
 // saw is the sentence subject for an operation that observed v: "Process
-// 2's read of "x" (index 14) returned 3".
-func (d describer) saw(op *history.Op, v any) string {
-	who := "Process " + op.Process.String()
+// 2's read of key x on node n1 (index 14, line 15) returned 3".
+func (d describer) saw(op *history.Op, v any) checker.Phrase {
 	key := ""
 	if op.Key != nil {
-		key = " of " + history.Describe(op.Key)
+		key = " of " + checker.KeyName(op.Key)
 	}
 	if op.F == "cas" {
 		pair := op.Input.([]any)
-		return fmt.Sprintf("%s's cas%s from %s to %s (index %d) succeeded, so it found %s", who, key, history.Describe(pair[0]), history.Describe(pair[1]), d.h.OpIndex(op), history.Describe(v))
+		return checker.Say("%s's cas%s from %s to %s (%s) succeeded, so it found %s", d.w.Who(op), key, checker.Val(pair[0]), checker.Val(pair[1]), d.w.At(op), checker.Val(v))
 	}
-	return fmt.Sprintf("%s's %s%s%s (index %d) returned %s", who, op.F, key, d.node(op), d.h.OpIndex(op), history.Describe(v))
-}
-
-// node names the server that answered op, when the history says.
-func (d describer) node(op *history.Op) string {
-	if e := d.h.CompleteEvent(op); e != nil && e.Node != "" {
-		return " on node " + e.Node
-	}
-	return ""
+	return checker.Say("%s's %s%s%s (%s) returned %s", d.w.Who(op), op.F, key, d.w.OnNode(op), d.w.At(op), checker.Val(v))
 }
 
 func mustWritten(op *history.Op) any {
@@ -232,39 +232,15 @@ func mustWritten(op *history.Op) any {
 	return v
 }
 
-func (d describer) object(key any) string {
-	if key == nil {
-		return "the register"
-	}
-	return history.Describe(key)
-}
+func (d describer) object(key any) string { return checker.KeyName(key) }
 
-// op describes an operation in words, with its index.
-func (d describer) op(op *history.Op) string {
-	who := "process " + op.Process.String()
-	key := ""
-	if op.Key != nil {
-		key = " of " + history.Describe(op.Key)
-	}
-	var what string
-	switch op.F {
-	case "read", "get":
-		what = fmt.Sprintf("%s's %s%s returning %s", who, op.F, key, history.Describe(op.Output))
-	case "write", "put", "append":
-		what = fmt.Sprintf("%s's %s of %s%s", who, op.F, history.Describe(op.Input), strings.Replace(key, " of ", " to ", 1))
-	case "cas":
-		pair := op.Input.([]any)
-		what = fmt.Sprintf("%s's cas%s from %s to %s", who, key, history.Describe(pair[0]), history.Describe(pair[1]))
-	case "txn":
-		what = fmt.Sprintf("%s's transaction %s", who, history.Describe(op.Value()))
-	default:
-		what = fmt.Sprintf("%s's %s%s", who, op.F, key)
-	}
-	switch op.Type {
-	case history.Info:
-		what += " (crashed)"
-	}
-	return fmt.Sprintf("%s%s (index %d)", what, d.node(op), d.h.OpIndex(op))
+// op names an operation in full and records it as a step.
+func (d describer) op(op *history.Op) checker.Part { return d.w.Op(op) }
+
+// opText words an operation alone, for Porcupine's visualization.
+func (d describer) opText(op *history.Op) string {
+	w := checker.NewWitness(d.h)
+	return w.Anomaly("", nil, checker.Say("%s", w.Op(op))).Explanation()
 }
 
 // during gives an operation's interval in time when the history has times.
@@ -296,13 +272,4 @@ func (d describer) failedWrites(key, v any) []*history.Op {
 		}
 	}
 	return out
-}
-
-func sortOps(ops []int64) { slices.Sort(ops) }
-
-func capitalize(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -1,17 +1,15 @@
 package sequential
 
 import (
-	"fmt"
 	"slices"
-	"strings"
 
 	"consist/checker"
 	"consist/checker/internal/reghist"
 )
 
-// KindNoOrder is the kind of every anomaly this checker reports: no
+// KindNoOrder is the kind of every anomaly this checker finds itself: no
 // sequential order exists.
-const KindNoOrder = "no-sequential-order"
+const KindNoOrder = checker.NoSequentialOrder
 
 // sequentialTail ends every anomaly's explanation.
 const sequentialTail = "no single order keeps each process's order and gives every read the latest value (sequential)"
@@ -93,8 +91,8 @@ func (g *graph) explainCycle(nodes []int32, links []link) checker.Anomaly {
 			break
 		}
 	}
-	involved := []int32{}
-	var steps []string
+	w := g.r.Witness()
+	var steps []checker.Phrase
 	from := nodes[0]
 	for i := range nodes {
 		via := nodes[i]
@@ -102,69 +100,67 @@ func (g *graph) explainCycle(nodes []int32, links []link) checker.Anomaly {
 		if !g.isOp(l.to) {
 			continue // the next link leaves the virtual node
 		}
-		text, ops := g.step(from, via, l)
-		steps = append(steps, text)
-		involved = append(involved, from)
-		involved = append(involved, ops...)
+		steps = append(steps, g.step(w, from, via, l))
 		from = l.to
 	}
 	key := g.r.Keys[g.r.Ops[nodes[0]].Key]
-	return checker.Anomaly{
-		Kind: KindNoOrder,
-		Key:  key,
-		Ops:  g.r.Indices(involved...),
-		Explanation: "every sequential order would need " + strings.Join(steps, "; ") +
-			" — a cycle, so " + sequentialTail,
-	}
+	return w.Anomaly(KindNoOrder, key, checker.Say("every sequential order would need %s — a cycle, so %s", checker.Join(steps, "; "), sequentialTail))
 }
 
 // step explains why operation from precedes the operation l leads to,
-// from node via (from itself, or a virtual node after it). It returns the
-// text and the further operations it names.
-func (g *graph) step(from, via int32, l link) (string, []int32) {
+// from node via (from itself, or a virtual node after it), recording the
+// operations it names in w.
+func (g *graph) step(w *checker.Witness, from, via int32, l link) checker.Phrase {
 	r := g.r
 	to := l.to
-	head := r.Describe(from) + " before " + r.Describe(to)
+	head := checker.Say("%s before %s", r.Describe(w, from), r.Describe(w, to))
+	rel := func(x checker.Relation) { w.Link(r.Ops[from].Src, x) }
 	switch {
 	case l.derived >= 0:
 		d := g.derived[l.derived]
-		return head + " (" + g.overwritten(from, d.w1, to) + ", as " + g.reason(d) + ")", []int32{d.w1, d.because}
+		rel(checker.WW)
+		return checker.Say("%s (%s, as %s)", head, g.overwritten(from, d.w1, to), g.reason(w, d))
 	case !g.isOp(via):
 		// The only base edges out of a virtual node leave the initial
 		// write's: to writes the key.
-		return head + fmt.Sprintf(" (it read %s, which every write of %s replaces)", g.written(g.afterOf(via)), g.keyName(to)), nil
+		rel(checker.RW)
+		return checker.Say("%s (it read %s, which every write of %s replaces)", head, g.written(g.afterOf(via)), g.keyName(to))
 	case g.isRead(to) && g.source(to) == from:
-		return head + " (it read that write)", nil
+		rel(checker.WR)
+		return checker.Say("%s (it read that write)", head)
 	case g.isRead(from) && r.Ops[to].Kind == reghist.CAS && g.source(to) == g.source(from):
-		return head + " (" + g.overwritten(from, g.source(from), to) + " directly)", nil
+		rel(checker.RW)
+		return checker.Say("%s (%s directly)", head, g.overwritten(from, g.source(from), to))
 	case r.Ops[from].Kind == reghist.CAS && g.isInitial(g.source(from)) && g.isWrite(to) && r.Ops[to].Key == r.Ops[from].Key:
-		return head + fmt.Sprintf(" (it directly follows %s, which every write of %s replaces)", g.written(g.source(from)), g.keyName(to)), nil
+		rel(checker.WW)
+		return checker.Say("%s (it directly follows %s, which every write of %s replaces)", head, g.written(g.source(from)), g.keyName(to))
 	}
-	return head + " (process order)", nil
+	rel(checker.ProcessOrder)
+	return checker.Say("%s (process order)", head)
 }
 
 // overwritten says that op, which is write w1 or read it, comes before
 // to, which overwrites w1 then or later.
-func (g *graph) overwritten(op, w1, to int32) string {
+func (g *graph) overwritten(op, w1, to int32) checker.Phrase {
 	if op == w1 {
-		return fmt.Sprintf("%s overwrites %s", g.written(to), g.written(w1))
+		return checker.Say("%s overwrites %s", g.written(to), g.written(w1))
 	}
-	return fmt.Sprintf("it read %s, which %s overwrites", g.written(w1), g.written(to))
+	return checker.Say("it read %s, which %s overwrites", g.written(w1), g.written(to))
 }
 
 // reason says why derived edge d holds.
-func (g *graph) reason(d derivedEdge) string {
+func (g *graph) reason(w *checker.Witness, d derivedEdge) checker.Phrase {
 	if d.because == d.w2 {
-		return fmt.Sprintf("%s comes before %s", g.r.Describe(d.w1), g.r.Describe(d.w2))
+		return checker.Say("%s comes before %s", g.r.Describe(w, d.w1), g.r.Describe(w, d.w2))
 	}
-	return fmt.Sprintf("%s although %s comes before it", g.r.Describe(d.because), g.r.Describe(d.w1))
+	return checker.Say("%s although %s comes before it", g.r.Describe(w, d.because), g.r.Describe(w, d.w1))
 }
 
 // written renders the value write node w wrote: "x=1", or "the initial
 // value x=0".
-func (g *graph) written(w int32) string {
+func (g *graph) written(w int32) checker.Phrase {
 	if g.isInitial(w) {
-		return "the initial value " + reghist.Assign(g.r.Keys[g.keyOf(w)], g.r.Initial)
+		return checker.Say("the initial value %s", reghist.Assign(g.r.Keys[g.keyOf(w)], g.r.Initial))
 	}
 	o := &g.r.Ops[w]
 	return reghist.Assign(g.r.Keys[o.Key], o.Written)
@@ -177,17 +173,12 @@ func (g *graph) keyName(op int32) string { return reghist.KeyName(g.r.Keys[g.r.O
 func doubleCAS(r *reghist.History, pair [2]int32) checker.Anomaly {
 	a, b := pair[0], pair[1]
 	o := &r.Ops[a]
-	what := "the initial value " + reghist.Assign(r.Keys[o.Key], o.Read)
-	ops := []int32{a, b}
+	w := r.Witness()
+	da, db := r.Describe(w, a), r.Describe(w, b)
+	what := checker.Say("the initial value %s", reghist.Assign(r.Keys[o.Key], o.Read))
 	if o.Reads >= 0 {
-		what = reghist.Assign(r.Keys[o.Key], o.Read) + " (" + r.Describe(o.Reads) + ")"
-		ops = append(ops, o.Reads)
+		what = checker.Say("%s (%s)", reghist.Assign(r.Keys[o.Key], o.Read), r.Describe(w, o.Reads))
 	}
-	return checker.Anomaly{
-		Kind: KindNoOrder,
-		Key:  r.Keys[o.Key],
-		Ops:  r.Indices(ops...),
-		Explanation: fmt.Sprintf("%s and %s both found %s, but in any order the later of them finds the other's value — so %s",
-			r.Describe(a), r.Describe(b), what, sequentialTail),
-	}
+	return w.Anomaly(KindNoOrder, r.Keys[o.Key], checker.Say("%s and %s both found %s, but in any order the later of them finds the other's value — so %s",
+		da, db, what, sequentialTail))
 }

@@ -29,11 +29,12 @@ func prepare(t *testing.T, h *history.History, opts checker.Options) *reghist.Hi
 // describeOrder renders an order of operations as Describe does, one
 // after another.
 func describeOrder(r *reghist.History, order []int32) string {
-	var parts []string
+	w := r.Witness()
+	var parts []checker.Phrase
 	for _, op := range order {
-		parts = append(parts, r.Describe(op))
+		parts = append(parts, r.Describe(w, op))
 	}
-	return strings.Join(parts, "; ")
+	return w.Anomaly("", nil, checker.Join(parts, "; ")).Explanation()
 }
 
 // A slow write takes effect long after its invocation: process 0's x=1
@@ -61,7 +62,7 @@ func TestWitnessDecidesValid(t *testing.T) {
 	if !settled || res.Verdict != checker.Valid || res.Stats.Engine != WitnessEngine {
 		t.Fatalf("got settled %v, %s by %q, want valid by %q", settled, res.Verdict, res.Stats.Engine, WitnessEngine)
 	}
-	want := "process 1 wrote x=2; process 1 read x=2; process 0 wrote x=1; process 2 read x=1; process 1 read x=1"
+	want := "Process 1 wrote x=2 (index 2, line 3); process 1 read x=2 (index 4, line 5); process 0 wrote x=1 (index 9, line 10); process 2 read x=1 (index 6, line 7); process 1 read x=1 (index 8, line 9)"
 	if got := describeOrder(r, order); got != want {
 		t.Errorf("witness %s, want %s", got, want)
 	}
@@ -134,9 +135,9 @@ func TestSaturationDecidesInvalid(t *testing.T) {
 	if a.Kind != KindNoOrder || !equalIndices(a.Ops, all) {
 		t.Errorf("anomaly %s on ops %v, want %s on %v", a.Kind, a.Ops, KindNoOrder, all)
 	}
-	for _, part := range []string{"process 2 read y=1 before process 1 wrote y=2", "process 3 read x=1 before process 0 wrote x=2", "(sequential)"} {
-		if !strings.Contains(a.Explanation, part) {
-			t.Errorf("explanation %q lacks %q", a.Explanation, part)
+	for _, part := range []string{"process 2 read y=1 (index 11, line 12) before process 1 wrote y=2 (index 7, line 8)", "process 3 read x=1 (index 15, line 16) before process 0 wrote x=2 (index 3, line 4)", "(sequential)"} {
+		if !strings.Contains(a.Explanation(), part) {
+			t.Errorf("explanation %q lacks %q", a.Explanation(), part)
 		}
 	}
 	full := Check(context.Background(), h, checker.Options{})
@@ -175,8 +176,8 @@ func TestDoubleCASIsInvalid(t *testing.T) {
 	if want := []int64{1, 3, 5}; !equalIndices(a.Ops, want) {
 		t.Errorf("ops %v, want %v", a.Ops, want)
 	}
-	if !strings.Contains(a.Explanation, "both found x=1") || !strings.HasSuffix(a.Explanation, "(sequential)") {
-		t.Errorf("explanation %q", a.Explanation)
+	if !strings.Contains(a.Explanation(), "both found x=1") || !strings.HasSuffix(a.Explanation(), "(sequential)") {
+		t.Errorf("explanation %q", a.Explanation())
 	}
 }
 

@@ -268,7 +268,7 @@ func (s *search) run(ctx context.Context) (bool, error) {
 			if ctx.Err() != nil {
 				return false, ctx.Err()
 			}
-			checker.ReportProgress(ctx, checker.Step{Model: checker.Sequential, Unit: "placed operation", Done: s.deepest, Total: len(s.r.Ops)})
+			checker.ReportProgress(ctx, checker.ProgressStep{Model: checker.Sequential, Unit: "placed operation", Done: s.deepest, Total: len(s.r.Ops)})
 		}
 		f := &stack[len(stack)-1]
 		if s.done() {

@@ -67,7 +67,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"consist/checker"
@@ -122,7 +121,7 @@ func Check(ctx context.Context, h *history.History, opts checker.Options) (res c
 		res.Verdict, res.Reason = checker.Unknown, err.Error()
 		return res
 	case len(r.ThinAir) > 0:
-		res.Verdict, res.Anomalies = checker.Invalid, r.ThinAirAnomalies(checker.Sequential)
+		res.Verdict, res.Anomalies = checker.Invalid, r.ThinAirAnomalies()
 		return res
 	}
 	if r.Unique {
@@ -135,7 +134,7 @@ func Check(ctx context.Context, h *history.History, opts checker.Options) (res c
 			if c.Verdict == checker.Invalid {
 				res.Verdict, res.Stats.Engine = checker.Invalid, CausalEngine
 				for _, a := range c.Anomalies {
-					a.Explanation += "; a sequentially consistent history is " + string(c.Model) + ", so it is not sequentially consistent either"
+					a.Sentence = checker.Say("%s; a sequentially consistent history is %s, so it is not sequentially consistent either", a.Sentence, string(c.Model))
 					res.Anomalies = append(res.Anomalies, a)
 				}
 				return res
@@ -165,24 +164,25 @@ func Check(ctx context.Context, h *history.History, opts checker.Options) (res c
 // is needed, when it is small enough, and describes it.
 func explainStuck(ctx context.Context, r *reghist.History, s *search) checker.Anomaly {
 	core := minimalCore(ctx, r)
-	var parts []string
+	w := r.Witness()
+	var parts []checker.Phrase
 	for _, op := range core {
-		parts = append(parts, r.Describe(op))
+		parts = append(parts, r.Describe(w, op))
 	}
 	key := any(nil)
 	if len(core) > 0 {
 		key = r.Keys[r.Ops[core[len(core)-1]].Key]
 	}
-	text := "no single order of these operations keeps each process's order and gives every read the latest value: " + strings.Join(parts, "; ") + " (sequential)"
+	text := checker.Say("no single order of these operations keeps each process's order and gives every read the latest value: %s (sequential)", checker.Join(parts, "; "))
 	if len(core) == 0 {
 		core = s.deepestHeads()
 		parts = parts[:0]
 		for _, op := range core {
-			parts = append(parts, r.Describe(op))
+			parts = append(parts, r.Describe(w, op))
 		}
-		text = fmt.Sprintf("every order of the operations gets stuck; the furthest placed %d of %d operations, after which none of the next ones can go: %s (sequential)", s.deepest, len(r.Ops), strings.Join(parts, "; "))
+		text = checker.Say("every order of the operations gets stuck; the furthest placed %d of %d operations, after which none of the next ones can go: %s (sequential)", s.deepest, len(r.Ops), checker.Join(parts, "; "))
 	}
-	return checker.Anomaly{Kind: KindNoOrder, Key: key, Ops: r.Indices(core...), Explanation: text}
+	return w.Anomaly(KindNoOrder, key, text)
 }
 
 // decideByGraph runs the polynomial steps on r, whose values are unique:

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"fmt"
 	"sort"
 
 	"consist/checker"
@@ -35,8 +34,10 @@ func readYourWrites(r *reghist.History) []checker.Anomaly {
 				switch w := o.Reads; {
 				case w == reghist.Initial && k > 0:
 					last := own[o.Key][k-1]
-					out = append(out, checker.Anomaly{Kind: "lost-own-write", Key: r.Keys[o.Key], Ops: r.Indices(last, op),
-						Explanation: fmt.Sprintf("%s, then %s: the process did not see its own write (read-your-writes)", r.Describe(last), readPart(r, op))})
+					w := r.Witness()
+					w.Link(r.Ops[last].Src, checker.ProcessOrder)
+					out = append(out, w.Anomaly(checker.LostOwnWrite, r.Keys[o.Key],
+						checker.Say("%s, then %s: the process did not see its own write (read-your-writes)", r.Describe(w, last), readPart(w, r, op))))
 				case w >= 0 && r.Ops[w].Process == int32(p):
 					demands[o.Key] = append(demands[o.Key], demand{k: k, read: op, w: w})
 				}
@@ -53,9 +54,10 @@ func readYourWrites(r *reghist.History) []checker.Anomaly {
 			if a, b, ok := contradiction(ds, func(d demand) (int, int) { return d.k, d.i }); ok {
 				ra, rb := ds[a].read, ds[b].read
 				wa, wb := own[key][ds[a].i-1], own[key][ds[b].i-1]
-				out = append(out, checker.Anomaly{Kind: "lost-own-write", Key: r.Keys[key], Ops: r.Indices(wa, wb, ra, rb),
-					Explanation: fmt.Sprintf("%s and %s; afterwards %s and %s, so each of its own writes was seen as newer than the other: the process did not see its latest write (read-your-writes)",
-						r.Describe(wa), r.Describe(wb), readPart(r, ra), readPart(r, rb))})
+				w := r.Witness()
+				out = append(out, w.Anomaly(checker.LostOwnWrite, r.Keys[key],
+					checker.Say("%s and %s; afterwards %s and %s, so each of its own writes was seen as newer than the other: the process did not see its latest write (read-your-writes)",
+						r.Describe(w, wa), r.Describe(w, wb), readPart(w, r, ra), readPart(w, r, rb))))
 			}
 		}
 	}
@@ -63,12 +65,12 @@ func readYourWrites(r *reghist.History) []checker.Anomaly {
 }
 
 // readPart names a read, or the reading half of a cas.
-func readPart(r *reghist.History, op int32) string {
+func readPart(w *checker.Witness, r *reghist.History, op int32) checker.Phrase {
 	o := &r.Ops[op]
 	if o.Kind == reghist.Read {
-		return r.Describe(op)
+		return r.Describe(w, op)
 	}
-	return fmt.Sprintf("%s found %s", r.Describe(op), reghist.Assign(r.Keys[o.Key], o.Read))
+	return checker.Say("%s found %s", r.Describe(w, op), reghist.Assign(r.Keys[o.Key], o.Read))
 }
 
 // contradiction finds two demands (k, i), (k', i') with i ≠ i', i' ≤ k and

@@ -134,22 +134,22 @@ func checkModel(ctx context.Context, r *reghist.History, scope checker.Scope, m 
 		res.Verdict = checker.Valid
 	default:
 		res.Verdict = checker.Invalid
-		ops, text := vc.Explain(v, consequence(m, v))
-		res.Anomalies = []checker.Anomaly{{Kind: kind(m), Key: keyOf(r, v), Ops: ops, Explanation: text}}
+		w := r.Witness()
+		res.Anomalies = []checker.Anomaly{w.Anomaly(kind(m), keyOf(r, v), vc.Explain(w, v, checker.Say("%s", consequence(m, v))))}
 	}
 }
 
 // kind names the anomaly each model's violations show.
-func kind(m checker.Model) string {
+func kind(m checker.Model) checker.Kind {
 	switch m {
 	case checker.MonotonicReads:
-		return "non-monotonic-read"
+		return checker.NonMonotonicRead
 	case checker.MonotonicWrites:
-		return "writes-out-of-order"
+		return checker.WritesOutOfOrder
 	case checker.WritesFollowReads:
-		return "effect-before-cause"
+		return checker.EffectBeforeCause
 	}
-	return "no-pram-view"
+	return checker.NoPRAMView
 }
 
 func consequence(m checker.Model, v *views.Violation) string {

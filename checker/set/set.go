@@ -88,9 +88,9 @@ const Engine = "set-full"
 const (
 	// KindLost is an element known to be in the set that a read begun
 	// afterwards missed, with no later read seeing it again.
-	KindLost = "lost"
+	KindLost = checker.LostElement
 	// KindUnexpected is an element a read returned that nothing added.
-	KindUnexpected = "unexpected"
+	KindUnexpected = checker.UnexpectedElement
 )
 
 // MaxAnomalies is the most anomalies a result lists.
@@ -400,56 +400,32 @@ func worstStale(h *history.History, els []*element) []Stale {
 // explainLost builds the anomaly of a lost element: what made it known,
 // the last read that returned it, and the read that missed it.
 func explainLost(h *history.History, e *element) checker.Anomaly {
-	witness := []*history.Op{e.knownBy, e.lastAbsent}
-	var known string
+	w := checker.NewWitness(h)
+	var known checker.Phrase
 	if e.knownBy.F == "add" {
-		known = fmt.Sprintf("%s add of it was acknowledged (index %d)", who(e.knownBy), h.OpIndex(e.knownBy))
+		known = checker.Say("%s's add of it was acknowledged (%s)", w.Who(e.knownBy), w.At(e.knownBy))
 	} else {
-		known = fmt.Sprintf("%s read (index %d) returned it", who(e.knownBy), h.OpIndex(e.knownBy))
+		known = checker.Say("%s's read (%s) returned it", w.Who(e.knownBy), w.At(e.knownBy))
 	}
 	if p := e.lastPresent; p != nil && p != e.knownBy {
-		witness = append(witness, p)
-		known += fmt.Sprintf(" and %s read (index %d) returned it", who(p), h.OpIndex(p))
+		known = checker.Say("%s and %s's read (%s) returned it", known, w.Who(p), w.At(p))
 	}
-	return checker.Anomaly{
-		Kind: KindLost,
-		Key:  e.key,
-		Ops:  indices(h, witness),
-		Explanation: fmt.Sprintf("Element %s of %s was lost: %s, but %s read (index %d), begun after it was known to be present, did not return it, nor did any read begun later.",
-			history.Describe(e.value), objectName(e.key), known, who(e.lastAbsent), h.OpIndex(e.lastAbsent)),
-	}
+	return w.Anomaly(KindLost, e.key, checker.Say("Element %s of %s was lost: %s, but %s's read (%s), begun after it was known to be present, did not return it, nor did any read begun later.",
+		checker.Val(e.value), objectName(e.key), known, w.Who(e.lastAbsent), w.At(e.lastAbsent)))
 }
 
 // explainUnexpected builds the anomaly of an element read but not added.
 func explainUnexpected(h *history.History, u unexpected) checker.Anomaly {
-	return checker.Anomaly{
-		Kind: KindUnexpected,
-		Key:  u.read.Key,
-		Ops:  []int64{h.OpIndex(u.read)},
-		Explanation: fmt.Sprintf("%s read of %s (index %d) returned %s, but no add of it that did not fail was invoked before the read completed: the set holds an element nobody added.",
-			capitalize(who(u.read)), objectName(u.read.Key), h.OpIndex(u.read), history.Describe(u.value)),
-	}
+	w := checker.NewWitness(h)
+	return w.Anomaly(KindUnexpected, u.read.Key, checker.Say("%s's read of %s (%s) returned %s, but no add of it that did not fail was invoked before the read completed: the set holds an element nobody added.",
+		w.Who(u.read), objectName(u.read.Key), w.At(u.read), checker.Val(u.value)))
 }
-
-func indices(h *history.History, ops []*history.Op) []int64 {
-	out := make([]int64, len(ops))
-	for i, op := range ops {
-		out[i] = h.OpIndex(op)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// who names an operation's process in the possessive.
-func who(op *history.Op) string { return fmt.Sprintf("process %v's", op.Process) }
-
-func capitalize(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 
 func objectName(key any) string {
 	if key == nil {
 		return "the set"
 	}
-	return "set " + history.Describe(key)
+	return "set " + checker.Escape(history.Describe(key))
 }
 
 func plural(n int, unit string) string {

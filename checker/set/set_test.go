@@ -18,7 +18,7 @@ func TestVerdicts(t *testing.T) {
 		history string
 		opts    checker.Options
 		want    checker.Verdict
-		kinds   []string
+		kinds   []checker.Kind
 		ops     [][]int64 // anomalies' ops
 		reason  string    // a substring of Reason
 		counts  counts
@@ -28,19 +28,19 @@ func TestVerdicts(t *testing.T) {
 {"type":"ok","process":0,"f":"add","key":"s","value":1}
 {"type":"invoke","process":1,"f":"read","key":"s","value":null}
 {"type":"ok","process":1,"f":"read","key":"s","value":[1]}`},
-		{name: "read, then missing from a later read", want: checker.Invalid, kinds: []string{KindLost}, ops: [][]int64{{1, 3, 5}}, counts: counts{lost: 1}, history: `
+		{name: "read, then missing from a later read", want: checker.Invalid, kinds: []checker.Kind{KindLost}, ops: [][]int64{{1, 3, 5}}, counts: counts{lost: 1}, history: `
 {"type":"invoke","process":0,"f":"add","key":"s","value":1}
 {"type":"ok","process":0,"f":"add","key":"s","value":1}
 {"type":"invoke","process":1,"f":"read","key":"s","value":null}
 {"type":"ok","process":1,"f":"read","key":"s","value":[1]}
 {"type":"invoke","process":1,"f":"read","key":"s","value":null}
 {"type":"ok","process":1,"f":"read","key":"s","value":[]}`},
-		{name: "acknowledged, then never read", want: checker.Invalid, kinds: []string{KindLost}, ops: [][]int64{{1, 3}}, reason: "1 element lost, 0 unexpected", counts: counts{lost: 1}, history: `
+		{name: "acknowledged, then never read", want: checker.Invalid, kinds: []checker.Kind{KindLost}, ops: [][]int64{{1, 3}}, reason: "1 element lost, 0 unexpected", counts: counts{lost: 1}, history: `
 {"type":"invoke","process":0,"f":"add","value":1}
 {"type":"ok","process":0,"f":"add","value":1}
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":[]}`},
-		{name: "seen after its add crashed, then lost", want: checker.Invalid, kinds: []string{KindLost}, ops: [][]int64{{3, 5}}, counts: counts{lost: 1}, history: `
+		{name: "seen after its add crashed, then lost", want: checker.Invalid, kinds: []checker.Kind{KindLost}, ops: [][]int64{{3, 5}}, counts: counts{lost: 1}, history: `
 {"type":"invoke","process":0,"f":"add","value":1}
 {"type":"info","process":0,"f":"add","value":1}
 {"type":"invoke","process":1,"f":"read","value":null}
@@ -73,27 +73,27 @@ func TestVerdicts(t *testing.T) {
 {"type":"info","process":2,"f":"add","value":2}
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":[1]}`},
-		{name: "an element nobody added", want: checker.Invalid, kinds: []string{KindUnexpected}, ops: [][]int64{{3}}, counts: counts{stable: 1, unexpected: 1}, history: `
+		{name: "an element nobody added", want: checker.Invalid, kinds: []checker.Kind{KindUnexpected}, ops: [][]int64{{3}}, counts: counts{stable: 1, unexpected: 1}, history: `
 {"type":"invoke","process":0,"f":"add","value":1}
 {"type":"ok","process":0,"f":"add","value":1}
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":[1,99]}`},
-		{name: "an element whose add failed", want: checker.Invalid, kinds: []string{KindUnexpected}, ops: [][]int64{{3}}, counts: counts{unexpected: 1}, history: `
+		{name: "an element whose add failed", want: checker.Invalid, kinds: []checker.Kind{KindUnexpected}, ops: [][]int64{{3}}, counts: counts{unexpected: 1}, history: `
 {"type":"invoke","process":0,"f":"add","value":1}
 {"type":"fail","process":0,"f":"add","value":1}
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":[1]}`},
-		{name: "an element added only after the read", want: checker.Invalid, kinds: []string{KindUnexpected}, ops: [][]int64{{1}}, counts: counts{unexpected: 1, neverRead: 1}, history: `
+		{name: "an element added only after the read", want: checker.Invalid, kinds: []checker.Kind{KindUnexpected}, ops: [][]int64{{1}}, counts: counts{unexpected: 1, neverRead: 1}, history: `
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":[1]}
 {"type":"invoke","process":0,"f":"add","value":1}
 {"type":"ok","process":0,"f":"add","value":1}`},
-		{name: "elements of another set are unexpected", want: checker.Invalid, kinds: []string{KindUnexpected}, ops: [][]int64{{3}}, counts: counts{neverRead: 1, unexpected: 1}, history: `
+		{name: "elements of another set are unexpected", want: checker.Invalid, kinds: []checker.Kind{KindUnexpected}, ops: [][]int64{{3}}, counts: counts{neverRead: 1, unexpected: 1}, history: `
 {"type":"invoke","process":0,"f":"add","key":"s","value":1}
 {"type":"ok","process":0,"f":"add","key":"s","value":1}
 {"type":"invoke","process":1,"f":"read","key":"t","value":null}
 {"type":"ok","process":1,"f":"read","key":"t","value":[1]}`},
-		{name: "a nil read is an empty set", want: checker.Invalid, kinds: []string{KindLost}, ops: [][]int64{{1, 3}}, counts: counts{lost: 1}, history: `
+		{name: "a nil read is an empty set", want: checker.Invalid, kinds: []checker.Kind{KindLost}, ops: [][]int64{{1, 3}}, counts: counts{lost: 1}, history: `
 {"type":"invoke","process":0,"f":"add","value":1}
 {"type":"ok","process":0,"f":"add","value":1}
 {"type":"invoke","process":1,"f":"read","value":null}
@@ -137,15 +137,15 @@ func TestExplanations(t *testing.T) {
 {"type":"ok","process":4,"f":"read","key":"s","value":[7]}
 {"type":"invoke","process":1,"f":"read","key":"s","value":null}
 {"type":"ok","process":1,"f":"read","key":"s","value":[]}`,
-			`Element 7 of set "s" was lost: process 0's add of it was acknowledged (index 1) and process 4's read (index 3) returned it, but process 1's read (index 5), begun after it was known to be present, did not return it, nor did any read begun later.`},
+			`Element 7 of set "s" was lost: process 0's add of it was acknowledged (index 1, line 2) and process 4's read (index 3, line 4) returned it, but process 1's read (index 5, line 6), begun after it was known to be present, did not return it, nor did any read begun later.`},
 		{"unexpected", `
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":["x"]}`,
-			`Process 1's read of the set (index 1) returned "x", but no add of it that did not fail was invoked before the read completed: the set holds an element nobody added.`},
+			`Process 1's read of the set (index 1, line 2) returned "x", but no add of it that did not fail was invoked before the read completed: the set holds an element nobody added.`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := Check(context.Background(), histtest.Parse(t, tc.history), checker.Options{})
-			if len(res.Anomalies) != 1 || res.Anomalies[0].Explanation != tc.want {
+			if len(res.Anomalies) != 1 || res.Anomalies[0].Explanation() != tc.want {
 				t.Errorf("anomalies %+v\nwant the explanation %s", res.Anomalies, tc.want)
 			}
 		})

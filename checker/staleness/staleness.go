@@ -37,7 +37,7 @@
 // judges nothing, and when the lags cannot be measured (a value written
 // twice, say) Result.Reason says why and Details is empty. With a bound
 // the verdict is Valid unless some read lags more than it, which makes it
-// Invalid, with the worst reads as "stale-read" anomalies; a history whose
+// Invalid, with the worst reads as "stale-beyond-bound" anomalies; a history whose
 // lags cannot be measured, or a time bound on a history without times, is
 // Unknown. Reads of a nil value under Knossos' convention
 // (checker.NilReadUnknown) observed nothing and are not measured; nor are
@@ -79,8 +79,9 @@ func (Checker) Applies(h *history.History) bool { return reghist.ForeignFuncs(h)
 // Engine is the name Stats.Engine reports for this checker.
 const Engine = "staleness-sweep"
 
-// KindStaleRead is the anomaly of a read that lagged more than the bound.
-const KindStaleRead = "stale-read"
+// KindStaleRead is the anomaly of a read that lagged more than the bound;
+// it is not linearizability's stale read.
+const KindStaleRead = checker.StaleBeyondBound
 
 // MaxAnomalies is the most anomalies a result lists: the worst reads.
 const MaxAnomalies = 10
@@ -197,7 +198,7 @@ func keyName(k any) string {
 		return "register"
 	}
 	if s, ok := k.(string); ok {
-		return s
+		return checker.Escape(s)
 	}
 	return history.Describe(k)
 }
@@ -349,11 +350,11 @@ func measure(ctx context.Context, h *history.History, opts checker.Options) (*me
 			v := reghist.WrittenBy(op)
 			if history.Equal(v, opts.Initial) {
 				return nil, fmt.Errorf("%s writes %s, the initial value, to %s (index %d), so a read of it cannot be told from a read of the initial value; bounded staleness needs every write of a key to write a distinct value, different from the initial one",
-					whoDid(op), history.Describe(v), objectName(op.Key), h.OpIndex(op))
+					"process "+op.Process.String(), history.Describe(v), checker.KeyName(op.Key), h.OpIndex(op))
 			}
 			if prev, dup := ko.values.add(v, int32(op.ID)); dup {
 				return nil, fmt.Errorf("%s is written to %s twice (indices %d and %d), so a read of it does not say which write it saw; bounded staleness needs every write of a key to write a distinct value (write a counter, or unique ids)",
-					history.Describe(v), objectName(op.Key), h.OpIndex(&h.Ops[prev]), h.OpIndex(op))
+					history.Describe(v), checker.KeyName(op.Key), h.OpIndex(&h.Ops[prev]), h.OpIndex(op))
 			}
 			if op.Type == history.OK && (op.F == "write" || op.F == "cas") {
 				ko.writes = append(ko.writes, int32(op.ID))
@@ -578,22 +579,22 @@ func bounds(maxV int, maxT time.Duration, timeJudged bool) string {
 func explain(h *history.History, r reading, opts checker.Options, timeJudged bool) checker.Anomaly {
 	rop := &h.Ops[r.read]
 	newer := &h.Ops[r.newer]
-	ops := []int64{h.OpIndex(rop), h.OpIndex(newer)}
-	what := "the initial value " + history.Describe(rop.Output)
-	if r.writer >= 0 {
-		w := &h.Ops[r.writer]
-		ops = append(ops, h.OpIndex(w))
-		what = fmt.Sprintf("%s (written by %s, index %d)", history.Describe(rop.Output), whoDid(w), h.OpIndex(w))
+	w := checker.NewWitness(h)
+	key := ""
+	if rop.Key != nil {
+		key = " of " + checker.KeyName(rop.Key)
 	}
-	slices.Sort(ops)
+	head := checker.Say("%s's read%s%s (%s)", w.Who(rop), key, w.OnNode(rop), w.At(rop))
+	what := checker.Say("the initial value %s", checker.Val(rop.Output))
+	if r.writer >= 0 {
+		wr := &h.Ops[r.writer]
+		what = checker.Say("%s (written by %s, %s)", checker.Val(rop.Output), whoDid(w, wr), w.At(wr))
+		w.Link(wr, checker.WR)
+	}
 	at, before := "", ""
 	if timed := h.Events[rop.Invoke].Time; timed != history.NoTime && r.newer >= 0 && h.Events[newer.Complete].Time != history.NoTime {
 		at = " at " + roundDur(time.Duration(timed)).String()
 		before = " " + roundDur(r.lag).String()
-	}
-	node := ""
-	if e := h.CompleteEvent(rop); e != nil && e.Node != "" {
-		node = " on node " + e.Node
 	}
 	first := ""
 	if r.version > 1 {
@@ -606,31 +607,27 @@ func explain(h *history.History, r reading, opts checker.Options, timeJudged boo
 	if timeJudged && r.lag > opts.MaxStalenessTime {
 		exceeded = append(exceeded, roundDur(opts.MaxStalenessTime).String())
 	}
-	return checker.Anomaly{
-		Kind: KindStaleRead,
-		Key:  rop.Key,
-		Ops:  ops,
-		Explanation: fmt.Sprintf("Process %v's read of %s%s (index %d) returned %s%s, %s behind: %s had been written to %s by %s and acknowledged%s before the read began (index %d)%s; the bound is %s.",
-			rop.Process, objectName(rop.Key), node, h.OpIndex(rop), what, at, plural(r.version, "version"),
-			history.Describe(reghist.WrittenBy(newer)), objectName(rop.Key), whoDid(newer), before, h.OpIndex(newer), first,
-			strings.Join(exceeded, " and ")),
+	// The chain: the write the read saw, the read, and the newer write it
+	// missed (an anti-dependency).
+	if r.writer >= 0 {
+		w.Order(&h.Ops[r.writer], rop, newer)
+	} else {
+		w.Order(rop, newer)
 	}
+	w.Link(rop, checker.RW)
+	return w.Anomaly(KindStaleRead, rop.Key, checker.Say("%s returned %s%s, %s behind: %s had been written to %s by %s and acknowledged%s before the read began (%s)%s; the bound is %s.",
+		head, what, at, plural(r.version, "version"),
+		checker.Val(reghist.WrittenBy(newer)), checker.KeyName(rop.Key), whoDid(w, newer), before, w.At(newer), first,
+		strings.Join(exceeded, " and ")))
 }
 
 // whoDid names the process that did op, and how: "process 3" or
 // "process 3's cas".
-func whoDid(op *history.Op) string {
+func whoDid(w *checker.Witness, op *history.Op) checker.Phrase {
 	if op.F == "cas" {
-		return fmt.Sprintf("process %v's cas", op.Process)
+		return checker.Say("%s's cas", w.Who(op))
 	}
-	return fmt.Sprintf("process %v", op.Process)
-}
-
-func objectName(key any) string {
-	if key == nil {
-		return "the register"
-	}
-	return history.Describe(key)
+	return checker.Say("%s", w.Who(op))
 }
 
 func plural(n int, unit string) string {

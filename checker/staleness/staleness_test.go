@@ -137,12 +137,12 @@ func TestVerdicts(t *testing.T) {
 {"type":"ok","process":0,"f":"write","value":1}
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":null}`},
-		{name: "a value written twice, bounded", opts: checker.Options{MaxStalenessTime: time.Second}, want: checker.Unknown, reason: "is written to \"x\" twice (indices 1 and 3)", history: `
+		{name: "a value written twice, bounded", opts: checker.Options{MaxStalenessTime: time.Second}, want: checker.Unknown, reason: "is written to key x twice (indices 1 and 3)", history: `
 {"type":"invoke","process":0,"f":"write","key":"x","value":1}
 {"type":"ok","process":0,"f":"write","key":"x","value":1}
 {"type":"invoke","process":0,"f":"write","key":"x","value":1}
 {"type":"ok","process":0,"f":"write","key":"x","value":1}`},
-		{name: "a value written twice", want: checker.Measured, reason: "is written to \"x\" twice (indices 1 and 3)", history: `
+		{name: "a value written twice", want: checker.Measured, reason: "is written to key x twice (indices 1 and 3)", history: `
 {"type":"invoke","process":0,"f":"write","key":"x","value":1}
 {"type":"ok","process":0,"f":"write","key":"x","value":1}
 {"type":"invoke","process":0,"f":"write","key":"x","value":1}
@@ -188,7 +188,7 @@ func TestVerdicts(t *testing.T) {
 			var ops [][]int64
 			for _, a := range res.Anomalies {
 				ops = append(ops, a.Ops)
-				if a.Kind != KindStaleRead || a.Explanation == "" {
+				if a.Kind != KindStaleRead || a.Explanation() == "" {
 					t.Errorf("anomaly %+v", a)
 				}
 			}
@@ -217,13 +217,13 @@ func TestVerdicts(t *testing.T) {
 
 func TestExplanation(t *testing.T) {
 	res := Check(context.Background(), parse(t, twoBehind), checker.Options{MaxStalenessVersions: 1, MaxStalenessTime: 50 * time.Millisecond})
-	const want = `Process 1's read of "x" on node n2 (index 7) returned 1 (written by process 0, index 1) at 100ms, 2 versions behind: 2 had been written to "x" by process 0 and acknowledged 70ms before the read began (index 3), the first of 2 newer writes acknowledged by then; the bound is 1 version and 50ms.`
-	if len(res.Anomalies) != 1 || res.Anomalies[0].Explanation != want {
+	const want = `Process 1's read of key x on node n2 (index 7, line 8) returned 1 (written by process 0, index 1, line 2) at 100ms, 2 versions behind: 2 had been written to key x by process 0 and acknowledged 70ms before the read began (index 3, line 4), the first of 2 newer writes acknowledged by then; the bound is 1 version and 50ms.`
+	if len(res.Anomalies) != 1 || res.Anomalies[0].Explanation() != want {
 		t.Errorf("anomalies %+v\nwant the explanation %s", res.Anomalies, want)
 	}
 	res = Check(context.Background(), parse(t, untimed(twoBehind)), checker.Options{MaxStalenessVersions: 1})
-	const wantUntimed = `Process 1's read of "x" on node n2 (index 7) returned 1 (written by process 0, index 1), 2 versions behind: 2 had been written to "x" by process 0 and acknowledged before the read began (index 3), the first of 2 newer writes acknowledged by then; the bound is 1 version.`
-	if len(res.Anomalies) != 1 || res.Anomalies[0].Explanation != wantUntimed {
+	const wantUntimed = `Process 1's read of key x on node n2 (index 7, line 8) returned 1 (written by process 0, index 1, line 2), 2 versions behind: 2 had been written to key x by process 0 and acknowledged before the read began (index 3, line 4), the first of 2 newer writes acknowledged by then; the bound is 1 version.`
+	if len(res.Anomalies) != 1 || res.Anomalies[0].Explanation() != wantUntimed {
 		t.Errorf("anomalies %+v\nwant the explanation %s", res.Anomalies, wantUntimed)
 	}
 }
@@ -400,8 +400,8 @@ func TestWorstAnomaliesFirst(t *testing.T) {
 	if !strings.Contains(res.Reason, fmt.Sprintf("the %d worst are shown", MaxAnomalies)) {
 		t.Errorf("reason %q does not say only the worst are shown", res.Reason)
 	}
-	if want := fmt.Sprintf("%d versions behind", d.Overall.Versions.Max); !strings.Contains(res.Anomalies[0].Explanation, want) {
-		t.Errorf("first anomaly %q is not the worst, %s", res.Anomalies[0].Explanation, want)
+	if want := fmt.Sprintf("%d versions behind", d.Overall.Versions.Max); !strings.Contains(res.Anomalies[0].Explanation(), want) {
+		t.Errorf("first anomaly %q is not the worst, %s", res.Anomalies[0].Explanation(), want)
 	}
 	for _, a := range res.Anomalies {
 		if len(a.Ops) != 3 || !slices.IsSorted(a.Ops) {

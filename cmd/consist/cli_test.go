@@ -223,10 +223,10 @@ func TestHTMLWithNothingToDraw(t *testing.T) {
 // stepLog is a checker.Progress that keeps every step.
 type stepLog struct {
 	mu    sync.Mutex
-	steps []checker.Step
+	steps []checker.ProgressStep
 }
 
-func (l *stepLog) Report(s checker.Step) {
+func (l *stepLog) Report(s checker.ProgressStep) {
 	l.mu.Lock()
 	l.steps = append(l.steps, s)
 	l.mu.Unlock()
@@ -277,17 +277,17 @@ func TestCheckersReportProgress(t *testing.T) {
 }
 
 func TestProgressLine(t *testing.T) {
-	got := progressText("h.jsonl", checker.Step{Model: checker.Linearizable, Unit: "key", Done: 2, Total: 5}, 3200*time.Millisecond)
+	got := progressText("h.jsonl", checker.ProgressStep{Model: checker.Linearizable, Unit: "key", Done: 2, Total: 5}, 3200*time.Millisecond)
 	if got != "checking h.jsonl: linearizable, key 2 of 5, 3.2s" {
 		t.Fatalf("progressText = %q", got)
 	}
-	if got := progressText("h.jsonl", checker.Step{}, time.Second); got != "checking h.jsonl, 1.0s" {
+	if got := progressText("h.jsonl", checker.ProgressStep{}, time.Second); got != "checking h.jsonl, 1.0s" {
 		t.Fatalf("progressText before a step = %q", got)
 	}
 	// Off a terminal nothing is shown and the context carries no progress.
 	var buf bytes.Buffer
 	ctx, stop := startProgress(context.Background(), &buf, "h.jsonl")
-	checker.ReportProgress(ctx, checker.Step{Model: checker.Linearizable})
+	checker.ReportProgress(ctx, checker.ProgressStep{Model: checker.Linearizable})
 	stop()
 	if ctx != context.Background() || buf.Len() > 0 {
 		t.Fatalf("progress off a terminal: %q", buf.String())

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"consist/checker"
 	"consist/cluster"
 )
 
@@ -76,11 +77,11 @@ func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		return exitValid
 	case errors.As(err, &ee):
 		if ee.err != nil {
-			fmt.Fprintf(stderr, "consist: %v\n", ee.err)
+			fmt.Fprintf(stderr, "consist: %s\n", checker.Escape(ee.err.Error()))
 		}
 		return ee.code
 	default: // cobra's usage errors: unknown flag, wrong arguments
-		fmt.Fprintf(stderr, "consist: %v\nRun 'consist --help' for usage.\n", err)
+		fmt.Fprintf(stderr, "consist: %s\nRun 'consist --help' for usage.\n", checker.Escape(err.Error()))
 		return exitBad
 	}
 }

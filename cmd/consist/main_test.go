@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,9 +36,9 @@ func TestExamplesHaveTheirVerdicts(t *testing.T) {
 		says string
 	}{
 		{[]string{"check", "../../examples/register-linearizable.jsonl"}, exitValid, "valid"},
-		{[]string{"check", "../../examples/register-stale-read.jsonl"}, exitInvalid, "Process 2's read of \"x\" on node n3 (index 9) returned 1"},
+		{[]string{"check", "../../examples/register-stale-read.jsonl"}, exitInvalid, "Process 2's read of key x on node n3 (index 9, line 10) returned 1"},
 		{[]string{"check", "--initial", "0", "../../examples/jepsen-cas-register.edn"}, exitValid, "valid"},
-		{[]string{"check", "../../examples/causal-chain-broken.jsonl"}, exitInvalid, "process 0 wrote x=1, process 1 read x=1, then process 1 wrote y=1, process 2 read y=1, then process 2 read x=null: the effect was visible without its cause (writes-follow-reads)"},
+		{[]string{"check", "../../examples/causal-chain-broken.jsonl"}, exitInvalid, "Process 0 wrote x=1 (index 1, line 2), process 1 read x=1 (index 3, line 4), then process 1 wrote y=1 (index 5, line 6), process 2 read y=1 (index 7, line 8), then process 2 read x=null (index 9, line 10): the effect was visible without its cause (writes-follow-reads)"},
 		{[]string{"check", "../../examples/causal-chain-broken.jsonl"}, exitInvalid, "Strongest models that hold: PRAM; weakest that break: weak-causal, writes-follow-reads"},
 		{[]string{"check", "--session-scope", "key", "--model", "writes-follow-reads", "../../examples/causal-chain-broken.jsonl"}, exitValid, "valid"},
 		{[]string{"check", "../../examples/store-buffering.jsonl"}, exitInvalid, "Strongest models that hold: causal, causal-convergence; weakest that break: sequential"},
@@ -117,6 +118,18 @@ func TestJSONOutput(t *testing.T) {
 	if len(a) != 1 || a[0].Kind != "stale-read" || len(a[0].Ops) != 3 || a[0].Key != "x" {
 		t.Fatalf("unexpected anomaly: %+v", a)
 	}
+	// The witness is a chain: write 1 completed before write 2 began,
+	// which completed before the read began; each step has its line.
+	var chain []string
+	for _, s := range a[0].Steps {
+		chain = append(chain, fmt.Sprintf("%d@%d %s %s", s.Index, s.Line, s.F, s.Rel))
+	}
+	if got := strings.Join(chain, "; "); got != "1@2 write realtime; 5@6 write realtime; 9@10 read " {
+		t.Errorf("steps %s", got)
+	}
+	if !strings.Contains(a[0].Explanation(), "(index 9, line 10) returned 1") {
+		t.Errorf("explanation %q", a[0].Explanation())
+	}
 }
 
 func TestHTMLVisualization(t *testing.T) {
@@ -129,7 +142,7 @@ func TestHTMLVisualization(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(html, []byte("<html")) || !bytes.Contains(html, []byte("process 2")) {
+	if !bytes.Contains(html, []byte("<html")) || !bytes.Contains(html, []byte("Process 2")) {
 		t.Fatalf("the visualization lacks the failing key's operations (%d bytes)", len(html))
 	}
 }

@@ -21,13 +21,13 @@ type progressLine struct {
 	file  string
 	start time.Time
 	mu    sync.Mutex
-	step  checker.Step
+	step  checker.ProgressStep
 	done  chan struct{}
 	wg    sync.WaitGroup
 }
 
 // Report keeps the latest step; it implements checker.Progress.
-func (p *progressLine) Report(s checker.Step) {
+func (p *progressLine) Report(s checker.ProgressStep) {
 	p.mu.Lock()
 	p.step = s
 	p.mu.Unlock()
@@ -73,7 +73,7 @@ func startProgress(ctx context.Context, w io.Writer, file string) (context.Conte
 
 // progressText renders one progress line, e.g. "checking h.jsonl:
 // linearizable, key 2 of 5, 3.2s".
-func progressText(file string, s checker.Step, elapsed time.Duration) string {
+func progressText(file string, s checker.ProgressStep, elapsed time.Duration) string {
 	line := "checking " + file
 	if s.Model != "" {
 		line += ": " + string(s.Model)

@@ -28,7 +28,7 @@ type Want struct {
 	// Reason must be contained in the result's reason.
 	Reason string
 	// Kinds and Ops are the anomalies' kinds and operations, in order.
-	Kinds []string
+	Kinds []checker.Kind
 	Ops   [][]int64
 }
 
@@ -46,13 +46,16 @@ func Check(t testing.TB, h *history.History, res checker.Result, want Want) {
 	if !strings.Contains(res.Reason, want.Reason) {
 		t.Errorf("reason %q does not say %q", res.Reason, want.Reason)
 	}
-	var kinds []string
+	var kinds []checker.Kind
 	var ops [][]int64
 	for _, a := range res.Anomalies {
 		kinds = append(kinds, a.Kind)
 		ops = append(ops, a.Ops)
-		if a.Explanation == "" {
+		if a.Explanation() == "" {
 			t.Errorf("anomaly %+v explains nothing", a)
+		}
+		if !a.Kind.Known() {
+			t.Errorf("anomaly kind %q is not in the taxonomy (checker/anomaly.go)", a.Kind)
 		}
 	}
 	if fmt.Sprint(kinds) != fmt.Sprint(want.Kinds) || fmt.Sprint(ops) != fmt.Sprint(want.Ops) {

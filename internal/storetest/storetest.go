@@ -125,7 +125,7 @@ func Expect(t *testing.T, h *history.History, hold, break_ []checker.Model) {
 			if len(r.Anomalies) > 0 {
 				first = r.Anomalies[0]
 			}
-			t.Errorf("%s: %s (%s %s); want %s", r.Model, r.Verdict, r.Reason, first.Explanation, want[r.Model])
+			t.Errorf("%s: %s (%s %s); want %s", r.Model, r.Verdict, r.Reason, first.Explanation(), want[r.Model])
 		}
 	}
 }

@@ -101,7 +101,7 @@ func TestCounterReadsLagButNeverOvercount(t *testing.T) {
 	t.Logf("%s", r.Details.(*countercheck.Details).Text())
 	for _, a := range r.Anomalies {
 		if a.Kind != countercheck.KindTooLow {
-			t.Fatalf("anomaly %s: %s; want only reads too low", a.Kind, a.Explanation)
+			t.Fatalf("anomaly %s: %s; want only reads too low", a.Kind, a.Explanation())
 		}
 	}
 	// The final reads begin after the 300 ms quiet spell that follows the

@@ -336,7 +336,7 @@ func TestPartitionsCauseStaleReads(t *testing.T) {
 	// lost update where two cas both read a value only one could have.
 	for _, a := range res.Anomalies {
 		if a.Kind != linearizable.KindStaleRead && a.Kind != linearizable.KindLostUpdate {
-			t.Errorf("linearizable found %s (%s); want stale reads and lost updates", a.Kind, a.Explanation)
+			t.Errorf("linearizable found %s (%s); want stale reads and lost updates", a.Kind, a.Explanation())
 		}
 	}
 	reads, staleReads := countStaleReads(h)
@@ -390,7 +390,7 @@ func TestSiblingsModeReadsUnwrittenValues(t *testing.T) {
 			if r.Verdict != checker.Invalid || len(r.Anomalies) == 0 || r.Anomalies[0].Kind != "unwritten-read" {
 				t.Fatalf("read-your-writes: %s (%s) %v; want invalid, reads of unwritten values", r.Verdict, r.Reason, r.Anomalies)
 			}
-			t.Logf("for instance: %s", r.Anomalies[0].Explanation)
+			t.Logf("for instance: %s", r.Anomalies[0].Explanation())
 		case checker.Convergence:
 			if r.Verdict != checker.Valid {
 				t.Fatalf("convergence: %s (%s) %v; want valid", r.Verdict, r.Reason, r.Anomalies)

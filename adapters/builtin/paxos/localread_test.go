@@ -198,7 +198,7 @@ func TestLocalReadsServedWhenAlone(t *testing.T) {
 	}
 }
 
-func hasAnomaly(r checker.Result, kind string) bool {
+func hasAnomaly(r checker.Result, kind checker.Kind) bool {
 	for _, a := range r.Anomalies {
 		if a.Kind == kind {
 			return true

@@ -146,7 +146,7 @@ func TestQuorumsAloneAreNotLinearizable(t *testing.T) {
 			if mw.Verdict != checker.Invalid {
 				t.Fatalf("monotonic-writes: %s (%s); want invalid", mw.Verdict, mw.Reason)
 			}
-			t.Log(lin.Anomalies[0].Explanation)
+			t.Log(lin.Anomalies[0].Explanation())
 		})
 	}
 }

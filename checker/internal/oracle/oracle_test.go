@@ -564,7 +564,7 @@ func describe(res checker.Result) string {
 		fmt.Fprintf(&b, " (reason: %s)", res.Reason)
 	}
 	for _, a := range res.Anomalies {
-		fmt.Fprintf(&b, "\n    anomaly %s ops %v: %s", a.Kind, a.Ops, a.Explanation)
+		fmt.Fprintf(&b, "\n    anomaly %s ops %v: %s", a.Kind, a.Ops, a.Explanation())
 	}
 	return b.String()
 }

@@ -14,8 +14,6 @@ package reghist
 import (
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 
 	"consist/checker"
 	"consist/history"
@@ -283,48 +281,46 @@ func Build(h *history.History, opts checker.Options) (*History, error) {
 // event's index.
 func (r *History) Index(op int32) int64 { return r.Source.OpIndex(r.Ops[op].Src) }
 
-// Describe names an operation in words: "process 2 read y=1", "process 1
-// wrote x=1", "process 3's cas of x from 1 to 2".
-func (r *History) Describe(op int32) string {
+// Describe names an operation in a sentence, recording it as a step of
+// w: "process 2 read key y=1 (index 7, line 8)", "process 1 wrote key
+// x=1 (index 3, line 4)", "process 3's cas of key x from 1 to 2 (index
+// 9)".
+func (r *History) Describe(w *checker.Witness, op int32) checker.Phrase {
 	o := &r.Ops[op]
-	who := "process " + r.Processes[o.Process].String()
 	key := r.Keys[o.Key]
 	switch o.Kind {
 	case Read:
-		return who + " read " + Assign(key, o.Read)
+		return checker.Say("%s read %s (%s)", w.Who(o.Src), Assign(key, o.Read), w.At(o.Src))
 	case Write:
-		return who + " wrote " + Assign(key, o.Written)
+		return checker.Say("%s wrote %s (%s)", w.Who(o.Src), Assign(key, o.Written), w.At(o.Src))
 	}
 	on := ""
 	if key != nil {
-		on = " of " + KeyName(key)
+		on = " of " + checker.KeyName(key)
 	}
-	return fmt.Sprintf("%s's cas%s from %s to %s", who, on, history.Describe(o.Read), history.Describe(o.Written))
+	return checker.Say("%s's cas%s from %s to %s (%s)", w.Who(o.Src), on, checker.Val(o.Read), checker.Val(o.Written), w.At(o.Src))
 }
 
-// Assign renders "x=1", or just "1" for the default register.
-func Assign(key, value any) string {
+// Witness starts a witness over r's source history.
+func (r *History) Witness() *checker.Witness { return checker.NewWitness(r.Source) }
+
+// Assign renders "x=1" for a key named by a plain string, "key 1=1" for
+// an integer key (so it reads as a key, not a number), and just "1" for
+// the default register.
+func Assign(key, value any) checker.Phrase {
 	if key == nil {
-		return history.Describe(value)
+		return checker.Say("%s", checker.Val(value))
 	}
-	return KeyName(key) + "=" + history.Describe(value)
+	name := checker.KeyName(key)
+	if k, ok := key.(string); ok && name == "key "+k {
+		name = k
+	}
+	return checker.Say("%s=%s", name, checker.Val(value))
 }
 
-// KeyName renders a key for sentences: a plain string without quotes
-// when it reads unambiguously, else as JSON; nil is "the register".
-func KeyName(key any) string {
-	switch k := key.(type) {
-	case nil:
-		return "the register"
-	case string:
-		if k != "" && !strings.ContainsAny(k, " =\"',\t\n") {
-			return k
-		}
-	case int64:
-		return strconv.FormatInt(k, 10)
-	}
-	return history.Describe(key)
-}
+// KeyName renders a key for sentences, as checker.KeyName does: "key x",
+// "key 1", "the register".
+func KeyName(key any) string { return checker.KeyName(key) }
 
 // Indices returns the source indices of ops, sorted and without
 // repeats.
@@ -341,17 +337,13 @@ func (r *History) Indices(ops ...int32) []int64 {
 
 // ThinAirAnomalies returns an unwritten-read anomaly for every read of a
 // value nobody wrote: such a read breaks every consistency model.
-func (r *History) ThinAirAnomalies(model checker.Model) []checker.Anomaly {
+func (r *History) ThinAirAnomalies() []checker.Anomaly {
 	var out []checker.Anomaly
 	for _, t := range r.ThinAir {
-		idx := r.Source.OpIndex(t.Src)
-		out = append(out, checker.Anomaly{
-			Kind: "unwritten-read",
-			Key:  t.Src.Key,
-			Ops:  []int64{idx},
-			Explanation: fmt.Sprintf("process %s read %s, a value no operation wrote (and not the initial value %s): the store returned data from nowhere, which no consistency model allows (%s)",
-				t.Src.Process, Assign(t.Src.Key, t.Value), history.Describe(r.Initial), model),
-		})
+		w := r.Witness()
+		out = append(out, w.Anomaly(checker.UnwrittenRead, t.Src.Key, checker.Say(
+			"%s read %s (%s), a value no operation wrote (and not the initial value %s): the store returned data from nowhere, which no consistency model allows",
+			w.Who(t.Src), Assign(t.Src.Key, t.Value), w.At(t.Src), checker.Val(r.Initial))))
 	}
 	return out
 }
@@ -414,7 +406,7 @@ func Judgeable(r *History, buildErr error, m checker.Model, res *checker.Result)
 	case buildErr != nil:
 		res.Verdict, res.Reason = checker.Unknown, buildErr.Error()
 	case len(r.ThinAir) > 0:
-		res.Verdict, res.Anomalies = checker.Invalid, r.ThinAirAnomalies(m)
+		res.Verdict, res.Anomalies = checker.Invalid, r.ThinAirAnomalies()
 	case !r.Unique:
 		res.Verdict, res.Reason = checker.Unknown, "written values are not unique per key ("+r.Repeated+"), so reads cannot be matched to writes; give every write a unique value"
 	default:

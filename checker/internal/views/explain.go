@@ -1,20 +1,18 @@
 package views
 
 import (
-	"fmt"
-	"strings"
-
+	"consist/checker"
 	"consist/checker/internal/reghist"
 )
 
-// Explain renders v as the operations that show it and one sentence
-// ending in consequence, e.g. "the effect was visible without its cause
-// (writes-follow-reads)".
-func (c *Checker) Explain(v *Violation, consequence string) ([]int64, string) {
+// Explain renders v as a witness: the operations that show it, each
+// linked to the next by its relation (reads-from, session order, or the
+// visibility order a read forces), and one sentence ending in
+// consequence, e.g. "the effect was visible without its cause
+// (writes-follow-reads)". w collects the steps.
+func (c *Checker) Explain(w *checker.Witness, v *Violation, consequence checker.Phrase) checker.Phrase {
 	h := c.h
-	ops := append([]int32(nil), v.Path...)
-	var b strings.Builder
-	b.WriteString(h.Describe(v.Path[0]))
+	b := h.Describe(w, v.Path[0])
 	steps := len(v.Path) - 1
 	if v.Cycle {
 		steps = len(v.Path)
@@ -23,64 +21,67 @@ func (c *Checker) Explain(v *Violation, consequence string) ([]int64, string) {
 		from, to := v.Path[i], v.Path[(i+1)%len(v.Path)]
 		r, forced := v.Because[Edge{from, to}]
 		if !forced {
-			b.WriteString(c.link(from, to))
+			b = checker.Say("%s%s", b, c.link(w, from, to))
 			continue
 		}
 		// from → to because r read to while from was visible to it.
+		w.Link(h.Ops[from].Src, checker.Visibility)
 		seen := c.Ancestry(v.Viewer, from, r, Edge{from, to})
-		ops = append(ops, r)
-		ops = append(ops, seen...)
-		b.WriteString("; yet ")
-		b.WriteString(h.Describe(r))
-		b.WriteString(" after ")
+		var after checker.Phrase
 		if len(seen) > 2 {
-			b.WriteString(c.chain(seen[1:len(seen)-1], from))
+			after = c.chain(w, seen[1:len(seen)-1], from)
 		} else {
-			b.WriteString(h.Describe(from))
+			after = h.Describe(w, from)
 		}
-		fmt.Fprintf(&b, ", so %s must be newer than %s", c.written(to), c.written(from))
+		b = checker.Say("%s; yet %s after %s, so %s must be newer than %s", b, h.Describe(w, r), after, c.written(to), c.written(from))
 		if i+1 < steps {
-			b.WriteString("; and ")
-			b.WriteString(h.Describe(to))
+			b = checker.Say("%s; and %s", b, h.Describe(w, to))
+		}
+		w.Add(h.Ops[r].Src)
+		for _, s := range seen {
+			w.Add(h.Ops[s].Src)
 		}
 	}
 	if v.Cycle {
-		b.WriteString(" — a contradiction")
+		b = checker.Say("%s — a contradiction", b)
 	}
-	b.WriteString(": ")
-	b.WriteString(consequence)
-	return h.Indices(ops...), b.String()
+	return checker.Say("%s: %s", b, consequence)
 }
 
-// written renders the write an operation made, "x=1".
-func (c *Checker) written(op int32) string {
+// written renders the write an operation made, "key x=1".
+func (c *Checker) written(op int32) checker.Phrase {
 	o := &c.h.Ops[op]
 	return reghist.Assign(c.h.Keys[o.Key], o.Written)
 }
 
 // chain renders the operations of a path after its first, prev.
-func (c *Checker) chain(path []int32, prev int32) string {
-	var b strings.Builder
+func (c *Checker) chain(w *checker.Witness, path []int32, prev int32) checker.Phrase {
+	var b checker.Phrase
 	for i, op := range path {
-		s := c.link(prev, op)
+		s := c.link(w, prev, op)
 		if i == 0 {
-			s = c.h.Describe(op)
+			s = c.h.Describe(w, op)
 		}
-		b.WriteString(s)
+		b = checker.Say("%s%s", b, s)
 		prev = op
 	}
-	return b.String()
+	return b
 }
 
-// link renders the step from one operation to the next.
-func (c *Checker) link(from, to int32) string {
+// link renders the step from one operation to the next and records its
+// relation.
+func (c *Checker) link(w *checker.Witness, from, to int32) checker.Phrase {
 	h := c.h
 	t := &h.Ops[to]
+	src := h.Ops[from].Src
 	switch {
 	case t.Reader() && t.Reads == from:
-		return ", " + h.Describe(to)
+		w.Link(src, checker.WR)
+		return checker.Say(", %s", h.Describe(w, to))
 	case h.Ops[from].Process == t.Process:
-		return ", then " + h.Describe(to)
+		w.Link(src, checker.ProcessOrder)
+		return checker.Say(", then %s", h.Describe(w, to))
 	}
-	return ", before " + h.Describe(to)
+	w.Link(src, checker.Visibility)
+	return checker.Say(", before %s", h.Describe(w, to))
 }

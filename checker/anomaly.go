@@ -1,0 +1,275 @@
+package checker
+
+import (
+	"slices"
+)
+
+// Kind names a kind of anomaly. Every kind a checker reports is one of the
+// constants below, each with a description, the kinds it implies and the
+// models that directly rule it out (see Kinds, Kind.Implies,
+// Kind.RulesOut): the anomaly taxonomy is data, as in Elle's
+// implied-anomalies and direct-proscribed-anomalies graphs (Kingsbury &
+// Alvaro, "Elle: Inferring Isolation Anomalies from Experimental
+// Observations", VLDB 2020; Adya, "Weak Consistency", MIT 1999). No two
+// checkers use one kind for different things.
+type Kind string
+
+// Register, session and causal anomalies: the non-transactional models
+// of Viotti & Vukolić (ACM CSUR 2016) and Bouajjani et al. (POPL 2017).
+const (
+	// UnwrittenRead: a read returned a value no operation wrote and that
+	// is not the initial value.
+	UnwrittenRead Kind = "unwritten-read"
+	// ReadBeforeWrite: a read returned a value whose only writes began
+	// after the read had completed.
+	ReadBeforeWrite Kind = "read-before-write"
+	// StaleRead: a read returned a value that a completed write had
+	// replaced before the read began, and nothing wrote it again.
+	StaleRead Kind = "stale-read"
+	// LostCASUpdate: two compare-and-set operations both found a value
+	// that was written once, so one of the updates was lost.
+	LostCASUpdate Kind = "lost-cas-update"
+	// Nonlinearizable: no order consistent with real time explains an
+	// operation; the witness is the linearizability search's furthest
+	// point.
+	Nonlinearizable Kind = "nonlinearizable"
+	// NoSequentialOrder: no total order that respects every process's
+	// order explains the reads.
+	NoSequentialOrder Kind = "no-sequential-order"
+	// CausalViolation: no order of the writes respects the causal order
+	// and what one process read (causal memory).
+	CausalViolation Kind = "causal-violation"
+	// CausalInitialRead: a read returned the initial value although a
+	// write of its key was in its causal past.
+	CausalInitialRead Kind = "causal-initial-read"
+	// CausalStaleRead: a read returned a write that another write of the
+	// same key in its causal past had overwritten.
+	CausalStaleRead Kind = "causal-stale-read"
+	// CyclicCausality: the causal order (session order and reads-from) is
+	// cyclic.
+	CyclicCausality Kind = "cyclic-causality"
+	// ConflictingOrders: no single order of the writes explains every
+	// read, so replicas cannot converge.
+	ConflictingOrders Kind = "conflicting-orders"
+	// NoPRAMView: no order of the writes agrees with every session's
+	// order and what one process read.
+	NoPRAMView Kind = "no-pram-view"
+	// LostOwnWrite: a process did not see its own latest write.
+	LostOwnWrite Kind = "lost-own-write"
+	// NonMonotonicRead: a process's reads went back in time.
+	NonMonotonicRead Kind = "non-monotonic-read"
+	// WritesOutOfOrder: a process's writes were seen in another order
+	// than it made them.
+	WritesOutOfOrder Kind = "writes-out-of-order"
+	// EffectBeforeCause: a write was visible without a write its process
+	// had read before making it.
+	EffectBeforeCause Kind = "effect-before-cause"
+)
+
+// Measures and data-type invariants.
+const (
+	// StaleBeyondBound: a read lagged further behind the latest
+	// acknowledged write than the bounded-staleness bound allows.
+	StaleBeyondBound Kind = "stale-beyond-bound"
+	// Divergence: the final reads of one key disagree.
+	Divergence Kind = "divergence"
+	// ReadTooLow: a counter read less than the acknowledged increments
+	// allow.
+	ReadTooLow Kind = "read-too-low"
+	// ReadTooHigh: a counter read more than the attempted increments
+	// allow.
+	ReadTooHigh Kind = "read-too-high"
+	// LostElement: a set element known to be present vanished from every
+	// later read.
+	LostElement Kind = "lost"
+	// UnexpectedElement: a set read returned an element nobody added.
+	UnexpectedElement Kind = "unexpected"
+	// WrongAccounts: a bank read showed other accounts than the setup
+	// created.
+	WrongAccounts Kind = "wrong-accounts"
+	// WrongTotal: a bank read's balances do not sum to the total the
+	// setup created.
+	WrongTotal Kind = "wrong-total"
+	// NegativeBalance: a bank read showed an account below zero.
+	NegativeBalance Kind = "negative-balance"
+)
+
+// Transactional anomalies, named as Adya (1999) and Elle name them. No
+// checker reports them yet; they are here so the transactional checker
+// builds on one taxonomy. The -process and -realtime variants are cycles
+// that need a process-order or real-time edge.
+const (
+	G0                Kind = "G0"
+	G0Process         Kind = "G0-process"
+	G0Realtime        Kind = "G0-realtime"
+	G1                Kind = "G1"
+	G1Process         Kind = "G1-process"
+	G1Realtime        Kind = "G1-realtime"
+	G1a               Kind = "G1a"
+	G1b               Kind = "G1b"
+	G1c               Kind = "G1c"
+	G1cProcess        Kind = "G1c-process"
+	G1cRealtime       Kind = "G1c-realtime"
+	GSingle           Kind = "G-single"
+	GSingleProcess    Kind = "G-single-process"
+	GSingleRealtime   Kind = "G-single-realtime"
+	GNonadjacent      Kind = "G-nonadjacent"
+	GNonadjProcess    Kind = "G-nonadjacent-process"
+	GNonadjRealtime   Kind = "G-nonadjacent-realtime"
+	G2Item            Kind = "G2-item"
+	G2ItemProcess     Kind = "G2-item-process"
+	G2ItemRealtime    Kind = "G2-item-realtime"
+	G2                Kind = "G2"
+	G2Process         Kind = "G2-process"
+	G2Realtime        Kind = "G2-realtime"
+	LostUpdate        Kind = "lost-update"
+	Internal          Kind = "internal"
+	IncompatibleOrder Kind = "incompatible-order"
+	DuplicateElements Kind = "duplicate-elements"
+	DirtyUpdate       Kind = "dirty-update"
+	FutureRead        Kind = "future-read"
+)
+
+// kindInfo is one row of the taxonomy.
+type kindInfo struct {
+	// about is the short description.
+	about string
+	// implies lists the kinds every anomaly of this kind also is.
+	implies []Kind
+	// rulesOut lists the weakest models that forbid the kind outright;
+	// every model implying one of them forbids it too.
+	rulesOut []Model
+}
+
+// weakestRegister are the weakest non-transactional models: every model
+// of the register lattice implies one of them.
+var weakestRegister = []Model{ReadYourWrites, MonotonicReads, MonotonicWrites, WritesFollowReads, WeakCausal}
+
+// taxonomy is every anomaly kind. Transactional rows follow Elle's
+// elle.consistency-model (implied-anomalies, direct-proscribed-anomalies)
+// restricted to the models consist names.
+var taxonomy = map[Kind]kindInfo{
+	UnwrittenRead:     {about: "a read returned a value nothing wrote", rulesOut: weakestRegister},
+	ReadBeforeWrite:   {about: "a read returned a value before any write of it began", rulesOut: []Model{Linearizable}},
+	StaleRead:         {about: "a read returned a value already overwritten before it began", rulesOut: []Model{Linearizable}},
+	LostCASUpdate:     {about: "two compare-and-sets found the same value, written once", rulesOut: []Model{Sequential}},
+	Nonlinearizable:   {about: "no order consistent with real time explains an operation", rulesOut: []Model{Linearizable}},
+	NoSequentialOrder: {about: "no order respecting every process's order explains the reads", rulesOut: []Model{Sequential}},
+	CausalViolation:   {about: "no order of the writes respects the causal order and a process's reads", rulesOut: []Model{Causal}},
+	CausalInitialRead: {about: "a read returned the initial value with a write of it in its causal past", rulesOut: []Model{WeakCausal}},
+	CausalStaleRead:   {about: "a read returned a write overwritten in its causal past", rulesOut: []Model{WeakCausal}},
+	CyclicCausality:   {about: "the causal order is cyclic", rulesOut: []Model{WeakCausal}},
+	ConflictingOrders: {about: "no single order of the writes explains every read", rulesOut: []Model{CausalConvergence}},
+	NoPRAMView:        {about: "no order of the writes agrees with every session's order and a process's reads", rulesOut: []Model{PRAM}},
+	LostOwnWrite:      {about: "a process did not see its own latest write", rulesOut: []Model{ReadYourWrites}},
+	NonMonotonicRead:  {about: "a process's reads went back in time", rulesOut: []Model{MonotonicReads}},
+	WritesOutOfOrder:  {about: "a process's writes were seen out of the order it made them", rulesOut: []Model{MonotonicWrites}},
+	EffectBeforeCause: {about: "a write was visible without a write its process had read before", rulesOut: []Model{WritesFollowReads}},
+
+	StaleBeyondBound:  {about: "a read lagged further behind than the staleness bound", rulesOut: []Model{BoundedStaleness}},
+	Divergence:        {about: "the final reads of one key disagree", rulesOut: []Model{Convergence}},
+	ReadTooLow:        {about: "a counter read less than the acknowledged increments allow", rulesOut: []Model{Counter}},
+	ReadTooHigh:       {about: "a counter read more than the attempted increments allow", rulesOut: []Model{Counter}},
+	LostElement:       {about: "a set element known present vanished from later reads", rulesOut: []Model{SetFull}},
+	UnexpectedElement: {about: "a set read returned an element nobody added", rulesOut: []Model{SetFull}},
+	WrongAccounts:     {about: "a bank read showed accounts the setup did not create", rulesOut: []Model{Bank}},
+	WrongTotal:        {about: "a bank read's balances do not sum to the setup's total", rulesOut: []Model{Bank}},
+	NegativeBalance:   {about: "a bank read showed an account below zero", rulesOut: []Model{Bank}},
+
+	G0:                {about: "a cycle of write-write dependencies (dirty write)", implies: []Kind{G1c, G0Process}, rulesOut: []Model{ReadUncommitted}},
+	G0Process:         {about: "a cycle of write-write and process-order dependencies", implies: []Kind{G1cProcess, G0Realtime}},
+	G0Realtime:        {about: "a cycle of write-write and real-time dependencies", implies: []Kind{G1cRealtime}},
+	G1:                {about: "aborted read, intermediate read or circular information flow", implies: []Kind{G1Process}, rulesOut: []Model{ReadCommitted}},
+	G1Process:         {about: "G1 with process-order dependencies", implies: []Kind{G1Realtime}, rulesOut: []Model{StrongSessionSnapshotIsolation, StrongSessionSerializable}},
+	G1Realtime:        {about: "G1 with real-time dependencies", rulesOut: []Model{StrongSnapshotIsolation}},
+	G1a:               {about: "a read of a write from an aborted transaction (aborted read)", implies: []Kind{G1}},
+	G1b:               {about: "a read of a transaction's intermediate write (intermediate read)", implies: []Kind{G1}},
+	G1c:               {about: "a cycle of write-write and write-read dependencies (circular information flow)", implies: []Kind{G1, G1cProcess}},
+	G1cProcess:        {about: "a cycle of write-write, write-read and process-order dependencies", implies: []Kind{G1cRealtime, G1Process}},
+	G1cRealtime:       {about: "a cycle of write-write, write-read and real-time dependencies", implies: []Kind{G1Realtime}, rulesOut: []Model{StrictSerializable}},
+	GSingle:           {about: "a dependency cycle with exactly one read-write anti-dependency (read skew)", implies: []Kind{GNonadjacent, GSingleProcess}, rulesOut: []Model{ConsistentView}},
+	GSingleProcess:    {about: "G-single with process-order dependencies", implies: []Kind{GNonadjProcess, GSingleRealtime}},
+	GSingleRealtime:   {about: "G-single with real-time dependencies", implies: []Kind{GNonadjRealtime}},
+	GNonadjacent:      {about: "a dependency cycle whose read-write anti-dependencies are never adjacent", implies: []Kind{G2, GNonadjProcess}, rulesOut: []Model{SnapshotIsolation}},
+	GNonadjProcess:    {about: "G-nonadjacent with process-order dependencies", implies: []Kind{G2Process, GNonadjRealtime}, rulesOut: []Model{StrongSessionSnapshotIsolation}},
+	GNonadjRealtime:   {about: "G-nonadjacent with real-time dependencies", implies: []Kind{G2Realtime}, rulesOut: []Model{StrongSnapshotIsolation}},
+	G2Item:            {about: "a dependency cycle with item read-write anti-dependencies (write skew)", implies: []Kind{G2, G2ItemProcess}, rulesOut: []Model{RepeatableRead}},
+	G2ItemProcess:     {about: "G2-item with process-order dependencies", implies: []Kind{G2Process, G2ItemRealtime}},
+	G2ItemRealtime:    {about: "G2-item with real-time dependencies", implies: []Kind{G2Realtime}},
+	G2:                {about: "a dependency cycle with read-write anti-dependencies", implies: []Kind{G2Process}, rulesOut: []Model{Serializable}},
+	G2Process:         {about: "G2 with process-order dependencies", implies: []Kind{G2Realtime}, rulesOut: []Model{StrongSessionSerializable}},
+	G2Realtime:        {about: "G2 with real-time dependencies", rulesOut: []Model{StrictSerializable}},
+	LostUpdate:        {about: "two transactions read one version of a key and both wrote it", implies: []Kind{G2Item}, rulesOut: []Model{CursorStability, RepeatableRead}},
+	Internal:          {about: "a transaction's read disagreed with its own earlier writes or reads", rulesOut: []Model{SnapshotIsolation, Serializable, StrongSessionSnapshotIsolation, StrongSnapshotIsolation}},
+	IncompatibleOrder: {about: "two reads of one key show versions no single order explains", implies: []Kind{G1a}},
+	DuplicateElements: {about: "a read of a list showed an element twice", rulesOut: []Model{ReadUncommitted}},
+	DirtyUpdate:       {about: "a write built on a version an aborted transaction wrote", implies: []Kind{G1a}},
+	FutureRead:        {about: "a transaction read a value it wrote only later", implies: []Kind{G1c}},
+}
+
+// Kinds returns every anomaly kind, sorted by name.
+func Kinds() []Kind {
+	out := make([]Kind, 0, len(taxonomy))
+	for k := range taxonomy {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Known reports whether k is a kind of the taxonomy.
+func (k Kind) Known() bool { _, ok := taxonomy[k]; return ok }
+
+// Description is a short phrase saying what an anomaly of kind k is.
+func (k Kind) Description() string { return taxonomy[k].about }
+
+// Implies returns the kinds every anomaly of kind k directly also is:
+// "G-single implies G-nonadjacent".
+func (k Kind) Implies() []Kind { return slices.Clone(taxonomy[k].implies) }
+
+// AllImplied returns k and every kind it implies, directly or not, sorted.
+func (k Kind) AllImplied() []Kind {
+	seen := map[Kind]bool{k: true}
+	work := []Kind{k}
+	for len(work) > 0 {
+		x := work[len(work)-1]
+		work = work[:len(work)-1]
+		for _, y := range taxonomy[x].implies {
+			if !seen[y] {
+				seen[y] = true
+				work = append(work, y)
+			}
+		}
+	}
+	out := make([]Kind, 0, len(seen))
+	for x := range seen {
+		out = append(out, x)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// DirectlyRulesOut returns the weakest models that forbid k itself.
+func (k Kind) DirectlyRulesOut() []Model { return slices.Clone(taxonomy[k].rulesOut) }
+
+// RulesOut returns every model an anomaly of kind k rules out, strongest
+// first: the models that forbid k or a kind k implies, and every model
+// that implies one of those.
+func (k Kind) RulesOut() []Model {
+	direct := map[Model]bool{}
+	for _, x := range k.AllImplied() {
+		for _, m := range taxonomy[x].rulesOut {
+			direct[m] = true
+		}
+	}
+	var out []Model
+	for _, m := range Models() {
+		for d := range direct {
+			if Implies(m, d) {
+				out = append(out, m)
+				break
+			}
+		}
+	}
+	return out
+}
