@@ -194,9 +194,14 @@ func (h *History) validateCompletion(op *Op, e *Event) error {
 }
 
 func validateKey(h *History, e *Event) error {
-	switch e.Key.(type) {
+	switch k := e.Key.(type) {
 	case nil, string, int64:
 		return nil
+	case Number:
+		if k.IsInteger() {
+			return h.errorAt(e, fmt.Sprintf("key %s is an integer beyond int64's range", Describe(e.Key)),
+				"use a string key, or an integer key from -2^63 to 2^63-1")
+		}
 	}
 	return h.errorAt(e, fmt.Sprintf("key %s is neither a string nor an integer", Describe(e.Key)),
 		"use a string or an integer key, or leave key out for the single default object")
