@@ -1,7 +1,9 @@
 package history
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 )
 
 // Op is an operation: an invocation paired with its completion.
@@ -53,6 +55,10 @@ type History struct {
 	// dropped; 0 when nothing was dropped. Operations it would have
 	// completed count as info, like any left open.
 	TornLine int
+	// Warnings describe what the reader accepted but a person may want to
+	// know, such as times that go backwards against file order; reports
+	// show them.
+	Warnings []string
 }
 
 // New pairs events into operations and validates them. source names the
@@ -223,9 +229,79 @@ func validateTxn(v any) string {
 		if !ok || len(mop) != 3 {
 			return fmt.Sprintf("micro-op %d, %s, is not a [f, key, value] triple", i, Describe(m))
 		}
-		if _, ok := mop[0].(string); !ok {
+		f, ok := mop[0].(string)
+		if !ok {
 			return fmt.Sprintf("micro-op %d, %s, does not start with a function name", i, Describe(m))
+		}
+		switch f {
+		case "r", "w", "append":
+		default:
+			return fmt.Sprintf("micro-op %d, %s, has function %q; a micro-op is r, w or append", i, Describe(m), f)
+		}
+		switch k := mop[1].(type) {
+		case string, int64:
+		case Number:
+			return fmt.Sprintf("micro-op %d, %s, has key %s, an integer beyond int64's range; a key is a string or an integer from -2^63 to 2^63-1", i, Describe(m), Describe(k))
+		default:
+			return fmt.Sprintf("micro-op %d, %s, has key %s; a key is a string or an integer", i, Describe(m), Describe(k))
 		}
 	}
 	return ""
+}
+
+// checkOrder refuses an index given to two events and a time that goes
+// backwards within a process. A time that goes backwards against file
+// order only, across processes, is accepted with a warning: Jepsen takes
+// an event's time before it appends the event to the history, so events of
+// concurrent workers land in the file microseconds out of time order, as
+// real Jepsen histories show. File order stays the real-time order the
+// checkers use.
+func (h *History) checkOrder() error {
+	var last *Event // the latest-timed event so far
+	var back, backs int64
+	var backAt *Event
+	procTime := map[Process]*Event{}
+	increasing := true
+	for i := range h.Events {
+		e := &h.Events[i]
+		if i > 0 && e.Index <= h.Events[i-1].Index {
+			increasing = false
+		}
+		if e.Time == NoTime {
+			continue
+		}
+		if prev := procTime[e.Process]; prev != nil && e.Time < prev.Time {
+			return h.errorAt(e, fmt.Sprintf("time %d is before the time %d of process %v's previous event on line %d", e.Time, prev.Time, e.Process, prev.Line),
+				"a process's events must be written in the order they happened, with times that never go backwards")
+		}
+		procTime[e.Process] = e
+		switch {
+		case last == nil || e.Time >= last.Time:
+			last = e
+		default:
+			backs++
+			if d := last.Time - e.Time; d > back {
+				back, backAt = d, e
+			}
+		}
+	}
+	if backs > 0 {
+		h.Warnings = append(h.Warnings, fmt.Sprintf("time goes backwards against file order at %d event(s), by up to %dns (line %d); the file's order is taken as the real-time order", backs, back, backAt.Line))
+	}
+	if increasing {
+		return nil
+	}
+	byIndex := make([]int, len(h.Events))
+	for i := range byIndex {
+		byIndex[i] = i
+	}
+	slices.SortStableFunc(byIndex, func(a, b int) int { return cmp.Compare(h.Events[a].Index, h.Events[b].Index) })
+	for i := 1; i < len(byIndex); i++ {
+		a, b := &h.Events[byIndex[i-1]], &h.Events[byIndex[i]]
+		if a.Index == b.Index {
+			return h.errorAt(b, fmt.Sprintf("index %d is also the index of the event on line %d", b.Index, a.Line),
+				"give every event its own index, or leave index out to number events by their position")
+		}
+	}
+	return nil
 }
