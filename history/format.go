@@ -165,7 +165,7 @@ func readAll(ctx context.Context, r io.Reader, name string, size int64, limits L
 		}
 		if !sniffed && (len(buf) >= sniffSize || err != nil) {
 			sniffed = true
-			if e := binaryError(buf[:min(len(buf), sniffSize)], name, err != nil); e != nil {
+			if e := binaryError(buf[:min(len(buf), sniffSize)], name); e != nil {
 				return nil, e
 			}
 		}
@@ -187,15 +187,14 @@ func tooBig(name string, limits Limits) error {
 }
 
 // binaryError returns the error for a prefix of a file that holds a NUL
-// byte or invalid UTF-8, or nil. complete tells whether head is the whole
-// file; if not, a character cut at its end is not held against it.
-func binaryError(head []byte, name string, complete bool) error {
+// byte or invalid UTF-8, or nil. A character cut at its end is not held
+// against it: the prefix may end inside one, and a torn last line may too
+// (Parse judges that).
+func binaryError(head []byte, name string) error {
 	head = bytes.TrimPrefix(head, utf8BOM)
 	check := head
-	if !complete {
-		for i := 0; i < utf8.UTFMax-1 && len(check) > 0 && !utf8.Valid(check); i++ {
-			check = check[:len(check)-1]
-		}
+	for i := 0; i < utf8.UTFMax-1 && len(check) > 0 && !utf8.Valid(check); i++ {
+		check = check[:len(check)-1]
 	}
 	if utf8.Valid(check) && bytes.IndexByte(check, 0) < 0 {
 		return nil
