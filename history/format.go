@@ -257,15 +257,12 @@ func Parse(data []byte, name string, format Format) (*History, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := New(name, events)
+	h, err := newChecked(name, events)
 	if err != nil {
 		return nil, err
 	}
 	h.Format = format
 	h.TornLine = torn
-	if err := h.checkOrder(); err != nil {
-		return nil, err
-	}
 	if len(h.Events) == 0 {
 		msg := "the history holds no events"
 		if torn > 0 {
