@@ -60,6 +60,7 @@ var malformed = map[Format][]malformedCase{
 		{"unknown txn micro-op", `{"type":"invoke","process":0,"f":"txn","value":[["q","x",1]]}`, 1, `has function "q"; a micro-op is r, w or append`},
 		{"txn key is an object", `{"type":"invoke","process":0,"f":"txn","value":[["w",{"a":1},1]]}`, 1, `has key {"a":1}; a key is a string or an integer`},
 		{"txn key is a list", `{"type":"invoke","process":0,"f":"txn","value":[["r",[1],null]]}`, 1, `has key [1]; a key is a string or an integer`},
+		{"index beyond int64", `{"type":"invoke","process":0,"f":"read","index":36893488147419103233}`, 1, `field "index": 36893488147419103233 is beyond int64's range`},
 		{"key beyond int64", `{"type":"invoke","process":0,"f":"read","key":36893488147419103233}`, 1, "key 36893488147419103233 is an integer beyond int64's range"},
 	},
 	EDN: {
