@@ -47,6 +47,8 @@ var handwrittenSeeds = map[Format][]string{
  {:process 0, :type :fail, :f :cas, :value [0 1], :error [:timeout "x\n\u00e9"]}
  {:process 1, :type :invoke, :f :txn, :value [[:read :x nil] [:write :y 2]]}
  {:process 1, :type :ok, :f :txn, :value [[:read :x 0] [:write :y 2]]}]`,
+		`{:process 0, :type :invoke, :f :write, :value [36893488147419103233 -0x1ffffffffffffffffff 0.10000000000000000001 1e999999999 1.50M 3/4 4/2 99999999999999999999N]}
+{:process 0, :type :ok, :f :write, :value [36893488147419103232 1e-400]}`,
 		`({:process 0, :type :invoke, :f :write, :value [5 1]}
  {:process 0, :type :ok, :f :write, :value [5 1], :node #inst "2020-01-01", :extra ##Inf, :time 12})`,
 	},
@@ -54,6 +56,7 @@ var handwrittenSeeds = map[Format][]string{
 		"INFO  jepsen.util - 0\t:invoke\t:read\tnil\nINFO  jepsen.util - 0\t:ok\t:read\t3\n" +
 			"INFO  jepsen.util - 1   :invoke :cas    [3 0]\nINFO  jepsen.util - 1\t:info\t:cas\t:timed-out\n" +
 			"INFO  jepsen.util - :nemesis\t:info\t:start\tnil\n",
+		"INFO  jepsen.util - 0\t:invoke\t:write\t36893488147419103233\nINFO  jepsen.util - 0\t:ok\t:write\t36893488147419103233\nINFO  jepsen.util - 1\t:invoke\t:read\tnil\nINFO  jepsen.util - 1\t:ok\t:read\t36893488147419103232\n",
 		`{:process 0, :type :invoke, :f :append, :key "0", :value "x 0 0 y"}
 {:process 0, :type :ok, :f :append, :key "0", :value "x 0 0 y"}`,
 	},
