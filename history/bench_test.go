@@ -2,6 +2,7 @@ package history
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"math/rand"
 	"os"
@@ -335,5 +336,25 @@ func BenchmarkRecorderParallel(b *testing.B) {
 	})
 	if err := rec.Close(); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// BenchmarkPair measures pairing with and without the index and time
+// checks the readers add, on the register history of BenchmarkParseJSONL.
+func BenchmarkPair(b *testing.B) {
+	events := genRegisterHistory(200_000, 1)
+	for _, checked := range []bool{false, true} {
+		b.Run(fmt.Sprintf("order-checked=%v", checked), func(b *testing.B) {
+			for b.Loop() {
+				h := &History{Source: "bench", Events: events}
+				var order *orderCheck
+				if checked {
+					order = newOrderCheck()
+				}
+				if err := h.pair(order); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -17,8 +17,9 @@ import (
 //
 // EDN values are normalised as the package documents: keywords and symbols
 // become strings without the colon, characters one-character strings,
-// integers int64 (float64 when out of range), floats, ratios and decimals
-// float64, vectors, lists and sets []any, maps map[string]any, and a tagged
+// numbers exactly as ParseNumber gives them (int64, float64 or Number;
+// integers with N, decimals with M and ratios included: a ratio that has no
+// exact decimal value, such as 1/3, is refused), vectors, lists and sets []any, maps map[string]any, and a tagged
 // literal such as #inst "..." its inner value. A map key that is a keyword,
 // symbol, string or character becomes its name; any other key becomes its
 // Canonical form.
@@ -543,7 +544,7 @@ func (p *ednParser) readToken() (any, ednKind, error) {
 		}
 		v, err := parseNumber(tok)
 		if err != nil {
-			return nil, 0, p.errorf(line, "write integers like 42 or -7, floats like 1.5 or 2e10, ratios like 1/3", "invalid number %q: %v", tok, err)
+			return nil, 0, p.errorf(line, "write integers like 42 or -7, floats like 1.5 or 2e10, ratios like 3/4", "invalid number %q: %v", tok, err)
 		}
 		return v, ednOther, nil
 	case c == ':':
@@ -617,7 +618,11 @@ func parseNumber(tok []byte) (any, error) {
 		return parseInteger(s[:len(s)-1])
 	}
 	if strings.HasSuffix(s, "M") {
-		return parseFloat(s[:len(s)-1])
+		s = s[:len(s)-1]
+		if !strings.ContainsAny(s, ".eE") {
+			s += ".0" // a BigDecimal is a decimal even when written without a point
+		}
+		return parseFloat(s)
 	}
 	if strings.ContainsAny(s, ".eE") && !isHex(s) {
 		return parseFloat(s)
@@ -631,7 +636,7 @@ func isHex(s string) bool {
 }
 
 // parseInteger parses a decimal, hexadecimal or octal integer, returning an
-// int64, or a float64 when it does not fit.
+// int64, or a Number when it does not fit.
 func parseInteger(s string) (any, error) {
 	sign, digits := splitSign(s)
 	base := 10
@@ -649,8 +654,7 @@ func parseInteger(s string) (any, error) {
 	}
 	var b big.Int
 	b.SetString(sign+digits, base)
-	f, _ := new(big.Float).SetInt(&b).Float64()
-	return f, nil
+	return Number(b.String()), nil
 }
 
 func isBaseDigit(r rune, base int) bool {
@@ -675,14 +679,8 @@ func parseFloat(s string) (any, error) {
 	if !isDecimalFloat(s) {
 		return nil, errors.New("not a decimal number")
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil && !isRangeError(err) {
-		return nil, err
-	}
-	return f, nil
+	return ParseNumber(s)
 }
-
-func isRangeError(err error) bool { return errors.Is(err, strconv.ErrRange) }
 
 func isDecimalFloat(s string) bool {
 	_, s = splitSign(s)
@@ -714,18 +712,44 @@ func skipDigits(s string, i int) int {
 	return i
 }
 
-// parseRatio parses n/d as a float64.
+// parseRatio parses n/d exactly: an integer when d divides n (as Clojure
+// reads 4/2), else the decimal it equals (3/4 is 0.75). A ratio with no
+// exact decimal value, such as 1/3, is refused: consist compares numbers
+// exactly and holds no fractions.
 func parseRatio(num, den string) (any, error) {
 	_, nd := splitSign(num)
 	if nd == "" || skipDigits(nd, 0) != len(nd) || den == "" || skipDigits(den, 0) != len(den) {
 		return nil, errors.New("a ratio is two decimal integers like 1/3")
 	}
-	n, _ := strconv.ParseFloat(num, 64)
-	d, _ := strconv.ParseFloat(den, 64)
-	if d == 0 {
+	n, _ := new(big.Int).SetString(num, 10)
+	d, _ := new(big.Int).SetString(den, 10)
+	if d.Sign() == 0 {
 		return nil, errors.New("the denominator is zero")
 	}
-	return n / d, nil
+	r := new(big.Rat).SetFrac(n, d)
+	if r.IsInt() {
+		return ParseNumber(r.Num().String())
+	}
+	// A reduced fraction is an exact decimal when its denominator has no
+	// prime factor but 2 and 5; k fraction digits then suffice, k the
+	// larger of the two exponents.
+	rest, k := new(big.Int).Set(r.Denom()), 0
+	for _, p := range []int64{2, 5} {
+		e, q, m, bp := 0, new(big.Int), new(big.Int), big.NewInt(p)
+		for {
+			q.QuoRem(rest, bp, m)
+			if m.Sign() != 0 {
+				break
+			}
+			rest.Set(q)
+			e++
+		}
+		k = max(k, e)
+	}
+	if rest.Cmp(big.NewInt(1)) != 0 {
+		return nil, fmt.Errorf("%s/%s has no exact decimal value, and consist compares numbers exactly; write it as an integer or a decimal", num, den)
+	}
+	return ParseNumber(r.FloatString(k))
 }
 
 // readString reads a string; the current byte is its opening quote.

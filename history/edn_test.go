@@ -24,8 +24,14 @@ func TestEDNValues(t *testing.T) {
 		{"017", int64(15)},
 		{"9223372036854775807", int64(math.MaxInt64)},
 		{"-9223372036854775808", int64(math.MinInt64)},
-		{"9223372036854775808", float64(9223372036854775808)},
-		{"123456789012345678901234567890N", 1.2345678901234568e29},
+		{"9223372036854775808", Number("9223372036854775808")},
+		{"123456789012345678901234567890N", Number("123456789012345678901234567890")},
+		{"0x10000000000000001", Number("18446744073709551617")},
+		{"0.10000000000000000001", Number("0.10000000000000000001")},
+		{"0.10000000000000000001M", Number("0.10000000000000000001")},
+		{"1e999999999", Number("1e999999999")},
+		{"4/2", int64(2)},
+		{"1/36893488147419103232", Number("0.00000000000000000002710505431213761085018632002174854278564453125")},
 		{"1.5", 1.5},
 		{"-2.25", -2.25},
 		{"1.", 1.0},
@@ -33,6 +39,7 @@ func TestEDNValues(t *testing.T) {
 		{"2.5E-1", 0.25},
 		{"1.5M", 1.5},
 		{"3M", 3.0},
+		{"1.50M", 1.5},
 		{"1/4", 0.25},
 		{"-3/2", -1.5},
 		{"##Inf", math.Inf(1)},
@@ -87,6 +94,15 @@ lines"`, "two\nlines"},
 		}
 		if !Equal(got, tt.want) {
 			t.Errorf("%s = %s (%T), want %s (%T)", tt.in, Canonical(got), got, Canonical(tt.want), tt.want)
+		}
+	}
+}
+
+func TestEDNRatioWithoutExactDecimalRefused(t *testing.T) {
+	for _, in := range []string{"1/3", "-2/7", "1/3000000000000000000000"} {
+		_, err := parseEDNForm([]byte(in), "t.edn", 1)
+		if err == nil || !strings.Contains(err.Error(), "no exact decimal value") {
+			t.Errorf("%s: got %v, want a refusal naming the missing exact decimal value", in, err)
 		}
 	}
 }

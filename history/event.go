@@ -10,9 +10,10 @@
 // completion the process is crashed and never invokes again.
 //
 // Values are plain Go values as encoding/json would produce them, with
-// integers kept exact: nil, bool, int64, float64, string, []any and
+// every number kept exact: nil, bool, int64, float64, Number (a number
+// neither int64 nor float64 holds exactly), string, []any and
 // map[string]any. Every reader normalises to these types, so histories read
-// from different formats compare equal.
+// from different formats compare equal, and no reader rounds a number.
 package history
 
 import (

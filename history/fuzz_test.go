@@ -2,13 +2,18 @@ package history
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
+	"testing/iotest"
 
 	"consist/internal/corpus"
 )
@@ -42,6 +47,8 @@ var handwrittenSeeds = map[Format][]string{
  {:process 0, :type :fail, :f :cas, :value [0 1], :error [:timeout "x\n\u00e9"]}
  {:process 1, :type :invoke, :f :txn, :value [[:read :x nil] [:write :y 2]]}
  {:process 1, :type :ok, :f :txn, :value [[:read :x 0] [:write :y 2]]}]`,
+		`{:process 0, :type :invoke, :f :write, :value [36893488147419103233 -0x1ffffffffffffffffff 0.10000000000000000001 1e999999999 1.50M 3/4 4/2 99999999999999999999N]}
+{:process 0, :type :ok, :f :write, :value [36893488147419103232 1e-400]}`,
 		`({:process 0, :type :invoke, :f :write, :value [5 1]}
  {:process 0, :type :ok, :f :write, :value [5 1], :node #inst "2020-01-01", :extra ##Inf, :time 12})`,
 	},
@@ -49,6 +56,7 @@ var handwrittenSeeds = map[Format][]string{
 		"INFO  jepsen.util - 0\t:invoke\t:read\tnil\nINFO  jepsen.util - 0\t:ok\t:read\t3\n" +
 			"INFO  jepsen.util - 1   :invoke :cas    [3 0]\nINFO  jepsen.util - 1\t:info\t:cas\t:timed-out\n" +
 			"INFO  jepsen.util - :nemesis\t:info\t:start\tnil\n",
+		"INFO  jepsen.util - 0\t:invoke\t:write\t36893488147419103233\nINFO  jepsen.util - 0\t:ok\t:write\t36893488147419103233\nINFO  jepsen.util - 1\t:invoke\t:read\tnil\nINFO  jepsen.util - 1\t:ok\t:read\t36893488147419103232\n",
 		`{:process 0, :type :invoke, :f :append, :key "0", :value "x 0 0 y"}
 {:process 0, :type :ok, :f :append, :key "0", :value "x 0 0 y"}`,
 	},
@@ -201,6 +209,101 @@ var fastPathSeeds = []string{
 	`{"type":"invoke","process":0,"f":"read",}`,
 	`{"type":"invoke","process":0,"f":"read","value":[1,]}`,
 	`{"type":"invoke","process":0,"f":"read","value":tru}`,
+	`{"type":"ok","process":0,"f":"read","value":[36893488147419103233,-36893488147419103232,0.10000000000000000001,1.50,36893488147419103232.0,1e999999999,-2.5e-99999999999999999999999,0.30000000000000004,0.30000000000000005,1e-400]}`,
+	`{"type":"ok","process":0,"f":"read","key":36893488147419103233,"value":null}`,
+	`{"type":"invoke","process":0,"f":"txn","value":[["q","x",1],["r",{"a":1},null]]}`,
+	`{"type":"invoke","process":0,"f":"read","index":3}` + "\n" + `{"type":"invoke","process":1,"f":"read","index":3}`,
+	"\n{\"type\":\"invoke\"",
+	"%%%%%",
+}
+
+// numberSeeds are number texts at the edges of int64, float64 and the
+// exponent guard.
+var numberSeeds = []string{
+	"0", "-0", "-0.0", "1.50", "9223372036854775807", "9223372036854775808", "-9223372036854775809",
+	"36893488147419103233", "0.1", "0.10000000000000000001", "0.30000000000000005", "1e400", "1e-400",
+	"1e999999999", "1e-99999999999999999999999", "4.9e-324", "2.4703282292062327e-324", "1.7976931348623157e308",
+	"1.7976931348623159e308", "123456789012345678901234567890e-25", "0.000000000000000000000000000011", "+5", "007.50e+0",
+}
+
+// FuzzParseNumber checks that ParseNumber is exact: the value it returns
+// reads back from its canonical text as itself, and it has the text's
+// exact value (a float64 through its shortest text).
+func FuzzParseNumber(f *testing.F) {
+	for _, s := range numberSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		v, err := ParseNumber(text)
+		if err != nil {
+			return
+		}
+		c := Canonical(v)
+		again, err := ParseNumber(c)
+		if err != nil || !Equal(again, v) || Canonical(again) != c {
+			t.Fatalf("%q reads as %#v, whose text %s reads back as %#v, %v", text, v, c, again, err)
+		}
+		if len(c) > len(text)+30 {
+			t.Fatalf("%q: canonical text %d bytes long", text, len(c))
+		}
+		want, ok := exactRat(text)
+		if !ok {
+			return
+		}
+		var got *big.Rat
+		switch v := v.(type) {
+		case int64:
+			got = new(big.Rat).SetInt64(v)
+		case float64:
+			got, _ = new(big.Rat).SetString(strconv.FormatFloat(v, 'g', -1, 64))
+		case Number:
+			got, ok = v.Rat()
+			if !ok {
+				return
+			}
+		}
+		if got == nil || got.Cmp(want) != 0 {
+			t.Fatalf("%q reads as %#v (%s), not its exact value %s", text, v, c, want.RatString())
+		}
+	})
+}
+
+// exactRat is text's exact value when its exponent is small enough to
+// expand.
+func exactRat(text string) (*big.Rat, bool) {
+	if i := strings.IndexAny(text, "eE"); i >= 0 {
+		x, err := strconv.ParseInt(text[i+1:], 10, 64)
+		if err != nil || x > 1000 || x < -1000 {
+			return nil, false
+		}
+	}
+	return new(big.Rat).SetString(strings.TrimPrefix(text, "+"))
+}
+
+// FuzzReadMatchesParse checks that reading a history through ReadContext,
+// a byte at a time, gives what Parse gives for the same bytes: the early
+// binary check refuses nothing that Parse accepts.
+func FuzzReadMatchesParse(f *testing.F) {
+	addSeeds(f, []Format{JSONL, EDN, Porcupine})
+	for _, s := range fastPathSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want, werr := Parse(data, "fuzz", Auto)
+		got, gerr := ReadContext(context.Background(), iotest.OneByteReader(bytes.NewReader(data)), "fuzz", Auto, Limits{})
+		if werr != nil {
+			if gerr == nil {
+				t.Fatalf("Parse refuses (%v), ReadContext accepts", werr)
+			}
+			return
+		}
+		if gerr != nil {
+			t.Fatalf("Parse accepts, ReadContext refuses: %v", gerr)
+		}
+		if !reflect.DeepEqual(got.Events, want.Events) {
+			t.Fatalf("ReadContext and Parse disagree on the events")
+		}
+	})
 }
 
 // FuzzJSONLFastMatchesSlow checks that the fast JSON Lines decoder gives

@@ -259,6 +259,9 @@ func decodeCount(v any, def int64) (int64, error) {
 		return def, nil
 	case json.Number:
 		n, err := strconv.ParseInt(string(v), 10, 64)
+		if errors.Is(err, strconv.ErrRange) {
+			return 0, fmt.Errorf("%s is beyond int64's range", v)
+		}
 		if err != nil {
 			return 0, fmt.Errorf("%s is not an integer", v)
 		}

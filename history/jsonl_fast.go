@@ -1,7 +1,6 @@
 package history
 
 import (
-	"encoding/json"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -21,8 +20,8 @@ import (
 // the line with decodeEventJSON, which is the reference: every error
 // message, and the event of every unusual line, comes from it. For the
 // lines it accepts, event returns exactly what decodeEventJSON returns:
-// the same normalised values (int64 where the number is an integer that
-// fits, float64 otherwise, []any, map[string]any with the last of
+// the same normalised values (int64, float64 or Number as ParseNumber
+// gives them, []any, map[string]any with the last of
 // duplicate keys) and strings unescaped as encoding/json unescapes them.
 // FuzzJSONLFastMatchesSlow checks this.
 //
@@ -415,8 +414,8 @@ func (d *fastDecoder) value(depth int) (any, bool) {
 	return nil, false
 }
 
-// number decodes a JSON number: int64 when it is an integer that fits,
-// float64 otherwise, as Normalize converts a json.Number.
+// number decodes a JSON number exactly, as ParseNumber does: int64, float64
+// or Number.
 func (d *fastDecoder) number() (any, bool) {
 	start := d.i
 	d.byte('-')
@@ -457,7 +456,8 @@ func (d *fastDecoder) number() (any, bool) {
 		}
 		return n, true
 	}
-	return Normalize(json.Number(text)), true
+	v, err := ParseNumber(string(text))
+	return v, err == nil
 }
 
 // digits consumes one or more decimal digits.

@@ -44,6 +44,24 @@ var malformed = map[Format][]malformedCase{
 		{"NUL byte", `{"type":"invoke","process":0,"f":"read"}` + "\n{\"type\":\x00}\n", 2, "binary"},
 		{"empty file", "", 0, "the history is empty"},
 		{"whitespace only", " \n\t\r\n  ", 0, "the history is empty"},
+		{"only a torn line", "\n{\"type\":\"invoke\"", 2, "the history holds no events: its only one, on line 2, is cut short"},
+		{"garbage last line", `{"type":"invoke","process":0,"f":"write","value":1}` + "\n" + "%%%%%", 2, "invalid JSON"},
+		{"random bytes on the last line", `{"type":"invoke","process":0,"f":"write","value":1}` + "\n" + "\x8f\xa3\x01\xfe", 2, "binary"},
+		{"a complete object that is no event, last", `{"type":"invoke","process":0,"f":"write","value":1}` + "\n" + `{"type":"ok","process":0}`, 2, `missing field "f"`},
+		{"a last line that is not an object", `{"type":"invoke","process":0,"f":"write","value":1}` + "\n" + `["type"`, 2, "invalid JSON"},
+		{"duplicate index", `{"type":"invoke","process":0,"f":"read","index":4}
+{"type":"ok","process":0,"f":"read","value":null,"index":5}
+{"type":"invoke","process":1,"f":"read","index":4}`, 3, "index 4 is also the index of the event on line 1"},
+		{"duplicate index out of order", `{"type":"invoke","process":0,"f":"read","index":9}
+{"type":"ok","process":0,"f":"read","value":null,"index":2}
+{"type":"invoke","process":1,"f":"read","index":9}`, 3, "index 9 is also the index of the event on line 1"},
+		{"time backwards within a process", `{"type":"invoke","process":0,"f":"read","time":500}
+{"type":"ok","process":0,"f":"read","value":null,"time":400}`, 2, "time 400 is before the time 500 of process 0's previous event on line 1"},
+		{"unknown txn micro-op", `{"type":"invoke","process":0,"f":"txn","value":[["q","x",1]]}`, 1, `has function "q"; a micro-op is r, w or append`},
+		{"txn key is an object", `{"type":"invoke","process":0,"f":"txn","value":[["w",{"a":1},1]]}`, 1, `has key {"a":1}; a key is a string or an integer`},
+		{"txn key is a list", `{"type":"invoke","process":0,"f":"txn","value":[["r",[1],null]]}`, 1, `has key [1]; a key is a string or an integer`},
+		{"index beyond int64", `{"type":"invoke","process":0,"f":"read","index":36893488147419103233}`, 1, `field "index": 36893488147419103233 is beyond int64's range`},
+		{"key beyond int64", `{"type":"invoke","process":0,"f":"read","key":36893488147419103233}`, 1, "key 36893488147419103233 is an integer beyond int64's range"},
 	},
 	EDN: {
 		{"truncated line", "{:process 0, :type :invoke, :f :read, :value nil}\n{:process 0, :type :ok, :f :re", 2, "op map opened on line 2 is never closed"},
@@ -68,6 +86,9 @@ var malformed = map[Format][]malformedCase{
 		{"NUL byte", "{:process 0, :type :invoke, :f :read}\n\n{:process \x00}", 3, "binary"},
 		{"empty file", "", 0, "the history is empty"},
 		{"whitespace only", "\n\n \t ,\n", 0, "the history is empty"},
+		{"duplicate index", "{:process 0, :type :invoke, :f :read, :index 7}\n{:process 1, :type :invoke, :f :read, :index 7}", 2, "index 7 is also the index of the event on line 1"},
+		{"unknown txn micro-op", "{:process 0, :type :invoke, :f :txn, :value [[:q :x 1]]}", 1, `has function "q"; a micro-op is r, w or append`},
+		{"ratio without an exact decimal", "{:process 0, :type :invoke, :f :write, :value 1/3}", 1, "no exact decimal value"},
 	},
 	Porcupine: {
 		{"truncated line", "INFO  jepsen.util - 0\t:invoke\t:read\tnil\nINFO  jepsen.util - 0\t:ok", 2, "2 field(s) instead of four"},

@@ -14,7 +14,7 @@ func Equal(a, b any) bool {
 	switch a := a.(type) {
 	case nil:
 		return b == nil
-	case bool, int64, string:
+	case bool, int64, string, Number:
 		return a == b
 	case float64:
 		bf, ok := b.(float64)
@@ -58,6 +58,8 @@ func Canonical(v any) string {
 		return strconv.FormatInt(v, 10)
 	case string:
 		return strconv.Quote(v)
+	case Number:
+		return string(v)
 	}
 	return string(appendJSON(nil, v))
 }
@@ -80,6 +82,8 @@ func appendJSON(b []byte, v any) []byte {
 		return strconv.AppendBool(b, v)
 	case int64:
 		return strconv.AppendInt(b, v, 10)
+	case Number:
+		return append(b, v...)
 	case float64:
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			// JSON has no NaN or infinity; a string keeps the value visible.
@@ -137,16 +141,16 @@ func appendJSONString(b []byte, s string) []byte {
 }
 
 // Normalize converts a value decoded by encoding/json with UseNumber into
-// the normalised form: json.Number becomes int64 when it is an integer that
-// fits, float64 otherwise.
+// the normalised form: a json.Number becomes what ParseNumber makes of it
+// (int64, float64 or Number, never rounded); a json.Number that is not a
+// number at all is left as it is.
 func Normalize(v any) any {
 	switch v := v.(type) {
 	case json.Number:
-		if i, err := strconv.ParseInt(string(v), 10, 64); err == nil {
-			return i
+		if n, err := ParseNumber(string(v)); err == nil {
+			return n
 		}
-		f, _ := strconv.ParseFloat(string(v), 64)
-		return f
+		return v
 	case []any:
 		for i := range v {
 			v[i] = Normalize(v[i])

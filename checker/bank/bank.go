@@ -31,6 +31,8 @@ package bank
 import (
 	"context"
 	"fmt"
+	"math"
+	"math/big"
 	"slices"
 	"strings"
 	"time"
@@ -162,18 +164,20 @@ func judgeRead(h *history.History, setup *history.Op, initial map[string]any, r 
 		return []checker.Anomaly{a}
 	}
 	var found []checker.Anomaly
-	var sum int64
+	// Summed exactly: a read's balances may hold any integer, even beyond
+	// int64, and their sum must not wrap around.
+	sum, total := new(big.Int), big.NewInt(d.Total)
 	for _, b := range balances {
-		sum += b.(int64)
+		sum.Add(sum, bigInt(b))
 	}
-	if sum != d.Total {
+	if sum.Cmp(total) != 0 {
 		d.WrongTotal++
-		change := fmt.Sprintf("%d was destroyed", d.Total-sum)
-		if sum > d.Total {
-			change = fmt.Sprintf("%d was created", sum-d.Total)
+		change := fmt.Sprintf("%s was destroyed", new(big.Int).Sub(total, sum))
+		if sum.Cmp(total) > 0 {
+			change = fmt.Sprintf("%s was created", new(big.Int).Sub(sum, total))
 		}
 		w := checker.NewWitness(h)
-		found = append(found, w.Anomaly(KindWrongTotal, nil, checker.Say("%s read balances summing to %d (%s), but the setup write (%s) gave the accounts %d in total and transfers only move money: %s.",
+		found = append(found, w.Anomaly(KindWrongTotal, nil, checker.Say("%s read balances summing to %s (%s), but the setup write (%s) gave the accounts %d in total and transfers only move money: %s.",
 			who(w, r), sum, w.At(r), w.At(setup), d.Total, change)))
 	}
 	if neg := negatives(balances); len(neg) > 0 && !allowNegative {
@@ -232,17 +236,48 @@ func findSetup(h *history.History) (*history.Op, map[string]any, string) {
 		return nil, nil, fmt.Sprintf("the setup write (index %d) did not complete ok, so whether the balances were set is unknown; %s", h.OpIndex(w), fix)
 	}
 	balances, ok := w.Input.(map[string]any)
+	var total int64
 	if ok {
 		for _, b := range balances {
-			if _, ok = b.(int64); !ok {
+			n, isInt := b.(int64)
+			if !isInt {
+				if isInteger(b) {
+					return nil, nil, fmt.Sprintf("the setup write (index %d) gives a balance of %s, beyond int64: the bank checker sums balances in int64 and refuses rather than round", h.OpIndex(w), history.Describe(b))
+				}
+				ok = false
 				break
 			}
+			if (n > 0 && total > math.MaxInt64-n) || (n < 0 && total < math.MinInt64-n) {
+				return nil, nil, fmt.Sprintf("the setup write (index %d) gives balances whose total is beyond int64: the bank checker refuses rather than overflow", h.OpIndex(w))
+			}
+			total += n
 		}
 	}
 	if !ok || len(balances) == 0 {
 		return nil, nil, fmt.Sprintf("the setup write (index %d) wrote %s, not a map from account to integer balance; %s", h.OpIndex(w), history.Describe(w.Input), fix)
 	}
 	return w, balances, ""
+}
+
+// isInteger reports whether v is an integer: an int64, or a
+// history.Number beyond int64's range.
+func isInteger(v any) bool {
+	switch v := v.(type) {
+	case int64:
+		return true
+	case history.Number:
+		return v.IsInteger()
+	}
+	return false
+}
+
+// bigInt returns the integer v (isInteger holds) exactly.
+func bigInt(v any) *big.Int {
+	if n, ok := v.(int64); ok {
+		return big.NewInt(n)
+	}
+	b, _ := v.(history.Number).BigInt()
+	return b
 }
 
 // wrongAccounts checks that a read holds the setup's accounts, each with
@@ -258,7 +293,7 @@ func wrongAccounts(h *history.History, setup *history.Op, initial map[string]any
 	for a, b := range balances {
 		if _, ok := initial[a]; !ok {
 			unexpected = append(unexpected, a)
-		} else if _, ok := b.(int64); !ok {
+		} else if !isInteger(b) {
 			notInt = append(notInt, fmt.Sprintf("%s is %s", a, history.Describe(b)))
 		}
 	}
@@ -283,8 +318,8 @@ func wrongAccounts(h *history.History, setup *history.Op, initial map[string]any
 func negatives(balances map[string]any) []string {
 	var out []string
 	for a, b := range balances {
-		if n := b.(int64); n < 0 {
-			out = append(out, fmt.Sprintf("%s holds %d", a, n))
+		if bigInt(b).Sign() < 0 {
+			out = append(out, fmt.Sprintf("%s holds %s", a, history.Describe(b)))
 		}
 	}
 	slices.Sort(out)

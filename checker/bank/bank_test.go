@@ -38,6 +38,14 @@ func TestVerdicts(t *testing.T) {
 		{name: "money destroyed", want: checker.Invalid, reads: 2, kinds: []checker.Kind{KindWrongTotal}, ops: [][]int64{{1, 7}}, reason: "1 of 2 reads broke", history: setup +
 			read(1, `{"a0":95,"a1":105}`) + read(1, `{"a0":95,"a1":100}`)},
 		{name: "money created", want: checker.Invalid, reads: 1, kinds: []checker.Kind{KindWrongTotal}, ops: [][]int64{{1, 5}}, history: setup + read(1, `{"a0":100,"a1":105}`)},
+		{name: "balances whose int64 sum wraps to the total are summed exactly", want: checker.Invalid, opts: checker.Options{AllowNegativeBalances: true}, reads: 1, kinds: []checker.Kind{KindWrongTotal}, ops: [][]int64{{1, 5}}, reason: "1 of 1 read broke", history: setup + read(1, `{"a0":-9223372036854775808,"a1":-9223372036854775608}`)},
+		{name: "a balance beyond int64 is compared exactly", want: checker.Invalid, opts: checker.Options{AllowNegativeBalances: true}, reads: 1, kinds: []checker.Kind{KindWrongTotal}, ops: [][]int64{{1, 5}}, history: setup + read(1, `{"a0":36893488147419103233,"a1":-36893488147419103032}`)},
+		{name: "balances beyond int64 that conserve the total", want: checker.Valid, opts: checker.Options{AllowNegativeBalances: true}, reads: 1, history: setup + read(1, `{"a0":36893488147419103233,"a1":-36893488147419103033}`)},
+		{name: "a setup balance beyond int64 is refused", want: checker.Unknown, reason: "beyond int64", history: `
+{"type":"invoke","process":9,"f":"write","value":{"a0":36893488147419103233,"a1":100}}
+{"type":"ok","process":9,"f":"write","value":{"a0":36893488147419103233,"a1":100}}
+{"type":"invoke","process":0,"f":"transfer","value":{"from":"a0","to":"a1","amount":5}}
+{"type":"ok","process":0,"f":"transfer","value":{"from":"a0","to":"a1","amount":5}}` + read(1, `{"a0":100,"a1":100}`)},
 		{name: "a negative balance", want: checker.Invalid, reads: 1, kinds: []checker.Kind{KindNegativeBalance}, ops: [][]int64{{5}}, history: setup + read(1, `{"a0":-5,"a1":205}`)},
 		{name: "a negative balance and the wrong total", want: checker.Invalid, reads: 1, kinds: []checker.Kind{KindWrongTotal, KindNegativeBalance}, ops: [][]int64{{1, 5}, {5}}, reason: "1 of 1 read broke", history: setup + read(1, `{"a0":-5,"a1":200}`)},
 		{name: "negative balances allowed", opts: checker.Options{AllowNegativeBalances: true}, want: checker.Valid, reads: 1, history: setup + read(1, `{"a0":-5,"a1":205}`)},

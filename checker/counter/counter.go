@@ -214,17 +214,49 @@ func Check(ctx context.Context, h *history.History, opts checker.Options) (res c
 	return res
 }
 
+// maxExact bounds the deltas, their sums per key and the reads the
+// checker accepts, so that every bound and every difference it computes
+// fits an int64 exactly.
+const maxExact = 1 << 62
+
+// tooBig reports whether v is an integer the checker cannot compute with
+// exactly: one beyond int64 (a history.Number) or beyond ±maxExact.
+func tooBig(v any) bool {
+	switch v := v.(type) {
+	case history.Number:
+		return v.IsInteger()
+	case int64:
+		return v > maxExact || v < -maxExact
+	}
+	return false
+}
+
 // shapeError says why h is not a counter history, or returns "".
 func shapeError(h *history.History) string {
 	var foreign []string
+	total := map[string]int64{} // per key, the sum of |delta| of adds that may have applied
 	for i := range h.Ops {
 		op := &h.Ops[i]
 		switch op.F {
 		case "add":
-			if _, ok := op.Input.(int64); !ok {
+			if tooBig(op.Input) {
+				return fmt.Sprintf("the add at index %d adds %s, beyond the ±2^62 the counter checker sums exactly; it refuses rather than round", h.OpIndex(op), history.Describe(op.Input))
+			}
+			delta, ok := op.Input.(int64)
+			if !ok {
 				return fmt.Sprintf("the add at index %d adds %s, not an integer; the counter checker judges integer deltas only", h.OpIndex(op), history.Describe(op.Input))
 			}
+			if op.Type != history.Fail {
+				k := history.Canonical(op.Key)
+				if abs(delta) > maxExact-total[k] {
+					return fmt.Sprintf("the adds on %s up to index %d sum beyond the ±2^62 the counter checker sums exactly; it refuses rather than overflow", objectName(op.Key), h.OpIndex(op))
+				}
+				total[k] += abs(delta)
+			}
 		case "read":
+			if op.Type == history.OK && tooBig(op.Output) {
+				return fmt.Sprintf("the read at index %d returned %s, beyond the ±2^62 the counter checker compares exactly; it refuses rather than round", h.OpIndex(op), history.Describe(op.Output))
+			}
 			if _, ok := op.Output.(int64); op.Type == history.OK && op.Output != nil && !ok {
 				return fmt.Sprintf("the read at index %d returned %s, not an integer; the counter checker judges counters only (a set's reads return lists: check those with set-full)", h.OpIndex(op), history.Describe(op.Output))
 			}

@@ -135,6 +135,23 @@ func TestVerdicts(t *testing.T) {
 		{name: "not a counter: a delta that is no integer", want: checker.Unknown, reason: `adds "x", not an integer`, history: `
 {"type":"invoke","process":0,"f":"add","value":"x"}
 {"type":"ok","process":0,"f":"add","value":"x"}`},
+		{name: "an add beyond int64 is refused, not rounded", want: checker.Unknown, reason: "adds 36893488147419103233, beyond the ±2^62", history: `
+{"type":"invoke","process":0,"f":"add","value":36893488147419103233}
+{"type":"ok","process":0,"f":"add","value":36893488147419103233}
+{"type":"invoke","process":1,"f":"read","value":null}
+{"type":"ok","process":1,"f":"read","value":36893488147419103232}`},
+		{name: "a read beyond int64 is refused, not rounded", want: checker.Unknown, reason: "returned 36893488147419103232, beyond the ±2^62", history: `
+{"type":"invoke","process":0,"f":"add","value":1}
+{"type":"ok","process":0,"f":"add","value":1}
+{"type":"invoke","process":1,"f":"read","value":null}
+{"type":"ok","process":1,"f":"read","value":36893488147419103232}`},
+		{name: "adds whose sum would overflow are refused", want: checker.Unknown, reason: "sum beyond the ±2^62", history: `
+{"type":"invoke","process":0,"f":"add","value":4000000000000000000}
+{"type":"ok","process":0,"f":"add","value":4000000000000000000}
+{"type":"invoke","process":0,"f":"add","value":4000000000000000000}
+{"type":"ok","process":0,"f":"add","value":4000000000000000000}
+{"type":"invoke","process":1,"f":"read","value":null}
+{"type":"ok","process":1,"f":"read","value":0}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := histtest.Parse(t, tc.history)
