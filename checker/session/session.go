@@ -121,12 +121,18 @@ func checkModel(ctx context.Context, r *reghist.History, scope checker.Scope, m 
 	case checker.MonotonicWrites:
 		rules = writeRules{r, ch}
 	case checker.WritesFollowReads:
-		rules = followRules{r, ch}
+		rules = followRules{r, ch, prevCAS(r, byKey)}
 	default:
 		panic(fmt.Sprintf("session: %s is not a session model", m))
 	}
 	vc := views.New(r, rules)
-	v, err := vc.Check(ctx)
+	var v *views.Violation
+	var err error
+	if cyc := writeCycle(r, rules); m == checker.WritesFollowReads && cyc != nil {
+		v = &views.Violation{Viewer: r.Ops[cyc[0]].Process, Cycle: true, Path: cyc, Because: map[views.Edge]int32{}}
+	} else {
+		v, err = vc.Check(ctx)
+	}
 	switch {
 	case err != nil:
 		res.Verdict, res.Reason = checker.Unknown, views.Reason(err)
