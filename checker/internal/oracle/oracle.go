@@ -14,7 +14,11 @@
 // Nothing here is clever. Every model is decided by enumerating the total
 // orders the definition quantifies over (sequential orders, per-process
 // views, arbitrations) that respect the model's ordering constraints, and
-// testing whether one of them makes the reads legal. The one economy is
+// testing whether one of them makes the reads legal. The four session
+// guarantees are decided apart, in session.go, straight from Terry et
+// al.'s sentences: for each process, every log of the writes, and for each
+// of its reads the prefix of the log that serves it; nothing there is
+// shared with the fast checker's ordering rules. The one economy is
 // that a search remembers a set of placed operations and register values
 // from which no legal completion exists, which cannot change the answer.
 // The cost is exponential, so Verdicts refuses histories with more than
