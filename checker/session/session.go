@@ -1,45 +1,77 @@
 // Package session checks PRAM and the four session guarantees of Terry et
 // al., "Session Guarantees for Weakly Consistent Replicated Data" (PDIS
 // 1994), on register histories, in the per-process-view formulation of
-// Viotti & Vukolić, "Consistency in Non-Transactional Distributed Storage
-// Systems" (ACM CSUR 2016, §3.3) and Brzezinski, Sobaniec & Wawrzyniak,
-// "Session Guarantees to Achieve PRAM Consistency of Replicated Shared
-// Objects" (PPAM 2003).
+// Brzezinski, Sobaniec & Wawrzyniak, "Session Guarantees to Achieve PRAM
+// Consistency of Replicated Shared Objects" (PPAM 2003), which is Viotti &
+// Vukolić's visibility and arbitration ("Consistency in Non-Transactional
+// Distributed Storage Systems", ACM CSUR 2016, §3.3) with one arbitration
+// per process.
 //
-// A view for process p is a total order of every write and of p's own
-// operations in which each of p's reads returns the last write to its key
-// before it (the initial value if none); a cas is one point that reads and
-// then writes. A model holds when every process has a view obeying its
-// rules:
+// A view for process p is a total order of every write and of some of p's
+// operations: the log of the replica through which p sees the store. Each
+// of p's reads is served by a prefix of it (the writes visible to the
+// read) and returns the last write of its key there; a read of the initial
+// value means that no write of its key is visible to it, and says nothing
+// else. Another process's cas is a write in p's view. A cas of p reads and
+// writes at one point (the prefix just before its write serves its read),
+// except for read-your-writes, where it counts as a read and a separate
+// write. A model holds when every process has a view obeying its rules
+// (Terry et al.'s sentence, then the rule):
 //
 //   - PRAM (Lipton & Sandberg 1988): p's operations in session order, and
 //     every other process's writes in its session order.
-//   - read-your-writes: each of p's writes before each of p's later reads
-//     (here alone a cas of p counts as a read followed by a write).
-//   - monotonic-reads: p's reads in session order.
-//   - monotonic-writes: p's reads in session order, and every process's
-//     writes in its session order.
-//   - writes-follow-reads: p's reads in session order; for every process q,
-//     the write each read of q saw before each later write of q (and a
-//     cas of q before q's later writes); p's reads before p's later
-//     writes.
+//   - read-your-writes: "if Read R follows Write W in a session ... then W
+//     is included in DB(S,t)": each of p's writes before each of p's later
+//     reads.
+//   - monotonic-reads: "if Read R1 occurs before R2 in a session ... then
+//     RelevantWrites(S1,t1,R1) is a subset of DB(S2,t2)": p's reads in
+//     session order, so the writes visible to them only grow.
+//   - monotonic-writes: "if Write W1 precedes Write W2 in a session, then,
+//     for any server S2, if W2 in DB(S2) then W1 in DB(S2) and
+//     WriteOrder(W1,W2)": every process's writes in its session order.
+//     p's plain reads are otherwise free: each may be served by any
+//     prefix, so two reads of p that see one writer's writes out of order
+//     (y=1 then x unwritten, after x=1 and y=1) break monotonic-reads
+//     together with it (PRAM), not monotonic-writes alone. What it rules
+//     out alone is a cas of p that misses p's own earlier write of its
+//     key, or anything an earlier cas of p had to see.
+//   - writes-follow-reads: "if Read R1 precedes Write W2 in a session ...
+//     then, for any server S2, if W2 in DB(S2) then any W1 in
+//     RelevantWrites(S1,t1,R1) is also in DB(S2) and WriteOrder(W1,W2)":
+//     for every process q, the write each read of q saw before each later
+//     write of q (a read of the initial value saw none and orders
+//     nothing), and p's cas in the order p issued them. p's plain reads
+//     are otherwise free, as above. What it rules out is a cycle of such
+//     orders (a process that read its own later write, or two that each
+//     read what the other wrote after), and a cas of p that misses the
+//     cause of something p read before it.
 //
-// A session's observations accumulate: monotonic-writes and
-// writes-follow-reads order p's reads, as if one replica whose state only
-// grows served the session (Terry et al.'s servers), since through reads of
-// single keys neither anomaly could otherwise be seen at all.
+// Monotonic-writes and writes-follow-reads do not include monotonic-reads:
+// a process that reads x=1 and then x unwritten breaks monotonic-reads
+// alone (issue 13). Terry et al.'s guarantees compose: PRAM is exactly
+// read-your-writes, monotonic-reads and monotonic-writes together
+// (Brzezinski et al. 2003). With one arbitration per process, rather than
+// Terry et al.'s single WriteOrder, two readers that see concurrent writes
+// in opposite orders break none of them, as PRAM allows.
 //
 // Scope: by default (checker.ScopeStore) a session is all of a process's
-// operations, as Terry et al. and Viotti & Vukolić define it, so a write
-// of y seen before the same session's earlier write of x is a
-// monotonic-writes anomaly. checker.ScopeKey judges each key's operations
-// alone, for stores that promise the guarantees per key. PRAM is always
-// judged on the whole store.
+// operations, as Terry et al. and Viotti & Vukolić define it, and the
+// orders above run across keys: a cas of x by p that follows p's read of
+// y=1, written by a process that had read x=1, must see x=1
+// (writes-follow-reads), and a cas of p must see what p's earlier cas on
+// other keys saw (monotonic-writes). checker.ScopeKey judges each key's
+// operations alone, for stores that promise the guarantees per key, and
+// drops those cross-key orders; read-your-writes and monotonic-reads
+// already judge each read against its own key. The treatment of the
+// initial value is the same in both. PRAM is always judged on the whole
+// store.
 //
 // Writes must be unique per key, as consist's workloads make them, so that
 // each read names the write it saw; histories with repeated values get
 // Unknown. The checks are polynomial: see package views for the
 // saturating construction, and readYourWrites for its own linear test.
+// checker/internal/oracle decides the same definitions by brute force on
+// small histories, and its tests compare the two.
 package session
 
 import (
@@ -121,12 +153,18 @@ func checkModel(ctx context.Context, r *reghist.History, scope checker.Scope, m 
 	case checker.MonotonicWrites:
 		rules = writeRules{r, ch}
 	case checker.WritesFollowReads:
-		rules = followRules{r, ch}
+		rules = followRules{r, ch, prevCAS(r, byKey)}
 	default:
 		panic(fmt.Sprintf("session: %s is not a session model", m))
 	}
 	vc := views.New(r, rules)
-	v, err := vc.Check(ctx)
+	var v *views.Violation
+	var err error
+	if cyc := writeCycle(r, rules); m == checker.WritesFollowReads && cyc != nil {
+		v = &views.Violation{Viewer: r.Ops[cyc[0]].Process, Cycle: true, Path: cyc, Because: map[views.Edge]int32{}}
+	} else {
+		v, err = vc.Check(ctx)
+	}
 	switch {
 	case err != nil:
 		res.Verdict, res.Reason = checker.Unknown, views.Reason(err)

@@ -77,9 +77,9 @@
 // read repair the coordinator also keeps on its replica the newest
 // version it returned, so a client's reads never go back in time
 // (monotonic reads). Nothing else: sequential consistency fails without
-// any fault, since concurrent cas lose updates; writes-follow-reads,
-// monotonic writes, PRAM and causality fail whenever an in-progress or
-// partially applied write is seen by one read and missed by a later one.
+// any fault, since concurrent cas lose updates; PRAM and causality fail
+// whenever an in-progress or partially applied write is seen by one read
+// and missed by a later one.
 //
 // # Faults
 //

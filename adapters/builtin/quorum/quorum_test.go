@@ -93,9 +93,11 @@ var read = adapters.Op{F: "read", Key: "x"}
 // x: n2 and n1 answer, and it reads the new value, 2. Then n1 is cut off
 // again, and the same client reads x from n2 and n3: the old value, 1 —
 // new, then old, which no order of the operations explains. Nor any
-// order that keeps the writer's writes in its order: monotonic writes
-// fail as well. With read repair the first read writes 2 back to n2's
-// replica, and the second read returns 2.
+// order that keeps the writer's writes in its order and the reader's
+// reads in its: PRAM (monotonic reads and writes together) fails as well.
+// With read
+// repair the first read writes 2 back to n2's replica, and the second
+// read returns 2.
 func TestQuorumsAloneAreNotLinearizable(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -126,10 +128,10 @@ func TestQuorumsAloneAreNotLinearizable(t *testing.T) {
 			s.Isolate()
 			h := s.History()
 			lin := linearizable.Check(context.Background(), h, checker.Options{})
-			mw := suite.Check(context.Background(), h, checker.Options{}, checker.MonotonicWrites)[0]
+			pram := suite.Check(context.Background(), h, checker.Options{}, checker.PRAM)[0]
 			if tc.readRepair {
-				if lin.Verdict != checker.Valid || mw.Verdict != checker.Valid {
-					t.Fatalf("with read repair: linearizable %s %v, monotonic-writes %s %v; want both valid", lin.Verdict, lin.Anomalies, mw.Verdict, mw.Anomalies)
+				if lin.Verdict != checker.Valid || pram.Verdict != checker.Valid {
+					t.Fatalf("with read repair: linearizable %s %v, PRAM %s %v; want both valid", lin.Verdict, lin.Anomalies, pram.Verdict, pram.Anomalies)
 				}
 				return
 			}
@@ -143,8 +145,8 @@ func TestQuorumsAloneAreNotLinearizable(t *testing.T) {
 			if lin.Verdict != checker.Invalid || len(lin.Anomalies) != 1 || fmt.Sprint(lin.Anomalies[0].Ops) != fmt.Sprint(witness) {
 				t.Fatalf("linearizable: %s (%s) %v; want invalid, shown by the writes and reads %v", lin.Verdict, lin.Reason, lin.Anomalies, witness)
 			}
-			if mw.Verdict != checker.Invalid {
-				t.Fatalf("monotonic-writes: %s (%s); want invalid", mw.Verdict, mw.Reason)
+			if pram.Verdict != checker.Invalid {
+				t.Fatalf("PRAM: %s (%s); want invalid", pram.Verdict, pram.Reason)
 			}
 			t.Log(lin.Anomalies[0].Explanation())
 		})

@@ -14,7 +14,11 @@
 // Nothing here is clever. Every model is decided by enumerating the total
 // orders the definition quantifies over (sequential orders, per-process
 // views, arbitrations) that respect the model's ordering constraints, and
-// testing whether one of them makes the reads legal. The one economy is
+// testing whether one of them makes the reads legal. The four session
+// guarantees are decided apart, in session.go, straight from Terry et
+// al.'s sentences: for each process, every log of the writes, and for each
+// of its reads the prefix of the log that serves it; nothing there is
+// shared with the fast checker's ordering rules. The one economy is
 // that a search remembers a set of placed operations and register values
 // from which no legal completion exists, which cannot change the answer.
 // The cost is exponential, so Verdicts refuses histories with more than
@@ -96,10 +100,9 @@ func Verdicts(h *history.History, opts checker.Options) (map[checker.Model]check
 		}
 		return checker.Valid
 	}
-	out[checker.ReadYourWrites] = all((*norm).readYourWrites)
-	out[checker.MonotonicReads] = all(func(m *norm) bool { return m.everyView(m.monotonicReadsOrder) })
-	out[checker.MonotonicWrites] = all(func(m *norm) bool { return m.everyView(m.monotonicWritesOrder) })
-	out[checker.WritesFollowReads] = all(func(m *norm) bool { return m.everyView(m.writesFollowReadsOrder) })
+	for _, g := range SessionModels {
+		out[g] = all(func(m *norm) bool { return m.guarantee(g) })
+	}
 	return out, nil
 }
 
@@ -593,88 +596,6 @@ func (n *norm) weakCausal() bool {
 // restricted to the view.
 func (n *norm) pramOrder(history.Process) func(a, b int) bool {
 	return n.so
-}
-
-// monotonicReadsOrder: p's reads in program order.
-func (n *norm) monotonicReadsOrder(p history.Process) func(a, b int) bool {
-	return func(a, b int) bool {
-		return n.so(a, b) && n.ops[a].proc == p && n.ops[a].reads() && n.ops[b].reads()
-	}
-}
-
-// monotonicWritesOrder: p's reads in program order, and every process's
-// writes in that process's program order.
-func (n *norm) monotonicWritesOrder(p history.Process) func(a, b int) bool {
-	reads := n.monotonicReadsOrder(p)
-	return func(a, b int) bool {
-		return reads(a, b) || (n.so(a, b) && n.ops[a].writes() && n.ops[b].writes())
-	}
-}
-
-// writesFollowReadsOrder: (i) p's reads in program order; (ii) for every
-// process q, every read r of q and write w of q with r before w in session
-// order or r = w: the operation r read from precedes w, and a cas r ≠ w
-// itself precedes w; (iii) p's reads precede p's later writes.
-func (n *norm) writesFollowReadsOrder(p history.Process) func(a, b int) bool {
-	return func(a, b int) bool {
-		A, B := &n.ops[a], &n.ops[b]
-		// (i) and (iii)
-		if n.so(a, b) && A.proc == p && A.reads() && (B.reads() || B.writes()) {
-			return true
-		}
-		if !B.writes() {
-			return false
-		}
-		// (ii), r a cas preceding w = b
-		if n.so(a, b) && A.reads() && A.writes() {
-			return true
-		}
-		// (ii), a = the op r read from
-		for r := range n.ops {
-			if n.ops[r].reads() && (n.so(r, b) || r == b) && n.writer[r] == a {
-				return true
-			}
-		}
-		return false
-	}
-}
-
-// readYourWrites: for every p, a view in which every write of p precedes
-// every later (in session order) read of p, p's cas counting as two points:
-// its read, then its write.
-func (n *norm) readYourWrites() bool {
-	for _, p := range n.processes() {
-		var pts []point
-		type pos struct {
-			op, half int // half: 0 for the read (or only) point, 1 for a cas's write
-			own      bool
-		}
-		var at []pos
-		for _, a := range n.viewOps(p) {
-			o := &n.ops[a]
-			switch {
-			case o.proc == p && o.kind == kCAS:
-				pts = append(pts,
-					point{key: o.key, check: true, reads: true, rval: o.rval},
-					point{key: o.key, writes: true, wval: o.wval})
-				at = append(at, pos{a, 0, true}, pos{a, 1, true})
-			default:
-				pts = append(pts, pointOf(o, o.proc == p))
-				at = append(at, pos{a, 0, o.proc == p})
-			}
-		}
-		before := square(len(pts))
-		for x := range pts {
-			for y := range pts {
-				sooner := at[x].op < at[y].op || (at[x].op == at[y].op && at[x].half < at[y].half)
-				before[x][y] = at[x].own && at[y].own && pts[x].writes && pts[y].reads && sooner
-			}
-		}
-		if !legalOrderExists(pts, before, n.nkeys, n.initial) {
-			return false
-		}
-	}
-	return true
 }
 
 func square(size int) [][]bool {

@@ -52,8 +52,14 @@ type Rules interface {
 	// should come last.
 	Preds(own bool, op int32, buf []int32) []int32
 	// Ordered reports whether op, one of the viewer's operations, is
-	// placed in session order (and so drives the construction). The
-	// viewer's reads must all be ordered.
+	// placed in session order (and so drives the construction); the
+	// rules must order the viewer's ordered operations in session order
+	// themselves, through Preds. Only the viewer's ordered reads are
+	// checked: an unordered read of the viewer is a model's way of saying
+	// that the read may see any state of the view (the one right after
+	// the write it read, or the initial one, always serves), so where the
+	// construction happens to place it, as an ordering point between
+	// other operations, it need not be legal.
 	Ordered(op int32) bool
 }
 
@@ -360,7 +366,7 @@ func (c *Checker) place(ctx context.Context, p, root int32, exact bool) (*Violat
 			return nil, false, ctx.Err()
 		}
 		o := &c.h.Ops[op]
-		if o.Reader() && c.own(op) {
+		if o.Reader() && c.own(op) && c.rules.Ordered(op) {
 			k := o.Key
 			switch {
 			case o.Reads == reghist.Initial && c.cur[k] != reghist.Initial:
