@@ -250,7 +250,7 @@ func TestAgreesWithNaive(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	ctx := context.Background()
 	counts := map[Verdict]int{}
-	for i := range 300 {
+	for i := range 600 {
 		g := Generate(r, GenConfig{MaxTxns: 4, MaxOps: 3})
 		res, err := CheckAll(ctx, g.History, Options{})
 		if err != nil {
@@ -265,7 +265,7 @@ func TestAgreesWithNaive(t *testing.T) {
 		}
 	}
 	t.Logf("naive verdicts: %v valid, %v invalid", counts[Valid], counts[Invalid])
-	if counts[Valid] < 100 || counts[Invalid] < 100 {
+	if counts[Valid] < 200 || counts[Invalid] < 200 {
 		t.Errorf("too few of a verdict to compare: %v", counts)
 	}
 }
@@ -434,5 +434,36 @@ func TestGenerateDeterministic(t *testing.T) {
 	}
 	if err := Validate(a.History); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestAgreesWithPlain compares the search with itself without its memo and
+// reductions (the plain search keeps only the definitions' constraints) on
+// histories a little larger than the naive enumeration can take.
+func TestAgreesWithPlain(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	ctx := context.Background()
+	compared := 0
+	for i := range 1000 {
+		g := Generate(r, GenConfig{MinTxns: 5, MaxTxns: 7})
+		p, err := prepare(g.History)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range Models {
+			fast := p.check(ctx, m, Options{}, false)
+			slow := p.check(ctx, m, Options{MaxWork: 100_000}, true)
+			if fast.Verdict == Unknown || slow.Verdict == Unknown {
+				continue
+			}
+			compared++
+			if fast.Verdict != slow.Verdict {
+				t.Fatalf("history %d (%v):\n%s%v: search says %v, plain search %v", i, g.Behaviour, g.History, m, fast.Verdict, slow.Verdict)
+			}
+		}
+	}
+	t.Logf("%d verdicts compared", compared)
+	if compared < 5000 {
+		t.Errorf("only %d verdicts compared", compared)
 	}
 }

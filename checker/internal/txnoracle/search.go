@@ -18,6 +18,9 @@ type search struct {
 	// memo holds the nodes from which no witness exists.
 	memo map[string]bool
 	buf  []byte
+	// plain turns off the memo and every reduction, leaving only the
+	// definitions (for the tests, which compare the two).
+	plain bool
 	// order and events are the witness, built as the search unwinds.
 	order  []int
 	events []Event
@@ -33,7 +36,7 @@ func (s *search) step() bool {
 		s.stopped = fmt.Sprintf("search went past its work bound of %d nodes", s.max)
 		return true
 	}
-	if s.work%1024 == 0 {
+	if s.work%1024 == 1 {
 		if err := s.ctx.Err(); err != nil {
 			s.stopped = fmt.Sprintf("stopped: %v", err)
 			return true
@@ -56,12 +59,12 @@ func (s *search) serial(placed uint32, st state) bool {
 		s.order = s.order[:0]
 		return true
 	}
-	if s.step() {
+	if s.step() || !s.plain && !s.p.viable(placed, st) {
 		return false
 	}
 	s.buf = encode(appendInt(s.buf[:0], int(placed)), st)
 	key := string(s.buf)
-	if s.memo[key] {
+	if !s.plain && s.memo[key] {
 		return false
 	}
 	for i := range s.p.txns {
@@ -82,7 +85,9 @@ func (s *search) serial(placed uint32, st state) bool {
 			return false
 		}
 	}
-	s.memo[key] = true
+	if !s.plain {
+		s.memo[key] = true
+	}
 	return false
 }
 
@@ -101,28 +106,37 @@ func (s *search) serial(placed uint32, st state) bool {
 // to st. The order is complete when every OK transaction has committed and
 // every started transaction has committed; an Info transaction may never
 // start. On success s.events holds the witness.
+//
+// Three reductions keep the search small without changing its answer
+// (s.plain turns them off, and the tests compare). A commit that would
+// conflict with a transaction still active is not taken: that one could
+// then never commit, and every started one must. A transaction that writes
+// nothing commits at once after it starts: its commit changes no state and
+// conflicts with nothing, and committing earlier only helps the
+// transactions that must start after it. A transaction none of whose
+// checked reads depends on its snapshot (an Info one, an OK one that only
+// writes, or one that reads only registers it wrote before) starts just
+// before it commits: its snapshot matters to no read, and starting later
+// only shrinks its interval (fewer conflicts) and helps the transactions
+// that must commit before it starts. Such transactions take their start
+// and commit as one step.
 func (s *search) si(started, committed uint32, snap []uint32, st state) bool {
 	ok := s.p.okMask
 	if committed&ok == ok && started == committed {
 		s.events = s.events[:0]
 		return true
 	}
-	if s.step() {
+	if s.step() || !s.plain && !s.p.viable(started, st) {
 		return false
 	}
-	// The memo key: the sets, the committed state, and for each active
-	// writer what committed since it started (the conflicts still to
-	// check). What an active transaction read was checked when it started.
-	b := appendInt(s.buf[:0], int(started)|int(committed)<<32)
-	for active := started &^ committed; active != 0; active &= active - 1 {
-		i := bits.TrailingZeros32(active)
-		if s.p.txns[i].writes != 0 {
-			b = appendInt(b, int(committed&^snap[i]))
-		}
-	}
-	s.buf = encode(b, st)
+	// The memo key: the sets and the committed state. What an active
+	// transaction read was checked when it started, and no active
+	// transaction has a conflict yet (a commit that would give one is not
+	// taken), so when the active ones started does not change what can
+	// follow.
+	s.buf = encode(appendInt(s.buf[:0], int(started)|int(committed)<<32), st)
 	key := string(s.buf)
-	if s.memo[key] {
+	if !s.plain && s.memo[key] {
 		return false
 	}
 	// Commits first: a serial-looking witness is found soonest.
@@ -140,7 +154,7 @@ func (s *search) si(started, committed uint32, snap []uint32, st state) bool {
 				break
 			}
 		}
-		if conflict {
+		if conflict || !s.plain && s.conflictsActive(i, started&^committed&^bit) {
 			continue
 		}
 		next, _ := exec(t, st, false)
@@ -163,6 +177,25 @@ func (s *search) si(started, committed uint32, snap []uint32, st state) bool {
 				continue
 			}
 		}
+		if !s.plain && (t.writes == 0 || !t.external) {
+			// Atomic: start and commit at once (see above). Like any
+			// commit, it may not conflict with an active transaction.
+			if s.succ[i]&started != 0 || s.conflictsActive(i, started&^committed) {
+				continue
+			}
+			next := st
+			if t.writes != 0 {
+				next, _ = exec(t, st, false)
+			}
+			if s.si(started|bit, committed|bit, snap, next) {
+				s.events = append([]Event{{Kind: Start, Txn: i}, {Kind: Commit, Txn: i}}, s.events...)
+				return true
+			}
+			if s.stopped != "" {
+				return false
+			}
+			continue
+		}
 		old := snap[i]
 		snap[i] = committed
 		found := s.si(started|bit, committed, snap, st)
@@ -175,6 +208,27 @@ func (s *search) si(started, committed uint32, snap []uint32, st state) bool {
 			return false
 		}
 	}
-	s.memo[key] = true
+	if !s.plain {
+		s.memo[key] = true
+	}
+	return false
+}
+
+// conflictsActive reports whether transaction i writes a key that one of
+// the active transactions writes. Committing i would then leave that one
+// unable ever to commit (First-Committer-Wins), and every started
+// transaction must commit, so such a commit is never taken; this keeps the
+// invariant that no active transaction has a conflict yet, on which the
+// memo key relies.
+func (s *search) conflictsActive(i int, active uint32) bool {
+	w := s.p.txns[i].writes
+	if w == 0 {
+		return false
+	}
+	for ; active != 0; active &= active - 1 {
+		if s.p.txns[bits.TrailingZeros32(active)].writes&w != 0 {
+			return true
+		}
+	}
 	return false
 }

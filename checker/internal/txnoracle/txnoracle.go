@@ -87,6 +87,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strings"
 )
 
@@ -369,7 +370,7 @@ func Check(ctx context.Context, h History, m Model, opts Options) (Result, error
 	if err != nil {
 		return Result{}, err
 	}
-	return p.check(ctx, m, opts), nil
+	return p.check(ctx, m, opts, false), nil
 }
 
 // CheckAll decides every model in Models on h.
@@ -380,7 +381,7 @@ func CheckAll(ctx context.Context, h History, opts Options) (map[Model]Result, e
 	}
 	out := make(map[Model]Result, len(Models))
 	for _, m := range Models {
-		out[m] = p.check(ctx, m, opts)
+		out[m] = p.check(ctx, m, opts, false)
 	}
 	return out, nil
 }
@@ -434,6 +435,14 @@ type ptxn struct {
 	ok     bool   // committed and observed (as opposed to Info)
 	ops    []pop  // micro-ops with dense keys
 	writes uint64 // the keys it appends to or writes
+	// external says some read of it that is compared with what was
+	// observed depends on the state it starts from: a list read, or a
+	// register read before its own write to the key.
+	external bool
+	// firstReads are, for an OK transaction, its checked list reads that
+	// come before any append of its own to the key: whatever its snapshot,
+	// the list that snapshot holds is what they observed.
+	firstReads []pop
 }
 
 // pop is a micro-op on a dense key.
@@ -457,6 +466,11 @@ func prepare(h History) (*prepared, error) {
 		if t.Outcome == Fail {
 			continue
 		}
+		if t.Outcome == Info && !writes(t) {
+			// It has no effect and nothing it read is checked: leaving it
+			// out is always at least as good as including it.
+			continue
+		}
 		if len(p.txns) == MaxTxns {
 			return nil, fmt.Errorf("more than %d non-aborted transactions: %w; check a smaller history", MaxTxns, ErrTooLarge)
 		}
@@ -473,6 +487,13 @@ func prepare(h History) (*prepared, error) {
 			pt.ops = append(pt.ops, pop{kind: op.Kind, key: k, value: op.Value, nilRead: op.Nil, list: op.List, unknown: op.Unknown || !pt.ok})
 			if !op.Kind.isRead() {
 				pt.writes |= 1 << k
+			} else if pt.ok && !op.Unknown {
+				if op.Kind == ReadList || pt.writes&(1<<k) == 0 {
+					pt.external = true
+				}
+				if op.Kind == ReadList && pt.writes&(1<<k) == 0 {
+					pt.firstReads = append(pt.firstReads, pt.ops[len(pt.ops)-1])
+				}
 			}
 		}
 		if pt.ok {
@@ -503,6 +524,15 @@ func prepare(h History) (*prepared, error) {
 	return p, nil
 }
 
+func writes(t *Txn) bool {
+	for _, op := range t.Ops {
+		if !op.Kind.isRead() {
+			return true
+		}
+	}
+	return false
+}
+
 // preds gives, for model m, the transactions that must precede each one.
 func (p *prepared) preds(m Model) []uint32 {
 	switch m {
@@ -514,12 +544,13 @@ func (p *prepared) preds(m Model) []uint32 {
 	return make([]uint32, len(p.txns))
 }
 
-func (p *prepared) check(ctx context.Context, m Model, opts Options) Result {
+// check decides m; plain turns off the memo and the reductions.
+func (p *prepared) check(ctx context.Context, m Model, opts Options, plain bool) Result {
 	max := opts.MaxWork
 	if max <= 0 {
 		max = DefaultMaxWork
 	}
-	s := &search{p: p, ctx: ctx, max: max, memo: map[string]bool{}}
+	s := &search{p: p, ctx: ctx, max: max, memo: map[string]bool{}, plain: plain}
 	s.pred = p.preds(m)
 	s.succ = make([]uint32, len(p.txns))
 	for j, ps := range s.pred {
@@ -591,6 +622,22 @@ func exec(t *ptxn, st state, check bool) (state, bool) {
 		}
 	}
 	return out, true
+}
+
+// viable reports whether every OK transaction outside done can still
+// read what it observed from a later state than st. Lists only grow, so a
+// list read that comes before the transaction's own appends to the key
+// observes a list of which st's list is a prefix.
+func (p *prepared) viable(done uint32, st state) bool {
+	for rest := p.okMask &^ done; rest != 0; rest &= rest - 1 {
+		for _, op := range p.txns[bits.TrailingZeros32(rest)].firstReads {
+			cur := st[op.key]
+			if len(op.list) < len(cur) || !equal(op.list[:len(cur)], cur) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func equal(a, b []int) bool {

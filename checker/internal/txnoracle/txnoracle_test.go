@@ -277,12 +277,12 @@ func TestWitnesses(t *testing.T) {
 }
 
 func TestWorkBound(t *testing.T) {
-	// Five concurrent blind appenders and a read that no order explains:
-	// the search must visit every order; with a bound of 10 it gives up.
+	// Six concurrent blind writers and a read that no order explains: the
+	// search must visit every order; with a bound of 10 it gives up.
 	var b strings.Builder
-	b.WriteString("T0 p0 ok [0,100] [r 1 [9]]\n")
-	for i := 1; i <= 5; i++ {
-		b.WriteString("T" + itoa(i) + " p" + itoa(i) + " ok [1,99] [append 1 " + itoa(i) + "] [append 2 " + itoa(i) + "]\n")
+	b.WriteString("T0 p0 ok [0,100] [r 1 9]\n")
+	for i := 1; i <= 6; i++ {
+		b.WriteString("T" + itoa(i) + " p" + itoa(i) + " ok [1,99] [w 1 " + itoa(i) + "] [w 2 " + itoa(i) + "]\n")
 	}
 	h, err := Parse(b.String())
 	if err != nil {
