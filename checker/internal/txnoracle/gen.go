@@ -155,6 +155,10 @@ func Generate(r *rand.Rand, cfg GenConfig) Generated {
 		g.Workload = Workload(1 + r.IntN(3))
 	}
 	nkeys := 1 + r.IntN(cfg.MaxKeys)
+	if g.Behaviour == Snapshot && cfg.MaxKeys > 1 {
+		// Snapshot anomalies (write skew) need two keys.
+		nkeys = 2 + r.IntN(cfg.MaxKeys-1)
+	}
 	isList := make([]bool, nkeys)
 	for k := range isList {
 		switch g.Workload {
@@ -202,6 +206,14 @@ func Generate(r *rand.Rand, cfg GenConfig) Generated {
 			}
 		}
 	}
+	if g.Behaviour == Snapshot && !cfg.ReadThenWrite && r.IntN(2) == 0 {
+		// Reads first, then writes: the shape of write skew.
+		for i := range h {
+			slices.SortStableFunc(h[i].Ops, func(a, b MicroOp) int {
+				return cmpBool(!a.Kind.isRead(), !b.Kind.isRead())
+			})
+		}
+	}
 	run(r, &g, h, cfg, nkeys)
 	for i := range h {
 		if h[i].Outcome == OK {
@@ -218,6 +230,16 @@ func Generate(r *rand.Rand, cfg GenConfig) Generated {
 	}
 	g.History = h
 	return g
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // active is a transaction in flight during a generated run.
@@ -237,6 +259,10 @@ func run(r *rand.Rand, g *Generated, h History, cfg GenConfig, nkeys int) {
 	db := make(state, nkeys)
 	var commits []uint64 // Snapshot: the keys written by each commit, in order
 	nproc := 1 + r.IntN(cfg.MaxProcesses)
+	if g.Behaviour != SerialRealTime && cfg.MaxProcesses > 1 {
+		// Anything but a serial execution needs concurrency to show.
+		nproc = 2 + r.IntN(cfg.MaxProcesses-1)
+	}
 	slots := make([]*active, nproc)
 	procOf := make([]int, nproc)
 	for i := range procOf {
@@ -246,8 +272,17 @@ func run(r *rand.Rand, g *Generated, h History, cfg GenConfig, nkeys int) {
 	pending := 0 // the next transaction of h to invoke
 	clock := 0
 	var applied []int // SerialAnyOrder: the transactions whose effects happen
+	// In half the histories, idle processes start transactions at once,
+	// so that transactions overlap more.
+	eager := r.IntN(2) == 0
 	for pending < len(h) || slices.ContainsFunc(slots, func(a *active) bool { return a != nil }) {
 		s := r.IntN(nproc)
+		if eager && pending < len(h) && slots[s] != nil {
+			// Prefer starting a transaction on an idle process: overlap.
+			if idle := slices.Index(slots, nil); idle >= 0 {
+				s = idle
+			}
+		}
 		a := slots[s]
 		if a == nil {
 			if pending == len(h) {

@@ -293,7 +293,7 @@ var implications = [][2]Model{
 func TestProperties(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	ctx := context.Background()
-	n := 1500
+	n := 3000
 	if testing.Short() {
 		n = 300
 	}
@@ -407,6 +407,15 @@ func TestGeneratorVerdicts(t *testing.T) {
 	for _, m := range Models {
 		counts[m] = map[Verdict]int{}
 	}
+	// The pairs of models the generated histories must often tell apart.
+	distinctions := [][2]Model{
+		{SnapshotIsolation, Serializable},
+		{Serializable, StrictSerializable},
+		{Serializable, StrongSessionSerializable},
+		{StrongSessionSerializable, StrictSerializable},
+		{SnapshotIsolation, StrongSI},
+	}
+	separated := make([]int, len(distinctions))
 	for range 1000 {
 		g := Generate(r, GenConfig{})
 		res, err := CheckAll(ctx, g.History, Options{})
@@ -415,6 +424,17 @@ func TestGeneratorVerdicts(t *testing.T) {
 		}
 		for _, m := range Models {
 			counts[m][res[m].Verdict]++
+		}
+		for i, d := range distinctions {
+			if res[d[0]].Verdict == Valid && res[d[1]].Verdict == Invalid {
+				separated[i]++
+			}
+		}
+	}
+	for i, d := range distinctions {
+		t.Logf("%v but not %v: %d per 1000", d[0], d[1], separated[i])
+		if separated[i] < 5 {
+			t.Errorf("%v but not %v: only %d per 1000", d[0], d[1], separated[i])
 		}
 	}
 	for _, m := range Models {
@@ -444,7 +464,7 @@ func TestAgreesWithPlain(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
 	ctx := context.Background()
 	compared := 0
-	for i := range 1000 {
+	for i := range 600 {
 		g := Generate(r, GenConfig{MinTxns: 5, MaxTxns: 7})
 		p, err := prepare(g.History)
 		if err != nil {
@@ -463,7 +483,7 @@ func TestAgreesWithPlain(t *testing.T) {
 		}
 	}
 	t.Logf("%d verdicts compared", compared)
-	if compared < 5000 {
+	if compared < 3000 {
 		t.Errorf("only %d verdicts compared", compared)
 	}
 }
