@@ -45,6 +45,10 @@
 //     Atomic Visibility", CONCUR 2015, §4: visibility is "committed before
 //     my snapshot", arbitration is the commit order, and the axioms INT,
 //     EXT, PREFIX and NOCONFLICT hold), and Adya's PL-SI (thesis §4.3).
+//     Cerone & Gotsman ("Analysing Snapshot Isolation", PODC 2016) prove
+//     it equivalent to the graph condition Elle checks (every cycle of
+//     the dependency graph has two adjacent anti-dependency edges), which
+//     is what makes the comparison meaningful.
 //     Strong SI and strong session SI (Daudjee & Salem, "Lazy Database
 //     Replication with Snapshot Isolation", VLDB 2006) add that when T1
 //     precedes T2 in real time (respectively in T2's process), T1 commits
@@ -78,6 +82,18 @@
 // past Options.MaxWork (DefaultMaxWork). Histories of more than MaxTxns
 // non-aborted transactions or more than MaxKeys keys are refused with an
 // error.
+//
+// # Comparing with a graph-based checker
+//
+// Generate makes seeded random histories (see GenConfig, Behaviour), and
+// History.JSONL and History.EDN write them in consist's native JSON Lines
+// and in Jepsen's EDN, for a checker's own reader. Where the oracle
+// decides, a sound checker never says Invalid when the oracle says Valid.
+// The converse needs the checker to know every version order: on
+// list-append histories whose reads reveal the orders it should agree; on
+// rw-register histories a checker inferring, as Elle does, only the
+// version orders it can prove may miss cycles the oracle sees (a checker
+// Valid, oracle Invalid) without being wrong.
 //
 // The package is for tests only: it is slow by design and reports a
 // verdict and a witness, never anomalies.

@@ -381,3 +381,29 @@ func verifyWitness(h History, r Result) error {
 	}
 	return verifySerial(h, byID, r)
 }
+
+func TestWriters(t *testing.T) {
+	h, err := Parse(`
+		T1 p0 ok [0,3] [append 1 1] [r 1 [1]] [w 2 5]
+		T2 p1 fail [1,2] [r 2 ?] [append 1 2]
+		T3 p2 info [3,-] [r 2 ?] [w 2 6]
+		T4 p1 ok [4,5] [r 2 nil] [r 1 []]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantJSONL := `{"type":"invoke","process":0,"f":"txn","index":0,"value":[["append",1,1],["r",1,null],["w",2,5]]}
+{"type":"invoke","process":1,"f":"txn","index":1,"value":[["r",2,null],["append",1,2]]}
+{"type":"fail","process":1,"f":"txn","index":2,"value":[["r",2,null],["append",1,2]]}
+{"type":"invoke","process":2,"f":"txn","index":3,"value":[["r",2,null],["w",2,6]]}
+{"type":"ok","process":0,"f":"txn","index":4,"value":[["append",1,1],["r",1,[1]],["w",2,5]]}
+{"type":"invoke","process":1,"f":"txn","index":5,"value":[["r",2,null],["r",1,null]]}
+{"type":"ok","process":1,"f":"txn","index":6,"value":[["r",2,null],["r",1,[]]]}
+`
+	if got := string(h.JSONL()); got != wantJSONL {
+		t.Errorf("JSONL:\n%s\nwant\n%s", got, wantJSONL)
+	}
+	wantEDN := "{:type :ok, :f :txn, :value [[:append 1 1] [:r 1 [1]] [:w 2 5]], :process 0, :index 4}"
+	if got := strings.Split(string(h.EDN()), "\n")[4]; got != wantEDN {
+		t.Errorf("EDN line 5: %s, want %s", got, wantEDN)
+	}
+}
