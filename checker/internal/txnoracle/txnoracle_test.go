@@ -198,6 +198,32 @@ var classic = []struct {
 			T3 p2 ok [4,5] [r 1 [1 2]] [r 2 [2 1]]`,
 	},
 	{
+		// G1c, circular information flow (Adya 1999 §4.1.3): each reads
+		// the other's write.
+		name: "G1c circular information flow",
+		hist: `
+			T1 p0 ok [0,3] [w 1 1] [r 2 1]
+			T2 p1 ok [1,2] [w 2 1] [r 1 1]`,
+	},
+	{
+		// Fractured read (Bailis et al., "Scalable Atomic Visibility with
+		// RAMP Transactions", SIGMOD 2014): T2 sees one of T1's appends but
+		// not the other, from a later transaction's view.
+		name: "fractured read",
+		hist: `
+			T1 p0 ok [0,1] [append 1 1] [append 2 1]
+			T2 p1 ok [2,3] [r 1 [1]] [r 2 []]`,
+	},
+	{
+		// A read whose result is unknown constrains nothing, even in an
+		// OK transaction.
+		name: "unknown read",
+		hist: `
+			T1 p0 ok [0,1] [w 1 1]
+			T2 p1 ok [2,3] [r 1 ?] [w 1 2]`,
+		valid: Models,
+	},
+	{
 		// Values need not be unique: two writes of 1.
 		name: "repeated values",
 		hist: `
@@ -251,7 +277,7 @@ func TestClassicHistories(t *testing.T) {
 
 func TestWitnesses(t *testing.T) {
 	ctx := context.Background()
-	h, err := Parse(classic[1].hist) // write skew
+	h, err := Parse(classicHist(t, "write skew (register)"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +289,7 @@ func TestWitnesses(t *testing.T) {
 	if len(r.Events) != 4 || r.Events[0].Kind != Start || r.Events[1].Kind != Start {
 		t.Errorf("write skew SI witness %v: want both starts before the commits", r.Events)
 	}
-	h, err = Parse(classic[12].hist) // real-time violation
+	h, err = Parse(classicHist(t, "real-time violation"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,6 +300,16 @@ func TestWitnesses(t *testing.T) {
 	if len(r.Order) != 2 || r.Order[0] != 2 || r.Order[1] != 1 {
 		t.Errorf("stale read order %v, want [2 1]", r.Order)
 	}
+}
+
+func classicHist(t *testing.T, name string) string {
+	for _, c := range classic {
+		if c.name == name {
+			return c.hist
+		}
+	}
+	t.Fatalf("no classic history %q", name)
+	return ""
 }
 
 func TestWorkBound(t *testing.T) {
