@@ -38,9 +38,9 @@
 //     O'Neil ("A Critique of ANSI SQL Isolation Levels", SIGMOD 1995,
 //     §4.2): a transaction reads from the snapshot of the data committed
 //     before its start, plus its own writes; its writes become visible to
-//     the transactions that start after it commits; and First-Committer-
-//     Wins: two transactions whose [start, commit] intervals overlap do not
-//     write the same key. This is the axiomatic SI of Cerone, Bernardi &
+//     the transactions that start after it commits; and
+//     First-Committer-Wins: two transactions whose [start, commit]
+//     intervals overlap do not write the same key. This is the axiomatic SI of Cerone, Bernardi &
 //     Gotsman ("A Framework for Transactional Consistency Models with
 //     Atomic Visibility", CONCUR 2015, §4: visibility is "committed before
 //     my snapshot", arbitration is the commit order, and the axioms INT,
@@ -54,9 +54,16 @@
 //     precedes T2 in real time (respectively in T2's process), T1 commits
 //     before T2 starts.
 //
-// Read committed, read uncommitted and the other weak levels are left out:
-// their usual definitions (Adya's PL-1, PL-2) are stated over dependency
-// graphs, which is the method this oracle exists to check.
+// Read committed, read uncommitted and the other weak levels are left out.
+// Their usual definitions (Adya's PL-1, PL-2) are stated over dependency
+// graphs, which is the method this oracle exists to check. The state-based
+// ones (Crooks, Pu, Alvisi & Clement, "Seeing is Believing", PODC 2017:
+// read committed when each read observes some committed state before the
+// reader's commit) could be enumerated the same way, but they leave open
+// what a list read after the transaction's own append returns when other
+// appends committed in between, where Elle's internal-consistency rule
+// makes its own choice; an oracle there would disagree by definition, not
+// by mistake.
 //
 // # Histories
 //
@@ -76,12 +83,18 @@
 //
 // # Cost
 //
-// The search is exponential and remembers the dead ends it has seen (the
-// set of placed transactions and the database state), which cannot change
-// the answer. It counts the search nodes it expands and answers Unknown
-// past Options.MaxWork (DefaultMaxWork). Histories of more than MaxTxns
-// non-aborted transactions or more than MaxKeys keys are refused with an
-// error.
+// The search is exponential. It remembers the dead ends it has seen (the
+// set of placed transactions and the database state), stops early when a
+// transaction still to come has read a list of which the current one is
+// not a prefix (lists only grow), and, for snapshot isolation, takes the
+// start and commit of a transaction whose snapshot or commit point cannot
+// matter as one step (see search.si); none of this can change the answer,
+// and the tests compare the search with and without it. It counts the
+// search nodes it expands, per model, and answers Unknown past
+// Options.MaxWork (DefaultMaxWork). Generated histories of 8 transactions
+// take at most about 2,000 nodes, of 12 about 30,000, of 14 about 140,000.
+// Histories of more than MaxTxns non-aborted transactions or more than
+// MaxKeys keys are refused with an error.
 //
 // # Comparing with a graph-based checker
 //
@@ -404,8 +417,7 @@ func CheckAll(ctx context.Context, h History, opts Options) (map[Model]Result, e
 
 // Validate reports the first malformation of h: duplicate IDs, an unknown
 // outcome or micro-op kind, a completion not after its invocation, a key
-// used both as a list and as a register, a process whose completed
-// transactions overlap.
+// used both as a list and as a register.
 func Validate(h History) error {
 	ids := make(map[int]bool, len(h))
 	keyList := map[int]bool{}
