@@ -301,7 +301,8 @@ func (b *Builder) errorf(n int, e *Event, msg, fix string) error {
 //   - a string stays a string, and a []byte becomes the string of its
 //     bytes (as a store returns a value), not base64 as encoding/json
 //     would write it;
-//   - slices and arrays become []any, element by element;
+//   - other slices, and arrays (of bytes too), become []any, element by
+//     element;
 //   - a map becomes map[string]any when its keys are strings or integers
 //     (integer keys in decimal, as encoding/json writes them);
 //   - a pointer or interface becomes what it points to, nil when nil;
@@ -382,7 +383,7 @@ func normalizeValue(rv reflect.Value, depth int) (any, error) {
 		if rv.Kind() == reflect.Slice && rv.IsNil() {
 			return nil, nil
 		}
-		if rv.Type().Elem().Kind() == reflect.Uint8 {
+		if rv.Kind() == reflect.Slice && rv.Type().Elem().Kind() == reflect.Uint8 {
 			b := make([]byte, rv.Len())
 			reflect.Copy(reflect.ValueOf(b), rv)
 			return string(b), nil
