@@ -41,11 +41,12 @@ type Model[S any] struct {
 	// without it, each new state is compared with every state seen.
 	Hash func(S) uint64
 	// DescribeOperation, optional, renders an operation for
-	// explanations, e.g. "dequeue -> 3"; by default its function, input
-	// and output.
+	// explanations, e.g. "dequeue -> 3"; by default its function, key,
+	// input and output, as in `put of "a" "hello"` and `get of "a" -> "hello"`.
 	DescribeOperation func(op *history.Op) string
 	// DescribeState, optional, renders a state for explanations; by
-	// default fmt's %v.
+	// default as JSON (history.Describe), or with fmt's %v when the state
+	// has no JSON form.
 	DescribeState func(S) string
 	// WholeHistory checks every operation as acting on one object. By
 	// default the operations of each key (history.Op.Key) are checked
@@ -253,6 +254,9 @@ func (s *modelSpec[S]) describe(state int32) string {
 	if s.m.DescribeState != nil {
 		return s.m.DescribeState(s.states[state])
 	}
+	if v, err := history.NormalizeGo(s.states[state]); err == nil {
+		return history.Describe(v)
+	}
 	return fmt.Sprintf("%v", s.states[state])
 }
 
@@ -270,7 +274,7 @@ func (s *modelSpec[S]) describeOp(h *history.History, op *history.Op) string {
 		if op.Input != nil {
 			what += " " + history.Describe(op.Input)
 		}
-		if op.Type == history.OK && op.HasOutput {
+		if op.Type == history.OK && op.HasOutput && (op.Output != nil || op.Input == nil) {
 			what += " -> " + history.Describe(op.Output)
 		}
 	}
@@ -318,8 +322,16 @@ func (s *modelSpec[S]) explain(h *history.History, p *partition, o outcome) chec
 	if len(p.keys) == 1 && p.keys[0] != nil {
 		where = " of " + history.Describe(p.keys[0])
 	}
-	a.Explanation = fmt.Sprintf("%s cannot be placed in any order consistent with real time: the longest legal order of the operations%s before it has %d operations%s, leaving the state %s, and %s.",
-		capitalize(s.describeOp(h, f)), where, len(o.prefix), last, s.describe(o.state), beside)
+	a.Explanation = fmt.Sprintf("%s cannot be placed in any order consistent with real time: the longest legal order of the operations%s before it has %s%s, leaving the state %s, and %s.",
+		capitalize(s.describeOp(h, f)), where, count(len(o.prefix), "operation"), last, s.describe(o.state), beside)
 	sortOps(a.Ops)
 	return a
+}
+
+// count renders n things: "1 operation", "2 operations".
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

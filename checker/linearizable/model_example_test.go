@@ -54,5 +54,5 @@ func ExampleCheckModel() {
 	// Output:
 	// invalid
 	// nonlinearizable [3 5]
-	// Process 2's dequeue -> 2 (index 5) cannot be placed in any order consistent with real time: the longest legal order of the operations before it has 2 operations, the last of them process 1's enqueue(2) (index 3), leaving the state [1 2], and no other operation was pending.
+	// Process 2's dequeue -> 2 (index 5) cannot be placed in any order consistent with real time: the longest legal order of the operations before it has 2 operations, the last of them process 1's enqueue(2) (index 3), leaving the state [1,2], and no other operation was pending.
 }
