@@ -96,8 +96,34 @@ const (
 // says Unknown. A model implied by one decided valid is valid without a
 // check of its own (Result.ImpliedBy names the model), and one that
 // implies a model decided invalid is invalid.
+//
+// opts.Initial may be any Go value; it is converted as the builder
+// converts values (history.NormalizeGo), so Initial: 0 matches a read of
+// int64(0). A value it cannot represent makes every verdict Unknown, with
+// the reason.
 func Check(ctx context.Context, h *history.History, opts Options, models ...Model) Results {
+	if rs := normalizeInitial(&opts, models...); rs != nil {
+		return rs
+	}
 	return Results(suite.Check(ctx, h, opts, models...))
+}
+
+// normalizeInitial converts opts.Initial to the history's value model; it
+// returns Unknown results when it cannot.
+func normalizeInitial(opts *Options, models ...Model) Results {
+	v, err := history.NormalizeGo(opts.Initial)
+	if err == nil {
+		opts.Initial = v
+		return nil
+	}
+	if len(models) == 0 {
+		models = []Model{Linearizable}
+	}
+	var rs Results
+	for _, m := range models {
+		rs = append(rs, Result{Model: m, Verdict: Unknown, Reason: fmt.Sprintf("Options.Initial: %v; give a number, string, bool, slice or map", err)})
+	}
+	return rs
 }
 
 // CheckOperations builds a history from whole operations with their call

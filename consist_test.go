@@ -114,3 +114,21 @@ func TestCheckRecordedRegister(t *testing.T) {
 		}
 	}
 }
+
+// Options.Initial is a Go value like any other: an int 0 is the int64 0 a
+// read returns.
+func TestCheckNormalisesInitial(t *testing.T) {
+	var b history.Builder
+	b.Invoke(0, "read", "x", nil).OK(0, "read", "x", 0)
+	h, err := b.History()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := consist.Check(context.Background(), h, consist.Options{Initial: 0}, consist.Linearizable).Err(); err != nil {
+		t.Fatalf("a read of the initial 0: %v", err)
+	}
+	rs := consist.Check(context.Background(), h, consist.Options{Initial: make(chan int)}, consist.Linearizable, consist.Sequential)
+	if len(rs) != 2 || rs.Verdict() != consist.Unknown || !strings.Contains(rs[0].Reason, "Options.Initial: a chan int cannot be represented") {
+		t.Fatalf("an initial value of a channel: %v", rs)
+	}
+}
