@@ -190,6 +190,9 @@ func (s *modelSpec[S]) step(state int32, op int) (int32, bool) {
 	if next, ok := s.memo[key]; ok {
 		return next, next >= 0
 	}
+	if !s.mem.take(48) { // the memo entry
+		return state, false
+	}
 	ok, next := s.m.Step(s.states[state], s.ops[op])
 	id := int32(-1)
 	if ok {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/anishathalye/porcupine"
 
@@ -232,7 +233,7 @@ func TestCheckModelAgreesWithPorcupine(t *testing.T) {
 	counts := map[checker.Verdict]int{}
 	const histories = 300
 	for n := range histories {
-		ops, pops := randomQueueHistory(rng)
+		ops, pops := randomQueueHistory(rng, 6+rng.IntN(8), true)
 		h := build(t, ops...)
 		r := linearizable.CheckModel(context.Background(), h, queueModel, checker.Options{})
 		want := checker.Invalid
@@ -254,14 +255,14 @@ func TestCheckModelAgreesWithPorcupine(t *testing.T) {
 }
 
 // randomQueueHistory runs a queue with operations linearized 10 ns apart
-// and intervals up to 25 ns either side, then with probability 1/2 alters
-// one dequeue's result.
-func randomQueueHistory(rng *rand.Rand) ([]history.Operation, []porcupine.Operation) {
+// and intervals up to 25 ns either side; with corrupt, one operation in ten
+// crashes, and with probability 1/2 one dequeue's result is altered.
+func randomQueueHistory(rng *rand.Rand, n int, corrupt bool) ([]history.Operation, []porcupine.Operation) {
 	var ops []history.Operation
 	var q []int64
 	var lastReturn []int64 // per process
 	next := int64(1)
-	for i := range 6 + rng.IntN(8) {
+	for i := range n {
 		at := int64(i+1) * 10
 		call, ret := at-rng.Int64N(26), at+rng.Int64N(26)
 		p := -1
@@ -286,7 +287,7 @@ func randomQueueHistory(rng *rand.Rand) ([]history.Operation, []porcupine.Operat
 				o.Output, q = q[0], q[1:]
 			}
 		}
-		if rng.IntN(10) == 0 {
+		if corrupt && rng.IntN(10) == 0 {
 			o.Type, o.Output = history.Info, nil
 			lastReturn[p] = math.MaxInt64 // a crashed process never invokes again
 		} else {
@@ -294,7 +295,7 @@ func randomQueueHistory(rng *rand.Rand) ([]history.Operation, []porcupine.Operat
 		}
 		ops = append(ops, o)
 	}
-	if rng.IntN(2) == 0 {
+	if corrupt && rng.IntN(2) == 0 {
 		var deqs []int
 		for i, o := range ops {
 			if o.F == "dequeue" && o.Type != history.Info {
@@ -327,4 +328,73 @@ func randomQueueHistory(rng *rand.Rand) ([]history.Operation, []porcupine.Operat
 		pops[i] = porcupine.Operation{ClientId: o.Process, Input: in, Call: o.Call, Output: out, Return: ret}
 	}
 	return ops, pops
+}
+
+// hardQueue is n enqueues of distinct values, all concurrent, then a
+// dequeue of a value nobody enqueued: invalid, but only a search of every
+// order of the enqueues shows it.
+func hardQueue(t *testing.T, n int) *history.History {
+	var ops []history.Operation
+	for i := range n {
+		ops = append(ops, history.Operation{Process: i, F: "enqueue", Input: i + 1, Call: int64(i), Return: int64(n + i)})
+	}
+	ops = append(ops, history.Operation{Process: n, F: "dequeue", Output: -1, Call: int64(3 * n), Return: int64(3*n + 1)})
+	return build(t, ops...)
+}
+
+func TestCheckModelBounds(t *testing.T) {
+	h := hardQueue(t, 18)
+	start := time.Now()
+	r := linearizable.CheckModel(context.Background(), h, queueModel, checker.Options{Timeout: 50 * time.Millisecond})
+	if r.Verdict != checker.Unknown || !strings.Contains(r.Reason, "timed out") {
+		t.Fatalf("with a 50ms timeout: %s %q", r.Verdict, r.Reason)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("a 50ms timeout took %v", took)
+	}
+	r = linearizable.CheckModel(context.Background(), h, queueModel, checker.Options{MaxMemory: 1 << 20})
+	if r.Verdict != checker.Unknown || !strings.Contains(r.Reason, "memory") {
+		t.Fatalf("with 1MiB of memory: %s %q", r.Verdict, r.Reason)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r = linearizable.CheckModel(ctx, h, queueModel, checker.Options{})
+	if r.Verdict != checker.Unknown || !strings.Contains(r.Reason, "cancelled") {
+		t.Fatalf("cancelled: %s %q", r.Verdict, r.Reason)
+	}
+	// Small enough to search to the end: invalid.
+	if r := linearizable.CheckModel(context.Background(), hardQueue(t, 6), queueModel, checker.Options{}); r.Verdict != checker.Invalid {
+		t.Fatalf("six enqueues: %s %q", r.Verdict, r.Reason)
+	}
+}
+
+// benchOps is the size of BenchmarkCheckModelQueue's history.
+const benchOps = 400
+
+// BenchmarkCheckModelQueue checks one valid random queue history of 400
+// operations, none crashed, with CheckModel and with Porcupine.
+func BenchmarkCheckModelQueue(b *testing.B) {
+	ops, pops := randomQueueHistory(rand.New(rand.NewPCG(1, 2)), benchOps, false)
+	var bld history.Builder
+	for _, o := range ops {
+		bld.Operation(o)
+	}
+	h, err := bld.History()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("consist", func(b *testing.B) {
+		for b.Loop() {
+			if r := linearizable.CheckModel(context.Background(), h, queueModel, checker.Options{}); r.Verdict != checker.Valid {
+				b.Fatalf("%s %s", r.Verdict, r.Reason)
+			}
+		}
+	})
+	b.Run("porcupine", func(b *testing.B) {
+		for b.Loop() {
+			if !porcupine.CheckOperations(porcupineQueue, pops) {
+				b.Fatal("invalid")
+			}
+		}
+	})
 }
