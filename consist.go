@@ -105,7 +105,15 @@ func Check(ctx context.Context, h *history.History, opts Options, models ...Mode
 	if rs := normalizeInitial(&opts, models...); rs != nil {
 		return rs
 	}
-	return Results(suite.Check(ctx, h, opts, models...))
+	rs := Results(suite.Check(ctx, h, opts, models...))
+	if !(linearizable.Checker{}).Applies(h) {
+		for i := range rs {
+			if rs[i].Verdict == Unknown {
+				rs[i].Reason += "; for a data type of your own, check linearizability with consist.CheckModel and a linearizable.Model"
+			}
+		}
+	}
+	return rs
 }
 
 // normalizeInitial converts opts.Initial to the history's value model; it

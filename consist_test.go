@@ -132,3 +132,16 @@ func TestCheckNormalisesInitial(t *testing.T) {
 		t.Fatalf("an initial value of a channel: %v", rs)
 	}
 }
+
+func TestCheckPointsOwnDataTypesToCheckModel(t *testing.T) {
+	var b history.Builder
+	b.Invoke(0, "enqueue", nil, 1).OK(0, "enqueue", nil, nil)
+	h, err := b.History()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := consist.Check(context.Background(), h, consist.Options{})
+	if rs.Verdict() != consist.Unknown || !strings.Contains(rs.Err().Error(), "consist.CheckModel") {
+		t.Fatalf("a queue history: %v", rs.Err())
+	}
+}
