@@ -15,6 +15,7 @@ import (
 
 	"consist/checker"
 	"consist/checker/linearizable"
+	"consist/checker/linearizable/reggen"
 	"consist/history"
 )
 
@@ -397,4 +398,54 @@ func BenchmarkCheckModelQueue(b *testing.B) {
 			}
 		}
 	})
+}
+
+// registerModel is consist's register written as a user's model, its state
+// the canonical text of the value held.
+var registerModel = linearizable.Model[string]{
+	Init: func() string { return "null" },
+	Step: func(v string, op *history.Op) (bool, string) {
+		switch op.F {
+		case "read":
+			return op.Type != history.OK || history.Canonical(op.Output) == v, v
+		case "write":
+			return true, history.Canonical(op.Input)
+		case "cas":
+			pair := op.Input.([]any)
+			return history.Canonical(pair[0]) == v, history.Canonical(pair[1])
+		}
+		return false, v
+	},
+}
+
+// TestCheckModelAgreesWithBuiltInRegister checks generated register
+// histories of known verdict, with crashes and several keys, both with
+// registerModel and with consist's own register checker.
+func TestCheckModelAgreesWithBuiltInRegister(t *testing.T) {
+	for seed := range uint64(40) {
+		g, err := reggen.Generate(reggen.Config{Seed: seed, Processes: 5, Ops: 300, Keys: 3, CrashRate: 0.05, Invalid: seed%2 == 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := checker.Valid
+		if !g.Linearizable {
+			want = checker.Invalid
+		}
+		own := linearizable.CheckModel(context.Background(), g.History, registerModel, checker.Options{})
+		builtIn := linearizable.Check(context.Background(), g.History, checker.Options{})
+		if own.Verdict != want || builtIn.Verdict != want {
+			t.Fatalf("seed %d (%s): CheckModel %s, Check %s, want %s", seed, g.Violation, own.Verdict, builtIn.Verdict, want)
+		}
+		if want == checker.Invalid {
+			var key any
+			for i := range g.History.Ops {
+				if op := &g.History.Ops[i]; g.History.OpIndex(op) == g.Ops[0] {
+					key = op.Key
+				}
+			}
+			if len(own.Anomalies) != 1 || !history.Equal(own.Anomalies[0].Key, key) {
+				t.Fatalf("seed %d: anomalies %v, want one on the broken key %v", seed, own.Anomalies, key)
+			}
+		}
+	}
 }
