@@ -5,7 +5,9 @@
 //
 // A verdict is never a guess. Valid and Invalid are definite; whenever a
 // checker cannot decide (a timeout, a memory budget, a history outside its
-// assumptions), it returns Unknown and says why in Result.Reason.
+// assumptions), it returns Unknown and says why in Result.Reason. A
+// measure given nothing to judge against returns Measured: a measurement,
+// neither a pass nor a failure.
 //
 // Subpackages implement the models: checker/linearizable, and in later
 // work sequential, causal, the session guarantees and transactional
@@ -24,7 +26,8 @@ import (
 // Verdict is a checker's judgement of one model on one history.
 type Verdict string
 
-// The three verdicts.
+// The verdicts: three judgements, and Measured for a result that judges
+// nothing.
 const (
 	// Valid: the history is consistent with the model.
 	Valid Verdict = "valid"
@@ -33,10 +36,23 @@ const (
 	Invalid Verdict = "invalid"
 	// Unknown: the checker could not decide; Result.Reason says why.
 	Unknown Verdict = "unknown"
+	// Measured: the result is a measurement, not a judgement. A measure
+	// that was given nothing to judge against — bounded-staleness without
+	// a bound, convergence on a history without final reads — reports
+	// what it measured in Result.Details and, in Result.Reason, why it
+	// judged nothing (and what it could not measure). A Measured result
+	// is neither a pass nor a failure: Worse ranks it with Valid, so it
+	// never fails a gate, and reports show it apart from the verdicts.
+	Measured Verdict = "measured"
 )
 
+// Judged reports whether v is a judgement (Valid, Invalid or Unknown)
+// rather than a measurement.
+func (v Verdict) Judged() bool { return v != Measured }
+
 // Worse reports whether v ranks worse than w for a caller gating on
-// verdicts: Invalid is worst, then Unknown, then Valid.
+// verdicts: Invalid is worst, then Unknown, then Valid and Measured,
+// which rank alike.
 func (v Verdict) Worse(w Verdict) bool { return v.rank() > w.rank() }
 
 func (v Verdict) rank() int {
@@ -78,7 +94,9 @@ type Stats struct {
 
 // Result is the judgement of one model.
 type Result struct {
-	Model   Model   `json:"model"`
+	Model Model `json:"model"`
+	// Verdict is the judgement, or Measured when the result only
+	// measures (Details) and judges nothing.
 	Verdict Verdict `json:"verdict"`
 	// Reason explains an Unknown verdict; it may also qualify another.
 	Reason string `json:"reason,omitempty"`

@@ -11,17 +11,21 @@
 // Partitions are nft rules in a table of the cluster's own (see
 // firewall.go); they need root, and each member runs under a uid of its
 // own so that the rules can tell its traffic from its peers'. Heal, Down
-// and every exit path of a run delete the table.
+// and every exit path of a run delete the table; when the run itself is
+// killed, its guardian does (see guard.go).
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
@@ -215,22 +219,104 @@ func Up(ctx context.Context, kindName string, opts Options) (*Cluster, error) {
 	return c, nil
 }
 
+// maxStateSize bounds cluster.json: a cluster's takes a few kilobytes.
+const maxStateSize = 1 << 20
+
 // Load finds the cluster whose folder is dir.
 func Load(dir string) (*Cluster, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "cluster.json"))
+	path := filepath.Join(dir, "cluster.json")
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("no cluster in %s (start one with consist cluster up): %w", dir, err)
 	}
-	c := &Cluster{procs: map[string]*proc{}}
-	if err := json.Unmarshal(data, &c.state); err != nil {
-		return nil, fmt.Errorf("%s: %w (remove the folder and start the cluster again)", filepath.Join(dir, "cluster.json"), err)
+	defer f.Close()
+	if info, err := f.Stat(); err == nil && !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%v): remove it and start the cluster again", path, info.Mode().Type())
 	}
-	if _, ok := kinds[c.Kind]; !ok {
-		return nil, fmt.Errorf("%s: unknown kind %q", filepath.Join(dir, "cluster.json"), c.Kind)
+	data, err := io.ReadAll(io.LimitReader(f, maxStateSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return decodeState(dir, data)
+}
+
+// decodeState reads cluster.json's data for the cluster in dir. Since
+// consist signals, and restarts, what the file names, it accepts only
+// the layout cluster up writes for the kind, folder and first port it
+// records: the process ids and pause flags are all it takes from the
+// file.
+func decodeState(dir string, data []byte) (*Cluster, error) {
+	path := filepath.Join(dir, "cluster.json")
+	redo := fmt.Sprintf("stop any member still running yourself, remove %s, and start the cluster again", dir)
+	if len(data) > maxStateSize {
+		return nil, fmt.Errorf("%s: larger than %d bytes, which no cluster.json is: %s", path, maxStateSize, redo)
+	}
+	c := &Cluster{procs: map[string]*proc{}}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c.state); err != nil {
+		return nil, fmt.Errorf("%s: %w: %s", path, err, redo)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%s: more follows the cluster's state: %s", path, redo)
+	}
+	k, ok := kinds[c.Kind]
+	if !ok {
+		return nil, fmt.Errorf("%s: unknown kind %q (consist runs %v): %s", path, c.Kind, Kinds(), redo)
+	}
+	if c.Dir != dir && !sameDir(c.Dir, dir) {
+		return nil, fmt.Errorf("%s: it records the folder %q, not %s: the folder was moved or copied; %s", path, c.Dir, dir, redo)
+	}
+	if len(c.Members) == 0 || c.Members[0] == nil {
+		return nil, fmt.Errorf("%s: it names no members: %s", path, redo)
+	}
+	_, port, err := net.SplitHostPort(c.Members[0].Addr)
+	base, perr := strconv.Atoi(port)
+	if err != nil || perr != nil || base <= 0 || base+k.ports > 65536 {
+		return nil, fmt.Errorf("%s: the first member's address %q is not 127.0.0.1:PORT: %s", path, c.Members[0].Addr, redo)
+	}
+	want := k.members(c.Dir, base)
+	if len(c.Members) != len(want) {
+		return nil, fmt.Errorf("%s: %d members, where a %s cluster has %d: %s", path, len(c.Members), c.Kind, len(want), redo)
+	}
+	for i, m := range c.Members {
+		if m == nil {
+			return nil, fmt.Errorf("%s: member %d is null: %s", path, i+1, redo)
+		}
+		w := *want[i]
+		w.PID, w.Paused = m.PID, m.Paused
+		if m.PID < 0 {
+			return nil, fmt.Errorf("%s: member %s has pid %d: %s", path, m.Name, m.PID, redo)
+		}
+		if !reflect.DeepEqual(normalize(*m), normalize(w)) {
+			return nil, fmt.Errorf("%s: member %d (%q) is not as consist cluster up starts a %s member at %s (path %q, args %q; want %q, %q): it was changed by hand, by another user, or by another version of consist; %s",
+				path, i+1, m.Name, c.Kind, w.Addr, m.Path, m.Args, w.Path, w.Args, redo)
+		}
 	}
 	c.Dir = dir
 	c.fw = newFirewall(dir)
 	return c, nil
+}
+
+// normalize makes empty and absent argument lists compare equal.
+func normalize(m Member) Member {
+	if len(m.Args) == 0 {
+		m.Args = nil
+	}
+	if len(m.RestartArgs) == 0 {
+		m.RestartArgs = nil
+	}
+	return m
+}
+
+// sameDir reports whether a and b name the same existing folder.
+func sameDir(a, b string) bool {
+	ia, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	ib, err := os.Stat(b)
+	return err == nil && os.SameFile(ia, ib)
 }
 
 func (c *Cluster) save() error {

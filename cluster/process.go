@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -91,7 +92,30 @@ func (c *Cluster) ours(m *Member, pid int) bool {
 	if err != nil {
 		want = m.Path
 	}
-	return exe == want
+	if exe != want {
+		return false
+	}
+	// A member under a uid of its own is told from another server of
+	// the same program by that uid.
+	return m.UID == 0 || procUID(pid) == m.UID
+}
+
+// procUID is pid's real uid, or -1 when /proc does not say.
+func procUID(pid int) int {
+	status, err := os.ReadFile(filepath.Join("/proc", fmt.Sprint(pid), "status"))
+	if err != nil {
+		return -1
+	}
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, "Uid:"); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
+				if uid, err := strconv.Atoi(f[0]); err == nil {
+					return uid
+				}
+			}
+		}
+	}
+	return -1
 }
 
 // alive reports whether pid is a live (not zombie) process.

@@ -64,25 +64,36 @@ func redisCommand(ctx context.Context, address, command, want string) error {
 	if _, err := fmt.Fprintf(conn, "%s\r\n", command); err != nil {
 		return err
 	}
-	r := bufio.NewReader(conn)
-	first, err := r.ReadString('\n')
+	reply, err := readReply(bufio.NewReader(io.LimitReader(conn, 2*maxReply)), command)
 	if err != nil {
 		return err
-	}
-	reply := first
-	if strings.HasPrefix(first, "$") { // a bulk string: read its body
-		n, err := strconv.Atoi(strings.TrimSpace(first[1:]))
-		if err != nil || n < 0 {
-			return fmt.Errorf("%s: unexpected reply %q", command, first)
-		}
-		body := make([]byte, n+2)
-		if _, err := io.ReadFull(r, body); err != nil {
-			return err
-		}
-		reply = string(body)
 	}
 	if !strings.Contains(reply, want) {
 		return fmt.Errorf("%s: no %q in the reply", command, want)
 	}
 	return nil
+}
+
+// maxReply bounds a reply's body: INFO replication takes a few hundred
+// bytes.
+const maxReply = 1 << 20
+
+// readReply reads one reply to command: a line, or a bulk string's body.
+func readReply(r *bufio.Reader, command string) (string, error) {
+	first, err := r.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(first, "$") { // a simple string or an error
+		return first, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(first[1:]))
+	if err != nil || n < 0 || n > maxReply {
+		return "", fmt.Errorf("%s: unexpected reply %q (is a Redis server listening there?)", command, first)
+	}
+	body := make([]byte, n+2)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return "", fmt.Errorf("%s: the reply ends early: %w", command, err)
+	}
+	return string(body[:n]), nil
 }

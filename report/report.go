@@ -31,7 +31,8 @@ type FileResult struct {
 	Error string `json:"error,omitempty"`
 }
 
-// Worst returns the worst verdict among the results.
+// Worst returns the worst verdict among the results; a measurement
+// (checker.Measured) ranks with valid.
 func (f FileResult) Worst() checker.Verdict {
 	worst := checker.Valid
 	for _, r := range f.Results {
@@ -42,9 +43,10 @@ func (f FileResult) Worst() checker.Verdict {
 	return worst
 }
 
-// WriteText writes a table of the results (model, verdict, anomalies, time)
-// and, beneath it, the reason of every unknown verdict and every anomaly's
-// explanation.
+// WriteText writes a table of the verdicts (model, verdict, anomalies,
+// time) and, beneath it, the reason of every unknown verdict and every
+// anomaly's explanation; then, apart under their own heading, the
+// measurements (checker.Measured results), which judge nothing.
 func WriteText(w io.Writer, f FileResult) error {
 	if f.Error != "" {
 		_, err := fmt.Fprintf(w, "%s: error: %s\n", f.File, f.Error)
@@ -58,18 +60,21 @@ func WriteText(w io.Writer, f FileResult) error {
 			return err
 		}
 	}
-	table := tablewriter.NewWriter(w)
-	table.Header("Model", "Verdict", "Anomalies", "Time")
-	for _, r := range f.Results {
-		if err := table.Append(string(r.Model), string(r.Verdict), strconv.Itoa(len(r.Anomalies)), roundDuration(r.Stats.Duration)); err != nil {
+	verdicts, measures := splitMeasures(f.Results)
+	if len(verdicts) > 0 {
+		table := tablewriter.NewWriter(w)
+		table.Header("Model", "Verdict", "Anomalies", "Time")
+		for _, r := range verdicts {
+			if err := table.Append(string(r.Model), string(r.Verdict), strconv.Itoa(len(r.Anomalies)), roundDuration(r.Stats.Duration)); err != nil {
+				return fmt.Errorf("render table: %w", err)
+			}
+		}
+		if err := table.Render(); err != nil {
 			return fmt.Errorf("render table: %w", err)
 		}
 	}
-	if err := table.Render(); err != nil {
-		return fmt.Errorf("render table: %w", err)
-	}
 	var b strings.Builder
-	if holds, breaks := checker.Summarize(f.Results); len(holds)+len(breaks) > 0 && len(f.Results) > 1 {
+	if holds, breaks := checker.Summarize(verdicts); len(holds)+len(breaks) > 0 && len(verdicts) > 1 {
 		b.WriteString("Strongest models that hold: ")
 		b.WriteString(modelList(holds))
 		if len(breaks) > 0 {
@@ -78,8 +83,8 @@ func WriteText(w io.Writer, f FileResult) error {
 		}
 		b.WriteString("\n")
 	}
-	writeImplied(&b, f.Results)
-	for _, r := range f.Results {
+	writeImplied(&b, verdicts)
+	for _, r := range verdicts {
 		if d, ok := r.Details.(interface{ Text() string }); ok {
 			fmt.Fprintf(&b, "%s:\n%s", r.Model, indent(d.Text()))
 		}
@@ -94,8 +99,42 @@ func WriteText(w io.Writer, f FileResult) error {
 			fmt.Fprintf(&b, ", operations %s\n  %s\n", joinInts(a.Ops), a.Explanation)
 		}
 	}
+	writeMeasures(&b, measures)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// splitMeasures parts results into verdicts and measurements
+// (checker.Measured), each in its order.
+func splitMeasures(results []checker.Result) (verdicts, measures []checker.Result) {
+	for _, r := range results {
+		if r.Verdict.Judged() {
+			verdicts = append(verdicts, r)
+		} else {
+			measures = append(measures, r)
+		}
+	}
+	return verdicts, measures
+}
+
+// writeMeasures shows the measurements apart from the verdicts, under a
+// heading that says they judge nothing: each measure with why it judged
+// nothing, then what it measured.
+func writeMeasures(b *strings.Builder, measures []checker.Result) {
+	if len(measures) == 0 {
+		return
+	}
+	b.WriteString("Measured, not judged (a measurement never fails a check):\n")
+	for _, r := range measures {
+		fmt.Fprintf(b, "  %s", r.Model)
+		if r.Reason != "" {
+			fmt.Fprintf(b, ": %s", r.Reason)
+		}
+		b.WriteString("\n")
+		if d, ok := r.Details.(interface{ Text() string }); ok {
+			b.WriteString(indent(indent(d.Text())))
+		}
+	}
 }
 
 // writeImplied says in one line per source which verdicts the lattice
@@ -117,12 +156,21 @@ func writeImplied(b *strings.Builder, results []checker.Result) {
 		}
 		implied[s] = append(implied[s], r.Model)
 	}
+	shown := map[checker.Model]bool{}
+	for _, r := range results {
+		shown[r.Model] = true
+	}
 	for _, s := range order {
 		how := "holds"
 		if s.v != checker.Valid {
 			how = "does not hold"
 		}
-		fmt.Fprintf(b, "%s, implied because %s %s: %s\n", s.v, s.by, how, modelList(implied[s]))
+		// A model not asked for was checked to settle these.
+		unasked := ""
+		if !shown[s.by] {
+			unasked = fmt.Sprintf(" (%s was checked too, though not asked)", s.by)
+		}
+		fmt.Fprintf(b, "%s, implied because %s %s%s: %s\n", s.v, s.by, how, unasked, modelList(implied[s]))
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"consist/adapters"
 	"consist/adapters/builtin/causal"
 	"consist/adapters/builtin/crdt"
 	"consist/adapters/builtin/eventual"
@@ -35,7 +36,13 @@ type Store struct {
 	New func(cfg simnet.Config) *simnet.Network
 	// Profile is what consist should find when it tests the store.
 	Profile Profile
+	// Holds are the kinds of object the store keeps; nil means every
+	// kind.
+	Holds []adapters.Kind
 }
+
+// CanHold reports whether the store keeps objects of kind k.
+func (s Store) CanHold(k adapters.Kind) bool { return s.Holds == nil || slices.Contains(s.Holds, k) }
 
 // Profile is a store's documented consistency: the models it guarantees
 // whatever the faults, and the ones it is expected to break, each with a
@@ -227,7 +234,8 @@ var stores = []Store{
 				{checker.Counter, Run{"counter", nil}},
 			},
 			Runs: []Run{{"register", crashes}, {"set", crashes}},
-		}},
+		},
+		Holds: []adapters.Kind{adapters.Register, adapters.Counter, adapters.Set}},
 }
 
 // Lookup returns the bundled store called name.

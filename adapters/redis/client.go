@@ -145,6 +145,17 @@ func (c *client) members(ctx context.Context, op adapters.Op, key string) (any, 
 	if err != nil {
 		return nil, c.readErr(op, err)
 	}
+	out, err := decodeMembers(op, ms)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// decodeMembers turns a set's members, as Redis returns them, into the
+// sorted integers this run added.
+func decodeMembers(op adapters.Op, ms []string) ([]any, error) {
+	var err error
 	ns := make([]int64, len(ms))
 	for i, m := range ms {
 		if ns[i], err = parseInt(op, m); err != nil {
@@ -206,11 +217,13 @@ func intValue(op adapters.Op, what string, v any) (int64, error) {
 	return 0, adapters.NotApplied(fmt.Sprintf("redis: %s of %s must be an integer, not %s", what, history.Describe(op.Key), history.Describe(v)))
 }
 
-// parseInt parses a value read from Redis.
+// parseInt parses a value read from Redis: an integer in the decimal
+// form this run writes, and nothing else (a set holding "1" and "01"
+// would otherwise read as holding 1 twice).
 func parseInt(op adapters.Op, s string) (int64, error) {
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return 0, adapters.NotApplied(fmt.Sprintf("redis: %s %s holds %q, not an integer: something other than this run wrote it; use a fresh Options.Prefix", op.Kind, history.Describe(op.Key), s))
+	if err != nil || strconv.FormatInt(n, 10) != s {
+		return 0, adapters.NotApplied(fmt.Sprintf("redis: %s %s holds %q, not an integer as this run writes them: something other than this run wrote it; use a fresh Options.Prefix", op.Kind, history.Describe(op.Key), s))
 	}
 	return n, nil
 }

@@ -36,8 +36,11 @@
 // unjudged otherwise.
 //
 // A key without final reads cannot be judged. When no key has one the
-// verdict is Unknown; otherwise the other keys are judged and Result.Reason
-// names the unjudged ones. A workload meant for this check ends, after its
+// result is a measurement, checker.Measured, not a verdict: the history
+// gives nothing to judge (Details counts the keys, Reason says what is
+// missing). When every key with final reads is unsettled the verdict is
+// Unknown. Otherwise the other keys are judged and Result.Reason names the
+// unjudged ones. A workload meant for this check ends, after its
 // writes, with a final read of every key (on every node, to compare them).
 package convergence
 
@@ -203,11 +206,12 @@ func Check(ctx context.Context, h *history.History, opts checker.Options) (res c
 			head += fmt.Sprintf("; the first %d are shown", MaxAnomalies)
 		}
 		notes = append(notes, head)
+	case d.Judged == 0 && len(unsettledKeys) == 0:
+		// Nothing to judge: a measurement, not an unknown verdict.
+		res.Verdict = checker.Measured
+		notes = append(notes, "no read began after the last write, so convergence was not judged; end the workload with a final read of every key")
 	case d.Judged == 0:
 		res.Verdict = checker.Unknown
-		if len(unsettledKeys) == 0 {
-			notes = append(notes, "no read began after the last write; end the workload with a final read of every key")
-		}
 	default:
 		res.Verdict = checker.Valid
 	}

@@ -1,9 +1,14 @@
 package linearizable
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
+	"html"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -17,7 +22,29 @@ import (
 // timeline, and the longest partial linearizations Porcupine finds. It runs
 // Porcupine's own search on that object alone, bounded by opts.Timeout; a
 // history Porcupine cannot finish in time is shown as far as it got.
+//
+// Nothing a history holds runs in the page. Porcupine shows an operation's
+// description with textContent, so it is passed as text (inside the page's
+// script it is a JSON string whose <, > and & are escaped); it puts the
+// states and the operation metadata into a tooltip with innerHTML, so those
+// are HTML-escaped and the metadata is empty. Beside the escaping, the page
+// carries a Content-Security-Policy that allows its one inline script, by
+// hash, and nothing else: no inline event handler, no other script, no
+// image, frame, font or connection, so a value that slipped through the
+// escaping still could not run or fetch anything.
 func WriteHTML(ctx context.Context, w io.Writer, h *history.History, opts checker.Options, key any) error {
+	return writeHTML(ctx, w, h, opts, key, pageSafety{escape: true, policy: true})
+}
+
+// pageSafety says which of the page's two defences are on; both always are
+// but in the tests that show each one alone is enough and that without
+// them a history's script does run.
+type pageSafety struct {
+	escape bool // HTML-escape what Porcupine puts into innerHTML
+	policy bool // add the Content-Security-Policy
+}
+
+func writeHTML(ctx context.Context, w io.Writer, h *history.History, opts checker.Options, key any, safety pageSafety) error {
 	obj, err := objectOf(h)
 	if err != nil {
 		return fmt.Errorf("visualize %s: %w", h.Source, err)
@@ -44,6 +71,10 @@ func WriteHTML(ctx context.Context, w io.Writer, h *history.History, opts checke
 		}
 		pops[i] = porcupine.Operation{ClientId: int(part.ops[i].Process), Input: i, Call: int64(op.call), Return: ret}
 	}
+	inner := func(s string) string { return s }
+	if safety.escape {
+		inner = html.EscapeString
+	}
 	model := porcupine.NondeterministicModel{
 		Init: func() []any { return []any{sp.init()} },
 		Step: func(state, input, _ any) []any {
@@ -59,16 +90,65 @@ func WriteHTML(ctx context.Context, w io.Writer, h *history.History, opts checke
 			}
 			return nil
 		},
+		// Shown with textContent: text, not markup.
 		DescribeOperation: func(input, _ any) string { return d.op(part.ops[input.(int)]) },
-		DescribeState:     func(state any) string { return sp.describe(state.(int32)) },
+		// Shown with innerHTML: escaped.
+		DescribeState:             func(state any) string { return inner(sp.describe(state.(int32))) },
+		DescribeOperationMetadata: func(any) string { return "" },
 	}
 	timeout := opts.Timeout
 	if deadline, ok := ctx.Deadline(); ok && (timeout == 0 || time.Until(deadline) < timeout) {
 		timeout = time.Until(deadline)
 	}
 	_, info := porcupine.CheckOperationsVerbose(model.ToModel(), pops, timeout)
-	if err := porcupine.Visualize(model.ToModel(), info, w); err != nil {
+	var page bytes.Buffer
+	if err := porcupine.Visualize(model.ToModel(), info, &page); err != nil {
+		return fmt.Errorf("visualize %s: %w", h.Source, err)
+	}
+	out := page.Bytes()
+	if safety.policy {
+		if out, err = withPolicy(out); err != nil {
+			return fmt.Errorf("visualize %s: %w", h.Source, err)
+		}
+	}
+	if _, err := w.Write(out); err != nil {
 		return fmt.Errorf("visualize %s: %w", h.Source, err)
 	}
 	return nil
+}
+
+// withPolicy adds to Porcupine's page a Content-Security-Policy that lets
+// only its one inline script run, named by its SHA-256 (CSP level 2), and
+// loads nothing: the styles are inline, the drawing is inline SVG. The
+// policy is a <meta> element, as the page is opened from a file. The page
+// must hold exactly one <script> element, whose data JSON cannot end it
+// early: encoding/json writes < as \u003c.
+func withPolicy(page []byte) ([]byte, error) {
+	// The browser hashes the script's text after turning CR LF and CR into
+	// LF; the page holds no CR where it matters, so make that so everywhere.
+	page = bytes.ReplaceAll(page, []byte("\r\n"), []byte("\n"))
+	page = bytes.ReplaceAll(page, []byte("\r"), []byte("\n"))
+	const open, end, head = "<script>", "</script>", "<head>"
+	if n, m := bytes.Count(bytes.ToLower(page), []byte("<script")), bytes.Count(bytes.ToLower(page), []byte("</script")); n != 1 || m != 1 {
+		return nil, fmt.Errorf("porcupine's page holds %d <script> and %d </script> tags, not one each: its template changed, update withPolicy", n, m)
+	}
+	i, j := bytes.Index(page, []byte(open)), bytes.Index(page, []byte(end))
+	h := bytes.Index(page, []byte(head))
+	if i < 0 || j < i || h < 0 || h > i {
+		return nil, fmt.Errorf("porcupine's page has no <head> before a plain <script>: its template changed, update withPolicy")
+	}
+	sum := sha256.Sum256(page[i+len(open) : j])
+	policy := strings.Join([]string{
+		"default-src 'none'",
+		"script-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'",
+		"style-src 'unsafe-inline'",
+		"base-uri 'none'",
+		"form-action 'none'",
+	}, "; ")
+	meta := `<meta http-equiv="Content-Security-Policy" content="` + policy + `">`
+	h += len(head)
+	out := make([]byte, 0, len(page)+len(meta)+1)
+	out = append(out, page[:h]...)
+	out = append(out, "\n"+meta...)
+	return append(out, page[h:]...), nil
 }

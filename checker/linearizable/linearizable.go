@@ -114,9 +114,11 @@ func checkInPasses(ctx context.Context, h *history.History, opts checker.Options
 		}
 	}()
 	outcomes := make([]partitionOutcome, len(parts))
+	var begun atomic.Int64 // keys whose search has begun, for progress
 	// A first pass with a small step limit decides most objects and finds
 	// cheap violations fast; the second pass searches the rest fully.
 	for pass, limit := range passes {
+		begun.Store(0)
 		runParallel(len(parts), func(i int) {
 			if pass > 0 && !errors.Is(outcomes[i].err, errSteps) {
 				return
@@ -125,6 +127,7 @@ func checkInPasses(ctx context.Context, h *history.History, opts checker.Options
 				outcomes[i] = partitionOutcome{err: errSettled}
 				return
 			}
+			checker.ReportProgress(ctx, checker.Step{Model: checker.Linearizable, Unit: "key", Done: int(begun.Add(1)), Total: len(parts)})
 			decided := false
 			if pass == 0 {
 				outcomes[i], decided = parts[i].readMapped(searchCtx, obj, opts.Initial, mem)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 
+	"consist/checker"
 	"consist/checker/internal/reghist"
 	"consist/history"
 )
@@ -263,8 +264,11 @@ func (s *search) run(ctx context.Context) (bool, error) {
 	}
 	enter(0)
 	for len(stack) > 0 {
-		if s.explored&0xfff == 0 && ctx.Err() != nil {
-			return false, ctx.Err()
+		if s.explored&0x3f == 0 { // a state can take milliseconds on a long history
+			if ctx.Err() != nil {
+				return false, ctx.Err()
+			}
+			checker.ReportProgress(ctx, checker.Step{Model: checker.Sequential, Unit: "placed operation", Done: s.deepest, Total: len(s.r.Ops)})
 		}
 		f := &stack[len(stack)-1]
 		if s.done() {

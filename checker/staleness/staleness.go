@@ -31,11 +31,15 @@
 // in a linearizable history every lag is 0.
 //
 // The lags' 50th and 99th percentiles and maximum, per key and overall,
-// are reported in Result.Details (a *Details). The verdict is Valid unless
-// Options.MaxStalenessVersions or Options.MaxStalenessTime is positive and
-// some read lags more than it, which makes it Invalid, with the worst
-// reads as "stale-read" anomalies. A time bound on a history without times
-// is Unknown. Reads of a nil value under Knossos' convention
+// are reported in Result.Details (a *Details). Without a bound
+// (Options.MaxStalenessVersions and Options.MaxStalenessTime both zero)
+// the result is a measurement, checker.Measured, never a verdict: it
+// judges nothing, and when the lags cannot be measured (a value written
+// twice, say) Result.Reason says why and Details is empty. With a bound
+// the verdict is Valid unless some read lags more than it, which makes it
+// Invalid, with the worst reads as "stale-read" anomalies; a history whose
+// lags cannot be measured, or a time bound on a history without times, is
+// Unknown. Reads of a nil value under Knossos' convention
 // (checker.NilReadUnknown) observed nothing and are not measured; nor are
 // reads of values no write of their key wrote, which the linearizability
 // checker reports.
@@ -209,15 +213,24 @@ func Check(ctx context.Context, h *history.History, opts checker.Options) (res c
 	res = checker.Result{Model: checker.BoundedStaleness, Stats: checker.Stats{Ops: len(h.Ops), Engine: Engine}}
 	defer func() { res.Stats.Duration = time.Since(start) }()
 
+	// Without a bound nothing is judged: what cannot be measured leaves
+	// a measurement that says why, not an unknown verdict.
+	cannot := checker.Unknown
+	if !bounded(opts) {
+		cannot = checker.Measured
+	}
 	if fs := reghist.ForeignFuncs(h); fs != nil {
-		res.Verdict = checker.Unknown
+		res.Verdict = cannot
 		res.Reason = fmt.Sprintf("bounded staleness is measured on registers (read, write, cas), but the history also uses %s; check those with a checker for their data type",
 			strings.Join(fs, ", "))
 		return res
 	}
 	m, err := measure(ctx, h, opts)
 	if err != nil {
-		res.Verdict, res.Reason = checker.Unknown, err.Error()
+		res.Verdict, res.Reason = cannot, err.Error()
+		if cannot == checker.Measured {
+			res.Reason = "the lags were not measured: " + res.Reason
+		}
 		return res
 	}
 	res.Details = m.details
@@ -534,13 +547,19 @@ func judge(h *history.History, opts checker.Options, m *measurement, res *checke
 	case maxT > 0 && !m.timed:
 		res.Verdict = checker.Unknown
 		notes = append([]string{"a time bound was given but the history's events carry no times, so time lags cannot be measured; record a time on every event, or bound the staleness in versions only"}, notes...)
+	case !bounded(opts):
+		res.Verdict = checker.Measured
+		notes = append([]string{"no staleness bound was given (in versions or time), so the lags are measured but not judged"}, notes...)
 	default:
 		res.Verdict = checker.Valid
-		if maxV <= 0 && maxT <= 0 {
-			notes = append([]string{"no staleness bound was given (in versions or time), so the lags are measured but not judged"}, notes...)
-		}
 	}
 	res.Reason = strings.Join(notes, "; ")
+}
+
+// bounded reports whether opts bound the staleness, in versions or time,
+// so that bounded-staleness is judged rather than only measured.
+func bounded(opts checker.Options) bool {
+	return opts.MaxStalenessVersions > 0 || opts.MaxStalenessTime > 0
 }
 
 // bounds names the bounds in force.

@@ -55,12 +55,12 @@ func TestVerdicts(t *testing.T) {
 		ops     [][]int64 // anomalies' ops
 		reason  string    // a substring of Reason
 	}{
-		{name: "fresh read", want: checker.Valid, lags: []int{0}, reason: "no staleness bound", history: `
+		{name: "fresh read", want: checker.Measured, lags: []int{0}, reason: "no staleness bound", history: `
 {"type":"invoke","process":0,"f":"write","key":"x","value":1}
 {"type":"ok","process":0,"f":"write","key":"x","value":1}
 {"type":"invoke","process":1,"f":"read","key":"x","value":null}
 {"type":"ok","process":1,"f":"read","key":"x","value":1}`},
-		{name: "two versions behind, unbounded", want: checker.Valid, lags: []int{2}, history: twoBehind},
+		{name: "two versions behind, unbounded", want: checker.Measured, lags: []int{2}, history: twoBehind},
 		{name: "two versions behind, bound 2", opts: checker.Options{MaxStalenessVersions: 2}, want: checker.Valid, lags: []int{2}, history: twoBehind},
 		{name: "two versions behind, bound 1", opts: checker.Options{MaxStalenessVersions: 1}, want: checker.Invalid, lags: []int{2},
 			ops: [][]int64{{1, 3, 7}}, reason: "1 read(s) lagged more than the bound of 1 version", history: twoBehind},
@@ -79,14 +79,14 @@ func TestVerdicts(t *testing.T) {
 {"type":"ok","process":0,"f":"write","value":2}
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":null}`},
-		{name: "newer write still running when the read began", want: checker.Valid, lags: []int{0}, history: `
+		{name: "newer write still running when the read began", want: checker.Measured, lags: []int{0}, history: `
 {"type":"invoke","process":0,"f":"write","value":1}
 {"type":"ok","process":0,"f":"write","value":1}
 {"type":"invoke","process":0,"f":"write","value":2}
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":0,"f":"write","value":2}
 {"type":"ok","process":1,"f":"read","value":1}`},
-		{name: "newer write concurrent with the one read", want: checker.Valid, lags: []int{0}, history: `
+		{name: "newer write concurrent with the one read", want: checker.Measured, lags: []int{0}, history: `
 {"type":"invoke","process":0,"f":"write","value":1}
 {"type":"invoke","process":2,"f":"write","value":2}
 {"type":"ok","process":0,"f":"write","value":1}
@@ -102,21 +102,21 @@ func TestVerdicts(t *testing.T) {
 {"type":"ok","process":2,"f":"write","value":3}
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":1}`},
-		{name: "a successful cas is a newer write", want: checker.Valid, lags: []int{1}, history: `
+		{name: "a successful cas is a newer write", want: checker.Measured, lags: []int{1}, history: `
 {"type":"invoke","process":0,"f":"write","value":1}
 {"type":"ok","process":0,"f":"write","value":1}
 {"type":"invoke","process":0,"f":"cas","value":[1,2]}
 {"type":"ok","process":0,"f":"cas","value":[1,2]}
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":1}`},
-		{name: "a failed cas is not", want: checker.Valid, lags: []int{0}, history: `
+		{name: "a failed cas is not", want: checker.Measured, lags: []int{0}, history: `
 {"type":"invoke","process":0,"f":"write","value":1}
 {"type":"ok","process":0,"f":"write","value":1}
 {"type":"invoke","process":0,"f":"cas","value":[7,2]}
 {"type":"fail","process":0,"f":"cas","value":[7,2]}
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":1}`},
-		{name: "keys are measured apart", want: checker.Valid, lags: []int{0, 1}, history: `
+		{name: "keys are measured apart", want: checker.Measured, lags: []int{0, 1}, history: `
 {"type":"invoke","process":0,"f":"write","key":"x","value":1}
 {"type":"ok","process":0,"f":"write","key":"x","value":1}
 {"type":"invoke","process":0,"f":"write","key":"y","value":1}
@@ -127,42 +127,50 @@ func TestVerdicts(t *testing.T) {
 {"type":"ok","process":1,"f":"read","key":"x","value":1}
 {"type":"invoke","process":1,"f":"read","key":"y","value":null}
 {"type":"ok","process":1,"f":"read","key":"y","value":1}`},
-		{name: "read of a value never written", want: checker.Valid, lags: []int{}, reason: "1 ok read(s) not measured", history: `
+		{name: "read of a value never written", want: checker.Measured, lags: []int{}, reason: "1 ok read(s) not measured", history: `
 {"type":"invoke","process":0,"f":"write","value":1}
 {"type":"ok","process":0,"f":"write","value":1}
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":9}`},
-		{name: "nil read under Knossos' convention", opts: checker.Options{NilRead: checker.NilReadUnknown}, want: checker.Valid, lags: []int{}, reason: "not measured", history: `
+		{name: "nil read under Knossos' convention", opts: checker.Options{NilRead: checker.NilReadUnknown}, want: checker.Measured, lags: []int{}, reason: "not measured", history: `
 {"type":"invoke","process":0,"f":"write","value":1}
 {"type":"ok","process":0,"f":"write","value":1}
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":null}`},
-		{name: "a value written twice", want: checker.Unknown, reason: "is written to \"x\" twice (indices 1 and 3)", history: `
+		{name: "a value written twice, bounded", opts: checker.Options{MaxStalenessTime: time.Second}, want: checker.Unknown, reason: "is written to \"x\" twice (indices 1 and 3)", history: `
 {"type":"invoke","process":0,"f":"write","key":"x","value":1}
 {"type":"ok","process":0,"f":"write","key":"x","value":1}
 {"type":"invoke","process":0,"f":"write","key":"x","value":1}
 {"type":"ok","process":0,"f":"write","key":"x","value":1}`},
-		{name: "a crashed write of a value written again", want: checker.Unknown, reason: "twice", history: `
+		{name: "a value written twice", want: checker.Measured, reason: "is written to \"x\" twice (indices 1 and 3)", history: `
+{"type":"invoke","process":0,"f":"write","key":"x","value":1}
+{"type":"ok","process":0,"f":"write","key":"x","value":1}
+{"type":"invoke","process":0,"f":"write","key":"x","value":1}
+{"type":"ok","process":0,"f":"write","key":"x","value":1}`},
+		{name: "a crashed write of a value written again", want: checker.Measured, reason: "twice", history: `
 {"type":"invoke","process":0,"f":"write","value":1}
 {"type":"info","process":0,"f":"write","value":1}
 {"type":"invoke","process":1,"f":"cas","value":[0,1]}
 {"type":"ok","process":1,"f":"cas","value":[0,1]}`},
-		{name: "a failed write of a value written again", want: checker.Valid, history: `
+		{name: "a failed write of a value written again", want: checker.Measured, history: `
 {"type":"invoke","process":0,"f":"write","value":1}
 {"type":"fail","process":0,"f":"write","value":1}
 {"type":"invoke","process":0,"f":"write","value":1}
 {"type":"ok","process":0,"f":"write","value":1}`},
-		{name: "a write of the initial value", opts: checker.Options{Initial: int64(0)}, want: checker.Unknown, reason: "the initial value", history: `
+		{name: "a write of the initial value", opts: checker.Options{Initial: int64(0)}, want: checker.Measured, reason: "the initial value", history: `
 {"type":"invoke","process":0,"f":"write","value":0}
 {"type":"ok","process":0,"f":"write","value":0}`},
-		{name: "not a register", want: checker.Unknown, reason: "also uses add, append", history: `
+		{name: "a write of the initial value, bounded", opts: checker.Options{Initial: int64(0), MaxStalenessVersions: 1}, want: checker.Unknown, reason: "the initial value", history: `
+{"type":"invoke","process":0,"f":"write","value":0}
+{"type":"ok","process":0,"f":"write","value":0}`},
+		{name: "not a register", want: checker.Measured, reason: "also uses add, append", history: `
 {"type":"invoke","process":0,"f":"append","value":1}
 {"type":"ok","process":0,"f":"append","value":1}
 {"type":"invoke","process":0,"f":"add","value":1}
 {"type":"ok","process":0,"f":"add","value":1}
 {"type":"invoke","process":0,"f":"read","value":null}
 {"type":"ok","process":0,"f":"read","value":1}`},
-		{name: "empty", want: checker.Valid, lags: []int{}, history: `
+		{name: "empty", want: checker.Measured, lags: []int{}, history: `
 {"type":"info","process":"nemesis","f":"start"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -409,9 +417,16 @@ func TestCancelled(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	res := Check(ctx, h, checker.Options{})
-	if res.Verdict != checker.Unknown || !strings.Contains(res.Reason, "canceled") {
-		t.Errorf("%s (%s), want unknown saying the check was cancelled", res.Verdict, res.Reason)
+	// Unbounded, it is a measurement that was not made; bounded, a
+	// verdict that was not reached.
+	for _, tc := range []struct {
+		opts checker.Options
+		want checker.Verdict
+	}{{checker.Options{}, checker.Measured}, {checker.Options{MaxStalenessVersions: 1}, checker.Unknown}} {
+		res := Check(ctx, h, tc.opts)
+		if res.Verdict != tc.want || !strings.Contains(res.Reason, "canceled") {
+			t.Errorf("%s (%s), want %s saying the check was cancelled", res.Verdict, res.Reason, tc.want)
+		}
 	}
 }
 

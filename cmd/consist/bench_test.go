@@ -63,7 +63,7 @@ func TestBenchRejectsBadShapes(t *testing.T) {
 func TestCheckMaxMemory(t *testing.T) {
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), []string{"check", "--model", "linearizable", "--max-memory", "100B", "../../examples/register-stale-read.jsonl"}, &out, &errOut)
-	if code != exitUnknown || !strings.Contains(out.String(), "memory budget exhausted") || !strings.Contains(out.String(), "--max-memory") {
+	if code != exitUnknown || !strings.Contains(out.String(), "--max-memory budget of 100B") || !strings.Contains(out.String(), "--max-memory") {
 		t.Fatalf("exit %d, want %d with the reason:\n%s%s", code, exitUnknown, out.String(), errOut.String())
 	}
 }

@@ -168,3 +168,18 @@ func clusterEnv(c *cluster.Cluster) []string {
 	}
 	return nil
 }
+
+// runGuard is the body of a run's guardian (cluster.StartGuard starts
+// it with cluster.GuardEnv set): it says what it did only if the run died
+// without healing its cluster, and returns the exit code.
+func runGuard(in io.Reader, ready io.Writer, stderr io.Writer) int {
+	report, err := cluster.RunGuard(signalContext(), in, ready)
+	if err != nil {
+		fmt.Fprintf(stderr, "consist: %v\n", err)
+		return exitBad
+	}
+	if report != "" {
+		fmt.Fprintf(stderr, "consist: %s\n", report)
+	}
+	return exitValid
+}

@@ -15,6 +15,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"consist/cluster"
 )
 
 // The exit codes, as DESIGN.md fixes them.
@@ -40,6 +42,9 @@ func (e *exitError) Error() string {
 }
 
 func main() {
+	if os.Getenv(cluster.GuardEnv) != "" {
+		os.Exit(runGuard(os.Stdin, os.Stdout, os.Stderr))
+	}
 	os.Exit(run(signalContext(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -57,7 +62,12 @@ func signalContext() context.Context {
 
 // run executes the command line and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRootCmd(stdout, stderr)
+	return runIO(ctx, args, os.Stdin, stdout, stderr)
+}
+
+// runIO is run reading standard input from stdin.
+func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdin, stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	var ee *exitError
@@ -75,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "consist",
 		Short: "Check histories of concurrent operations against consistency models",
@@ -86,10 +96,13 @@ models, and explains every anomaly it finds.
 Exit codes: 0 valid · 1 invalid · 2 unknown (none invalid) · 3 bad input or usage.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
+	root.SetVersionTemplate("consist {{.Version}}\n")
+	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newCheckCmd(stdout, stderr), newRunCmd(stdout, stderr), newMatrixCmd(stdout, stderr), newRecommendCmd(stdout), newClusterCmd(stdout, stderr))
+	root.AddCommand(newCheckCmd(stdin, stdout, stderr), newRunCmd(stdout, stderr), newMatrixCmd(stdout, stderr), newRecommendCmd(stdout, stderr), newClusterCmd(stdout, stderr))
 	root.AddCommand(newBenchCmd(stdout, stderr))
 	return root
 }

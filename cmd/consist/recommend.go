@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,11 +15,11 @@ import (
 
 	"consist/adapters/builtin"
 	"consist/checker"
+	"consist/history"
 	"consist/recommend"
-	"consist/report"
 )
 
-func newRecommendCmd(stdout io.Writer) *cobra.Command {
+func newRecommendCmd(stdout, stderr io.Writer) *cobra.Command {
 	var req recommend.Requirements
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -29,7 +32,9 @@ MySQL/MariaDB that do.
 
 Given the folder of a run instead (store/latest, say), it says which models
 the tested store delivered — the strongest that held, the weakest that
-broke — and, for a bundled store, whether that matches its profile.`,
+broke — and, for a bundled store, whether that matches its profile. A run
+that was killed before it wrote its results is checked first, with the
+settings of its run.json.`,
 		Example: `  consist recommend --strong
   consist recommend --causal --available --global
   consist recommend --stale-ok --write-heavy
@@ -40,7 +45,7 @@ broke — and, for a bundled store, whether that matches its profile.`,
 				if cmd.Flags().NFlag() > 0 && !asJSON {
 					return usageError("give requirements as flags, or a run folder, not both")
 				}
-				return delivered(stdout, args[0], asJSON)
+				return delivered(cmd.Context(), stdout, stderr, args[0], asJSON)
 			}
 			if req == (recommend.Requirements{}) {
 				return usageError("say what you need: --strong, --stale-ok, --causal, --available, --global, --write-heavy (or give a run folder)")
@@ -92,21 +97,20 @@ type runVerdict struct {
 	Disagrees []string        `json:"disagrees,omitempty"`
 }
 
-func delivered(w io.Writer, dir string, asJSON bool) error {
-	data, err := os.ReadFile(filepath.Join(dir, "results.json"))
-	if err != nil {
-		return &exitError{code: exitBad, err: fmt.Errorf("%s is not a run folder: %w; give the folder consist run wrote, e.g. store/latest", dir, err)}
-	}
-	var files []report.FileResult
-	if err := json.Unmarshal(data, &files); err != nil || len(files) != 1 {
-		return &exitError{code: exitBad, err: fmt.Errorf("%s/results.json does not hold one run's results (%v): give the folder consist run wrote", dir, err)}
-	}
+func delivered(ctx context.Context, w, stderr io.Writer, dir string, asJSON bool) error {
 	var v runVerdict
-	var run runSummary
-	if data, err := os.ReadFile(filepath.Join(dir, "run.json")); err == nil && json.Unmarshal(data, &run) == nil {
-		v.Store = run.Store
+	var rec *recommend.RunRecord
+	if data, err := os.ReadFile(filepath.Join(dir, recommend.RunFile)); err == nil {
+		r, err := recommend.ParseRunRecord(data, filepath.Join(dir, recommend.RunFile))
+		if err != nil {
+			return &exitError{code: exitBad, err: err}
+		}
+		rec, v.Store = &r, r.Store
 	}
-	results := files[0].Results
+	results, err := runResults(ctx, stderr, dir, rec)
+	if err != nil {
+		return err
+	}
 	v.Holds, v.Breaks = checker.Summarize(results)
 	for _, r := range results {
 		if r.Verdict == checker.Unknown {
@@ -147,6 +151,31 @@ func delivered(w io.Writer, dir string, asJSON bool) error {
 	}
 	_, err = io.WriteString(w, b.String())
 	return err
+}
+
+// runResults are the verdicts of the run in dir: its results.json, or,
+// for a run killed before it wrote one, a check of its history now with
+// the run's settings.
+func runResults(ctx context.Context, stderr io.Writer, dir string, rec *recommend.RunRecord) ([]checker.Result, error) {
+	name := filepath.Join(dir, recommend.ResultsFile)
+	data, err := os.ReadFile(name)
+	switch {
+	case err == nil:
+		results, err := recommend.ParseResults(data, name)
+		if err != nil {
+			return nil, &exitError{code: exitBad, err: err}
+		}
+		return results, nil
+	case rec == nil || !errors.Is(err, fs.ErrNotExist):
+		return nil, &exitError{code: exitBad, err: fmt.Errorf("%s is not a run folder: %w; give the folder consist run wrote, e.g. store/latest", dir, err)}
+	}
+	path := filepath.Join(dir, recommend.HistoryFile)
+	fmt.Fprintf(stderr, "consist: %s has no results (the run was stopped before it checked); checking %s with the run's settings\n", dir, path)
+	fr, _ := checkFile(ctx, stderr, path, history.JSONL, rec.Models, checker.Options{Timeout: runCheckTimeout, Initial: rec.Initial})
+	if fr.Error != "" {
+		return nil, &exitError{code: exitBad, err: fmt.Errorf("%s: %s", dir, fr.Error)}
+	}
+	return fr.Results, nil
 }
 
 func modelNames(ms []checker.Model) string {

@@ -5,18 +5,26 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"consist/adapters"
 	"consist/adapters/builtin"
 	"consist/checker"
 	"consist/history"
 	"consist/nemesis"
+	"consist/recommend"
 	"consist/report"
 	"consist/workloads"
 	"consist/workloads/runner"
@@ -32,6 +40,8 @@ type runFlags struct {
 	json                                                 bool
 	// storeSet and faultsSet: the flags were given, not defaulted.
 	storeSet, faultsSet bool
+	// flags are every flag of the command, for run.json.
+	flags *pflag.FlagSet
 	targetFlags
 }
 
@@ -73,6 +83,7 @@ Exit codes as for check: 0 valid, 1 invalid, 2 unknown, 3 bad input.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fl.storeSet, fl.faultsSet = cmd.Flags().Changed("store"), cmd.Flags().Changed("nemesis")
+			fl.flags = cmd.Flags()
 			return runRun(cmd.Context(), stdout, stderr, fl)
 		},
 	}
@@ -114,22 +125,17 @@ func joinFaults() string {
 }
 
 func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
-	if fl.duration == 0 && fl.ops == 0 {
-		fmt.Fprintln(stderr, "consist: no --duration or --ops: running until Ctrl-C")
-	}
 	if fl.target != "" && !fl.faultsSet {
 		fl.faults = "none" // a database the user runs is not broken unless asked
+	}
+	// Everything is checked before anything is started or written.
+	if err := validateRun(fl); err != nil {
+		return err
 	}
 	kinds, err := nemesis.ParseKinds(fl.faults)
 	if err != nil {
 		return usageError("--nemesis: %w", err)
 	}
-	sys, err := openSystem(ctx, stderr, fl, kinds)
-	if err != nil {
-		return err
-	}
-	defer sys.close()
-	store := sys.store
 	opts := workloads.Options{Keys: fl.keys, Distribution: fl.distribution}
 	if err := parseMix(fl.mix, &opts); err != nil {
 		return usageError("--mix: %w", err)
@@ -138,12 +144,31 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	if err != nil {
 		return usageError("--workload: %w", err)
 	}
+	if err := storeHolds(fl, wl); err != nil {
+		return err
+	}
+	if fl.duration == 0 && fl.ops == 0 {
+		fmt.Fprintln(stderr, "consist: no --duration or --ops: running until Ctrl-C")
+	}
+	sys, err := openSystem(ctx, stderr, fl, kinds)
+	if err != nil {
+		return err
+	}
+	defer sys.close()
+	store := sys.store
 	start := time.Now()
 	dir, err := newRunDir(fl.storeDir, sys.name+"-"+fl.workload, start)
 	if err != nil {
 		return &exitError{code: exitBad, err: err}
 	}
-	path := filepath.Join(dir, "history.jsonl")
+	// run.json first, so that a run killed at any point can be checked,
+	// recommended on and repeated.
+	record := runRecord(fl, sys, wl, start)
+	runFile := filepath.Join(dir, recommend.RunFile)
+	if err := writeJSONFile(runFile, record); err != nil {
+		return &exitError{code: exitBad, err: err}
+	}
+	path := filepath.Join(dir, recommend.HistoryFile)
 	file, err := os.Create(path)
 	if err != nil {
 		return &exitError{code: exitBad, err: fmt.Errorf("create the history file: %w", err)}
@@ -174,16 +199,16 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	fmt.Fprintf(stderr, "ran %s with %s for %v%s: %d ok, %d fail, %d info (%.0f ops/s); history in %s\n", sys.name, fl.workload, elapsed.Round(time.Millisecond), interrupted,
 		counts.OK.Load(), counts.Fail.Load(), counts.Info.Load(), float64(counts.Total())/elapsed.Seconds(), path)
 
-	summary := runSummary{Store: sys.name, Target: fl.target != "", Nodes: sys.nodes, Cluster: fl.cluster, Workload: fl.workload, Nemesis: fl.faults, Clients: fl.clients, Keys: fl.keys,
-		Rate: fl.rate, Seed: fl.seed, Started: start.UTC(), Elapsed: elapsed.Round(time.Millisecond).String(),
-		Interrupted: ctx.Err() != nil, OK: counts.OK.Load(), Fail: counts.Fail.Load(), Info: counts.Info.Load()}
-	if err := writeJSONFile(filepath.Join(dir, "run.json"), summary); err != nil {
+	ended := start.Add(elapsed).UTC()
+	record.Ended, record.Elapsed, record.Interrupted = &ended, elapsed.Round(time.Millisecond).String(), ctx.Err() != nil
+	record.OK, record.Fail, record.Info = counts.OK.Load(), counts.Fail.Load(), counts.Info.Load()
+	if err := writeJSONFile(runFile, record); err != nil {
 		return &exitError{code: exitBad, err: err}
 	}
 
 	// Check what was recorded, even after Ctrl-C.
-	fr, _ := checkFile(context.WithoutCancel(ctx), path, history.JSONL, wl.Models(), checker.Options{Timeout: 60 * time.Second})
-	if err := writeResults(filepath.Join(dir, "results.json"), fr); err != nil {
+	fr, _ := checkFile(context.WithoutCancel(ctx), stderr, path, history.JSONL, record.Models, checker.Options{Timeout: runCheckTimeout, Initial: record.Initial})
+	if err := writeResults(filepath.Join(dir, recommend.ResultsFile), fr); err != nil {
 		return &exitError{code: exitBad, err: err}
 	}
 	if fl.json {
@@ -198,6 +223,136 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// runCheckTimeout bounds the check at the end of a run.
+const runCheckTimeout = 60 * time.Second
+
+// targetOnly are the flags that only a --target run uses, and the target
+// each belongs to ("" for every target).
+var targetOnly = map[string]string{"endpoints": "", "dsn": "mysql", "isolation": "mysql", "serializable-reads": "etcd", "read-from-replica": "redis", "cluster": "", "cluster-dir": ""}
+
+// validateRun refuses every flag of a run that makes no sense, before
+// anything is started or written.
+func validateRun(fl runFlags) error {
+	switch {
+	case fl.clients < 1:
+		return usageError("--clients %d: run at least 1 client", fl.clients)
+	case fl.keys < 1:
+		return usageError("--keys %d: spread the operations over at least 1 key", fl.keys)
+	case fl.ops < 0:
+		return usageError("--ops %d: give a number of operations, or 0 for no limit", fl.ops)
+	case fl.duration < 0:
+		return usageError("--duration %v: give a duration, or 0 to run until --ops or Ctrl-C", fl.duration)
+	case math.IsNaN(fl.rate) || math.IsInf(fl.rate, 0) || fl.rate < 0:
+		return usageError("--rate %v: give operations per second, or 0 for as fast as the store answers", fl.rate)
+	case fl.opTimeout <= 0:
+		return usageError("--op-timeout %v: give how long an operation may take, e.g. 2s", fl.opTimeout)
+	case fl.interval <= 0:
+		return usageError("--nemesis-interval %v: give how long each fault lasts, e.g. 1s", fl.interval)
+	case fl.quiesce < 0:
+		return usageError("--quiesce %v: give how long the store settles, or 0", fl.quiesce)
+	}
+	changed := func(name string) bool { return fl.flags != nil && fl.flags.Changed(name) }
+	for _, name := range slices.Sorted(maps.Keys(targetOnly)) {
+		if !changed(name) {
+			continue
+		}
+		switch only := targetOnly[name]; {
+		case fl.target == "" && name == "cluster":
+			return usageError("--cluster %s tests a real database's cluster: add --target etcd, redis or mysql", fl.cluster)
+		case fl.target == "":
+			return usageError("--%s is for a real database: add --target, or leave it out to test the bundled store", name)
+		case only != "" && only != fl.target:
+			return usageError("--%s is for --target %s, not %s: leave it out", name, only, fl.target)
+		}
+	}
+	if changed("cluster-dir") && fl.cluster != "local" {
+		return usageError("--cluster-dir names a local cluster's folder: add --cluster local")
+	}
+	return nil
+}
+
+// storeHolds refuses a bundled store that cannot keep the objects the
+// workload acts on.
+func storeHolds(fl runFlags, wl workloads.Workload) error {
+	if fl.target != "" {
+		return nil // openSystem says which workloads a real database runs
+	}
+	s, err := builtin.Lookup(fl.store)
+	if err != nil {
+		return usageError("--store: %w", err)
+	}
+	kind := workloadKind(wl)
+	if s.CanHold(kind) {
+		return nil
+	}
+	var holds, fits []string
+	for _, k := range s.Holds {
+		holds = append(holds, k.String()+"s")
+	}
+	for _, name := range workloads.Names() {
+		if w, err := workloads.New(name, workloads.Options{}); err == nil && s.CanHold(workloadKind(w)) {
+			fits = append(fits, name)
+		}
+	}
+	return usageError("--store %s cannot hold the %s workload's %ss: it keeps %s only; run it with --workload %s, or pick another store", s.Name, wl.Name(), kind, strings.Join(holds, ", "), strings.Join(fits, ", "))
+}
+
+// workloadKind is the kind of object wl acts on: that of its setup
+// operations, or else of the first operation a generator draws (drawing
+// from a throwaway generator changes nothing).
+func workloadKind(wl workloads.Workload) adapters.Kind {
+	if s, ok := wl.(workloads.Setup); ok {
+		if ops := s.Setup(); len(ops) > 0 {
+			return ops[0].Kind
+		}
+	}
+	return wl.Generator(0, rand.New(rand.NewPCG(0, 0))).Next().Kind
+}
+
+// runRecord describes the run that starts: every setting, for run.json.
+func runRecord(fl runFlags, sys *system, wl workloads.Workload, start time.Time) recommend.RunRecord {
+	rec := recommend.RunRecord{Version: version(), Store: sys.name, Target: fl.target != "", Nodes: sys.nodes, Cluster: fl.cluster,
+		Workload: fl.workload, Nemesis: fl.faults, Clients: fl.clients, Keys: fl.keys, Rate: fl.rate, Seed: fl.seed,
+		Models: wl.Models(), Started: start.UTC(), Flags: map[string]string{}, Command: []string{"consist", "run"}}
+	if fl.flags == nil {
+		return rec
+	}
+	fl.flags.VisitAll(func(f *pflag.Flag) {
+		value := f.Value.String()
+		if f.Name == "dsn" {
+			value = withoutPassword(value)
+		}
+		if f.Name == "help" {
+			return
+		}
+		rec.Flags[f.Name] = value
+		_, targetFlag := targetOnly[f.Name]
+		switch {
+		case f.Name == "target" && value == "":
+		case fl.target == "" && targetFlag: // refused without --target
+		case fl.target != "" && f.Name == "store": // refused with --target
+		case f.Name == "dsn" && value == "":
+		default:
+			rec.Command = append(rec.Command, "--"+f.Name+"="+value)
+		}
+	})
+	return rec
+}
+
+// withoutPassword is a MySQL data source name with its password removed;
+// a DSN it cannot parse is left out altogether.
+func withoutPassword(dsn string) string {
+	if dsn == "" {
+		return ""
+	}
+	cfg, err := mysqldriver.ParseDSN(dsn)
+	if err != nil {
+		return ""
+	}
+	cfg.Passwd = ""
+	return cfg.FormatDSN()
 }
 
 // parseMix reads "reads:writes[:cas]" weights into opts; "" leaves the
@@ -239,27 +394,6 @@ func newRunDir(storeDir, test string, start time.Time) (string, error) {
 		return "", fmt.Errorf("point %s at the run: %w", latest, err)
 	}
 	return dir, nil
-}
-
-// runSummary is what run.json records of a run: enough to repeat it.
-type runSummary struct {
-	Store string `json:"store"`
-	// Target: Store is a real database, at Nodes (never with credentials).
-	Target      bool      `json:"target,omitempty"`
-	Nodes       []string  `json:"nodes,omitempty"`
-	Cluster     string    `json:"cluster,omitempty"`
-	Workload    string    `json:"workload"`
-	Nemesis     string    `json:"nemesis"`
-	Clients     int       `json:"clients"`
-	Keys        int       `json:"keys"`
-	Rate        float64   `json:"rate"`
-	Seed        uint64    `json:"seed"`
-	Started     time.Time `json:"started"`
-	Elapsed     string    `json:"elapsed"`
-	Interrupted bool      `json:"interrupted,omitempty"`
-	OK          int64     `json:"ok"`
-	Fail        int64     `json:"fail"`
-	Info        int64     `json:"info"`
 }
 
 func writeJSONFile(path string, v any) error {

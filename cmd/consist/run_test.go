@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"consist/cluster"
 	"consist/history"
 )
 
@@ -76,6 +77,9 @@ func TestRunRejectsUnknownStore(t *testing.T) {
 const childArgs = "CONSIST_CHILD_ARGS"
 
 func TestMain(m *testing.M) {
+	if os.Getenv(cluster.GuardEnv) != "" { // the guardian of a run's cluster
+		os.Exit(runGuard(os.Stdin, os.Stdout, os.Stderr))
+	}
 	if args := os.Getenv(childArgs); args != "" {
 		os.Exit(run(signalContext(), strings.Split(args, "\n"), os.Stdout, os.Stderr))
 	}

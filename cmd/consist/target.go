@@ -114,15 +114,35 @@ func openSystem(ctx context.Context, stderr io.Writer, fl runFlags, kinds []neme
 }
 
 // localCluster returns the local cluster of kind that is up, or starts
-// one that sys.close stops.
+// one that sys.close stops. Either way a guardian watches the run (see
+// cluster.StartGuard): if consist dies without healing, it heals the
+// cluster, and stops it if the run started it.
 func localCluster(ctx context.Context, stderr io.Writer, kind, dir string, sys *system) (*cluster.Cluster, error) {
 	if dir == "" {
 		dir = cluster.DefaultDir(kind)
 	}
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	err := cluster.AwaitGuardians(wctx, dir, func() {
+		fmt.Fprintf(stderr, "consist: waiting for the run testing the cluster in %s to end (or its guardian to heal it)\n", dir)
+	})
+	cancel()
+	if err != nil {
+		return nil, &exitError{code: exitBad, err: err}
+	}
 	if c, err := cluster.Load(dir); err == nil && c.Running() {
-		// A run killed mid-fault leaves it partitioned, paused or down.
+		// A run killed mid-fault leaves it partitioned, paused or down
+		// if its guardian could not heal it.
 		if err := c.Repair(ctx); err != nil {
 			return nil, &exitError{code: exitBad, err: fmt.Errorf("the %s cluster in %s is up but does not serve: %w (start it afresh: consist cluster down %s, then up)", kind, dir, err, kind)}
+		}
+		g, err := cluster.StartGuard(ctx, c, false)
+		if err != nil {
+			return nil, &exitError{code: exitBad, err: err}
+		}
+		sys.close = func() {
+			if err := g.Release(); err != nil {
+				fmt.Fprintf(stderr, "consist: %v\n", err)
+			}
 		}
 		fmt.Fprintf(stderr, "consist: testing the %s cluster in %s\n", kind, dir)
 		return c, nil
@@ -132,10 +152,19 @@ func localCluster(ctx context.Context, stderr io.Writer, kind, dir string, sys *
 	if err != nil {
 		return nil, &exitError{code: exitBad, err: err}
 	}
+	g, err := cluster.StartGuard(ctx, c, true)
+	if err != nil {
+		_ = c.Down(context.WithoutCancel(ctx))
+		return nil, &exitError{code: exitBad, err: err}
+	}
 	fmt.Fprintf(stderr, "consist: started a %s cluster in %s (%v); it stops when the run ends\n", kind, dir, time.Since(start).Round(time.Millisecond))
 	sys.close = func() {
 		if err := c.Down(context.WithoutCancel(ctx)); err != nil {
 			fmt.Fprintf(stderr, "consist: stopping the %s cluster: %v\n", kind, err)
+			return // the guardian stays, and stops it once consist has exited
+		}
+		if err := g.Release(); err != nil {
+			fmt.Fprintf(stderr, "consist: %v\n", err)
 		}
 	}
 	return c, nil
