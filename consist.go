@@ -61,11 +61,13 @@ type Verdict = checker.Verdict
 // checker.Anomaly.
 type Anomaly = checker.Anomaly
 
-// The verdicts.
+// The verdicts, and Measured for a measure given nothing to judge against
+// (bounded-staleness without a bound), which neither passes nor fails.
 const (
-	Valid   = checker.Valid
-	Invalid = checker.Invalid
-	Unknown = checker.Unknown
+	Valid    = checker.Valid
+	Invalid  = checker.Invalid
+	Unknown  = checker.Unknown
+	Measured = checker.Measured
 )
 
 // The models Check decides, strongest first. Linearizable implies
@@ -161,11 +163,12 @@ func CheckModel[S any](ctx context.Context, h *history.History, m linearizable.M
 type Results []Result
 
 // Valid reports whether no model was found invalid and none was left
-// unknown.
+// unknown (a Measured result fails nothing).
 func (rs Results) Valid() bool { return rs.Verdict() == Valid }
 
 // Verdict returns the worst verdict of the results: Invalid if any model
-// is invalid, else Unknown if any is unknown, else Valid.
+// is invalid, else Unknown if any is unknown, else Valid (Measured results
+// count as Valid here).
 func (rs Results) Verdict() Verdict {
 	worst := Valid
 	for _, r := range rs {

@@ -21,13 +21,14 @@ func TestResultsVerdictAndErr(t *testing.T) {
 		}},
 		{Model: consist.Sequential, Verdict: consist.Unknown, Reason: "timed out"},
 		{Model: consist.PRAM, Verdict: consist.Valid},
+		{Model: consist.BoundedStaleness, Verdict: consist.Measured, Reason: "no bound"},
 	}
 	if rs.Valid() || rs.Verdict() != consist.Invalid {
 		t.Fatalf("Valid %v, Verdict %s; want false, invalid", rs.Valid(), rs.Verdict())
 	}
 	err := rs.Err()
 	var ce *consist.CheckError
-	if !errors.As(err, &ce) || len(ce.Results) != 3 {
+	if !errors.As(err, &ce) || len(ce.Results) != 4 {
 		t.Fatalf("Err is %T %v, want a *CheckError holding the results", err, err)
 	}
 	want := `linearizable: invalid
