@@ -47,6 +47,9 @@ type Recorder struct {
 	lastTime int64
 	w        io.Writer
 	start    time.Time
+	// kept holds the events of a recorder made by NewMemoryRecorder,
+	// which has no writer.
+	kept []Event
 
 	stop chan struct{}
 	done chan struct{}
@@ -126,10 +129,16 @@ func (r *Recorder) Flush() error {
 		// times a hair out of order; the file keeps them monotonic.
 		s.e.Time = max(s.e.Time, r.lastTime)
 		r.lastTime = s.e.Time
-		r.buf = append(s.e.appendJSON(r.buf), '\n')
-		if len(r.buf) >= writeSize {
-			if err := r.write(); err != nil {
+		if r.w == nil {
+			if err := r.keep(n, s.e); err != nil {
 				return err
+			}
+		} else {
+			r.buf = append(s.e.appendJSON(r.buf), '\n')
+			if len(r.buf) >= writeSize {
+				if err := r.write(); err != nil {
+					return err
+				}
 			}
 		}
 		r.written.Store(n + 1)
