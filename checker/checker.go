@@ -149,6 +149,14 @@ type Options struct {
 	// an account below zero, for stores that allow overdrafts; by default
 	// a negative balance is an anomaly.
 	AllowNegativeBalances bool
+	// LinearizableKeys, SequentialKeys and WFRKeys let the transactional
+	// checker assume more of a rw-register store, as Elle's options of the
+	// same names do: that each key is linearizable (real time orders its
+	// versions), sequentially consistent (each process's order does), or
+	// writes-follow-reads (a transaction's write of a key follows the
+	// version of it the transaction read). Each adds the version orders
+	// it implies; none is assumed by default.
+	LinearizableKeys, SequentialKeys, WFRKeys bool
 }
 
 // Scope is the extent over which a session guarantee is judged.

@@ -17,6 +17,7 @@ package txn
 import (
 	"fmt"
 
+	"consist/checker"
 	"consist/checker/internal/graph"
 	"consist/history"
 )
@@ -211,4 +212,12 @@ func mopsOf(op *history.Op) []any {
 	}
 	mops, _ := value.([]any)
 	return mops
+}
+
+// Inference is what a workload's inference yields: the dependencies it
+// could prove, and the anomalies it found without a cycle (aborted and
+// intermediate reads, internal inconsistency, incompatible orders, ...).
+type Inference struct {
+	Deps      []Dep
+	Anomalies []checker.Anomaly
 }
