@@ -181,9 +181,13 @@ func readAll(ctx context.Context, r io.Reader, name string, size int64, limits L
 	}
 }
 
+// ErrTooBig is the cause of a refusal to read a history larger than
+// Limits.MaxBytes. It is not malformed input: the history may be fine, and
+// a larger budget would read it.
+var ErrTooBig = errors.New("history larger than the limit")
+
 func tooBig(name string, limits Limits) error {
-	return &Error{File: name, Msg: fmt.Sprintf("the history is larger than the %d-byte limit", limits.MaxBytes),
-		Fix: "raise the memory budget, or check a smaller history"}
+	return fmt.Errorf("%w: %s is larger than the %d-byte limit; raise the memory budget, or check a smaller history", ErrTooBig, name, limits.MaxBytes)
 }
 
 // binaryError returns the error for a prefix of a file that holds a NUL

@@ -24,6 +24,9 @@ type FileResult struct {
 	Ops       int              `json:"ops"`
 	Processes int              `json:"processes"`
 	Results   []checker.Result `json:"results,omitempty"`
+	// Warnings are what the reader accepted under a stated rule but a
+	// person should know (times going backwards across processes, say).
+	Warnings []string `json:"warnings,omitempty"`
 	// TornLine is the number of an incomplete last line, left by a
 	// recorder killed mid-write, that was dropped; 0 when none was.
 	TornLine int `json:"torn_line,omitempty"`
@@ -59,6 +62,11 @@ func WriteText(w io.Writer, f FileResult) error {
 	}
 	if _, err := fmt.Fprintf(w, "%s (%s, %d operations, %d processes)\n", checker.Escape(f.File), checker.Escape(f.Format), f.Ops, f.Processes); err != nil {
 		return err
+	}
+	for _, warning := range f.Warnings {
+		if _, err := fmt.Fprintf(w, "warning: %s\n", checker.Escape(warning)); err != nil {
+			return err
+		}
 	}
 	if f.TornLine > 0 {
 		if _, err := fmt.Fprintf(w, "line %d is incomplete, as a run killed mid-write leaves it, and was dropped; operations it would have completed count as info\n", f.TornLine); err != nil {

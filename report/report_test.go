@@ -179,3 +179,13 @@ func TestWriteTextPrintsASharedAnomalyOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteTextShowsWarnings(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteText(&b, FileResult{File: "h.edn", Format: "edn", Warnings: []string{"time goes backwards\x1b[2J"}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "warning: time goes backwards\\x1b[2J\n") {
+		t.Fatalf("output:\n%s", b.String())
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // searchHeavyHistory writes a register history that defeats the
@@ -109,5 +110,35 @@ func TestMaxMemoryRefusesAHistoryTooBigToRead(t *testing.T) {
 	code, stdout, stderr := runCLI(t, "check", "--model", "linearizable", "--max-memory", "1MiB", path)
 	if code != exitUnknown || !strings.Contains(stdout, "raise --max-memory to at least") {
 		t.Fatalf("exit %d, want 2 and the budget the file needs\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
+
+// TestTimeoutBoundsAPipeNobodyWrites: a named pipe without a writer ends
+// at --timeout with unknown, not a hang.
+func TestTimeoutBoundsAPipeNobodyWrites(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no named pipes here: %v", err)
+	}
+	start := time.Now()
+	code, stdout, stderr := runCLI(t, "check", "--timeout", "500ms", fifo)
+	if code != exitUnknown || !strings.Contains(stdout, "did not finish within --timeout") {
+		t.Fatalf("exit %d, want 2 and the timeout's reason\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("took %v for a 500ms timeout", took)
+	}
+}
+
+// TestMaxMemoryBoundsStandardInput: standard input, whose size is not
+// known in advance, is refused once it passes what the budget can check.
+func TestMaxMemoryBoundsStandardInput(t *testing.T) {
+	data, err := os.ReadFile(searchHeavyHistory(t, 5_000, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runWithStdin(t, string(data), "check", "--max-memory", "1MiB", "-")
+	if code != exitUnknown || !strings.Contains(stdout, "raise --max-memory") {
+		t.Fatalf("exit %d, want 2 and the budget's reason\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 }

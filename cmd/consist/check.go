@@ -344,29 +344,50 @@ func resolveSource(arg string) source {
 	return source{name: path, path: path, run: &rec}
 }
 
-// readSource reads the history src names. TODO: history.ReadFileContext,
-// once the readers take a context, so that --timeout bounds reading too.
-func readSource(stdin io.Reader, src source, format history.Format) (*history.History, error) {
+// readSource reads the history src names within ctx (so --timeout bounds
+// reading too: a pipe nobody writes ends at the deadline) and limits.
+func readSource(ctx context.Context, stdin io.Reader, src source, format history.Format, limits history.Limits) (*history.History, error) {
 	if src.err != nil {
 		return nil, src.err
 	}
 	if src.path == "" {
-		data, err := io.ReadAll(stdin)
+		h, err := history.ReadContext(ctx, porcupineGuard(stdin, src.name, format), src.name, format, limits)
 		if err != nil {
-			return nil, fmt.Errorf("read standard input: %w", err)
-		}
-		if err := notPorcupine(data, src.name, format); err != nil {
 			return nil, err
 		}
-		return history.Parse(data, src.name, format)
+		return h, nil
 	}
 	if format == history.Porcupine {
 		if err := sniffPorcupine(src.path, format); err != nil {
 			return nil, err
 		}
 	}
-	return history.ReadFile(src.path, format)
+	return history.ReadFileContext(ctx, src.path, format, limits)
 }
+
+// porcupineGuard, when --format porcupine was asked, reads the start of r
+// to refuse what is not a Porcupine log before the rest is read; the
+// returned reader yields all of r.
+func porcupineGuard(r io.Reader, name string, format history.Format) io.Reader {
+	if format != history.Porcupine {
+		return r
+	}
+	head := make([]byte, 64<<10)
+	n, err := io.ReadFull(r, head)
+	head = head[:n]
+	if perr := notPorcupine(head, name, format); perr != nil {
+		return &failingReader{err: perr}
+	}
+	if err != nil {
+		return bytes.NewReader(head)
+	}
+	return io.MultiReader(bytes.NewReader(head), r)
+}
+
+// failingReader fails every read with err.
+type failingReader struct{ err error }
+
+func (f *failingReader) Read([]byte) (int, error) { return 0, f.err }
 
 // sniffPorcupine reads the start of the file at path to refuse, before
 // reading the whole, one that is not a Porcupine log.
@@ -424,7 +445,7 @@ func checkFile(ctx context.Context, stderr io.Writer, path string, format histor
 func checkSource(ctx context.Context, stdin io.Reader, stderr io.Writer, src source, format history.Format, models []checker.Model, opts checker.Options, watch *membudget.Watch) (report.FileResult, *history.History) {
 	fr := report.FileResult{File: src.name}
 	if need, size, ok := readCost(src.path); ok && need > opts.MemoryBudget() {
-		fr.Results = overBudget(models, fmt.Sprintf("reading this %s history takes about %s, more than the --max-memory budget of %s: raise --max-memory to at least %s",
+		fr.Results = unread(models, fmt.Sprintf("reading this %s history takes about %s, more than the --max-memory budget of %s: raise --max-memory to at least %s",
 			membudget.Size(size), membudget.Size(need), membudget.Size(opts.MemoryBudget()), membudget.Size(need*5/4)))
 		return fr, nil
 	}
@@ -433,12 +454,20 @@ func checkSource(ctx context.Context, stdin io.Reader, stderr io.Writer, src sou
 		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
 		defer cancel()
 	}
-	h, err := readSource(stdin, src, format)
+	h, err := readSource(ctx, stdin, src, format, history.Limits{MaxBytes: opts.MemoryBudget() / readBytesFactor})
+	switch {
+	case errors.Is(err, history.ErrTooBig):
+		fr.Results = unread(models, fmt.Sprintf("%v: it would take more than the --max-memory budget of %s to check; raise --max-memory", err, membudget.Size(opts.MemoryBudget())))
+		return fr, nil
+	case err != nil && ctx.Err() != nil:
+		fr.Results = unread(models, fmt.Sprintf("reading the history did not finish within --timeout (%v): %v", opts.Timeout, err))
+		return fr, nil
+	}
 	if err != nil {
 		fr.Error = err.Error()
 		return fr, nil
 	}
-	fr.Format, fr.Ops, fr.Processes, fr.TornLine = h.Format.String(), len(h.Ops), h.Processes(), h.TornLine
+	fr.Format, fr.Ops, fr.Processes, fr.TornLine, fr.Warnings = h.Format.String(), len(h.Ops), h.Processes(), h.TornLine, h.Warnings
 	ctx, stop := startProgress(ctx, stderr, src.name)
 	fr.Results = suite.Check(ctx, h, opts, models...)
 	stop()
@@ -510,9 +539,10 @@ func readCost(path string) (need, size int64, ok bool) {
 	return st.Size() * readBytesFactor, st.Size(), true
 }
 
-// overBudget answers every asked model (linearizability when none was
-// asked) unknown for want of memory.
-func overBudget(models []checker.Model, reason string) []checker.Result {
+// unread answers every asked model (linearizability when none was
+// asked) unknown, for a history that could not be read within the budget
+// or the timeout: reason says which.
+func unread(models []checker.Model, reason string) []checker.Result {
 	if len(models) == 0 {
 		models = []checker.Model{checker.Linearizable}
 	}
