@@ -166,17 +166,7 @@ func checkInPasses(ctx context.Context, h *history.History, opts checker.Options
 		}
 	}
 	res.Stats.Engine = engineName(engines)
-	switch {
-	case len(res.Anomalies) > 0:
-		res.Verdict = checker.Invalid
-	case len(undecided) > 0:
-		res.Verdict = checker.Unknown
-	default:
-		res.Verdict = checker.Valid
-	}
-	if len(undecided) > 0 {
-		res.Reason = undecidedReason(undecided, opts)
-	}
+	settleVerdict(&res, undecided, opts)
 	if settled > 0 {
 		res.Reason = strings.TrimPrefix(res.Reason+fmt.Sprintf("; %d object(s) left unchecked once a violation was found", settled), "; ")
 	}
@@ -575,4 +565,21 @@ func (p *partition) compileTxns(initial any, mem *share) *multiRegisterSpec {
 		sp.txns = append(sp.txns, txn)
 	}
 	return sp
+}
+
+// settleVerdict sets res's verdict from its anomalies and the objects left
+// undecided: invalid when any anomaly was found, else unknown when any
+// object was undecided (saying why), else valid.
+func settleVerdict(res *checker.Result, undecided []string, opts checker.Options) {
+	switch {
+	case len(res.Anomalies) > 0:
+		res.Verdict = checker.Invalid
+	case len(undecided) > 0:
+		res.Verdict = checker.Unknown
+	default:
+		res.Verdict = checker.Valid
+	}
+	if len(undecided) > 0 {
+		res.Reason = undecidedReason(undecided, opts)
+	}
 }

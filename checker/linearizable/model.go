@@ -122,17 +122,7 @@ func CheckModel[S any](ctx context.Context, h *history.History, m Model[S], opts
 			res.Anomalies = append(res.Anomalies, o.sp.explain(h, parts[i], o.outcome))
 		}
 	}
-	switch {
-	case len(res.Anomalies) > 0:
-		res.Verdict = checker.Invalid
-	case len(undecided) > 0:
-		res.Verdict = checker.Unknown
-	default:
-		res.Verdict = checker.Valid
-	}
-	if len(undecided) > 0 {
-		res.Reason = undecidedReason(undecided, opts)
-	}
+	settleVerdict(&res, undecided, opts)
 	return res
 }
 
