@@ -62,6 +62,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"consist/history"
@@ -732,4 +733,12 @@ func (g *gen) appendForced(b []byte, m *mop) []byte {
 		b = strconv.AppendInt(b, v, 10)
 	}
 	return append(b, ']')
+}
+
+// BenchFile writes Bench(n) to dir/txngen-bench-<n>.jsonl, for a checker's
+// benchmark, and returns the file's path.
+func BenchFile(ctx context.Context, dir string, n int) (string, Stats, error) {
+	path := filepath.Join(dir, fmt.Sprintf("txngen-bench-%d.jsonl", n))
+	st, err := WriteFile(ctx, path, Bench(n))
+	return path, st, err
 }
