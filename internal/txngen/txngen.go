@@ -205,6 +205,10 @@ type Config struct {
 	Isolation Isolation
 	// Inject lists the anomalies to add.
 	Inject []Injection
+	// Format is history.JSONL (the default; Auto means it too) or
+	// history.EDN: Jepsen's op maps one a line, as Elle reads them, with
+	// :index, for running Elle on the same history.
+	Format history.Format
 }
 
 // Bench returns the configuration of issue 15's benchmark history: n
@@ -236,6 +240,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("txngen: MaxTxnLength %d is below MinTxnLength %d: raise MaxTxnLength", c.MaxTxnLength, c.MinTxnLength)
 	case c.Workload > RWRegister:
 		return c, fmt.Errorf("txngen: unknown %v: use ListAppend or RWRegister", c.Workload)
+	case c.Format != history.Auto && c.Format != history.JSONL && c.Format != history.EDN:
+		return c, fmt.Errorf("txngen: cannot write format %v: use history.JSONL or history.EDN", c.Format)
 	case c.Isolation > ReadCommitted:
 		return c, fmt.Errorf("txngen: unknown %v: use Serializable, SnapshotIsolation or ReadCommitted", c.Isolation)
 	}
@@ -328,6 +334,7 @@ type gen struct {
 	invoked int
 	injects map[int][]Anomaly
 	buf     []byte
+	sx      *syntax
 	w       *bufio.Writer
 	st      Stats
 }
@@ -340,6 +347,10 @@ func Write(ctx context.Context, w io.Writer, cfg Config) (Stats, error) {
 		return Stats{}, err
 	}
 	g := &gen{cfg: cfg, r: rand.New(rand.NewPCG(cfg.Seed, 0x7478_6e67_656e)), w: bufio.NewWriterSize(w, 1<<16), buf: make([]byte, 0, 4096)}
+	g.sx = &jsonSyntax
+	if cfg.Format == history.EDN {
+		g.sx = &ednSyntax
+	}
 	g.injects = map[int][]Anomaly{}
 	for _, in := range cfg.Inject {
 		g.injects[in.At] = append(g.injects[in.At], in.Anomaly)
@@ -398,7 +409,11 @@ func History(ctx context.Context, cfg Config) (*history.History, Stats, error) {
 		return nil, st, err
 	}
 	name := fmt.Sprintf("txngen-%s-%s-seed%d.jsonl", cfg.Workload, cfg.Isolation, cfg.Seed)
-	h, err := history.Parse(b.Bytes(), name, history.JSONL)
+	format := history.JSONL
+	if cfg.Format == history.EDN {
+		format, name = history.EDN, name[:len(name)-len(".jsonl")]+".edn"
+	}
+	h, err := history.Parse(b.Bytes(), name, format)
 	if err != nil {
 		return nil, st, fmt.Errorf("txngen: the generated history does not parse (a bug in txngen): %w", err)
 	}
@@ -627,35 +642,49 @@ func (g *gen) commit(p *proc) {
 	}
 }
 
+// syntax holds the tokens of an output format.
+type syntax struct {
+	open, process, value, sep, appendOp, writeOp, readOp, null, close string
+	index                                                             bool
+}
+
+var (
+	jsonSyntax = syntax{open: `{"type":"`, process: `","process":`, value: `,"f":"txn","value":[`, sep: ",",
+		appendOp: `["append",`, writeOp: `["w",`, readOp: `["r",`, null: "null", close: `],"time":`}
+	ednSyntax = syntax{open: `{:type :`, process: `, :process `, value: `, :f :txn, :value [`, sep: " ",
+		appendOp: `[:append `, writeOp: `[:w `, readOp: `[:r `, null: "nil", close: `], :time `, index: true}
+)
+
 // emit writes one event of p's transaction: reads are null except in an
 // ok completion.
 func (g *gen) emit(p *proc, typ history.Type, t int64) {
-	b := append(g.buf[:0], `{"type":"`...)
+	sx := g.sx
+	b := append(g.buf[:0], sx.open...)
 	b = append(b, typ.String()...)
-	b = append(b, `","process":`...)
+	b = append(b, sx.process...)
 	b = strconv.AppendInt(b, p.id, 10)
-	b = append(b, `,"f":"txn","value":[`...)
+	b = append(b, sx.value...)
 	list := g.cfg.Workload == ListAppend
 	for i := range p.mops {
 		m := &p.mops[i]
 		if i > 0 {
-			b = append(b, ',')
+			b = append(b, sx.sep...)
 		}
 		switch {
 		case m.write && list:
-			b = append(b, `["append",`...)
+			b = append(b, sx.appendOp...)
 		case m.write:
-			b = append(b, `["w",`...)
+			b = append(b, sx.writeOp...)
 		default:
-			b = append(b, `["r",`...)
+			b = append(b, sx.readOp...)
 		}
 		b = strconv.AppendInt(b, int64(m.key), 10)
-		b = append(b, ',')
+		b = append(b, sx.sep...)
 		switch {
 		case m.write:
 			b = strconv.AppendInt(b, m.val, 10)
 		case typ != history.OK:
-			b = append(b, "null"...)
+			b = append(b, sx.null...)
 		case p.scripted:
 			b = g.appendForced(b, m)
 		case list:
@@ -665,8 +694,12 @@ func (g *gen) emit(p *proc, typ history.Type, t int64) {
 		}
 		b = append(b, ']')
 	}
-	b = append(b, `],"time":`...)
+	b = append(b, sx.close...)
 	b = strconv.AppendInt(b, t, 10)
+	if sx.index {
+		b = append(b, ", :index "...)
+		b = strconv.AppendInt(b, int64(g.st.Events), 10)
+	}
 	b = append(b, "}\n"...)
 	g.buf = b
 	g.st.Events++
@@ -684,7 +717,7 @@ func (g *gen) appendList(b []byte, p *proc, i int) []byte {
 	first := true
 	for _, v := range g.keys[m.key].vals[:n] {
 		if !first {
-			b = append(b, ',')
+			b = append(b, g.sx.sep...)
 		}
 		first = false
 		b = strconv.AppendInt(b, v, 10)
@@ -692,7 +725,7 @@ func (g *gen) appendList(b []byte, p *proc, i int) []byte {
 	for _, o := range p.mops[:i] {
 		if o.write && o.key == m.key {
 			if !first {
-				b = append(b, ',')
+				b = append(b, g.sx.sep...)
 			}
 			first = false
 			b = strconv.AppendInt(b, o.val, 10)
@@ -713,7 +746,7 @@ func (g *gen) appendRegister(b []byte, p *proc, i int) []byte {
 		}
 	}
 	if v == 0 {
-		return append(b, "null"...)
+		return append(b, g.sx.null...)
 	}
 	return strconv.AppendInt(b, v, 10)
 }
@@ -721,14 +754,14 @@ func (g *gen) appendRegister(b []byte, p *proc, i int) []byte {
 func (g *gen) appendForced(b []byte, m *mop) []byte {
 	if g.cfg.Workload == RWRegister {
 		if len(m.forced) == 0 {
-			return append(b, "null"...)
+			return append(b, g.sx.null...)
 		}
 		return strconv.AppendInt(b, m.forced[0], 10)
 	}
 	b = append(b, '[')
 	for j, v := range m.forced {
 		if j > 0 {
-			b = append(b, ',')
+			b = append(b, g.sx.sep...)
 		}
 		b = strconv.AppendInt(b, v, 10)
 	}

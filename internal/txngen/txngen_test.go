@@ -320,3 +320,26 @@ func TestBenchFile(t *testing.T) {
 		t.Fatalf("%.2f micro-ops a transaction; issue 15 asks about 4", avg)
 	}
 }
+
+// TestEDNMatchesJSONL: the EDN form parses to the same events as the
+// JSON Lines form.
+func TestEDNMatchesJSONL(t *testing.T) {
+	for _, w := range workloads {
+		cfg := Config{Seed: 4, Txns: 300, CrashRate: 0.1, FailRate: 0.1, Workload: w, Isolation: SnapshotIsolation, Inject: []Injection{{GSingle, 50}}}
+		hj, _ := generate(t, cfg)
+		cfg.Format = history.EDN
+		he, _ := generate(t, cfg)
+		if he.Format != history.EDN || len(he.Events) != len(hj.Events) {
+			t.Fatalf("%v: EDN read as %v with %d events, JSONL %d", w, he.Format, len(he.Events), len(hj.Events))
+		}
+		for i := range hj.Events {
+			a, b := hj.Events[i], he.Events[i]
+			if a.Type != b.Type || a.Process != b.Process || a.F != b.F || a.Time != b.Time || b.Index != int64(i) || !history.Equal(a.Value, b.Value) {
+				t.Fatalf("%v: event %d differs:\nJSONL %+v\n  EDN %+v", w, i, a, b)
+			}
+		}
+	}
+	if _, err := Write(context.Background(), &bytes.Buffer{}, Config{Format: history.Porcupine}); err == nil || !strings.Contains(err.Error(), "history.EDN") {
+		t.Fatalf("Porcupine format: error %v, want one naming the formats", err)
+	}
+}
