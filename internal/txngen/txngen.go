@@ -318,6 +318,9 @@ type proc struct {
 	mops     []mop
 	startSeq int64
 	scripted bool
+	// ord is the transaction's number in order of invocation, which is
+	// its operation's ID in the parsed history.
+	ord int
 	// script: the events of a scripted transaction.
 	invokeAt, completeAt int64
 }
@@ -337,16 +340,31 @@ type gen struct {
 	sx      *syntax
 	w       *bufio.Writer
 	st      Stats
+	invokes int
+	// trace, when not nil, records starts and commits for the tests.
+	trace *[]traceEvent
 }
 
 // Write generates the history cfg describes and writes it to w as JSON
 // Lines. It returns what it wrote, or the first error of w or of ctx.
 func Write(ctx context.Context, w io.Writer, cfg Config) (Stats, error) {
+	return write(ctx, w, cfg, nil)
+}
+
+// traceEvent is a start (snapshot) or commit of the transaction numbered
+// ord, at virtual time t.
+type traceEvent struct {
+	ord    int
+	commit bool
+	t      int64
+}
+
+func write(ctx context.Context, w io.Writer, cfg Config, trace *[]traceEvent) (Stats, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return Stats{}, err
 	}
-	g := &gen{cfg: cfg, r: rand.New(rand.NewPCG(cfg.Seed, 0x7478_6e67_656e)), w: bufio.NewWriterSize(w, 1<<16), buf: make([]byte, 0, 4096)}
+	g := &gen{cfg: cfg, r: rand.New(rand.NewPCG(cfg.Seed, 0x7478_6e67_656e)), w: bufio.NewWriterSize(w, 1<<16), buf: make([]byte, 0, 4096), trace: trace}
 	g.sx = &jsonSyntax
 	if cfg.Format == history.EDN {
 		g.sx = &ednSyntax
@@ -492,6 +510,9 @@ func (g *gen) step(p *proc) {
 		p.t += g.latency()
 	case phStart:
 		p.startSeq = g.seq
+		if g.trace != nil && g.cfg.Isolation != Serializable {
+			*g.trace = append(*g.trace, traceEvent{ord: p.ord, t: p.t})
+		}
 		g.observe(p, true)
 		if g.cfg.Isolation == Serializable {
 			g.commit(p)
@@ -628,6 +649,9 @@ func (g *gen) commit(p *proc) {
 		}
 	}
 	g.seq++
+	if g.trace != nil {
+		*g.trace = append(*g.trace, traceEvent{ord: p.ord, commit: true, t: p.t})
+	}
 	for _, m := range p.mops {
 		if !m.write {
 			continue
@@ -659,6 +683,10 @@ var (
 // ok completion.
 func (g *gen) emit(p *proc, typ history.Type, t int64) {
 	sx := g.sx
+	if typ == history.Invoke {
+		p.ord = g.invokes
+		g.invokes++
+	}
 	b := append(g.buf[:0], sx.open...)
 	b = append(b, typ.String()...)
 	b = append(b, sx.process...)
