@@ -3,8 +3,8 @@
 // the tests and benchmarks of the transactional checker (checker/txn).
 //
 // The workloads are Elle's (Kingsbury & Alvaro, "Elle: Inferring Isolation
-// Anomalies from Experimental Observations", VLDB 2020, §4 and its
-// jepsen.tests.cycle.append / wr generators): a transaction is a list of
+// Anomalies from Experimental Observations", VLDB 2020, and its
+// generators elle.list-append/gen and elle.rw-register/gen): a transaction is a list of
 // micro-ops ["append",k,v] and ["r",k,[...]] (list-append) or ["w",k,v] and
 // ["r",k,v] (rw-register); the values appended or written to a key are
 // unique (1, 2, 3, ... per key); Config.Keys keys are active at a time, and
@@ -132,7 +132,8 @@ type Anomaly uint8
 
 // The anomalies.
 const (
-	// G1c (cyclic information flow, Adya 1999 §4.4.3):
+	// G1c (cyclic information flow; Adya, "Weak Consistency", MIT PhD
+	// thesis, 1999, where G0, G1a, G1c, G-single and G2-item are defined):
 	// A [append x 1][r y [1]], B [append y 1][r x [1]], both committed;
 	// O [r x [1]][r y [1]]. Breaks read-committed and everything above.
 	G1c Anomaly = iota + 1
