@@ -1,6 +1,7 @@
 // Package txngen generates seeded transactional histories, list-append or
-// rw-register, in consist's native JSON Lines, from a simulated store, for
-// the tests and benchmarks of the transactional checker (checker/txn).
+// rw-register, in consist's native JSON Lines (or Jepsen's EDN, to run
+// Elle on the same history), from a simulated store, for the tests and
+// benchmarks of the transactional checker (checker/txn).
 //
 // The workloads are Elle's (Kingsbury & Alvaro, "Elle: Inferring Isolation
 // Anomalies from Experimental Observations", VLDB 2020, and its
