@@ -49,6 +49,7 @@ func script(a Anomaly, x, y int, list bool) (conc []scriptTxn, obs []mop) {
 // its own.
 func (g *gen) inject(a Anomaly, t int64) {
 	x, y := g.newKey(), g.newKey()
+	g.st.Injected = append(g.st.Injected, Injected{Anomaly: a, Keys: [2]int{x, y}})
 	conc, obs := script(a, x, y, g.cfg.Workload == ListAppend)
 	end := t
 	for i, s := range conc {
@@ -63,7 +64,7 @@ func (g *gen) inject(a Anomaly, t int64) {
 }
 
 func (g *gen) spawn(s scriptTxn, invoke, complete int64) {
-	p := &proc{id: g.nextID, t: invoke, outcome: s.outcome, mops: s.mops, scripted: true, invokeAt: invoke, completeAt: complete}
+	p := &proc{id: g.nextID, t: invoke, outcome: s.outcome, mops: s.mops, scripted: true, invokeAt: invoke, completeAt: complete, injected: len(g.st.Injected) - 1}
 	g.nextID++
 	g.procs = append(g.procs, p)
 	g.push(len(g.procs) - 1)

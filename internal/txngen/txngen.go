@@ -270,6 +270,19 @@ type Stats struct {
 	Keys, Events int
 	// Bytes is the size of what was written.
 	Bytes int64
+	// Injected lists the injected anomalies in the order they were
+	// injected.
+	Injected []Injected
+}
+
+// Injected is where an injected anomaly's transactions landed.
+type Injected struct {
+	Anomaly Anomaly
+	// Ops are the IDs of the script's operations in the parsed history
+	// (history.Op.ID: the order of invocation), the observer's last, and
+	// Keys its keys x and y.
+	Ops  []int
+	Keys [2]int
 }
 
 // Outcome of a transaction, as planned at its invocation.
@@ -320,6 +333,8 @@ type proc struct {
 	mops     []mop
 	startSeq int64
 	scripted bool
+	// injected is a scripted transaction's index in Stats.Injected.
+	injected int
 	// ord is the transaction's number in order of invocation, which is
 	// its operation's ID in the parsed history.
 	ord int
@@ -688,6 +703,10 @@ func (g *gen) emit(p *proc, typ history.Type, t int64) {
 	if typ == history.Invoke {
 		p.ord = g.invokes
 		g.invokes++
+		if p.scripted {
+			in := &g.st.Injected[p.injected]
+			in.Ops = append(in.Ops, p.ord)
+		}
 	}
 	b := append(g.buf[:0], sx.open...)
 	b = append(b, typ.String()...)

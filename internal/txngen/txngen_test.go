@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -237,30 +236,45 @@ func TestSnapshotConflictsAbort(t *testing.T) {
 func TestInjectedScripts(t *testing.T) {
 	for _, w := range workloads {
 		for _, a := range anomalies {
-			h, st := generate(t, Config{Seed: 2, Txns: 20, Workload: w, Inject: []Injection{{a, 7}}})
-			// The script's transactions are the only ones on keys above
-			// the ones normal transactions used.
-			var text strings.Builder
-			for _, op := range h.Ops {
-				if op.Process >= 5 {
-					fmt.Fprintf(&text, "%s %s\n", op.Type, history.Describe(op.Value()))
-				}
-			}
+			h, st := generate(t, Config{Seed: 2, Txns: 20, CrashRate: 0.2, Workload: w, Inject: []Injection{{a, 7}, {a, 12}}})
 			want := 3
 			if a == AbortedRead {
 				want = 2
 			}
-			if st.Txns != 20+want || strings.Count(text.String(), "\n") != want {
-				t.Fatalf("%v %v: %d txns, scripted:\n%s", w, a, st.Txns, text.String())
+			if st.Txns != 20+2*want || len(st.Injected) != 2 {
+				t.Fatalf("%v %v: %d txns, injected %+v", w, a, st.Txns, st.Injected)
+			}
+			// The scripts' operations, and only they, use the scripts' keys.
+			scripted := map[int]bool{}
+			for _, in := range st.Injected {
+				if in.Anomaly != a || len(in.Ops) != want {
+					t.Fatalf("%v %v: injected %+v", w, a, in)
+				}
+				for _, id := range in.Ops {
+					scripted[id] = true
+					for _, m := range h.Ops[id].Input.([]any) {
+						if _, k, _ := mopOf(t, m); k != int64(in.Keys[0]) && k != int64(in.Keys[1]) {
+							t.Fatalf("%v %v: scripted op %d uses key %d, not one of %v", w, a, id, k, in.Keys)
+						}
+					}
+				}
+			}
+			for _, op := range h.Ops {
+				for _, m := range op.Input.([]any) {
+					_, k, _ := mopOf(t, m)
+					for _, in := range st.Injected {
+						if (k == int64(in.Keys[0]) || k == int64(in.Keys[1])) && !scripted[op.ID] {
+							t.Fatalf("%v %v: op %d uses scripted key %d", w, a, op.ID, k)
+						}
+					}
+				}
 			}
 		}
 	}
-	h, _ := generate(t, Config{Seed: 2, Txns: 20, Inject: []Injection{{G1c, 7}}})
+	h, st := generate(t, Config{Seed: 2, Txns: 20, Inject: []Injection{{G1c, 7}}})
 	var got []string
-	for _, op := range h.Ops {
-		if op.Process >= 5 {
-			got = append(got, history.Describe(op.Value()))
-		}
+	for _, id := range st.Injected[0].Ops {
+		got = append(got, history.Describe(h.Ops[id].Value()))
 	}
 	x, y := "10", "11" // the keys after the 10 active ones
 	want := []string{
