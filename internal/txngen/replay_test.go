@@ -41,6 +41,18 @@ func TestReplay(t *testing.T) {
 			replay(t, h, trace, cfg)
 		}
 	}
+	// The benchmark's own shape, on fewer transactions.
+	cfg := Bench(20_000)
+	var trace []traceEvent
+	var b bytes.Buffer
+	if _, err := write(context.Background(), &b, cfg, &trace); err != nil {
+		t.Fatal(err)
+	}
+	h, err := history.Parse(b.Bytes(), "bench.jsonl", history.JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replay(t, h, trace, cfg)
 }
 
 func replay(t *testing.T, h *history.History, trace []traceEvent, cfg Config) {
