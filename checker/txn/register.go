@@ -171,8 +171,14 @@ func inferRegister(ctx context.Context, th *History, opts checker.Options) (Infe
 	if err != nil {
 		return Inference{}, err
 	}
-	r := &regInfer{ctx: ctx, th: th, opts: opts, ids: map[vkey]int32{},
-		failed: map[vkey]int32{}, intermediate: map[vkey]int32{}}
+	mops := 0
+	for i := range th.Txns {
+		mops += len(th.Txns[i].Mops)
+	}
+	r := &regInfer{ctx: ctx, th: th, opts: opts, ids: make(map[vkey]int32, mops),
+		failed: map[vkey]int32{}, intermediate: map[vkey]int32{},
+		vers: make([]rwVersion, 0, mops), touches: make([]rwTouch, 0, mops),
+		rdTxn: make([]int32, 0, mops/2), rdNext: make([]int32, 0, mops/2)}
 	r.nilOf = make([]int32, len(th.Keys))
 	for i := range r.nilOf {
 		r.nilOf[i] = -1
@@ -493,6 +499,7 @@ func (r *regInfer) lostUpdates() {
 // wr adds a write-read dependency from each version's writer to each of
 // its readers, and marks the info transactions a read observed.
 func (r *regInfer) wr() error {
+	r.out.Deps = make([]Dep, 0, len(r.rdTxn))
 	for id := range r.vers {
 		if err := r.cancelled(id); err != nil {
 			return err
@@ -551,7 +558,7 @@ func (r *regInfer) ambiguity(v *rwVersion) error {
 // taken, make any key's versions cyclic is reported (cyclic-versions)
 // and left out. It returns the orders taken.
 func (r *regInfer) versionOrders() ([]vedge, error) {
-	seen := map[uint64]struct{}{}
+	seen := make(map[uint64]struct{}, len(r.vers))
 	var taken []vedge
 	used := []versionSource{}
 	for _, src := range []versionSource{srcInitial, srcWFR, srcSequential, srcLinearizable} {
@@ -580,23 +587,22 @@ func (r *regInfer) versionOrders() ([]vedge, error) {
 				for _, scc := range sccs {
 					r.cyclicVersions(scc, all, append(slices.Clone(used), src))
 				}
+				for _, e := range cand {
+					delete(seen, uint64(e.from)<<32|uint64(uint32(e.to)))
+				}
 				continue
 			}
 		}
 		used = append(used, src)
-		for _, e := range cand {
-			seen[uint64(e.from)<<32|uint64(uint32(e.to))] = struct{}{}
-		}
 		taken = append(taken, cand...)
 	}
 	return taken, nil
 }
 
 // sourceEdges returns the version orders src proves that seen does not
-// hold yet, each once.
+// hold yet, each once, and adds them to seen.
 func (r *regInfer) sourceEdges(src versionSource, seen map[uint64]struct{}) ([]vedge, error) {
 	var out []vedge
-	mine := map[uint64]struct{}{}
 	add := func(from, to int32, a, b int32) {
 		if from < 0 || to < 0 || from == to || r.vers[from].writer == ambiguous || r.vers[to].writer == ambiguous {
 			return
@@ -605,10 +611,7 @@ func (r *regInfer) sourceEdges(src versionSource, seen map[uint64]struct{}) ([]v
 		if _, ok := seen[k]; ok {
 			return
 		}
-		if _, ok := mine[k]; ok {
-			return
-		}
-		mine[k] = struct{}{}
+		seen[k] = struct{}{}
 		out = append(out, vedge{from: from, to: to, src: src, a: a, b: b})
 	}
 	switch src {
@@ -792,6 +795,19 @@ func (r *regInfer) explainOrder(w *checker.Witness, e vedge) checker.Phrase {
 // writer of v' (ww) and so does every reader of v (rw). A transaction
 // never depends on itself.
 func (r *regInfer) wwrw(edges []vedge) error {
+	// Count first: the dependencies are most of the inference's memory.
+	n := 0
+	for _, e := range edges {
+		v1, v2 := &r.vers[e.from], &r.vers[e.to]
+		if v2.writer < 0 || !r.eligible[v2.writer] {
+			continue
+		}
+		n++
+		for m := v1.readHead; m >= 0; m = r.rdNext[m] {
+			n++
+		}
+	}
+	r.out.Deps = slices.Grow(r.out.Deps, n)
 	for i, e := range edges {
 		if err := r.cancelled(i); err != nil {
 			return err
