@@ -439,7 +439,7 @@ func (r *regInfer) aborted() error {
 				w.Order(writer, t.Op)
 				w.Link(writer, checker.WR)
 				r.out.Anomalies = append(r.out.Anomalies, w.Anomaly(checker.G1a, r.th.Keys[m.Key],
-					checker.Say("%s read %s = %s, which only %s wrote, and that transaction failed: it read the write of an aborted transaction (G1a, aborted read)",
+					checker.Say("%s read %s = %s, which only %s wrote: it read the write of an aborted transaction (G1a, aborted read)",
 						w.Op(t.Op), r.keyName(m.Key), checker.Val(m.Value), w.Op(writer))))
 			}
 			if wi, ok := r.intermediate[vk]; ok && wi != int32(i) {
@@ -488,9 +488,13 @@ func (r *regInfer) lostUpdates() {
 			for _, p := range r.rmw[i:j] {
 				who = append(who, checker.Say("%s", w.Op(r.txnOp(p[1]))))
 			}
+			all, lost := "both", "one of the two updates was lost"
+			if len(who) > 2 {
+				all, lost = "all", "all but one of their updates were lost"
+			}
 			r.out.Anomalies = append(r.out.Anomalies, w.Anomaly(checker.LostUpdate, r.th.Keys[v.key],
-				checker.Say("%s all read %s = %s and then wrote it, so all but one of their updates was lost (lost update)",
-					checker.Join(who, " and "), r.keyName(v.key), checker.Val(v.shown))))
+				checker.Say("%s %s read %s = %s and then wrote it, so %s (lost update)",
+					checker.Join(who, " and "), all, r.keyName(v.key), checker.Val(v.shown), lost)))
 		}
 		i = j
 	}
@@ -584,8 +588,22 @@ func (r *regInfer) versionOrders() ([]vedge, error) {
 				b.Add(e.from, e.to, 0)
 			}
 			if sccs := b.Build().SCCs(); len(sccs) > 0 {
+				// The edges out of each version, once for every component.
+				off := make([]int32, len(r.vers)+1)
+				for _, e := range all {
+					off[e.from+1]++
+				}
+				for i := 1; i < len(off); i++ {
+					off[i] += off[i-1]
+				}
+				byFrom := make([]int32, len(all))
+				pos := slices.Clone(off)
+				for i, e := range all {
+					byFrom[pos[e.from]] = int32(i)
+					pos[e.from]++
+				}
 				for _, scc := range sccs {
-					r.cyclicVersions(scc, all, append(slices.Clone(used), src))
+					r.cyclicVersions(scc, all, off, byFrom, append(slices.Clone(used), src))
 				}
 				for _, e := range cand {
 					delete(seen, uint64(e.from)<<32|uint64(uint32(e.to)))
@@ -722,17 +740,12 @@ func (r *regInfer) touchesByKey() [][]int32 {
 
 // cyclicVersions reports one strongly connected component of a key's
 // version orders as its shortest cycle through the component's first
-// version, each step with the reason it holds.
-func (r *regInfer) cyclicVersions(scc []int32, edges []vedge, sources []versionSource) {
+// version, each step with the reason it holds. The edges out of version
+// v are edges[byFrom[off[v]:off[v+1]]].
+func (r *regInfer) cyclicVersions(scc []int32, edges []vedge, off, byFrom []int32, sources []versionSource) {
 	in := make(map[int32]bool, len(scc))
 	for _, v := range scc {
 		in[v] = true
-	}
-	adj := map[int32][]int32{} // edges within the component
-	for i, e := range edges {
-		if in[e.from] && in[e.to] {
-			adj[e.from] = append(adj[e.from], int32(i))
-		}
 	}
 	start := scc[0]
 	via := map[int32]int32{start: -1} // version -> edge that reached it
@@ -741,8 +754,11 @@ func (r *regInfer) cyclicVersions(scc []int32, edges []vedge, sources []versionS
 	for len(queue) > 0 && closing < 0 {
 		u := queue[0]
 		queue = queue[1:]
-		for _, ei := range adj[u] {
+		for _, ei := range byFrom[off[u]:off[u+1]] {
 			to := edges[ei].to
+			if !in[to] {
+				continue
+			}
 			if to == start {
 				closing = ei
 				break
@@ -764,13 +780,14 @@ func (r *regInfer) cyclicVersions(scc []int32, edges []vedge, sources []versionS
 	for _, ei := range path {
 		why = append(why, r.explainOrder(w, edges[ei]))
 	}
-	names := make([]string, len(sources))
-	for i, s := range sources {
+	names := make([]string, len(sources)-1)
+	for i, s := range sources[:len(sources)-1] {
 		names[i] = sourceNames[s]
 	}
+	last := sourceNames[sources[len(sources)-1]]
 	r.out.Anomalies = append(r.out.Anomalies, w.Anomaly(checker.CyclicVersions, r.th.Keys[key],
-		checker.Say("the versions of %s cannot be ordered: %s. The orders come from %s; the last of these was not used to infer dependencies",
-			r.keyName(key), checker.Join(why, "; "), strings.Join(names, ", "))))
+		checker.Say("the versions of %s cannot be ordered: %s. The %s orders closed this cycle with those of %s, so they were left out of the dependencies",
+			r.keyName(key), checker.Join(why, "; "), last, strings.Join(names, ", "))))
 }
 
 // explainOrder says why e holds.

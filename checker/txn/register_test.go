@@ -163,7 +163,7 @@ func TestInferRegisterRules(t *testing.T) {
 			lines: []string{"0 ok w x 1", "1 info r x 1"}},
 		{name: "a failed write is never visible: G1a",
 			lines: []string{"0 fail w x 1", "1 ok r x 1"},
-			kinds: []checker.Kind{checker.G1a}, explain: "that transaction failed"},
+			kinds: []checker.Kind{checker.G1a}, explain: "(failed) (index 1, line 2) wrote: it read the write of an aborted transaction"},
 		{name: "initial state: a read of nil precedes every write",
 			lines: []string{"0 ok r x _", "1 ok w x 1", "2 ok w x 2"},
 			deps:  []string{"0 rw x _>1 1", "0 rw x _>2 2"}},
@@ -210,7 +210,7 @@ func TestInferRegisterRules(t *testing.T) {
 			// Elle's "read returns what was just written": 1 < 2 < 1.
 			lines: []string{"0 ok w x 1", "0 ok r x 2", "0 ok r x 1"},
 			deps:  []string{"0 wr x 1 2"}, kinds: []checker.Kind{checker.CyclicVersions},
-			explain: "1 < 2, since process 0's transaction"},
+			explain: "1 < 2, since process 0's transaction [[\"w\",\"x\",1]] (index 1, line 2), which last saw 1, completed before"},
 		{name: "cyclic versions against the initial state",
 			opts:  checker.Options{SequentialKeys: true},
 			lines: []string{"0 ok w x 1", "0 ok r x _"},
@@ -228,7 +228,7 @@ func TestInferRegisterRules(t *testing.T) {
 		{name: "lost update: two read-modify-writes of one version",
 			lines: []string{"0 ok w x 0", "1 ok r x 0, w x 1", "2 ok r x 0, w x 2"},
 			deps:  []string{"0 wr x 0 1", "0 wr x 0 2"}, kinds: []checker.Kind{checker.LostUpdate},
-			explain: "all read key x = 0 and then wrote it"},
+			explain: "both read key x = 0 and then wrote it, so one of the two updates was lost"},
 		{name: "a duplicated write nobody reads is harmless",
 			lines: []string{"0 ok w x 0", "1 ok w x 0"}},
 	} {
