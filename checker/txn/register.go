@@ -71,6 +71,12 @@ type vkey struct {
 	val any
 }
 
+// intKey is a key and an integer value of it.
+type intKey struct {
+	key int32
+	val int64
+}
+
 // rwVersion is one version of a key: a value some transaction installed
 // or read.
 type rwVersion struct {
@@ -111,8 +117,11 @@ type regInfer struct {
 	th   *History
 	opts checker.Options
 
-	vers          []rwVersion
+	vers []rwVersion
+	// ids number the versions: integers (most workloads write them) in
+	// intIDs, whose keys hash fastest, other values in ids.
 	ids           map[vkey]int32
+	intIDs        map[intKey]int32
 	nilOf         []int32 // each key's nil version, -1 until needed
 	rdTxn, rdNext []int32
 	touches       []rwTouch
@@ -175,7 +184,7 @@ func inferRegister(ctx context.Context, th *History, opts checker.Options) (Infe
 	for i := range th.Txns {
 		mops += len(th.Txns[i].Mops)
 	}
-	r := &regInfer{ctx: ctx, th: th, opts: opts, ids: make(map[vkey]int32, mops),
+	r := &regInfer{ctx: ctx, th: th, opts: opts, ids: map[vkey]int32{}, intIDs: make(map[intKey]int32, mops),
 		failed: map[vkey]int32{}, intermediate: map[vkey]int32{},
 		vers: make([]rwVersion, 0, mops), touches: make([]rwTouch, 0, mops),
 		rdTxn: make([]int32, 0, mops/2), rdNext: make([]int32, 0, mops/2)}
@@ -245,13 +254,21 @@ func (r *regInfer) cancelled(i int) error {
 
 // version returns the number of key k's version with value v, making it.
 func (r *regInfer) version(k int32, v any, origin int32) int32 {
-	vk := vkey{k, norm(v)}
-	if id, ok := r.ids[vk]; ok {
-		return id
-	}
 	id := int32(len(r.vers))
+	if n, ok := v.(int64); ok {
+		ik := intKey{k, n}
+		if old, ok := r.intIDs[ik]; ok {
+			return old
+		}
+		r.intIDs[ik] = id
+	} else {
+		vk := vkey{k, norm(v)}
+		if old, ok := r.ids[vk]; ok {
+			return old
+		}
+		r.ids[vk] = id
+	}
 	r.vers = append(r.vers, rwVersion{key: k, shown: v, writer: noWriter, readHead: -1, readTail: -1, origin: origin})
-	r.ids[vk] = id
 	if v == nil {
 		r.nilOf[k] = id
 	}
