@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"consist/checker"
+	"consist/checker/internal/graph"
 	"consist/history"
 	"consist/internal/corpus"
 )
@@ -301,6 +302,12 @@ type elleCase struct {
 				Cycle []int64          `json:"cycle"`
 				Steps []map[string]any `json:"steps"`
 			} `json:"witnesses"`
+			// Intended is the cycle of a result Elle builds but never
+			// asserts (rw-G2-item-linearizable-keys-G2-unasserted).
+			Intended *struct {
+				Cycle []int64          `json:"cycle"`
+				Steps []map[string]any `json:"steps"`
+			} `json:"intended"`
 		} `json:"details"`
 	} `json:"expect"`
 }
@@ -319,8 +326,10 @@ var elleWaits = map[string]string{
 // level of the inference: the anomalies found without a cycle (G1a, G1b,
 // internal, lost-update, cyclic-versions) are asserted present, absent or,
 // for a valid verdict or an exact list, the only ones; an expected empty
-// transaction graph is asserted empty; and for each cycle Elle reports,
-// every ww, wr and rw step of it is asserted among the dependencies.
+// transaction graph is asserted empty; for each cycle Elle reports (and
+// the one it builds without asserting), every ww, wr and rw step of it is
+// asserted among the dependencies; and for Elle's wr-graph analyzer, the
+// wr dependencies are cyclic exactly when Elle says invalid.
 // Whether the cycles are then found and named (G0, G1c, G-single,
 // G2-item, their realtime variants) waits for the cycle search.
 func TestInferRegisterElleCases(t *testing.T) {
@@ -415,7 +424,29 @@ func TestInferRegisterElleCases(t *testing.T) {
 			for _, d := range inf.Deps {
 				have[depString(th, d)] = true
 			}
-			for kind, ws := range c.Expect.Details.Witnesses {
+			cycles := c.Expect.Details.Witnesses
+			if in := c.Expect.Details.Intended; in != nil {
+				// Not Elle's verdict, but the cycle follows from the
+				// inference rules, so it is checked all the same.
+				cycles = map[string][]struct {
+					Cycle []int64          `json:"cycle"`
+					Steps []map[string]any `json:"steps"`
+				}{"intended": {{in.Cycle, in.Steps}}}
+			}
+			// Elle's wr-graph analyzer: a cycle of wr dependencies exists
+			// exactly when Elle says invalid.
+			if c.Options["analyzer"] == "wr-graph" {
+				b := graph.NewBuilder(len(th.Txns))
+				for _, d := range inf.Deps {
+					if d.Rel == WR {
+						b.Add(d.From, d.To, WR)
+					}
+				}
+				if cyclic := len(b.Build().SCCs()) > 0; cyclic != (c.Expect.Valid == false) {
+					t.Errorf("wr cycle %v, Elle's valid %v: %q", cyclic, c.Expect.Valid, depStrings(th, inf.Deps))
+				}
+			}
+			for kind, ws := range cycles {
 				for _, w := range ws {
 					for i, s := range w.Steps {
 						typ := s["type"]
