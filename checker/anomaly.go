@@ -128,6 +128,10 @@ const (
 	DuplicateElements Kind = "duplicate-elements"
 	DirtyUpdate       Kind = "dirty-update"
 	FutureRead        Kind = "future-read"
+	// CyclicVersions: the version order a rw-register history implies for
+	// one key (from the initial state and the assumed key properties) is
+	// cyclic, so no total order of that key's versions exists.
+	CyclicVersions Kind = "cyclic-versions"
 )
 
 // kindInfo is one row of the taxonomy.
@@ -205,6 +209,7 @@ var taxonomy = map[Kind]kindInfo{
 	DuplicateElements: {about: "a read of a list showed an element twice", rulesOut: []Model{ReadUncommitted}},
 	DirtyUpdate:       {about: "a write built on a version an aborted transaction wrote", implies: []Kind{G1a}},
 	FutureRead:        {about: "a transaction read a value it wrote only later", implies: []Kind{G1c}},
+	CyclicVersions:    {about: "the versions of a key cannot be put in one order", rulesOut: []Model{ReadUncommitted}},
 }
 
 // Kinds returns every anomaly kind, sorted by name.
