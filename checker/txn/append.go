@@ -226,7 +226,10 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 		ks := &keys[k]
 		prev := int32(-1)
 		var prevV any
-		for _, v := range ks.order[:ks.observed] {
+		for i, v := range ks.order[:ks.observed] {
+			if ks.pos[elem(v)] != int32(i) {
+				continue // a duplicate: its first place stands
+			}
 			wa, ok := writers[k][elem(v)]
 			if !ok {
 				prev = -1

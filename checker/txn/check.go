@@ -55,9 +55,12 @@ func (c Checker) Check(ctx context.Context, h *history.History, opts checker.Opt
 // edges.
 func needs(ms []checker.Model) (process, realtime bool) {
 	for _, m := range ms {
+		// A process's transactions follow one another in real time, so
+		// the real-time edges imply the process edges; Elle adds only the
+		// real-time graph for the strict models.
 		switch m {
 		case checker.StrictSerializable, checker.StrongSnapshotIsolation:
-			process, realtime = true, true
+			realtime = true
 		case checker.StrongSessionSerializable, checker.StrongSessionSnapshotIsolation:
 			process = true
 		}
@@ -120,12 +123,40 @@ func (a *Analysis) Kinds() []checker.Kind {
 }
 
 // rulesOut reports whether an anomaly of kind k rules out m. A garbage
-// read rules out every transactional model.
+// read rules out every transactional model. The cycles found here are
+// all item cycles (every dependency is on one key), so G-single and
+// G-nonadjacent are Elle's G-single-item and G-nonadjacent-item, which
+// imply G2-item (elle/consistency_model.clj); the taxonomy's predicate
+// forms do not, so the item implication is added here.
 func rulesOut(k checker.Kind, m checker.Model) bool {
 	if k == GarbageRead {
 		return true
 	}
-	return slices.Contains(k.RulesOut(), m)
+	if slices.Contains(k.RulesOut(), m) {
+		return true
+	}
+	if i, ok := itemOf[k]; ok {
+		return slices.Contains(i.RulesOut(), m)
+	}
+	return false
+}
+
+// itemOf maps the cycle kinds whose item form implies G2-item to that
+// G2-item kind.
+var itemOf = map[checker.Kind]checker.Kind{
+	checker.GSingle: checker.G2Item, checker.GSingleProcess: checker.G2ItemProcess, checker.GSingleRealtime: checker.G2ItemRealtime,
+	checker.GNonadjacent: checker.G2Item, checker.GNonadjProcess: checker.G2ItemProcess, checker.GNonadjRealtime: checker.G2ItemRealtime,
+}
+
+// Implies reports whether an anomaly of kind k, found by this checker, is
+// also one of kind x: the taxonomy's implications, and the item ones
+// (see rulesOut).
+func Implies(k, x checker.Kind) bool {
+	if slices.Contains(k.AllImplied(), x) {
+		return true
+	}
+	i, ok := itemOf[k]
+	return ok && slices.Contains(i.AllImplied(), x)
 }
 
 // Judge returns the verdict on m: invalid with the anomalies that rule it

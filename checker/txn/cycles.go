@@ -115,11 +115,18 @@ func (s *cycles) search(ctx context.Context, process, realtime bool) error {
 		passes = append(passes, []graph.Rel{Process})
 	}
 	if realtime {
-		passes = append(passes, []graph.Rel{Process, Realtime})
+		passes = append(passes, []graph.Rel{Realtime})
 	}
 	found := map[checker.Kind]bool{}
 	budget := int64(4*s.g.Edges()) + 2_000_000
-	for pi, extra := range passes {
+	for _, extra := range passes {
+		pi := 0
+		if len(extra) > 0 {
+			pi = 1
+			if extra[0] == Realtime {
+				pi = 2
+			}
+		}
 		for _, b := range bases {
 			if ctx.Err() != nil {
 				return fmt.Errorf("the cycle search was cut short: %w; give it more time (--timeout)", ctx.Err())
