@@ -181,10 +181,20 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 			_ = mi
 		}
 	}
-	// Unobserved committed appends follow the longest read.
+	// Unobserved committed appends follow the longest read. An
+	// indeterminate transaction one of whose appends was read took effect,
+	// so its other appends count as committed too.
+	tookEffect := make([]bool, len(th.Txns))
+	for k := range keys {
+		for _, v := range keys[k].order {
+			if wa, ok := writers[k][elem(v)]; ok && th.Txns[wa.txn].Type == history.Info {
+				tookEffect[wa.txn] = true
+			}
+		}
+	}
 	for ti := range th.Txns {
 		t := &th.Txns[ti]
-		if !t.Committed() {
+		if !t.Committed() && !tookEffect[ti] {
 			continue
 		}
 		for _, m := range t.Mops {

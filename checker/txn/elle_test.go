@@ -26,8 +26,8 @@ type elleCase struct {
 	// modelsGiven says the options name consistency-models (perhaps
 	// null); absent, Elle's default applies.
 	modelsGiven bool
-	History     []json.RawMessage          `json:"history"`
-	HistoryFile string                     `json:"history_file"`
+	History     []json.RawMessage `json:"history"`
+	HistoryFile string            `json:"history_file"`
 	Expect      struct {
 		Valid     any      `json:"valid"`
 		Anomalies []string `json:"anomalies"`
