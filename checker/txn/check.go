@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"consist/checker"
@@ -129,6 +130,20 @@ func (a *Analysis) Kinds() []checker.Kind {
 // imply G2-item (elle/consistency_model.clj); the taxonomy's predicate
 // forms do not, so the item implication is added here.
 func rulesOut(k checker.Kind, m checker.Model) bool {
+	key := [2]string{string(k), string(m)}
+	if v, ok := ruledOut.Load(key); ok {
+		return v.(bool)
+	}
+	v := rulesOutUncached(k, m)
+	ruledOut.Store(key, v)
+	return v
+}
+
+// ruledOut caches rulesOut: the lattice's closure is not cheap, and a
+// history may show many anomalies.
+var ruledOut sync.Map
+
+func rulesOutUncached(k checker.Kind, m checker.Model) bool {
 	if k == GarbageRead {
 		return true
 	}
