@@ -96,6 +96,8 @@ type cycles struct {
 	a    *Analysis
 	// depAt finds the dependency behind an edge, built on first use.
 	depAt map[depKey]int32
+	// subs are the restrictions of g made so far, by mask.
+	subs map[graph.Mask]*graph.Graph
 }
 
 type depKey struct {
@@ -127,6 +129,13 @@ func (s *cycles) search(ctx context.Context, process, realtime bool) error {
 				pi = 2
 			}
 		}
+		// Every cycle lies in a component of the pass's whole graph: when
+		// there is none (an acyclic history, the common case), nothing
+		// is searched.
+		all := graph.Of(append([]graph.Rel{WW, WR, RW}, extra...)...)
+		if len(s.restrict(all).SCCs()) == 0 {
+			continue
+		}
 		for _, b := range bases {
 			if ctx.Err() != nil {
 				return fmt.Errorf("the cycle search was cut short: %w; give it more time (--timeout)", ctx.Err())
@@ -135,7 +144,7 @@ func (s *cycles) search(ctx context.Context, process, realtime bool) error {
 				continue
 			}
 			rels := append(append([]graph.Rel{}, b.rels...), extra...)
-			sub := s.g.Restrict(graph.Of(rels...))
+			sub := s.restrict(graph.Of(rels...))
 			lang := b.lang(extra...)
 			incomplete := false
 			work := budget
@@ -180,6 +189,19 @@ func (s *cycles) search(ctx context.Context, process, realtime bool) error {
 		}
 	}
 	return nil
+}
+
+// restrict returns the graph restricted to mask, made once.
+func (s *cycles) restrict(mask graph.Mask) *graph.Graph {
+	if s.subs == nil {
+		s.subs = map[graph.Mask]*graph.Graph{}
+	}
+	if g, ok := s.subs[mask]; ok {
+		return g
+	}
+	g := s.g.Restrict(mask)
+	s.subs[mask] = g
+	return g
 }
 
 // classify names a cycle as Elle's cycle explainer does (txn.clj): by its

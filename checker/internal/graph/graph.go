@@ -163,6 +163,13 @@ func (g *Graph) Rels(from, to int32) Mask {
 // each keeping only those relations.
 func (g *Graph) Restrict(keep Mask) *Graph {
 	out := &Graph{off: make([]int32, len(g.off))}
+	n := 0
+	for _, m := range g.rels {
+		if m&keep != 0 {
+			n++
+		}
+	}
+	out.to, out.rels = make([]int32, 0, n), make([]Mask, 0, n)
 	for v := 0; v < g.Nodes(); v++ {
 		ts, rs := g.Out(int32(v))
 		for i, t := range ts {
