@@ -1,0 +1,125 @@
+package txn
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"consist/checker"
+	"consist/checker/internal/graph"
+	"consist/history"
+)
+
+func parseJSONL(t *testing.T, lines ...string) *history.History {
+	t.Helper()
+	h, err := history.Parse([]byte(strings.Join(lines, "\n")+"\n"), "t.jsonl", history.JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// TestCycleExplanation checks that a G-single cycle is told step by step,
+// each step one clause ending in its relation, that the steps carry the
+// relations in cycle order, and that the models ruled out are named.
+func TestCycleExplanation(t *testing.T) {
+	// T1 appends 1 to x and 1 to y; T2 reads x = [1] but y = []: T1 < T2
+	// by wr on x, T2 < T1 by rw on y.
+	h := parseJSONL(t,
+		`{"type":"invoke","process":0,"f":"txn","value":[["append","x",1],["append","y",1]]}`,
+		`{"type":"invoke","process":1,"f":"txn","value":[["r","x",null],["r","y",null]]}`,
+		`{"type":"ok","process":0,"f":"txn","value":[["append","x",1],["append","y",1]]}`,
+		`{"type":"ok","process":1,"f":"txn","value":[["r","x",[1]],["r","y",[]]]}`,
+	)
+	rs := Checker{}.CheckModels(context.Background(), h, checker.Options{}, checker.Serializable, checker.ReadCommitted)
+	if rs[0].Verdict != checker.Invalid || rs[1].Verdict != checker.Valid {
+		t.Fatalf("serializable %s, read-committed %s: want invalid, valid", rs[0].Verdict, rs[1].Verdict)
+	}
+	var a *checker.Anomaly
+	for i := range rs[0].Anomalies {
+		if rs[0].Anomalies[i].Kind == checker.GSingle {
+			a = &rs[0].Anomalies[i]
+		}
+	}
+	if a == nil {
+		t.Fatalf("no G-single among %v", kindsOf(rs[0].Anomalies))
+	}
+	text := a.Explanation()
+	for _, want := range []string{
+		`read key "x" = [1], ending at 1, which T`,
+		`by wr`,
+		`read key "y" = [] and did not see T`,
+		`'s append of 1: T`,
+		`by rw`,
+		"rules out strict-serializable",
+		"consistent-view",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("explanation lacks %q:\n%s", want, text)
+		}
+	}
+	if len(a.Steps) != 2 {
+		t.Fatalf("%d steps, want 2", len(a.Steps))
+	}
+	rels := []checker.Relation{a.Steps[0].Rel, a.Steps[1].Rel}
+	if !(rels[0] == checker.WR && rels[1] == checker.RW) && !(rels[0] == checker.RW && rels[1] == checker.WR) {
+		t.Errorf("step relations %v, want wr and rw", rels)
+	}
+}
+
+// TestRealtimeEdgesAreSparse checks that a long chain of sequential
+// transactions gets one real-time edge per transaction, not one per pair.
+func TestRealtimeEdgesAreSparse(t *testing.T) {
+	var lines []string
+	for i := 0; i < 1000; i++ {
+		lines = append(lines,
+			`{"type":"invoke","process":0,"f":"txn","value":[["r","x",null]]}`,
+			`{"type":"ok","process":0,"f":"txn","value":[["r","x",[]]]}`)
+	}
+	th, err := FromHistory(parseJSONL(t, lines...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(realtimeDeps(th)); n != 999 {
+		t.Errorf("%d real-time edges for a chain of 1000, want 999", n)
+	}
+}
+
+// TestClassify checks Elle's naming of cycles by their relations.
+func TestClassify(t *testing.T) {
+	for _, c := range []struct {
+		rels []uint8
+		want checker.Kind
+	}{
+		{[]uint8{uint8(WW), uint8(WW)}, checker.G0},
+		{[]uint8{uint8(WW), uint8(WR)}, checker.G1c},
+		{[]uint8{uint8(RW), uint8(WR)}, checker.GSingle},
+		{[]uint8{uint8(RW), uint8(WR), uint8(RW), uint8(WW)}, checker.GNonadjacent},
+		{[]uint8{uint8(RW), uint8(RW)}, checker.G2Item},
+		{[]uint8{uint8(RW), uint8(Process)}, checker.GSingleProcess},
+		{[]uint8{uint8(WR), uint8(Process), uint8(Realtime)}, checker.G1cRealtime},
+	} {
+		rels := make([]graph.Rel, len(c.rels))
+		for i, r := range c.rels {
+			rels[i] = graph.Rel(r)
+		}
+		if got := classify(rels); got != c.want {
+			t.Errorf("classify(%v) = %s, want %s", c.rels, got, c.want)
+		}
+	}
+}
+
+// TestCancelledGivesUnknown checks that a check whose context has ended
+// answers unknown with the reason, never a verdict.
+func TestCancelledGivesUnknown(t *testing.T) {
+	h := parseJSONL(t,
+		`{"type":"invoke","process":0,"f":"txn","value":[["append","x",1]]}`,
+		`{"type":"ok","process":0,"f":"txn","value":[["append","x",1]]}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, r := range (Checker{}).Check(ctx, h, checker.Options{}) {
+		if r.Verdict != checker.Unknown || !strings.Contains(r.Reason, "cancel") {
+			t.Errorf("%s: %s (%s), want unknown saying the check was cancelled", r.Model, r.Verdict, r.Reason)
+		}
+	}
+}
