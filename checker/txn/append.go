@@ -128,6 +128,7 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 	// Reads: duplicates, garbage, incompatible orders, G1a, G1b, and the
 	// edges they give.
 	incompatible := map[int32]bool{}
+	seen := map[any]bool{}
 	for ti := range th.Txns {
 		t := &th.Txns[ti]
 		if !t.Committed() {
@@ -139,16 +140,17 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 			}
 			ks := &keys[m.Key]
 			key := th.Keys[m.Key]
-			seen := make(map[any]bool, len(m.List))
+			if len(m.List) > 16 {
+				clear(seen)
+			}
 			for i, v := range m.List {
 				e := elem(v)
-				if seen[e] {
+				if dupAt(m.List, i, e, seen) {
 					x := w()
 					inf.Anomalies = append(inf.Anomalies, x.Anomaly(checker.DuplicateElements, key,
 						checker.Say("%s read key %s = %s, which shows %s twice", x.Op(t.Op), checker.Val(key), checker.Val(m.List), checker.Val(v))))
 					break
 				}
-				seen[e] = true
 				wa, ok := writers[m.Key][e]
 				if !ok {
 					x := w()
@@ -257,25 +259,10 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 		if !t.Committed() {
 			continue
 		}
-		var done map[int32]bool
-		for _, m := range t.Mops {
-			if done[m.Key] {
+		for mi, m := range t.Mops {
+			if m.Kind != ReadList || !m.Known || touchedBefore(t.Mops, mi) {
 				continue
 			}
-			if m.Kind == Append {
-				if done == nil {
-					done = map[int32]bool{}
-				}
-				done[m.Key] = true
-				continue
-			}
-			if m.Kind != ReadList || !m.Known {
-				continue
-			}
-			if done == nil {
-				done = map[int32]bool{}
-			}
-			done[m.Key] = true
 			ks := &keys[m.Key]
 			next := 0
 			if n := len(m.List); n > 0 {
@@ -333,6 +320,35 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 	return inf, nil
 }
 
+// touchedBefore reports whether a micro-op before mops[i] used its key.
+func touchedBefore(mops []Mop, i int) bool {
+	for _, m := range mops[:i] {
+		if m.Key == mops[i].Key {
+			return true
+		}
+	}
+	return false
+}
+
+// dupAt reports whether list[i] (whose elem is e) already appeared in
+// list: by scanning a short list, or through seen for a long one (which
+// it fills).
+func dupAt(list []any, i int, e any, seen map[any]bool) bool {
+	if len(list) <= 16 {
+		for _, v := range list[:i] {
+			if elem(v) == e {
+				return true
+			}
+		}
+		return false
+	}
+	if seen[e] {
+		return true
+	}
+	seen[e] = true
+	return false
+}
+
 func lastOf(l []any) any {
 	if len(l) == 0 {
 		return nil
@@ -358,15 +374,14 @@ func internalAppend(th *History) []checker.Anomaly {
 			read     bool
 			appended []any
 		}
-		var exp map[int32]*expect
+		exp := make([]expect, len(t.Mops)) // by the first micro-op of each key
 		for mi, m := range t.Mops {
-			if exp == nil {
-				exp = map[int32]*expect{}
-			}
-			e := exp[m.Key]
-			if e == nil {
-				e = &expect{}
-				exp[m.Key] = e
+			e := &exp[mi]
+			for j, m2 := range t.Mops[:mi] {
+				if m2.Key == m.Key {
+					e = &exp[j]
+					break
+				}
 			}
 			switch m.Kind {
 			case Append:

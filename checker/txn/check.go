@@ -265,14 +265,11 @@ func lostUpdates(th *History) []checker.Anomaly {
 		if !t.Committed() {
 			continue
 		}
-		first := map[int32]int{}
-		for mi, m := range t.Mops {
-			if _, ok := first[m.Key]; !ok {
-				first[m.Key] = mi
+		for mi, r := range t.Mops {
+			k := r.Key
+			if touchedBefore(t.Mops, mi) {
+				continue
 			}
-		}
-		for k, mi := range first {
-			r := t.Mops[mi]
 			if r.Kind != ReadList && r.Kind != ReadRegister || !r.Known {
 				continue
 			}

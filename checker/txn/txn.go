@@ -134,8 +134,23 @@ type Dep struct {
 // mixes append with w, or list reads with register reads, is refused.
 func FromHistory(h *history.History) (*History, error) {
 	th := &History{H: h}
+	var keyOfSlow func(any) int32
 	keys := map[string]int32{}
+	// Scalar keys are looked up as they are, without rendering them.
+	fast := map[any]int32{}
 	keyOf := func(k any) int32 {
+		switch k.(type) {
+		case int64, string, float64, bool:
+			if n, ok := fast[k]; ok {
+				return n
+			}
+			n := keyOfSlow(k)
+			fast[k] = n
+			return n
+		}
+		return keyOfSlow(k)
+	}
+	keyOfSlow = func(k any) int32 {
 		c := history.Canonical(k)
 		if n, ok := keys[c]; ok {
 			return n
