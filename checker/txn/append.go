@@ -68,7 +68,7 @@ const GarbageRead checker.Kind = checker.UnwrittenRead
 //     read). Only a transaction's first read of a key before it appends
 //     to it (an external read) gives wr and rw edges.
 func inferAppend(ctx context.Context, th *History) (Inference, error) {
-	var inf Inference
+	inf := Inference{Deps: make([]Dep, 0, 3*len(th.Txns))}
 	nk := len(th.Keys)
 	writers := make([]map[any]writerAt, nk)
 	for i := range writers {

@@ -230,12 +230,16 @@ func Analyze(ctx context.Context, h *history.History, opts checker.Options, proc
 	}
 	a := &Analysis{Anomalies: inf.Anomalies, Incomplete: map[checker.Kind]string{}, Txns: len(th.Txns)}
 	a.Anomalies = append(a.Anomalies, lostUpdates(th)...)
-	deps := inf.Deps
+	var pdeps, rdeps []Dep
 	if process {
-		deps = append(deps, processDeps(th)...)
+		pdeps = processDeps(th)
 	}
 	if realtime {
-		deps = append(deps, realtimeDeps(th)...)
+		rdeps = realtimeDeps(th)
+	}
+	deps := inf.Deps
+	if len(pdeps)+len(rdeps) > 0 {
+		deps = slices.Concat(inf.Deps, pdeps, rdeps)
 	}
 	b := graph.NewBuilder(len(th.Txns))
 	for _, d := range deps {
@@ -320,7 +324,7 @@ func lostUpdates(th *History) []checker.Anomaly {
 // its process.
 func processDeps(th *History) []Dep {
 	last := map[history.Process]int32{}
-	var out []Dep
+	out := make([]Dep, 0, len(th.Txns))
 	for ti := range th.Txns {
 		t := &th.Txns[ti]
 		if t.Type == history.Fail {
@@ -370,7 +374,7 @@ func realtimeDeps(th *History) []Dep {
 	}
 	var frontier []int32
 	seenAtInvoke := map[int32][]int32{}
-	var out []Dep
+	out := make([]Dep, 0, 2*len(th.Txns))
 	for _, e := range at {
 		if e.txn < 0 {
 			continue
