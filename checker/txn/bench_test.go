@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -182,5 +183,22 @@ func BenchmarkListAppend(b *testing.B) {
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "txns/s")
 		})
+	}
+}
+
+// TestWriteGenerated writes a generated history of $CONSIST_TXNGEN_N
+// transactions to $CONSIST_TXNGEN_OUT, for timing `consist check` on it;
+// skipped unless both are set.
+func TestWriteGenerated(t *testing.T) {
+	out, n := os.Getenv("CONSIST_TXNGEN_OUT"), os.Getenv("CONSIST_TXNGEN_N")
+	if out == "" || n == "" {
+		t.Skip("set CONSIST_TXNGEN_OUT and CONSIST_TXNGEN_N to write a generated list-append history")
+	}
+	count, err := strconv.Atoi(n)
+	if err != nil {
+		t.Fatalf("CONSIST_TXNGEN_N=%q: %v", n, err)
+	}
+	if err := os.WriteFile(out, genListAppend(7, count, 50, 8), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
