@@ -3,6 +3,7 @@ package txn
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"consist/checker"
 	"consist/checker/internal/graph"
@@ -284,6 +285,7 @@ func relation(r graph.Rel) checker.Relation {
 // then one sentence per edge saying why it holds, then the models the
 // anomaly rules out.
 func (s *cycles) explain(k checker.Kind, c *graph.Cycle) checker.Anomaly {
+	c = shorten(c)
 	x := checker.NewWitness(s.th.H)
 	n := len(c.Nodes)
 	name := func(i int) string { return fmt.Sprintf("T%d", i%n+1) }
@@ -301,6 +303,10 @@ func (s *cycles) explain(k checker.Kind, c *graph.Cycle) checker.Anomaly {
 		d := s.dep(v, w, r)
 		var p checker.Phrase
 		switch {
+		case r == Process:
+			p = checker.Say("%s is a later transaction of %s than %s: %s < %s by process order", b, x.Who(s.th.Txns[v].Op), a, a, b)
+		case r == Realtime:
+			p = checker.Say("%s completed before %s was invoked: %s < %s by real time", a, b, a, b)
 		case d == nil:
 			p = checker.Say("%s < %s by %s", a, b, string(relation(r)))
 		case r == WW:
@@ -321,10 +327,6 @@ func (s *cycles) explain(k checker.Kind, c *graph.Cycle) checker.Anomaly {
 			if s.th.Workload == ListAppend {
 				p = checker.Say("%s read key %s = %s and did not see %s's append of %s: %s < %s by rw", a, checker.Val(key), checker.Val(s.readOf(v, d.Key)), b, checker.Val(d.Next), a, b)
 			}
-		case r == Process:
-			p = checker.Say("%s is the next transaction of %s after %s: %s < %s by process order", b, x.Who(s.th.Txns[v].Op), a, a, b)
-		default:
-			p = checker.Say("%s completed before %s was invoked: %s < %s by real time", a, b, a, b)
 		}
 		steps = append(steps, p)
 	}
@@ -342,6 +344,31 @@ func (s *cycles) explain(k checker.Kind, c *graph.Cycle) checker.Anomaly {
 		key = nil
 	}
 	return x.Anomaly(k, key, sentence)
+}
+
+// shorten drops the middle transaction of two consecutive real-time
+// edges (real time is transitive: the sparse real-time graph reaches
+// through chains that say nothing more) and of two consecutive process
+// edges (so is a process's order). The cycle's kind does not change: rw
+// and wr edges stay as they were.
+func shorten(c *graph.Cycle) *graph.Cycle {
+	nodes, rels := slices.Clone(c.Nodes), slices.Clone(c.Rels)
+	for changed := true; changed && len(nodes) > 2; {
+		changed = false
+		n := len(nodes)
+		for i := 0; i < n; i++ {
+			j := (i + 1) % n
+			if rels[i] == rels[j] && (rels[i] == Realtime || rels[i] == Process) {
+				// nodes[j] lies between two edges of the same order: drop
+				// it, and its outgoing edge.
+				nodes = slices.Delete(nodes, j, j+1)
+				rels = slices.Delete(rels, j, j+1)
+				changed = true
+				break
+			}
+		}
+	}
+	return &graph.Cycle{Nodes: nodes, Rels: rels}
 }
 
 func joinModels(ms []string) string {

@@ -2,6 +2,7 @@ package txn
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -121,5 +122,18 @@ func TestCancelledGivesUnknown(t *testing.T) {
 		if r.Verdict != checker.Unknown || !strings.Contains(r.Reason, "cancel") {
 			t.Errorf("%s: %s (%s), want unknown saying the check was cancelled", r.Model, r.Verdict, r.Reason)
 		}
+	}
+}
+
+// TestShortenKeepsKind checks that chains of real-time or process edges
+// collapse to one edge and the cycle keeps its kind.
+func TestShortenKeepsKind(t *testing.T) {
+	c := &graph.Cycle{Nodes: []int32{0, 1, 2, 3, 4}, Rels: []graph.Rel{RW, Realtime, Realtime, Realtime, WR}}
+	s := shorten(c)
+	if len(s.Nodes) != 3 || classify(s.Rels) != classify(c.Rels) {
+		t.Errorf("shorten(%v %v) = %v %v", c.Nodes, c.Rels, s.Nodes, s.Rels)
+	}
+	if got := []int32{0, 1, 4}; !slices.Equal(s.Nodes, got) {
+		t.Errorf("nodes %v, want %v", s.Nodes, got)
 	}
 }
