@@ -121,7 +121,7 @@ func (s *cycles) search(ctx context.Context, process, realtime bool) error {
 		passes = append(passes, []graph.Rel{Realtime})
 	}
 	found := map[checker.Kind]bool{}
-	budget := int64(4*s.g.Edges()) + 2_000_000
+	budget := searchBudget(s.g.Edges())
 	for _, extra := range passes {
 		pi := 0
 		if len(extra) > 0 {
@@ -204,6 +204,11 @@ func (s *cycles) restrict(mask graph.Mask) *graph.Graph {
 	s.subs[mask] = g
 	return g
 }
+
+// searchBudget is the work (edges examined) each kind's search may do
+// over a graph of edges edges: linear in the graph, so that a
+// pathological component ends the search with unknown rather than a hang.
+var searchBudget = func(edges int) int64 { return int64(4*edges) + 2_000_000 }
 
 // classify names a cycle as Elle's cycle explainer does (txn.clj): by its
 // number of rw edges (none: G0, or G1c when a wr edge is in it; one:

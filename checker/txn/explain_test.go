@@ -137,3 +137,31 @@ func TestShortenKeepsKind(t *testing.T) {
 		t.Errorf("nodes %v, want %v", s.Nodes, got)
 	}
 }
+
+// TestSearchBudgetGivesUnknown checks that a cycle search stopped at its
+// work bound leaves the models it could have ruled out unknown, with the
+// reason, and still judges the models it could not.
+func TestSearchBudgetGivesUnknown(t *testing.T) {
+	defer func(f func(int) int64) { searchBudget = f }(searchBudget)
+	searchBudget = func(int) int64 { return 1 }
+	// Write skew: each reads both keys empty and appends to one.
+	h := parseJSONL(t,
+		`{"type":"invoke","process":0,"f":"txn","value":[["r","x",null],["r","y",null],["append","x",1]]}`,
+		`{"type":"invoke","process":1,"f":"txn","value":[["r","x",null],["r","y",null],["append","y",1]]}`,
+		`{"type":"ok","process":0,"f":"txn","value":[["r","x",[]],["r","y",[]],["append","x",1]]}`,
+		`{"type":"ok","process":1,"f":"txn","value":[["r","x",[]],["r","y",[]],["append","y",1]]}`,
+		`{"type":"invoke","process":0,"f":"txn","value":[["r","x",null],["r","y",null]]}`,
+		`{"type":"ok","process":0,"f":"txn","value":[["r","x",[1]],["r","y",[1]]]}`,
+	)
+	rs := Checker{}.CheckModels(context.Background(), h, checker.Options{}, checker.Serializable, checker.ReadCommitted)
+	if rs[0].Verdict != checker.Unknown || !strings.Contains(rs[0].Reason, "work limit") {
+		t.Errorf("serializable: %s (%s), want unknown at the work limit", rs[0].Verdict, rs[0].Reason)
+	}
+	if rs[1].Verdict != checker.Valid {
+		t.Errorf("read-committed: %s (%s), want valid", rs[1].Verdict, rs[1].Reason)
+	}
+	searchBudget = func(e int) int64 { return int64(4*e) + 2_000_000 }
+	if r := (Checker{}).CheckModels(context.Background(), h, checker.Options{}, checker.Serializable)[0]; r.Verdict != checker.Invalid {
+		t.Errorf("with the default budget serializable is %s, want invalid (G2-item)", r.Verdict)
+	}
+}
