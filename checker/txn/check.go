@@ -237,13 +237,13 @@ func Analyze(ctx context.Context, h *history.History, opts checker.Options, proc
 	if realtime {
 		rdeps = realtimeDeps(th)
 	}
-	deps := inf.Deps
-	if len(pdeps)+len(rdeps) > 0 {
-		deps = slices.Concat(inf.Deps, pdeps, rdeps)
-	}
+	deps := [][]Dep{inf.Deps, pdeps, rdeps}
 	b := graph.NewBuilder(len(th.Txns))
-	for _, d := range deps {
-		b.Add(d.From, d.To, d.Rel)
+	b.Grow(len(inf.Deps) + len(pdeps) + len(rdeps))
+	for _, ds := range deps {
+		for i := range ds {
+			b.Add(ds[i].From, ds[i].To, ds[i].Rel)
+		}
 	}
 	g := b.Build()
 	a.Edges = g.Edges()

@@ -93,10 +93,10 @@ var variant = map[checker.Kind][3]checker.Kind{
 type cycles struct {
 	th   *History
 	g    *graph.Graph
-	deps []Dep
+	deps [][]Dep
 	a    *Analysis
 	// depAt finds the dependency behind an edge, built on first use.
-	depAt map[depKey]int32
+	depAt map[depKey]*Dep
 	// subs are the restrictions of g made so far, by mask.
 	subs map[graph.Mask]*graph.Graph
 }
@@ -259,16 +259,17 @@ func classify(rels []graph.Rel) checker.Kind {
 // dep returns the dependency behind the edge from → to by rel.
 func (s *cycles) dep(from, to int32, rel graph.Rel) *Dep {
 	if s.depAt == nil {
-		s.depAt = make(map[depKey]int32, len(s.deps))
-		for i := len(s.deps) - 1; i >= 0; i-- {
-			d := &s.deps[i]
-			s.depAt[depKey{d.From, d.To, d.Rel}] = int32(i)
+		s.depAt = map[depKey]*Dep{}
+		for _, ds := range s.deps {
+			for i := range ds {
+				d := &ds[i]
+				if _, ok := s.depAt[depKey{d.From, d.To, d.Rel}]; !ok {
+					s.depAt[depKey{d.From, d.To, d.Rel}] = d
+				}
+			}
 		}
 	}
-	if i, ok := s.depAt[depKey{from, to, rel}]; ok {
-		return &s.deps[i]
-	}
-	return nil
+	return s.depAt[depKey{from, to, rel}]
 }
 
 // relation maps a graph relation to a witness relation.
