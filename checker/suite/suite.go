@@ -19,26 +19,16 @@ import (
 	"strings"
 
 	"consist/checker"
-	"consist/checker/bank"
-	"consist/checker/causal"
-	"consist/checker/convergence"
-	"consist/checker/counter"
 	"consist/checker/linearizable"
-	"consist/checker/sequential"
-	"consist/checker/session"
-	"consist/checker/set"
-	"consist/checker/staleness"
 	"consist/history"
 )
 
-// Checkers maps each model consist can check to its checker.
+// Checkers maps each model consist can check to its checker (see the
+// registry, registry.go).
 func Checkers() map[checker.Model]checker.Checker {
 	out := map[checker.Model]checker.Checker{}
-	for _, c := range []checker.Checker{linearizable.Checker{}, sequential.Checker{}, causal.Checker{}, session.Checker{}, staleness.Checker{}, convergence.Checker{},
-		counter.Checker{}, set.Checker{}, bank.Checker{}} {
-		for _, m := range c.Models() {
-			out[m] = c
-		}
+	for m, r := range registrations() {
+		out[m] = r.Checker
 	}
 	return out
 }
@@ -46,9 +36,12 @@ func Checkers() map[checker.Model]checker.Checker {
 // Engine is the Stats.Engine of a verdict the lattice implied.
 const Engine = "lattice"
 
-// expensive models are searched for, NP-complete in general; they run
-// last, and only if the lattice leaves them undecided.
-var expensive = map[checker.Model]bool{checker.Linearizable: true, checker.Sequential: true}
+// expensive reports whether m's checker searches (Cost Search): such
+// models run last, and only if the lattice leaves them undecided.
+func expensive(m checker.Model) bool {
+	r, ok := registrations()[m]
+	return ok && r.Cost == Search
+}
 
 // Applicable returns the models whose checkers apply to h, strongest
 // first.
@@ -122,7 +115,18 @@ func Check(ctx context.Context, h *history.History, opts checker.Options, models
 			done[m] = &checker.Result{Model: m, Verdict: checker.Unknown, Reason: fmt.Sprintf("%s is checked on %s only; this history's functions are %s", m, histories(m), functions(h))}
 			return
 		}
-		for _, r := range checkOne(ctx, c, h, opts, m) {
+		ms := []checker.Model{m}
+		if reg := registrations()[m]; reg != nil && reg.Batch {
+			// One analysis decides every model of the checker: ask for
+			// all of those still needed at once.
+			ms = ms[:0]
+			for _, x := range c.Models() {
+				if x == m || (need[x] && done[x] == nil) {
+					ms = append(ms, x)
+				}
+			}
+		}
+		for _, r := range checkOne(ctx, c, h, opts, ms...) {
 			done[r.Model] = &r
 		}
 		infer(done, need)
@@ -140,7 +144,7 @@ func Check(ctx context.Context, h *history.History, opts checker.Options, models
 			}
 		}
 		for _, m := range weakFirst {
-			if !expensive[m] && useful(m) {
+			if !expensive(m) && useful(m) {
 				run(m)
 			}
 		}
@@ -209,7 +213,7 @@ func helpers(done map[checker.Model]*checker.Result, want map[checker.Model]bool
 			if c, ok := all[x]; !ok || !applies(c, h) {
 				continue
 			}
-			if impliesFor(x, m) || (impliesFor(m, x) && !expensive[x]) {
+			if impliesFor(x, m) || (impliesFor(m, x) && !expensive(x)) {
 				out = append(out, x)
 			}
 		}
@@ -244,17 +248,10 @@ func explainHelpers(done map[checker.Model]*checker.Result, unsettled map[checke
 
 // histories names the histories the checker of m judges.
 func histories(m checker.Model) string {
-	switch m {
-	case checker.Counter:
-		return "counter histories (add of integers, read returning an integer, at least one read succeeding)"
-	case checker.SetFull:
-		return "set histories (add, read returning a list, at least one read succeeding)"
-	case checker.Bank:
-		return "bank histories (a write of the balances, transfer, read returning a map of balances)"
-	case checker.Linearizable:
-		return "registers (read, write, cas), key-value strings (get, put, append), mutexes (acquire, release) and register transactions (txn of r and w), one kind per history,"
+	if r, ok := registrations()[m]; ok && r.Histories != "" {
+		return r.Histories
 	}
-	return "register histories (read, write, cas)"
+	return registerHistories
 }
 
 // functions lists the functions of h's operations, sorted.
@@ -280,15 +277,15 @@ type subsetChecker interface {
 	CheckModels(ctx context.Context, h *history.History, opts checker.Options, models ...checker.Model) []checker.Result
 }
 
-// checkOne runs c for model m alone where c can do that, else for all of
-// its models.
-func checkOne(ctx context.Context, c checker.Checker, h *history.History, opts checker.Options, m checker.Model) []checker.Result {
+// checkOne runs c for the models ms alone where c can do that, else for
+// all of its models, keeping those of ms.
+func checkOne(ctx context.Context, c checker.Checker, h *history.History, opts checker.Options, ms ...checker.Model) []checker.Result {
 	if sc, ok := c.(subsetChecker); ok {
-		return sc.CheckModels(ctx, h, opts, m)
+		return sc.CheckModels(ctx, h, opts, ms...)
 	}
 	var out []checker.Result
 	for _, r := range c.Check(ctx, h, opts) {
-		if r.Model == m {
+		if slices.Contains(ms, r.Model) {
 			out = append(out, r)
 		}
 	}

@@ -133,9 +133,24 @@ type Dep struct {
 // of micro-ops the history reader has already validated; a history that
 // mixes append with w, or list reads with register reads, is refused.
 func FromHistory(h *history.History) (*History, error) {
-	th := &History{H: h}
+	th := &History{H: h, Txns: make([]Txn, 0, len(h.Ops))}
+	var keyOfSlow func(any) int32
 	keys := map[string]int32{}
+	// Scalar keys are looked up as they are, without rendering them.
+	fast := map[any]int32{}
 	keyOf := func(k any) int32 {
+		switch k.(type) {
+		case int64, string, float64, bool:
+			if n, ok := fast[k]; ok {
+				return n
+			}
+			n := keyOfSlow(k)
+			fast[k] = n
+			return n
+		}
+		return keyOfSlow(k)
+	}
+	keyOfSlow = func(k any) int32 {
 		c := history.Canonical(k)
 		if n, ok := keys[c]; ok {
 			return n
@@ -178,7 +193,9 @@ func FromHistory(h *history.History) (*History, error) {
 		if op.Type == history.Info {
 			t.Complete = -1
 		}
-		for _, m := range mopsOf(op) {
+		ms := mopsOf(op)
+		t.Mops = make([]Mop, 0, len(ms))
+		for _, m := range ms {
 			mv := m.([]any)
 			mop := Mop{Key: keyOf(mv[1])}
 			switch mv[0] {

@@ -35,6 +35,7 @@ type checkFlags struct {
 	nilRead   string
 	json      bool
 	html      string
+	graphs    string
 	scope     string
 	staleVers int
 	staleTime time.Duration
@@ -89,6 +90,7 @@ and the exit code is the verdicts' as ever.`,
 	f.StringVar(&fl.nilRead, "nil-read", "auto", "what a read of null means: unwritten (the initial value), unknown (constrains nothing, Knossos' convention), or auto: unknown for EDN, unwritten otherwise")
 	f.BoolVar(&fl.json, "json", false, "print the results as JSON on standard output")
 	f.StringVar(&fl.html, "html", "", "write Porcupine's visualization of the first nonlinearizable key to this HTML file")
+	f.StringVar(&fl.graphs, "graphs", "", "write each transactional dependency cycle found as a Graphviz DOT file in this directory (and SVG when dot is installed)")
 	return cmd
 }
 
@@ -166,6 +168,11 @@ func runCheck(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, fl
 		}
 		fr, h := checkSource(ctx, stdin, stderr, src, format, fileModels, fileOpts, watch)
 		code = worseExit(code, exitFor(fr))
+		if fl.graphs != "" && fr.Error == "" {
+			if err := writeGraphs(ctx, stderr, fl.graphs, fr); err != nil {
+				return &exitError{code: exitBad, err: err}
+			}
+		}
 		if !htmlDone && fr.Error == "" {
 			if key, ok := firstNonlinearizableKey(fr); ok {
 				if err := writeHTML(ctx, fl.html, h, fileOpts, key); err != nil {

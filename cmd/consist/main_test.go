@@ -86,7 +86,7 @@ func TestExitCodes(t *testing.T) {
 		{"no file", []string{"check"}, exitBad, "requires at least 1 arg", ""},
 		{"bad --initial", []string{"check", "--initial", "{", valid}, exitBad, "--initial", ""},
 		{"bad --format", []string{"check", "--format", "xml", valid}, exitBad, "--format", ""},
-		{"model not yet checkable", []string{"check", "--model", "serializable", valid}, exitBad, "cannot check serializable yet", ""},
+		{"model of other histories", []string{"check", "--model", "serializable", valid}, exitUnknown, "", "serializable is checked on transactional histories"},
 		{"unknown model", []string{"check", "--model", "linearisable", valid}, exitBad, "unknown consistency model", ""},
 		{"forced format", []string{"check", "--format", "edn", valid}, exitBad, "valid.jsonl:1", ""},
 	} {

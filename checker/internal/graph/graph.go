@@ -51,6 +51,13 @@ type Builder struct {
 // NewBuilder returns a builder of a graph on nodes 0..n-1.
 func NewBuilder(n int) *Builder { return &Builder{n: n} }
 
+// Grow makes room for n more edges, so that adding them does not copy.
+func (b *Builder) Grow(n int) {
+	b.from = slices.Grow(b.from, n)
+	b.to = slices.Grow(b.to, n)
+	b.rels = slices.Grow(b.rels, n)
+}
+
 // Add adds the edge from → to with relation r. Adding the same pair again
 // with another relation gives one edge carrying both.
 func (b *Builder) Add(from, to int32, r Rel) {
@@ -163,6 +170,13 @@ func (g *Graph) Rels(from, to int32) Mask {
 // each keeping only those relations.
 func (g *Graph) Restrict(keep Mask) *Graph {
 	out := &Graph{off: make([]int32, len(g.off))}
+	n := 0
+	for _, m := range g.rels {
+		if m&keep != 0 {
+			n++
+		}
+	}
+	out.to, out.rels = make([]int32, 0, n), make([]Mask, 0, n)
 	for v := 0; v < g.Nodes(); v++ {
 		ts, rs := g.Out(int32(v))
 		for i, t := range ts {

@@ -1,0 +1,441 @@
+package txn
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"consist/checker"
+	"consist/history"
+)
+
+// elem is an appended value as a map key: the value itself when it is
+// comparable, its canonical text otherwise.
+func elem(v any) any {
+	switch v.(type) {
+	case []any, map[string]any:
+		return history.Canonical(v)
+	}
+	return v
+}
+
+// writerAt says which transaction appended an element of a key, and where.
+type writerAt struct {
+	txn int32
+	mop int32
+	// last is whether it was the transaction's last append to the key.
+	last bool
+}
+
+// keyState is what the inference knows about one key.
+type keyState struct {
+	// order is the version order: the longest read of the key, then the
+	// committed appends no read observed.
+	order []any
+	// pos maps an element to its position in order.
+	pos map[any]int32
+	// longest is the transaction and micro-op whose read gave order.
+	longestTxn, longestMop int32
+	// observed is the length of the longest read.
+	observed int
+}
+
+// GarbageRead is the kind of a read of an element no transaction
+// appended. Elle reports it among the reads its version inference cannot
+// place; it rules out every transactional model (none lets a read return
+// what nobody wrote).
+const GarbageRead checker.Kind = checker.UnwrittenRead
+
+// inferAppend infers the dependencies of a list-append history as Elle
+// does (Kingsbury & Alvaro, VLDB 2020, §4.1 and elle/list_append.clj):
+//
+//   - each key's version order is its longest read; every other read of
+//     it must be a prefix of that one (else incompatible-order); appends of
+//     committed transactions that no read observed come after it, as their
+//     commit forces (Elle's unobserved writes);
+//   - a read that shows an element twice is duplicate-elements; one of an
+//     element nobody appended a garbage read; one of an element appended
+//     by an aborted transaction G1a; one ending at an element its writer
+//     appended before another append to the same key G1b; an aborted
+//     append followed in the version order by a committed one a dirty
+//     update;
+//   - within a transaction, a read must show its own earlier appends and
+//     what its own earlier read showed (internal), and must not show
+//     what it appends only later (future-read);
+//   - ww: the writers of consecutive versions; wr: the writer of a read's
+//     last element to the reader; rw: a reader to the writer of the
+//     element after its read's last one (the first element, for an empty
+//     read). Only a transaction's first read of a key before it appends
+//     to it (an external read) gives wr and rw edges.
+func inferAppend(ctx context.Context, th *History) (Inference, error) {
+	inf := Inference{Deps: make([]Dep, 0, 3*len(th.Txns))}
+	nk := len(th.Keys)
+	writers := make([]map[any]writerAt, nk)
+	for i := range writers {
+		writers[i] = map[any]writerAt{}
+	}
+	w := func() *checker.Witness { return checker.NewWitness(th.H) }
+	// Writers of each element; a value appended twice to one key makes
+	// the version order ambiguous, which Elle refuses too.
+	for ti := range th.Txns {
+		t := &th.Txns[ti]
+		for mi, m := range t.Mops {
+			if m.Kind != Append {
+				continue
+			}
+			e := elem(m.Value)
+			if prev, ok := writers[m.Key][e]; ok {
+				return inf, fmt.Errorf("value %s is appended to key %s twice (operations %d and %d): list-append histories need unique values per key, as Elle requires; make the workload append distinct values", history.Canonical(m.Value), history.Canonical(th.Keys[m.Key]), th.Txns[prev.txn].Index, t.Index)
+			}
+			last := true
+			for _, m2 := range t.Mops[mi+1:] {
+				if m2.Kind == Append && m2.Key == m.Key {
+					last = false
+					break
+				}
+			}
+			writers[m.Key][e] = writerAt{txn: int32(ti), mop: int32(mi), last: last}
+		}
+	}
+	// The longest read of each key.
+	keys := make([]keyState, nk)
+	for k := range keys {
+		keys[k].longestTxn = -1
+	}
+	for ti := range th.Txns {
+		if ti&4095 == 0 && ctx.Err() != nil {
+			return inf, ctx.Err()
+		}
+		t := &th.Txns[ti]
+		for mi, m := range t.Mops {
+			if m.Kind == ReadList && m.Known && len(m.List) > keys[m.Key].observed {
+				keys[m.Key].observed = len(m.List)
+				keys[m.Key].order = m.List
+				keys[m.Key].longestTxn, keys[m.Key].longestMop = int32(ti), int32(mi)
+			}
+		}
+	}
+	for k := range keys {
+		ks := &keys[k]
+		ks.pos = make(map[any]int32, len(ks.order))
+		for i, v := range ks.order {
+			e := elem(v)
+			if _, dup := ks.pos[e]; !dup {
+				ks.pos[e] = int32(i)
+			}
+		}
+	}
+	// Reads: duplicates, garbage, incompatible orders, G1a, G1b, and the
+	// edges they give.
+	incompatible := map[int32]bool{}
+	seen := map[any]bool{}
+	for ti := range th.Txns {
+		t := &th.Txns[ti]
+		if !t.Committed() {
+			continue
+		}
+		for mi, m := range t.Mops {
+			if m.Kind != ReadList || !m.Known {
+				continue
+			}
+			ks := &keys[m.Key]
+			key := th.Keys[m.Key]
+			if len(m.List) > 16 {
+				clear(seen)
+			}
+			for i, v := range m.List {
+				e := elem(v)
+				if dupAt(m.List, i, e, seen) {
+					x := w()
+					inf.Anomalies = append(inf.Anomalies, x.Anomaly(checker.DuplicateElements, key,
+						checker.Say("%s read key %s = %s, which shows %s twice", x.Op(t.Op), checker.Val(key), checker.Val(m.List), checker.Val(v))))
+					break
+				}
+				wa, ok := writers[m.Key][e]
+				if !ok {
+					x := w()
+					inf.Anomalies = append(inf.Anomalies, x.Anomaly(GarbageRead, key,
+						checker.Say("%s read key %s = %s, but no transaction appended %s to it", x.Op(t.Op), checker.Val(key), checker.Val(m.List), checker.Val(v))))
+					continue
+				}
+				wt := &th.Txns[wa.txn]
+				if wt.Type == history.Fail && wa.txn != int32(ti) {
+					x := w()
+					inf.Anomalies = append(inf.Anomalies, x.Anomaly(checker.G1a, key,
+						checker.Say("%s read key %s = %s, showing %s, which %s appended and which aborted (aborted read)", x.Op(t.Op), checker.Val(key), checker.Val(m.List), checker.Val(v), x.Op(wt.Op))))
+				}
+				if i < len(ks.order) && elem(ks.order[i]) != e && !incompatible[m.Key] {
+					incompatible[m.Key] = true
+					x := w()
+					lt := &th.Txns[ks.longestTxn]
+					inf.Anomalies = append(inf.Anomalies, x.Anomaly(checker.IncompatibleOrder, key,
+						checker.Say("%s read key %s = %s and %s read it = %s: neither list is a prefix of the other, so no single order of the appends explains both", x.Op(t.Op), checker.Val(key), checker.Val(m.List), x.Op(lt.Op), checker.Val(lt.Mops[ks.longestMop].List))))
+				}
+			}
+			if n := len(m.List); n > 0 {
+				if wa, ok := writers[m.Key][elem(m.List[n-1])]; ok && !wa.last && wa.txn != int32(ti) {
+					wt := &th.Txns[wa.txn]
+					x := w()
+					inf.Anomalies = append(inf.Anomalies, x.Anomaly(checker.G1b, key,
+						checker.Say("%s read key %s = %s, ending at %s, which %s appended before appending to the key again (intermediate read)", x.Op(t.Op), checker.Val(key), checker.Val(m.List), checker.Val(m.List[n-1]), x.Op(wt.Op))))
+				}
+			}
+			_ = mi
+		}
+	}
+	// Unobserved committed appends follow the longest read. An
+	// indeterminate transaction one of whose appends was read took effect,
+	// so its other appends count as committed too.
+	tookEffect := make([]bool, len(th.Txns))
+	for k := range keys {
+		for _, v := range keys[k].order {
+			if wa, ok := writers[k][elem(v)]; ok && th.Txns[wa.txn].Type == history.Info {
+				tookEffect[wa.txn] = true
+			}
+		}
+	}
+	for ti := range th.Txns {
+		t := &th.Txns[ti]
+		if !t.Committed() && !tookEffect[ti] {
+			continue
+		}
+		for _, m := range t.Mops {
+			if m.Kind != Append {
+				continue
+			}
+			ks := &keys[m.Key]
+			e := elem(m.Value)
+			if _, ok := ks.pos[e]; !ok {
+				ks.pos[e] = int32(len(ks.order))
+				ks.order = append(ks.order, m.Value)
+			}
+		}
+	}
+	// Dirty updates: an aborted append followed by a committed one.
+	for k := range keys {
+		ks := &keys[k]
+		for i := 0; i < ks.observed; i++ {
+			wa, ok := writers[k][elem(ks.order[i])]
+			if !ok || th.Txns[wa.txn].Type != history.Fail {
+				continue
+			}
+			for j := i + 1; j < ks.observed; j++ {
+				wb, ok := writers[k][elem(ks.order[j])]
+				if ok && th.Txns[wb.txn].Committed() {
+					x := w()
+					at, bt := &th.Txns[wa.txn], &th.Txns[wb.txn]
+					inf.Anomalies = append(inf.Anomalies, x.Anomaly(checker.DirtyUpdate, th.Keys[k],
+						checker.Say("%s appended %s to key %s and aborted, yet %s, which committed, appended %s after it (dirty update)", x.Op(at.Op), checker.Val(ks.order[i]), checker.Val(th.Keys[k]), x.Op(bt.Op), checker.Val(ks.order[j]))))
+					break
+				}
+			}
+			break
+		}
+	}
+	inf.Anomalies = append(inf.Anomalies, internalAppend(th)...)
+	// ww: consecutive versions by different transactions.
+	for k := range keys {
+		ks := &keys[k]
+		prev := int32(-1)
+		var prevV any
+		for i, v := range ks.order[:ks.observed] {
+			if ks.pos[elem(v)] != int32(i) {
+				continue // a duplicate: its first place stands
+			}
+			wa, ok := writers[k][elem(v)]
+			if !ok {
+				prev = -1
+				continue
+			}
+			if prev >= 0 && prev != wa.txn && th.Txns[wa.txn].Type != history.Fail && th.Txns[prev].Type != history.Fail {
+				inf.Deps = append(inf.Deps, Dep{From: prev, To: wa.txn, Rel: WW, Key: int32(k), Value: prevV, Next: v})
+			}
+			prev, prevV = wa.txn, v
+		}
+	}
+	// wr and rw from external reads.
+	for ti := range th.Txns {
+		t := &th.Txns[ti]
+		if !t.Committed() {
+			continue
+		}
+		for mi, m := range t.Mops {
+			if m.Kind != ReadList || !m.Known || touchedBefore(t.Mops, mi) {
+				continue
+			}
+			ks := &keys[m.Key]
+			next := 0
+			if n := len(m.List); n > 0 {
+				last := m.List[n-1]
+				wa, ok := writers[m.Key][elem(last)]
+				if ok && wa.txn != int32(ti) && th.Txns[wa.txn].Type != history.Fail {
+					inf.Deps = append(inf.Deps, Dep{From: wa.txn, To: int32(ti), Rel: WR, Key: m.Key, Value: last})
+				}
+				p, ok := ks.pos[elem(last)]
+				if !ok {
+					continue
+				}
+				next = int(p) + 1
+			}
+			if next < len(ks.order) {
+				nv := ks.order[next]
+				wa, ok := writers[m.Key][elem(nv)]
+				if ok && wa.txn != int32(ti) && th.Txns[wa.txn].Type != history.Fail {
+					var last any
+					if n := len(m.List); n > 0 {
+						last = m.List[n-1]
+					}
+					inf.Deps = append(inf.Deps, Dep{From: int32(ti), To: wa.txn, Rel: RW, Key: m.Key, Value: last, Next: nv})
+				}
+			}
+			// Unobserved appends after the read of the whole observed
+			// order: each must follow the read.
+			if next >= ks.observed {
+				for j := max(next+1, ks.observed); j < len(ks.order); j++ {
+					wa := writers[m.Key][elem(ks.order[j])]
+					if wa.txn != int32(ti) {
+						inf.Deps = append(inf.Deps, Dep{From: int32(ti), To: wa.txn, Rel: RW, Key: m.Key, Value: lastOf(m.List), Next: ks.order[j]})
+					}
+				}
+			}
+		}
+	}
+	// Unobserved appends follow the last observed writer too.
+	for k := range keys {
+		ks := &keys[k]
+		if ks.observed == 0 || ks.observed >= len(ks.order) {
+			continue
+		}
+		wa, ok := writers[k][elem(ks.order[ks.observed-1])]
+		if !ok || th.Txns[wa.txn].Type == history.Fail {
+			continue
+		}
+		for j := ks.observed; j < len(ks.order); j++ {
+			wb := writers[k][elem(ks.order[j])]
+			if wb.txn != wa.txn {
+				inf.Deps = append(inf.Deps, Dep{From: wa.txn, To: wb.txn, Rel: WW, Key: int32(k), Value: ks.order[ks.observed-1], Next: ks.order[j]})
+			}
+		}
+	}
+	return inf, nil
+}
+
+// touchedBefore reports whether a micro-op before mops[i] used its key.
+func touchedBefore(mops []Mop, i int) bool {
+	for _, m := range mops[:i] {
+		if m.Key == mops[i].Key {
+			return true
+		}
+	}
+	return false
+}
+
+// dupAt reports whether list[i] (whose elem is e) already appeared in
+// list: by scanning a short list, or through seen for a long one (which
+// it fills).
+func dupAt(list []any, i int, e any, seen map[any]bool) bool {
+	if len(list) <= 16 {
+		for _, v := range list[:i] {
+			if elem(v) == e {
+				return true
+			}
+		}
+		return false
+	}
+	if seen[e] {
+		return true
+	}
+	seen[e] = true
+	return false
+}
+
+func lastOf(l []any) any {
+	if len(l) == 0 {
+		return nil
+	}
+	return l[len(l)-1]
+}
+
+// internalAppend finds, in each committed transaction, reads that
+// disagree with what the transaction itself did before (Elle's internal
+// consistency: after reading L and appending a, b, a read must show L
+// followed by a, b; after appending a, b with no read before, a read must
+// end with a, b) and reads that show an element the transaction appends
+// only later (future-read).
+func internalAppend(th *History) []checker.Anomaly {
+	var out []checker.Anomaly
+	for ti := range th.Txns {
+		t := &th.Txns[ti]
+		if !t.Committed() || len(t.Mops) < 2 {
+			continue
+		}
+		type expect struct {
+			prefix   []any // a known whole list, when read is set
+			read     bool
+			appended []any
+		}
+		exp := make([]expect, len(t.Mops)) // by the first micro-op of each key
+		for mi, m := range t.Mops {
+			e := &exp[mi]
+			for j, m2 := range t.Mops[:mi] {
+				if m2.Key == m.Key {
+					e = &exp[j]
+					break
+				}
+			}
+			switch m.Kind {
+			case Append:
+				e.appended = append(e.appended, m.Value)
+			case ReadList:
+				if !m.Known {
+					continue
+				}
+				key := th.Keys[m.Key]
+				// Future read: an element this transaction appends later.
+				for _, later := range t.Mops[mi+1:] {
+					if later.Kind == Append && later.Key == m.Key && slices.ContainsFunc(m.List, func(v any) bool { return elem(v) == elem(later.Value) }) {
+						x := checker.NewWitness(th.H)
+						out = append(out, x.Anomaly(checker.FutureRead, key,
+							checker.Say("%s read key %s = %s, which shows %s, an element it appends only later", x.Op(t.Op), checker.Val(key), checker.Val(m.List), checker.Val(later.Value))))
+						goto next
+					}
+				}
+				{
+					var want []any
+					ok := true
+					if e.read {
+						want = append(slices.Clone(e.prefix), e.appended...)
+						ok = equalList(m.List, want)
+					} else if len(e.appended) > 0 {
+						want = e.appended
+						ok = len(m.List) >= len(want) && equalList(m.List[len(m.List)-len(want):], want)
+					}
+					if !ok {
+						x := checker.NewWitness(th.H)
+						what := "end with its own appends"
+						if e.read {
+							what = "equal its earlier read followed by its own appends"
+						}
+						out = append(out, x.Anomaly(checker.Internal, key,
+							checker.Say("%s read key %s = %s, which does not %s, %s", x.Op(t.Op), checker.Val(key), checker.Val(m.List), what, checker.Val(want))))
+					}
+				}
+			next:
+				e.read, e.prefix, e.appended = true, m.List, nil
+			}
+		}
+	}
+	return out
+}
+
+func equalList(a, b []any) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if elem(a[i]) != elem(b[i]) {
+			return false
+		}
+	}
+	return true
+}

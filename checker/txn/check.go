@@ -1,0 +1,398 @@
+package txn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"consist/checker"
+	"consist/checker/internal/graph"
+	"consist/history"
+)
+
+// Checker judges transactional histories (list-append and rw-register,
+// Elle's workloads) against the transactional isolation models, as Elle
+// does (Kingsbury & Alvaro, "Elle: Inferring Isolation Anomalies from
+// Experimental Observations", VLDB 2020; Adya, "Weak Consistency", MIT
+// 1999): a model is invalid when the history shows an anomaly the model
+// proscribes (checker.Kind.RulesOut), valid when the search for every such
+// anomaly was complete and found none, and unknown otherwise.
+type Checker struct{}
+
+// models are the models the checker judges, strongest first.
+var models = []checker.Model{
+	checker.StrictSerializable, checker.StrongSessionSerializable, checker.Serializable,
+	checker.StrongSnapshotIsolation, checker.StrongSessionSnapshotIsolation, checker.SnapshotIsolation,
+	checker.UpdateSerializable, checker.RepeatableRead, checker.ConsistentView, checker.CursorStability,
+	checker.MonotonicAtomicView, checker.ReadCommitted, checker.ReadUncommitted,
+}
+
+// Models lists the transactional models.
+func (Checker) Models() []checker.Model { return slices.Clone(models) }
+
+// Applies reports whether h is transactional: every operation a txn.
+func (Checker) Applies(h *history.History) bool {
+	if len(h.Ops) == 0 {
+		return false
+	}
+	for i := range h.Ops {
+		if h.Ops[i].F != "txn" {
+			return false
+		}
+	}
+	return true
+}
+
+// Check judges h against every model of Models.
+func (c Checker) Check(ctx context.Context, h *history.History, opts checker.Options) []checker.Result {
+	return c.CheckModels(ctx, h, opts, models...)
+}
+
+// needs returns whether judging ms needs process edges and real-time
+// edges.
+func needs(ms []checker.Model) (process, realtime bool) {
+	for _, m := range ms {
+		// A process's transactions follow one another in real time, so
+		// the real-time edges imply the process edges; Elle adds only the
+		// real-time graph for the strict models.
+		switch m {
+		case checker.StrictSerializable, checker.StrongSnapshotIsolation:
+			realtime = true
+		case checker.StrongSessionSerializable, checker.StrongSessionSnapshotIsolation:
+			process = true
+		}
+	}
+	return
+}
+
+// CheckModels judges h against the given models only, searching for the
+// process and real-time variants of the anomalies only when a model asked
+// for proscribes them.
+func (Checker) CheckModels(ctx context.Context, h *history.History, opts checker.Options, ms ...checker.Model) []checker.Result {
+	start := time.Now()
+	if opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+	}
+	process, realtime := needs(ms)
+	a, err := Analyze(ctx, h, opts, process, realtime)
+	out := make([]checker.Result, 0, len(ms))
+	for _, m := range ms {
+		r := checker.Result{Model: m, Stats: checker.Stats{Ops: len(h.Ops), Engine: "elle-cycles"}}
+		if err != nil {
+			r.Verdict, r.Reason = checker.Unknown, err.Error()
+		} else {
+			r.Verdict, r.Reason, r.Anomalies = a.Judge(m)
+			r.Stats.Explored = a.Work
+		}
+		r.Stats.Duration = time.Since(start)
+		out = append(out, r)
+	}
+	return out
+}
+
+// Analysis is what the checker found in a history, before any model is
+// judged.
+type Analysis struct {
+	// Anomalies are every anomaly found: the inference's and one cycle of
+	// each kind per strongly connected component.
+	Anomalies []checker.Anomaly
+	// Incomplete maps each cycle kind whose search stopped early (a work
+	// limit, the context) and found nothing to why.
+	Incomplete map[checker.Kind]string
+	// Txns and Edges size the dependency graph.
+	Txns, Edges int
+	// Work counts the edges the cycle searches examined.
+	Work int64
+}
+
+// Kinds returns the kinds of the anomalies found, sorted, once each.
+func (a *Analysis) Kinds() []checker.Kind {
+	var out []checker.Kind
+	for _, x := range a.Anomalies {
+		if !slices.Contains(out, x.Kind) {
+			out = append(out, x.Kind)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// rulesOut reports whether an anomaly of kind k rules out m. A garbage
+// read rules out every transactional model. The cycles found here are
+// all item cycles (every dependency is on one key), so G-single and
+// G-nonadjacent are Elle's G-single-item and G-nonadjacent-item, which
+// imply G2-item (elle/consistency_model.clj); the taxonomy's predicate
+// forms do not, so the item implication is added here.
+func rulesOut(k checker.Kind, m checker.Model) bool {
+	key := [2]string{string(k), string(m)}
+	if v, ok := ruledOut.Load(key); ok {
+		return v.(bool)
+	}
+	v := rulesOutUncached(k, m)
+	ruledOut.Store(key, v)
+	return v
+}
+
+// ruledOut caches rulesOut: the lattice's closure is not cheap, and a
+// history may show many anomalies.
+var ruledOut sync.Map
+
+func rulesOutUncached(k checker.Kind, m checker.Model) bool {
+	if k == GarbageRead {
+		return true
+	}
+	if slices.Contains(k.RulesOut(), m) {
+		return true
+	}
+	if i, ok := itemOf[k]; ok {
+		return slices.Contains(i.RulesOut(), m)
+	}
+	return false
+}
+
+// itemOf maps the cycle kinds whose item form implies G2-item to that
+// G2-item kind.
+var itemOf = map[checker.Kind]checker.Kind{
+	checker.GSingle: checker.G2Item, checker.GSingleProcess: checker.G2ItemProcess, checker.GSingleRealtime: checker.G2ItemRealtime,
+	checker.GNonadjacent: checker.G2Item, checker.GNonadjProcess: checker.G2ItemProcess, checker.GNonadjRealtime: checker.G2ItemRealtime,
+}
+
+// Implies reports whether an anomaly of kind k, found by this checker, is
+// also one of kind x: the taxonomy's implications, and the item ones
+// (see rulesOut).
+func Implies(k, x checker.Kind) bool {
+	if slices.Contains(k.AllImplied(), x) {
+		return true
+	}
+	i, ok := itemOf[k]
+	return ok && slices.Contains(i.AllImplied(), x)
+}
+
+// Judge returns the verdict on m: invalid with the anomalies that rule it
+// out, unknown when a search that could have ruled it out stopped early,
+// else valid.
+func (a *Analysis) Judge(m checker.Model) (checker.Verdict, string, []checker.Anomaly) {
+	var bad []checker.Anomaly
+	for _, x := range a.Anomalies {
+		if rulesOut(x.Kind, m) {
+			bad = append(bad, x)
+		}
+	}
+	if len(bad) > 0 {
+		return checker.Invalid, "", bad
+	}
+	var why []string
+	for k, reason := range a.Incomplete {
+		if rulesOut(k, m) {
+			why = append(why, fmt.Sprintf("the search for %s cycles %s", k, reason))
+		}
+	}
+	if len(why) > 0 {
+		slices.Sort(why)
+		return checker.Unknown, strings.Join(why, "; "), nil
+	}
+	return checker.Valid, "", nil
+}
+
+// errRegisterPending is inferRegister's answer until the rw-register
+// inference lands.
+var errRegisterPending = errors.New("rw-register inference is not built yet: consist checks list-append transactions only for now")
+
+// Analyze infers the dependencies of h, builds the dependency graph (with
+// process edges when process is set, real-time edges when realtime is)
+// and searches each strongly connected component for the shortest cycle
+// of each kind, classified as Elle's cycle explainer does. The error says
+// why h cannot be analysed (not transactional, a mixed workload, values
+// appended twice, a cancelled context).
+func Analyze(ctx context.Context, h *history.History, opts checker.Options, process, realtime bool) (*Analysis, error) {
+	if !(Checker{}).Applies(h) {
+		return nil, fmt.Errorf("the history holds operations other than txn: the transactional checker judges histories of transactions only")
+	}
+	th, err := FromHistory(h)
+	if err != nil {
+		return nil, err
+	}
+	var inf Inference
+	switch th.Workload {
+	case ListAppend:
+		inf, err = inferAppend(ctx, th)
+	default:
+		inf, err = inferRegister(ctx, th, opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	a := &Analysis{Anomalies: inf.Anomalies, Incomplete: map[checker.Kind]string{}, Txns: len(th.Txns)}
+	a.Anomalies = append(a.Anomalies, lostUpdates(th)...)
+	var pdeps, rdeps []Dep
+	if process {
+		pdeps = processDeps(th)
+	}
+	if realtime {
+		rdeps = realtimeDeps(th)
+	}
+	deps := [][]Dep{inf.Deps, pdeps, rdeps}
+	b := graph.NewBuilder(len(th.Txns))
+	b.Grow(len(inf.Deps) + len(pdeps) + len(rdeps))
+	for _, ds := range deps {
+		for i := range ds {
+			b.Add(ds[i].From, ds[i].To, ds[i].Rel)
+		}
+	}
+	g := b.Build()
+	a.Edges = g.Edges()
+	s := &cycles{th: th, g: g, deps: deps, a: a}
+	if err := s.search(ctx, process, realtime); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// lostUpdates finds Elle's lost updates directly: two committed
+// transactions that read the same version of a key (their first access
+// to it a read) and then both appended to it.
+func lostUpdates(th *History) []checker.Anomaly {
+	type version struct {
+		key  int32
+		last any
+	}
+	groups := map[version][]int32{}
+	var order []version
+	for ti := range th.Txns {
+		t := &th.Txns[ti]
+		if !t.Committed() {
+			continue
+		}
+		for mi, r := range t.Mops {
+			k := r.Key
+			if touchedBefore(t.Mops, mi) {
+				continue
+			}
+			if r.Kind != ReadList && r.Kind != ReadRegister || !r.Known {
+				continue
+			}
+			writes := false
+			for _, m := range t.Mops[mi+1:] {
+				if m.Key == k && (m.Kind == Append || m.Kind == Write) {
+					writes = true
+					break
+				}
+			}
+			if !writes {
+				continue
+			}
+			v := version{key: k}
+			if r.Kind == ReadList {
+				v.last = elem(lastOf(r.List))
+			} else {
+				v.last = elem(r.Value)
+			}
+			if _, ok := groups[v]; !ok {
+				order = append(order, v)
+			}
+			groups[v] = append(groups[v], int32(ti))
+		}
+	}
+	var out []checker.Anomaly
+	for _, v := range order {
+		ts := groups[v]
+		if len(ts) < 2 {
+			continue
+		}
+		x := checker.NewWitness(th.H)
+		key := th.Keys[v.key]
+		var names []checker.Phrase
+		for _, t := range ts {
+			names = append(names, checker.Say("%s", x.Op(th.Txns[t].Op)))
+		}
+		seen := checker.Say("the initial, empty version")
+		if v.last != nil {
+			seen = checker.Say("the version ending at %s", checker.Val(v.last))
+		}
+		out = append(out, x.Anomaly(checker.LostUpdate, key, checker.Say("%s each read %s of key %s and then wrote it: all but one update was lost (lost update)", checker.Join(names, " and "), seen, checker.Val(key))))
+	}
+	return out
+}
+
+// processDeps links each committed transaction to the next transaction of
+// its process.
+func processDeps(th *History) []Dep {
+	last := map[history.Process]int32{}
+	out := make([]Dep, 0, len(th.Txns))
+	for ti := range th.Txns {
+		t := &th.Txns[ti]
+		if t.Type == history.Fail {
+			continue
+		}
+		if p, ok := last[t.Process]; ok {
+			out = append(out, Dep{From: p, To: int32(ti), Rel: Process, Key: -1})
+		}
+		if t.Committed() {
+			last[t.Process] = int32(ti)
+		} else {
+			delete(last, t.Process)
+		}
+	}
+	return out
+}
+
+// realtimeDeps links committed transactions in real time, sparsely as
+// Elle does: each transaction invoked gets an edge from every transaction
+// of the frontier (completed, and not yet known to precede a completed
+// transaction the frontier holds); when it completes, it replaces the
+// frontier transactions it was linked from, since its own edges then
+// imply theirs. The edges are linear in the history for bounded
+// concurrency, and their transitive closure is the real-time order.
+func realtimeDeps(th *History) []Dep {
+	type event struct {
+		txn      int32
+		complete bool
+	}
+	n := 0
+	for i := range th.Txns {
+		n = max(n, th.Txns[i].Invoke+1, th.Txns[i].Complete+1)
+	}
+	at := make([]event, n)
+	for i := range at {
+		at[i].txn = -1
+	}
+	for ti := range th.Txns {
+		t := &th.Txns[ti]
+		if t.Type == history.Fail {
+			continue
+		}
+		at[t.Invoke] = event{txn: int32(ti)}
+		if t.Committed() && t.Complete >= 0 {
+			at[t.Complete] = event{txn: int32(ti), complete: true}
+		}
+	}
+	var frontier []int32
+	seenAtInvoke := map[int32][]int32{}
+	out := make([]Dep, 0, 2*len(th.Txns))
+	for _, e := range at {
+		if e.txn < 0 {
+			continue
+		}
+		if !e.complete {
+			for _, f := range frontier {
+				out = append(out, Dep{From: f, To: e.txn, Rel: Realtime, Key: -1})
+			}
+			if th.Txns[e.txn].Committed() && len(frontier) > 0 {
+				seenAtInvoke[e.txn] = slices.Clone(frontier)
+			}
+			continue
+		}
+		if gone := seenAtInvoke[e.txn]; len(gone) > 0 {
+			frontier = slices.DeleteFunc(frontier, func(f int32) bool { return slices.Contains(gone, f) })
+			delete(seenAtInvoke, e.txn)
+		}
+		frontier = append(frontier, e.txn)
+	}
+	return out
+}

@@ -1,0 +1,84 @@
+package txn
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"consist/checker"
+	"consist/checker/internal/txnoracle"
+	"consist/history"
+)
+
+// TestAgreesWithOracle compares the checker with the brute-force oracle
+// (checker/internal/txnoracle) on random small list-append histories: the
+// checker must never call a history invalid that the oracle finds valid
+// (a false alarm) for any model the oracle decides. Where the oracle finds
+// a history invalid and the checker valid, the checker missed what Elle's
+// inference cannot see (Elle is sound, not complete); those are counted
+// and logged, not failed.
+func TestAgreesWithOracle(t *testing.T) {
+	n := 2000
+	if testing.Short() {
+		n = 500
+	}
+	rng := rand.New(rand.NewPCG(15, 2026))
+	ctx := context.Background()
+	type tally struct{ agree, falseAlarm, missed, oracleUnknown, checkerUnknown int }
+	counts := map[txnoracle.Model]*tally{}
+	for _, m := range txnoracle.Models {
+		counts[m] = &tally{}
+	}
+	failures := 0
+	for i := 0; i < n; i++ {
+		g := txnoracle.Generate(rng, txnoracle.GenConfig{Workload: txnoracle.ListAppend})
+		want, err := txnoracle.CheckAll(ctx, g.History, txnoracle.Options{})
+		if err != nil {
+			t.Fatalf("history %d: oracle: %v\n%s", i, err, g.History)
+		}
+		h, err := history.Parse(g.History.JSONL(), fmt.Sprintf("oracle-%d.jsonl", i), history.JSONL)
+		if err != nil {
+			t.Fatalf("history %d: %v\n%s", i, err, g.History.JSONL())
+		}
+		var ms []checker.Model
+		for _, m := range txnoracle.Models {
+			ms = append(ms, checker.Model(m.String()))
+		}
+		got := Checker{}.CheckModels(ctx, h, checker.Options{}, ms...)
+		for j, m := range txnoracle.Models {
+			c, r := counts[m], got[j]
+			w := want[m].Verdict
+			switch {
+			case w == txnoracle.Unknown:
+				c.oracleUnknown++
+			case r.Verdict == checker.Unknown:
+				c.checkerUnknown++
+			case w == txnoracle.Valid && r.Verdict == checker.Invalid:
+				c.falseAlarm++
+				if failures++; failures <= 5 {
+					t.Errorf("history %d (%s): oracle says %s holds, checker says invalid: %v\n%s", i, g.Behaviour, m, kindsOf(r.Anomalies), g.History)
+				}
+			case w == txnoracle.Invalid && r.Verdict == checker.Valid:
+				c.missed++
+				if testing.Verbose() && c.missed <= 2 && m == txnoracle.Serializable {
+					t.Logf("missed %s (%s):\n%s", m, g.Behaviour, g.History)
+				}
+			default:
+				c.agree++
+			}
+		}
+	}
+	for _, m := range txnoracle.Models {
+		c := counts[m]
+		t.Logf("%-34s agree %4d, false alarms %d, missed %d, oracle unknown %d, checker unknown %d", m, c.agree, c.falseAlarm, c.missed, c.oracleUnknown, c.checkerUnknown)
+	}
+}
+
+func kindsOf(as []checker.Anomaly) []checker.Kind {
+	var out []checker.Kind
+	for _, a := range as {
+		out = append(out, a.Kind)
+	}
+	return out
+}
