@@ -2,7 +2,6 @@ package txn
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -200,9 +199,6 @@ func (a *Analysis) Judge(m checker.Model) (checker.Verdict, string, []checker.An
 	return checker.Valid, "", nil
 }
 
-// errRegisterPending is inferRegister's answer until the rw-register
-// inference lands.
-var errRegisterPending = errors.New("rw-register inference is not built yet: consist checks list-append transactions only for now")
 
 // Analyze infers the dependencies of h, builds the dependency graph (with
 // process edges when process is set, real-time edges when realtime is)

@@ -212,34 +212,12 @@ func inferRegister(ctx context.Context, th *History, opts checker.Options) (Infe
 	return r.out, nil
 }
 
-// asRegisters returns th as a rw-register history. FromHistory types a
-// history of reads alone as list-append (no write says otherwise); when
-// it holds no append and no read of a list, its reads are register reads,
-// retyped here from the operations.
+// asRegisters refuses a history FromHistory did not type as rw-register.
 func asRegisters(th *History) (*History, error) {
-	if th.Workload == RWRegister {
-		return th, nil
+	if th.Workload != RWRegister {
+		return nil, fmt.Errorf("%s is a list-append history: rw-register inference needs register writes [\"w\", k, v] and reads [\"r\", k, v]", th.H.Source)
 	}
-	for i := range th.Txns {
-		for _, m := range th.Txns[i].Mops {
-			if m.Kind == Append || m.List != nil {
-				return nil, fmt.Errorf("%s is a list-append history: rw-register inference needs register writes [\"w\", k, v] and reads [\"r\", k, v]", th.H.Source)
-			}
-		}
-	}
-	out := *th
-	out.Workload = RWRegister
-	out.Txns = slices.Clone(th.Txns)
-	for i := range out.Txns {
-		t := &out.Txns[i]
-		raw := mopsOf(t.Op)
-		t.Mops = slices.Clone(t.Mops)
-		for j := range t.Mops {
-			t.Mops[j].Kind = ReadRegister
-			t.Mops[j].Value = raw[j].([]any)[2]
-		}
-	}
-	return &out, nil
+	return th, nil
 }
 
 // cancelled reports the context's error every 4096 steps.
@@ -275,8 +253,8 @@ func (r *regInfer) version(k int32, v any, origin int32) int32 {
 	return id
 }
 
-// keyState is what one transaction has done so far with one key.
-type keyState struct {
+// registerKeyState is what one transaction has done so far with one key.
+type registerKeyState struct {
 	key int32
 	// readFirst: the first micro-op on the key was a known read, of
 	// extRead.
@@ -299,7 +277,7 @@ type keyState struct {
 func (r *regInfer) scan() error {
 	th := r.th
 	r.eligible = make([]bool, len(th.Txns))
-	var ks []keyState
+	var ks []registerKeyState
 	for i := range th.Txns {
 		if err := r.cancelled(i); err != nil {
 			return err
@@ -313,7 +291,7 @@ func (r *regInfer) scan() error {
 			if m.Kind != Write && (m.Kind != ReadRegister || !m.Known) {
 				continue // an unknown read constrains nothing
 			}
-			var e *keyState
+			var e *registerKeyState
 			for x := range ks {
 				if ks[x].key == m.Key {
 					e = &ks[x]
@@ -321,7 +299,7 @@ func (r *regInfer) scan() error {
 				}
 			}
 			if e == nil {
-				ks = append(ks, keyState{key: m.Key})
+				ks = append(ks, registerKeyState{key: m.Key})
 				if m.Kind == ReadRegister {
 					ks[len(ks)-1].readFirst, ks[len(ks)-1].extRead = true, m.Value
 				}
@@ -409,7 +387,7 @@ func (r *regInfer) keyName(k int32) string { return checker.KeyName(r.th.Keys[k]
 
 // internal reports that m, a read of t, disagrees with what t's own
 // earlier micro-ops on the key left (Elle's internal consistency).
-func (r *regInfer) internal(t *Txn, m *Mop, e *keyState) {
+func (r *regInfer) internal(t *Txn, m *Mop, e *registerKeyState) {
 	w := checker.NewWitness(r.th.H)
 	why := "read"
 	if e.fromWrite {
@@ -422,7 +400,7 @@ func (r *regInfer) internal(t *Txn, m *Mop, e *keyState) {
 
 // futureRead reports that t's external read of a key returned the value
 // it wrote there only later.
-func (r *regInfer) futureRead(t *Txn, e *keyState) {
+func (r *regInfer) futureRead(t *Txn, e *registerKeyState) {
 	w := checker.NewWitness(r.th.H)
 	r.out.Anomalies = append(r.out.Anomalies, w.Anomaly(checker.FutureRead, r.th.Keys[e.key],
 		checker.Say("%s read %s = %s before it wrote %s there itself: it saw its own future write",

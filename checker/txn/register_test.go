@@ -1,13 +1,11 @@
 package txn
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -285,33 +283,6 @@ func TestInferRegisterRefusesLists(t *testing.T) {
 	}
 }
 
-// elleCase is one element of testdata/elle-cases.json (see its README).
-type elleCase struct {
-	Name        string            `json:"name"`
-	Workload    string            `json:"workload"`
-	Options     map[string]any    `json:"options"`
-	History     []json.RawMessage `json:"history"`
-	HistoryFile string            `json:"history_file"`
-	Expect      struct {
-		Valid     any      `json:"valid"`
-		Anomalies []string `json:"anomalies"`
-		Exact     bool     `json:"exact"`
-		Absent    []string `json:"absent"`
-		Details   struct {
-			Witnesses map[string][]struct {
-				Cycle []int64          `json:"cycle"`
-				Steps []map[string]any `json:"steps"`
-			} `json:"witnesses"`
-			// Intended is the cycle of a result Elle builds but never
-			// asserts (rw-G2-item-linearizable-keys-G2-unasserted).
-			Intended *struct {
-				Cycle []int64          `json:"cycle"`
-				Steps []map[string]any `json:"steps"`
-			} `json:"intended"`
-		} `json:"details"`
-	} `json:"expect"`
-}
-
 // mine are the anomaly kinds inferRegister finds, as Elle names them.
 var mine = map[string]bool{"G1a": true, "G1b": true, "internal": true, "lost-update": true, "cyclic-versions": true}
 
@@ -333,18 +304,8 @@ var elleWaits = map[string]string{
 // Whether the cycles are then found and named (G0, G1c, G-single,
 // G2-item, their realtime variants) waits for the cycle search.
 func TestInferRegisterElleCases(t *testing.T) {
-	data, err := os.ReadFile("testdata/elle-cases.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var cases []elleCase
-	if err := dec.Decode(&cases); err != nil {
-		t.Fatal(err)
-	}
 	n := 0
-	for _, c := range cases {
+	for _, c := range loadElleCases(t) {
 		if c.Workload != "rw-register" {
 			continue
 		}
@@ -354,9 +315,9 @@ func TestInferRegisterElleCases(t *testing.T) {
 				t.Skip(why)
 			}
 			opts := checker.Options{
-				LinearizableKeys: c.Options["linearizable-keys?"] == true,
-				SequentialKeys:   c.Options["sequential-keys?"] == true,
-				WFRKeys:          c.Options["wfr-keys?"] == true,
+				LinearizableKeys: c.Options.LinearizableKeys,
+				SequentialKeys:   c.Options.SequentialKeys,
+				WFRKeys:          c.Options.WFRKeys,
 			}
 			var th *History
 			if c.HistoryFile != "" {
@@ -410,7 +371,7 @@ func TestInferRegisterElleCases(t *testing.T) {
 			}
 			if c.Expect.Exact || c.Expect.Valid == true {
 				for k := range found {
-					if reported(c.Options, checker.Kind(k)) && !slices.Contains(c.Expect.Anomalies, k) {
+					if reported(&c, checker.Kind(k)) && !slices.Contains(c.Expect.Anomalies, k) {
 						t.Errorf("found %s, which Elle does not report", k)
 					}
 				}
@@ -428,14 +389,11 @@ func TestInferRegisterElleCases(t *testing.T) {
 			if in := c.Expect.Details.Intended; in != nil {
 				// Not Elle's verdict, but the cycle follows from the
 				// inference rules, so it is checked all the same.
-				cycles = map[string][]struct {
-					Cycle []int64          `json:"cycle"`
-					Steps []map[string]any `json:"steps"`
-				}{"intended": {{in.Cycle, in.Steps}}}
+				cycles = map[string][]elleCycle{"intended": {*in}}
 			}
 			// Elle's wr-graph analyzer: a cycle of wr dependencies exists
 			// exactly when Elle says invalid.
-			if c.Options["analyzer"] == "wr-graph" {
+			if c.Options.Analyzer == "wr-graph" {
 				b := graph.NewBuilder(len(th.Txns))
 				for _, d := range inf.Deps {
 					if d.Rel == WR {
@@ -475,13 +433,15 @@ func TestInferRegisterElleCases(t *testing.T) {
 // anomaly of kind k: one of the models asked for (strict serializability
 // by default) rules it out, or it is one of the anomalies asked for (G1
 // standing for G1a and G1b).
-func reported(opts map[string]any, k checker.Kind) bool {
-	models := []any{"strict-serializable"}
-	if m, ok := opts["consistency-models"]; ok {
-		models, _ = m.([]any)
+func reported(c *elleCase, k checker.Kind) bool {
+	models := []string{"strict-serializable"}
+	if c.modelsGiven {
+		models = nil
+		if c.Options.Models != nil {
+			models = *c.Options.Models
+		}
 	}
-	for _, m := range models {
-		name := m.(string)
+	for _, name := range models {
 		if name == "strong-serializable" {
 			name = "strict-serializable"
 		}
@@ -489,8 +449,7 @@ func reported(opts map[string]any, k checker.Kind) bool {
 			return true
 		}
 	}
-	as, _ := opts["anomalies"].([]any)
-	for _, a := range as {
+	for _, a := range c.Options.Anomalies {
 		if a == string(k) || a == "G1" && (k == checker.G1a || k == checker.G1b) {
 			return true
 		}

@@ -161,8 +161,9 @@ func FromHistory(h *history.History) (*History, error) {
 		return n
 	}
 	// The workload first: a list read, or any append, makes a list-append
-	// history, in which a read of null is a read of the empty list.
-	var appends, writes bool
+	// history, in which a read of null is a read of the empty list; a
+	// write, or a read of a value that is not a list, a rw-register one.
+	var appends, writes, registerReads bool
 	for i := range h.Ops {
 		for _, m := range mopsOf(&h.Ops[i]) {
 			mv := m.([]any)
@@ -172,12 +173,17 @@ func FromHistory(h *history.History) (*History, error) {
 			case "w":
 				writes = true
 			case "r":
-				if _, ok := mv[2].([]any); ok {
+				switch mv[2].(type) {
+				case []any:
 					appends = true
+				case nil: // the empty list, or a register never written
+				default:
+					registerReads = true
 				}
 			}
 		}
 	}
+	writes = writes || registerReads
 	if appends && writes {
 		return nil, fmt.Errorf("the history mixes list-append micro-ops (append, or reads of lists) with register writes: consist checks list-append and rw-register histories, one kind at a time")
 	}
