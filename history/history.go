@@ -185,7 +185,7 @@ func (h *History) pair(order *orderCheck) error {
 }
 
 func (h *History) errorAt(e *Event, msg, fix string) error {
-	return &Error{File: h.Source, Line: e.Line, Msg: msg, Fix: fix}
+	return &Error{File: h.Source, Line: int(e.Line), Msg: msg, Fix: fix}
 }
 
 // validateInvoke checks the shape of an invocation's value for the functions
