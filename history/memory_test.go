@@ -60,3 +60,56 @@ func BenchmarkRetainedMemory(b *testing.B) {
 		})
 	}
 }
+
+// TestRetainedMemoryPerOperation bounds the heap a parsed history keeps
+// per operation, a tenth above what BenchmarkRetainedMemory measured (366
+// and 788 bytes), so that a change that makes events or values bigger
+// fails here.
+func TestRetainedMemoryPerOperation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("parses 400,000 events")
+	}
+	for _, c := range []struct {
+		name   string
+		events []Event
+		limit  float64
+	}{
+		{"register", genRegisterHistory(200_000, 2), 400},
+		{"txn", genHistory(200_000, 2), 870},
+	} {
+		heap, file := retained(t, c.events)
+		t.Logf("%s: %.0f heap bytes and %.0f file bytes per operation", c.name, heap, file)
+		if heap > c.limit {
+			t.Errorf("%s: a parsed history keeps %.0f bytes per operation, more than %.0f", c.name, heap, c.limit)
+		}
+	}
+}
+
+func TestCompletionSharesItsInvocationsValues(t *testing.T) {
+	data := []byte(`{"type":"invoke","process":0,"f":"cas","key":"x","value":[1000,2000]}
+{"type":"ok","process":0,"f":"cas","key":"x","value":[1000,2000]}
+{"type":"invoke","process":1,"f":"txn","value":[["append","y",3000],["r","y",null]]}
+{"type":"ok","process":1,"f":"txn","value":[["append","y",3000],["r","y",[3000]]]}
+{"type":"invoke","process":2,"f":"write","key":"x","value":5000}
+{"type":"fail","process":2,"f":"write","key":"x","value":5001}
+`)
+	h, err := Parse(data, "share", JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cas := &h.Ops[0]
+	if in, out := cas.Input.([]any), cas.Output.([]any); &in[0] != &out[0] {
+		t.Error("the cas completion holds a copy of its invocation's pair")
+	}
+	txn := &h.Ops[1]
+	in, out := txn.Input.([]any), txn.Output.([]any)
+	if &in[0].([]any)[0] != &out[0].([]any)[0] {
+		t.Error("the txn completion holds a copy of its append micro-op")
+	}
+	if !Equal(out[1], []any{"r", "y", []any{int64(3000)}}) || Equal(in[1], out[1]) {
+		t.Errorf("the txn completion's read became %s, want [r y [3000]] apart from the invocation's", Describe(out[1]))
+	}
+	if w := &h.Ops[2]; w.Input != int64(5000) || h.Events[5].Value != int64(5001) {
+		t.Errorf("a completion with a value of its own became %s", Describe(h.Events[5].Value))
+	}
+}
