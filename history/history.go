@@ -255,9 +255,13 @@ func shareValue(in, out any) (v any, same bool) {
 		}
 		same = true
 		for k := range o {
-			var s bool
-			o[k], s = shareValue(i[k], o[k])
-			same = same && s
+			if v, s := shareValue(i[k], o[k]); s {
+				if _, list := v.([]any); list {
+					o[k] = v // scalars need no write: their boxes are small
+				}
+			} else {
+				same = false
+			}
 		}
 		if same {
 			return in, true
