@@ -11,19 +11,27 @@ import (
 // operation, and the file's size per operation.
 func retained(t testing.TB, events []Event) (heapPerOp, filePerOp float64) {
 	t.Helper()
-	var buf bytes.Buffer
-	if err := WriteJSONL(&buf, events); err != nil {
-		t.Fatal(err)
-	}
-	data := buf.Bytes()
+	return retainedParse(t, JSONL, func() []byte {
+		var buf bytes.Buffer
+		if err := WriteJSONL(&buf, events); err != nil {
+			t.Fatal(err)
+		}
+		events = nil // only the file's bytes stay
+		return buf.Bytes()
+	})
+}
+
+// retainedParse is retained for the file, in the given format, that file
+// returns; nothing else may hold the file's bytes.
+func retainedParse(t testing.TB, format Format, file func() []byte) (heapPerOp, filePerOp float64) {
+	t.Helper()
+	data := file()
 	fileSize, held := len(data), int64(cap(data))
-	buf = bytes.Buffer{}
-	events = nil
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	before.HeapAlloc -= uint64(held) // the file's bytes, dropped below
-	h, err := Parse(data, "mem", JSONL)
+	h, err := Parse(data, "mem", format)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +67,15 @@ func BenchmarkRetainedMemory(b *testing.B) {
 			b.ReportMetric(heap/file, "heap/file")
 		})
 	}
+	b.Run("shape=txn-edn", func(b *testing.B) {
+		var heap, file float64
+		for b.Loop() {
+			heap, file = retainedParse(b, EDN, func() []byte { return ednHistory(genHistory(2_000_000, 1)) })
+		}
+		b.ReportMetric(heap, "heap-B/op")
+		b.ReportMetric(file, "file-B/op")
+		b.ReportMetric(heap/file, "heap/file")
+	})
 }
 
 // TestRetainedMemoryPerOperation bounds the heap a parsed history keeps
