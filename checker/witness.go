@@ -211,7 +211,7 @@ func (w *Witness) step(op *history.Op) int {
 			node = c.Node
 		}
 	}
-	w.steps = append(w.steps, Step{Index: e.Index, Line: e.Line, Process: op.Process, Type: op.Type.String(), F: op.F,
+	w.steps = append(w.steps, Step{Index: e.Index, Line: int(e.Line), Process: op.Process, Type: op.Type.String(), F: op.F,
 		Key: op.Key, Value: op.Value(), Node: node, Error: why, in: op.Input, out: op.Output, hasOut: op.HasOutput})
 	w.at[op] = len(w.steps)
 	return len(w.steps)

@@ -227,7 +227,7 @@ func (b *Builder) History() (*History, error) {
 // event by its position, since it has no line.
 func inMemory(source string, events []Event) (*History, error) {
 	for i := range events {
-		events[i].Line = i + 1
+		events[i].Line = int32(min(i+1, math.MaxInt32))
 	}
 	h, err := New(source, events)
 	if err != nil {

@@ -81,7 +81,7 @@ func (p *ednParser) readOp(pos int) (Event, error) {
 // opEvent turns the fields of the op map that starts on line start into an
 // Event.
 func (p *ednParser) opEvent(fields *[numFields]opField, start, pos int) (Event, error) {
-	e := Event{Index: int64(pos), Time: NoTime, Line: start}
+	e := Event{Index: int64(pos), Time: NoTime, Line: int32(start)}
 	var err error
 	if e.Type, err = p.opType(fields, start); err != nil {
 		return Event{}, err

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -245,6 +246,10 @@ func Parse(data []byte, name string, format Format) (*History, error) {
 	if !utf8.Valid(data) || bytes.IndexByte(data, 0) >= 0 {
 		line := 1 + bytes.Count(data[:firstInvalid(data)], []byte("\n"))
 		return nil, &Error{File: name, Line: line, Msg: "the file is binary, not a text history", Fix: "pass a JSON Lines, EDN or Porcupine log file"}
+	}
+	if len(data) > math.MaxInt32 && bytes.Count(data, []byte{'\n'}) >= math.MaxInt32 {
+		return nil, &Error{File: name, Msg: fmt.Sprintf("the history has more than %d lines, the most an event's line number holds", math.MaxInt32),
+			Fix: "split the history, or remove its blank lines"}
 	}
 	var events []Event
 	var err error

@@ -35,7 +35,7 @@ func checkRoundTrip(events []Event) error {
 		if err := sameEvent(&events[i], &h.Events[i]); err != nil {
 			return fmt.Errorf("event %d (line %d): %w", i, events[i].Line, err)
 		}
-		if h.Events[i].Line != i+1 {
+		if int(h.Events[i].Line) != i+1 {
 			return fmt.Errorf("event %d is on JSON Lines line %d, want %d", i, h.Events[i].Line, i+1)
 		}
 	}

@@ -168,6 +168,12 @@ func (h *History) pair(order *orderCheck) error {
 		delete(open, e.Process)
 		op.Type = e.Type
 		op.Complete = i
+		if order != nil && e.HasValue {
+			// The readers' events own their values: a completion
+			// that repeats its invocation's value, or parts of it,
+			// shares the invocation's storage.
+			e.Value, _ = shareValue(op.Input, e.Value)
+		}
 		if e.Type != Info {
 			op.Output, op.HasOutput = e.Value, e.HasValue
 		}
@@ -185,7 +191,7 @@ func (h *History) pair(order *orderCheck) error {
 }
 
 func (h *History) errorAt(e *Event, msg, fix string) error {
-	return &Error{File: h.Source, Line: e.Line, Msg: msg, Fix: fix}
+	return &Error{File: h.Source, Line: int(e.Line), Msg: msg, Fix: fix}
 }
 
 // validateInvoke checks the shape of an invocation's value for the functions
@@ -230,6 +236,42 @@ func validateKey(h *History, e *Event) error {
 	}
 	return h.errorAt(e, fmt.Sprintf("key %s is neither a string nor an integer", Describe(e.Key)),
 		"use a string or an integer key, or leave key out for the single default object")
+}
+
+// shareValue returns out, or in where the two are equal: in itself when
+// they are, else out with each element of a list that equals in's element
+// at the same position replaced by it, in place (a transaction's
+// completion repeats its writes' micro-ops). same reports that in was
+// returned. Equal values are told apart by no reader, so this only saves
+// memory.
+func shareValue(in, out any) (v any, same bool) {
+	switch o := out.(type) {
+	case nil, bool:
+		return out, in == out // stored in no box of their own
+	case []any:
+		i, ok := in.([]any)
+		if !ok || len(i) != len(o) || len(o) == 0 {
+			return out, false
+		}
+		same = true
+		for k := range o {
+			if v, s := shareValue(i[k], o[k]); s {
+				if _, list := v.([]any); list {
+					o[k] = v // scalars need no write: their boxes are small
+				}
+			} else {
+				same = false
+			}
+		}
+		if same {
+			return in, true
+		}
+		return out, false
+	}
+	if Equal(in, out) {
+		return in, true
+	}
+	return out, false
 }
 
 func isPair(v any) bool {

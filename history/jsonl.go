@@ -99,7 +99,7 @@ func decodeJSONLines(data []byte, name string, first int, fast bool, events []Ev
 				return &Error{File: name, Line: lineNo, Msg: err.Error(), Fix: "each line must be one JSON object with the fields " + jsonlFields}
 			}
 		}
-		e.Line = lineNo
+		e.Line = int32(lineNo)
 	}
 	return nil
 }

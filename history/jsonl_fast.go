@@ -32,9 +32,18 @@ type fastDecoder struct {
 	b []byte // the line
 	i int    // the next byte to read
 
-	strs map[string]string // interned f, node and error strings
-	vals map[string]any    // interned string values, boxed once
+	strs map[string]string  // interned f, node and error strings
+	vals map[string]any     // interned string values, boxed once
+	ints *[intCacheSize]any // recently boxed integers, by value
 }
+
+// intCacheSize is the number of boxed integers a fastDecoder keeps, each
+// in the slot its value modulo the size picks. Go boxes an int64 from 0
+// to 255 without allocating; every other integer value costs an
+// allocation of its own, and a history repeats its values: a write's in its
+// invocation, its completion and the reads that see it, an append's list
+// element in every later read of the key.
+const intCacheSize = 4096
 
 // maxFastDepth bounds the nesting of values the fast path decodes; deeper
 // lines go to encoding/json, which has its own limit.
@@ -46,7 +55,7 @@ const maxFastDepth = 64
 const maxInternLen = 32
 
 func newFastDecoder() *fastDecoder {
-	return &fastDecoder{strs: map[string]string{}, vals: map[string]any{}}
+	return &fastDecoder{strs: map[string]string{}, vals: map[string]any{}, ints: new([intCacheSize]any)}
 }
 
 // event decodes line as decodeEventJSON would, or reports false if the
@@ -454,10 +463,24 @@ func (d *fastDecoder) number() (any, bool) {
 		if text[0] == '-' {
 			n = -n
 		}
-		return n, true
+		return d.boxInt(n), true
 	}
 	v, err := ParseNumber(string(text))
 	return v, err == nil
+}
+
+// boxInt returns n boxed, sharing the box of an earlier equal value while
+// the cache holds it.
+func (d *fastDecoder) boxInt(n int64) any {
+	if d.ints == nil || uint64(n) < 256 {
+		return n
+	}
+	slot := &d.ints[uint64(n)%intCacheSize]
+	if c, ok := (*slot).(int64); ok && c == n {
+		return *slot
+	}
+	*slot = n
+	return *slot
 }
 
 // digits consumes one or more decimal digits.

@@ -99,7 +99,7 @@ func parseEtcdLine(line, name string, lineNo int) (Event, error) {
 	if rest == "" {
 		return bad("the line has %s instead of four fields after \"jepsen.util -\": process, type, f and value", fieldCount(proc, typ, f))
 	}
-	e := Event{Time: NoTime, Line: lineNo}
+	e := Event{Time: NoTime, Line: int32(lineNo)}
 	var ok bool
 	if e.Process, ok = parseLogProcess(proc); !ok {
 		return bad("process %q is neither a non-negative integer nor :nemesis", proc)

@@ -525,12 +525,19 @@ func writeHTML(ctx context.Context, path string, h *history.History, opts checke
 }
 
 // readBytesFactor is the memory that reading a history takes, per byte of
-// its file: the file's bytes and the events parsed from them, about 5.5
-// times the file on JSON Lines and EDN register histories
-// (`/usr/bin/time -v consist check --model read-your-writes FILE`, 63 MB
-// file, 386 MB peak). A history whose reading alone would pass the budget
-// is refused before it is read.
-const readBytesFactor = 6
+// its file: the file's bytes and the history parsed from them. A parsed
+// history keeps 1.8 times its JSON Lines file on register histories and
+// 3.1 times on list-append ones, 3.2 times its EDN file on list-append
+// ones (`go test ./history -run '^$' -bench RetainedMemory -benchtime
+// 1x`: 367, 789 and 792 bytes per operation), so reading takes 2.8 to 4.2
+// times the file with the file held; the collector's headroom makes the
+// rest. End to end, `/usr/bin/time -v consist check --model
+// read-your-writes FILE` peaks at 940 MB on a 1,000,000-operation
+// register history of 207 MB (4.5 times), and `--model linearizable
+// --max-memory 16GiB --timeout 0` at 7.8 GB on a 10,000,000-operation
+// one of 2.15 GB (3.6 times). A history whose reading alone would pass the
+// budget is refused before it is read.
+const readBytesFactor = 5
 
 // readCost estimates the memory reading the file at path takes, from its
 // size; ok is false when the size is not known in advance (standard
