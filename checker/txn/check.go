@@ -199,7 +199,6 @@ func (a *Analysis) Judge(m checker.Model) (checker.Verdict, string, []checker.An
 	return checker.Valid, "", nil
 }
 
-
 // Analyze infers the dependencies of h, builds the dependency graph (with
 // process edges when process is set, real-time edges when realtime is)
 // and searches each strongly connected component for the shortest cycle
