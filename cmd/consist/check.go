@@ -39,6 +39,8 @@ type checkFlags struct {
 	scope     string
 	staleVers int
 	staleTime time.Duration
+	// Elle's rw-register assumptions (checker.Options).
+	linearizableKeys, sequentialKeys, wfrKeys bool
 	// modelsSet and initialSet: the flags were given, so they override a
 	// run folder's settings.
 	modelsSet, initialSet bool
@@ -89,6 +91,9 @@ and the exit code is the verdicts' as ever.`,
 	f.StringVar(&fl.maxMemory, "max-memory", "4GiB", "memory a search may use before giving up with unknown (e.g. 512MiB, 8GiB)")
 	f.StringVar(&fl.nilRead, "nil-read", "auto", "what a read of null means: unwritten (the initial value), unknown (constrains nothing, Knossos' convention), or auto: unknown for EDN, unwritten otherwise")
 	f.BoolVar(&fl.json, "json", false, "print the results as JSON on standard output")
+	f.BoolVar(&fl.linearizableKeys, "linearizable-keys", false, "rw-register transactions: assume each key is linearizable, so real time orders its versions (Elle's option of that name)")
+	f.BoolVar(&fl.sequentialKeys, "sequential-keys", false, "rw-register transactions: assume each key is sequentially consistent, so each process's order orders its versions")
+	f.BoolVar(&fl.wfrKeys, "wfr-keys", false, "rw-register transactions: assume writes follow reads on each key, so a transaction's write follows the version it read")
 	f.StringVar(&fl.html, "html", "", "write Porcupine's visualization of the first nonlinearizable key to this HTML file")
 	f.StringVar(&fl.graphs, "graphs", "", "write each transactional dependency cycle found as a Graphviz DOT file in this directory (and SVG when dot is installed)")
 	return cmd
@@ -123,7 +128,8 @@ func runCheck(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, fl
 	if fl.timeout < 0 {
 		return usageError("--timeout %v: give a duration of 0 (no limit) or more, e.g. 30s", fl.timeout)
 	}
-	opts := checker.Options{Timeout: fl.timeout, MaxStalenessVersions: fl.staleVers, MaxStalenessTime: fl.staleTime}
+	opts := checker.Options{Timeout: fl.timeout, MaxStalenessVersions: fl.staleVers, MaxStalenessTime: fl.staleTime,
+		LinearizableKeys: fl.linearizableKeys, SequentialKeys: fl.sequentialKeys, WFRKeys: fl.wfrKeys}
 	if opts.SessionScope, err = checker.ParseScope(fl.scope); err != nil {
 		return usageError("--session-scope: %w", err)
 	}
