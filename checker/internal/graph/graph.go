@@ -51,6 +51,14 @@ type Builder struct {
 // NewBuilder returns a builder of a graph on nodes 0..n-1.
 func NewBuilder(n int) *Builder { return &Builder{n: n} }
 
+// Grow makes room for edges more edges, so that adding them allocates
+// nothing.
+func (b *Builder) Grow(edges int) {
+	b.from = slices.Grow(b.from, edges)
+	b.to = slices.Grow(b.to, edges)
+	b.rels = slices.Grow(b.rels, edges)
+}
+
 // Add adds the edge from → to with relation r. Adding the same pair again
 // with another relation gives one edge carrying both.
 func (b *Builder) Add(from, to int32, r Rel) {
@@ -293,6 +301,17 @@ func NewAutomaton(name string, states int, accept []int, transitions ...Transiti
 	return a
 }
 
+// AnyCycle returns the automaton of every cycle whose edges carry one of
+// rels: one state, accepting. Its search is the plain shortest-cycle
+// search, and it finds a cycle in every component.
+func AnyCycle(name string, rels ...Rel) *Automaton {
+	ts := make([]Transition, len(rels))
+	for i, r := range rels {
+		ts[i] = Transition{0, r, 0}
+	}
+	return NewAutomaton(name, 1, []int{0}, ts...)
+}
+
 // Name returns the automaton's name.
 func (a *Automaton) Name() string { return a.name }
 
@@ -341,6 +360,12 @@ type Cycle struct {
 // Limits bound a search: Work counts edges examined (0: no bound).
 type Limits struct {
 	Work int64
+	// FirstInFull searches the first start to its end whatever Work says,
+	// so that a cycle through it, when there is one, is always found;
+	// Work then bounds the search for shorter cycles through the other
+	// starts. With AnyCycle a search with FirstInFull always finds a
+	// cycle, at the cost of one breadth-first search of the component.
+	FirstInFull bool
 }
 
 // Search is the outcome of a cycle search.
@@ -366,17 +391,44 @@ type Search struct {
 // that is still accepted, and when none is, the start yields nothing and
 // the search is not Complete. Every cycle returned is simple.
 func (g *Graph) ShortestCycle(ctx context.Context, comp []int32, a *Automaton, starts []int32, lim Limits) Search {
+	res := Search{Complete: true}
+	g.shortestIn(ctx, comp, a, starts, lim, &res)
+	return res
+}
+
+// ShortestCycleOfAll searches every component of g (those SCCs returns),
+// smallest first, and returns the shortest cycle a accepts in any of
+// them; nil when g has none. Limits apply to the whole search, and
+// FirstInFull to the first start of the first component.
+func (g *Graph) ShortestCycleOfAll(ctx context.Context, a *Automaton, lim Limits) Search {
+	comps := g.SCCs()
+	slices.SortStableFunc(comps, func(x, y []int32) int { return len(x) - len(y) })
+	res := Search{Complete: true}
+	for _, comp := range comps {
+		if res.Cycle != nil && len(res.Cycle.Nodes) == 1 {
+			break
+		}
+		g.shortestIn(ctx, comp, a, nil, lim, &res)
+		lim.FirstInFull = false
+	}
+	return res
+}
+
+// shortestIn searches comp from each start for a cycle shorter than
+// res.Cycle, updating res; lim.Work bounds res.Work, the work so far.
+func (g *Graph) shortestIn(ctx context.Context, comp []int32, a *Automaton, starts []int32, lim Limits, res *Search) {
 	s := newSearcher(g, comp, a)
+	s.work = res.Work
 	if starts == nil {
 		starts = comp
 	}
-	res := Search{Complete: true}
 	for i, start := range starts {
-		if i&63 == 0 && ctx.Err() != nil {
+		full := i == 0 && lim.FirstInFull
+		if i&63 == 0 && ctx.Err() != nil && !full {
 			res.Complete = false
 			break
 		}
-		if lim.Work > 0 && s.work >= lim.Work {
+		if lim.Work > 0 && s.work >= lim.Work && !full {
 			res.Complete = false
 			break
 		}
@@ -387,8 +439,15 @@ func (g *Graph) ShortestCycle(ctx context.Context, comp []int32, a *Automaton, s
 				break // a self-loop: nothing is shorter
 			}
 		}
-		c := s.from(start, bound, lim.Work)
+		workLimit := lim.Work
+		if full {
+			workLimit = 0
+		}
+		c := s.from(start, bound, workLimit)
 		if c == nil {
+			if workLimit > 0 && s.work >= workLimit {
+				res.Complete = false // cut short: a cycle through start may be missed
+			}
 			continue
 		}
 		if c, ok := simplify(c, a); ok {
@@ -401,7 +460,6 @@ func (g *Graph) ShortestCycle(ctx context.Context, comp []int32, a *Automaton, s
 		}
 	}
 	res.Work = s.work
-	return res
 }
 
 // searcher holds the buffers of searches in one component, reused across
