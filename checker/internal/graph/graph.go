@@ -87,9 +87,25 @@ type Graph struct {
 }
 
 // Build sorts and merges the edges into a Graph. The builder may be
-// reused afterwards only to build the same graph again.
+// reused afterwards only to build the same graph again. It is two stable
+// counting sorts, by target then by source, so each row comes out sorted
+// by target: linear in nodes and edges, with no allocation per row.
 func (b *Builder) Build() *Graph {
 	g := &Graph{off: make([]int32, b.n+1)}
+	// By target: byTo lists the edges in ascending order of target.
+	at := make([]int32, b.n+1)
+	for _, t := range b.to {
+		at[t+1]++
+	}
+	for v := 0; v < b.n; v++ {
+		at[v+1] += at[v]
+	}
+	byTo := make([]int32, len(b.to))
+	for i, t := range b.to {
+		byTo[at[t]] = int32(i)
+		at[t]++
+	}
+	// By source, keeping that order within each row.
 	for _, f := range b.from {
 		g.off[f+1]++
 	}
@@ -98,20 +114,18 @@ func (b *Builder) Build() *Graph {
 	}
 	to := make([]int32, len(b.to))
 	rels := make([]Mask, len(b.to))
-	fill := slices.Clone(g.off[:b.n])
-	for i, f := range b.from {
+	fill := at[:b.n] // reused: the targets' offsets are no longer needed
+	copy(fill, g.off[:b.n])
+	for _, i := range byTo {
+		f := b.from[i]
 		j := fill[f]
 		fill[f]++
 		to[j], rels[j] = b.to[i], b.rels[i]
 	}
-	// Sort each row by target and merge duplicates in place.
+	// Merge duplicates in place.
 	w := int32(0)
 	for v := 0; v < b.n; v++ {
 		lo, hi := g.off[v], g.off[v+1]
-		row := edgeRow{to[lo:hi], rels[lo:hi]}
-		if !slices.IsSorted(row.to) {
-			sortRow(row)
-		}
 		g.off[v] = w
 		for i := lo; i < hi; i++ {
 			if w > g.off[v] && to[w-1] == to[i] {
@@ -125,23 +139,6 @@ func (b *Builder) Build() *Graph {
 	g.off[b.n] = w
 	g.to, g.rels = to[:w:w], rels[:w:w]
 	return g
-}
-
-type edgeRow struct {
-	to   []int32
-	rels []Mask
-}
-
-func sortRow(r edgeRow) {
-	idx := make([]int, len(r.to))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int { return int(r.to[a]) - int(r.to[b]) })
-	to, rels := slices.Clone(r.to), slices.Clone(r.rels)
-	for i, j := range idx {
-		r.to[i], r.rels[i] = to[j], rels[j]
-	}
 }
 
 // Nodes returns the number of nodes.

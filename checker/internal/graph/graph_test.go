@@ -83,6 +83,37 @@ func TestBuildMergesAndSorts(t *testing.T) {
 }
 
 // reach is the transitive closure by brute force.
+// Edges added in any order, repeated, come out in rows sorted by target,
+// each pair once with the union of its relations.
+func TestBuildShuffled(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := 0; trial < 200; trial++ {
+		n := 1 + rng.IntN(30)
+		want := map[[2]int32]Mask{}
+		b := NewBuilder(n)
+		for e := rng.IntN(4 * n); e > 0; e-- {
+			u, v, r := int32(rng.IntN(n)), int32(rng.IntN(n)), Rel(rng.IntN(3))
+			b.Add(u, v, r)
+			want[[2]int32{u, v}] |= Of(r)
+		}
+		g := b.Build()
+		if g.Edges() != len(want) {
+			t.Fatalf("trial %d: %d edges, want %d", trial, g.Edges(), len(want))
+		}
+		for u := int32(0); u < int32(n); u++ {
+			ts, rs := g.Out(u)
+			for i, v := range ts {
+				if i > 0 && ts[i-1] >= v {
+					t.Fatalf("trial %d: row of %d not strictly ascending: %v", trial, u, ts)
+				}
+				if want[[2]int32{u, v}] != rs[i] {
+					t.Fatalf("trial %d: %d→%d carries %b, want %b", trial, u, v, rs[i], want[[2]int32{u, v}])
+				}
+			}
+		}
+	}
+}
+
 func reach(n int, edges map[[2]int32]Mask) [][]bool {
 	r := make([][]bool, n)
 	for i := range r {
