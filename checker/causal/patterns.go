@@ -612,17 +612,56 @@ func (g *graph) conflictCycleOps(ctx context.Context) []int32 {
 	}
 	slices.Sort(edges)
 	edges = slices.Compact(edges)
-	b := cycles.NewBuilder(len(r.Ops))
-	b.Grow(len(edges) + 2*len(r.Ops))
+	n := len(r.Ops)
+	start := make([]int32, n+1) // cf predecessors of op: edges[start[op]:start[op+1]]
 	for _, e := range edges {
-		b.Add(int32(e), int32(e>>32), relConflict)
+		start[e>>32+1]++
 	}
-	for op := range r.Ops {
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	preds := func(op int32, each func(p int32, r cycles.Rel)) {
+		for _, e := range edges[start[op]:start[op+1]] {
+			each(int32(e), relConflict)
+		}
 		if p := g.ch.PrevOp[op]; p != reghist.None {
-			b.Add(p, int32(op), relProcess)
+			each(p, relProcess)
 		}
 		if w := r.Ops[op].Reads; w >= 0 {
-			b.Add(w, int32(op), relReads)
+			each(w, relReads)
+		}
+	}
+	// Sort co ∪ cf topologically, from the last operations back (Kahn on
+	// the predecessor lists): almost always it sorts, and there is no
+	// cycle to look for. What it leaves holds the cycles.
+	succs := make([]int32, n)
+	for op := range n {
+		preds(int32(op), func(p int32, _ cycles.Rel) { succs[p]++ })
+	}
+	var ready []int32
+	for op := range n {
+		if succs[op] == 0 {
+			ready = append(ready, int32(op))
+		}
+	}
+	for i := 0; i < len(ready); i++ {
+		preds(ready[i], func(p int32, _ cycles.Rel) {
+			if succs[p]--; succs[p] == 0 {
+				ready = append(ready, p)
+			}
+		})
+	}
+	if len(ready) == n {
+		return nil
+	}
+	b := cycles.NewBuilder(n)
+	for op := range n {
+		if succs[op] > 0 {
+			preds(int32(op), func(p int32, rel cycles.Rel) {
+				if succs[p] > 0 {
+					b.Add(p, int32(op), rel)
+				}
+			})
 		}
 	}
 	return shortestCycle(ctx, b)

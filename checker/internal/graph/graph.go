@@ -242,15 +242,16 @@ func (g *Graph) SCCs() [][]int32 {
 			for stack[i] != v {
 				i--
 			}
-			comp := slices.Clone(stack[i:])
-			stack = stack[:i]
+			comp := stack[i:]
 			for _, w := range comp {
 				onStack[w] = false
 			}
 			if len(comp) > 1 || g.Rels(v, v) != 0 {
+				comp = slices.Clone(comp) // only these: most components are single nodes
 				slices.Sort(comp)
 				out = append(out, comp)
 			}
+			stack = stack[:i]
 		}
 	}
 	slices.SortFunc(out, func(a, b []int32) int { return int(a[0]) - int(b[0]) })
