@@ -12,6 +12,10 @@
 // relations spell a word of a regular language; it runs breadth first on
 // the product of the graph and the language's automaton, inside one
 // strongly connected component at a time, since every cycle lies in one.
+//
+// It is consist's one cycle finder: checker/txn's anomalies,
+// checker/sequential's must-precede cycles and checker/causal's cyclic
+// causal orders and conflicting write orders are all searched here.
 package graph
 
 import (
