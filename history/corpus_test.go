@@ -53,15 +53,11 @@ func readCorpus(tb testing.TB, path string) *History {
 	return h
 }
 
-// Known exceptions: etcd_095.log is empty upstream, and Elle's
-// paper-example.edn has neither :process nor :f, so its ops cannot be
-// paired; both must fail with a clear *Error.
+// Known exception: etcd_095.log is empty upstream, and must fail with a
+// clear *Error.
 func corpusException(path string) (line int, msg string, ok bool) {
-	switch filepath.Base(path) {
-	case "etcd_095.log":
+	if filepath.Base(path) == "etcd_095.log" {
 		return 0, "the history is empty", true
-	case "paper-example.edn":
-		return 1, "the op map has no :process", true
 	}
 	return 0, "", false
 }
@@ -413,11 +409,47 @@ func TestCorpusElleFacts(t *testing.T) {
 		if len(h.Events) != 8 || len(h.Ops) != 4 || h.Events[0].Index != 10 || h.Events[0].Line != 9 || h.Events[7].Index != 41 {
 			t.Errorf("events %+v", h.Events)
 		}
+		want := []any{[]any{"append", int64(6), int64(2)}, []any{"r", int64(9), []any{int64(2)}}}
+		if op := h.Ops[3]; op.F != "txn" || op.Process != 9 || !Equal(op.Output, want) {
+			t.Errorf("op 3 = process %v %s %s, want process 9 txn %s", op.Process, op.F, Describe(op.Output), Describe(want))
+		}
+		if op := h.Ops[1]; !Equal(op.Output, []any{[]any{"append", int64(8), int64(1)}, []any{"r", int64(9), nil}}) {
+			t.Errorf("op 1 output %s, want a read of 9 as nil", Describe(op.Output))
+		}
 	})
 	t.Run("cyclic-versions", func(t *testing.T) {
 		h := readCorpus(t, filepath.Join(dir, "cyclic-versions.edn"))
 		if len(h.Events) != 16 || h.Events[4].Index != 962 || h.Events[4].Time != 1611884988 {
 			t.Errorf("events %+v", h.Events)
+		}
+		if len(h.Ops) != 8 || h.Processes() != 3 {
+			t.Errorf("%d ops of %d processes, want 8 of 3", len(h.Ops), h.Processes())
+		}
+		want := []any{[]any{"w", int64(31), int64(41)}, []any{"r", int64(18), int64(43)}, []any{"w", int64(31), int64(42)}}
+		if op := h.Ops[1]; op.F != "txn" || !Equal(op.Output, want) {
+			t.Errorf("op 1 = %s %s, want txn %s", op.F, Describe(op.Output), Describe(want))
+		}
+	})
+	// paper-example.edn is Elle's loose form: neither :process nor :f.
+	// Its ops are one client's transactions, in file order.
+	t.Run("paper-example", func(t *testing.T) {
+		h := readCorpus(t, filepath.Join(dir, "paper-example.edn"))
+		if len(h.Events) != 8 || len(h.Ops) != 4 || h.Processes() != 1 {
+			t.Fatalf("%d events, %d ops of %d processes; want 8, 4 of 1", len(h.Events), len(h.Ops), h.Processes())
+		}
+		for i, op := range h.Ops {
+			if op.F != "txn" || op.Type != OK || op.Process != 0 || op.Invoke != 2*i || op.Complete != 2*i+1 {
+				t.Errorf("op %d = %+v, want an ok txn of process 0 from events %d and %d", i, op, 2*i, 2*i+1)
+			}
+		}
+		in := []any{[]any{"append", int64(250), int64(10)}, []any{"r", int64(253), nil}, []any{"r", int64(255), nil}, []any{"append", int64(256), int64(3)}}
+		out := []any{[]any{"append", int64(250), int64(10)}, []any{"r", int64(253), []any{int64(1), int64(3), int64(4)}},
+			[]any{"r", int64(255), []any{int64(2), int64(3), int64(4), int64(5)}}, []any{"append", int64(256), int64(3)}}
+		if op := h.Ops[3]; !Equal(op.Input, in) || !Equal(op.Output, out) {
+			t.Errorf("op 3 = %s -> %s, want %s -> %s", Describe(op.Input), Describe(op.Output), Describe(in), Describe(out))
+		}
+		if e := h.Events[7]; e.Index != 7 || e.Line != 8 {
+			t.Errorf("event 7 has index %d, line %d; want 7, 8", e.Index, e.Line)
 		}
 	})
 }

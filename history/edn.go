@@ -59,6 +59,9 @@ type ednParser struct {
 	stack []any
 	// names interns keyword and symbol names: histories repeat a few.
 	names map[string]string
+	// loose and missingF record that some op map had no :process or no
+	// :f, for resolveLoose.
+	loose, missingF bool
 }
 
 // delimiters marks the bytes that end a token: whitespace, commas and the
@@ -76,13 +79,16 @@ func newEDNParser(data []byte, name string, line int) *ednParser {
 
 // parseEDN reads a Jepsen EDN history: op maps one after another (Elle's
 // and Jepsen's history.edn) or one vector or list of op maps (Knossos).
-// After reading it renames Knossos's multi-register micro-ops and lifts
-// jepsen.independent tuples into keys; see knossosMicroOps and
-// liftIndependent.
+// After reading it completes the op maps of Elle's loose form, renames
+// Knossos's multi-register micro-ops and lifts jepsen.independent tuples
+// into keys; see resolveLoose, knossosMicroOps and liftIndependent.
 func parseEDN(data []byte, name string) ([]Event, error) {
 	p := newEDNParser(data, name, 1)
 	events, err := p.readHistory()
 	if err != nil {
+		return nil, err
+	}
+	if err := p.resolveLoose(events); err != nil {
 		return nil, err
 	}
 	liftIndependent(events)

@@ -345,8 +345,14 @@ func TestEDNOpErrors(t *testing.T) {
 		{"op map never closed", "{:process 0, :type :invoke, :f :read}\n{:process 0, :type :ok,", 2, "op map opened on line 2 is never closed"},
 		{"op map odd", "{:process 0, :type :invoke, :f}", 1, "odd number of forms"},
 		{"missing type", "{:process 0, :f :read}", 1, "no :type"},
-		{"missing process", "\n{:type :invoke, :f :read}", 2, "no :process"},
+		{"missing process", "{:type :invoke, :process 1, :f :read}\n{:type :ok, :f :read}", 2, "no :process, but the op map on line 1 has :process 1"},
+		{"missing process first", "{:type :invoke, :f :read}\n{:type :invoke, :process 1, :f :read}", 1, "no :process, but the op map on line 2 has :process 1"},
+		{"loose invocations overlap", "{:type :invoke, :value [[:r 1 nil]]}\n{:type :invoke, :value [[:r 2 nil]]}", 2, "the invocation on line 1 has no completion before it"},
+		{"loose completion first", "\n{:type :ok, :value [[:r 1 nil]]}", 2, "this ok completion has no :process and no invocation before it"},
 		{"missing f", "{:type :invoke, :process 1}", 1, "no :f"},
+		{"missing f, value not micro-ops", "{:type :invoke, :process 1, :value [1 2]}", 1, "no :f"},
+		{"missing f, no invocation", "{:type :invoke, :process 1, :f :read}\n{:type :ok, :process 2, :value 3}", 2, "no :f"},
+		{"loose missing f", "{:type :invoke, :value 3}\n{:type :ok, :value 3}", 1, "no :f"},
 		{"bad type", "{:type :begin, :process 1, :f :read}", 1, `:type "begin" is not :invoke`},
 		{"type not a name", "{:type 3, :process 1, :f :read}", 1, ":type 3 is not"},
 		{"negative process", "{:type :invoke, :process -1, :f :read}", 1, ":process -1 is neither"},
@@ -369,6 +375,109 @@ func TestEDNOpErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse([]byte(tt.in), "bad.edn", EDN)
 			wantError(t, err, tt.line, tt.msg)
+		})
+	}
+}
+
+// Elle's loose form: op maps without :process are one client's, an
+// :info completion starting a new process; op maps without :f are txns
+// when their value is a vector of micro-ops, and a completion without :f
+// repeats its invocation's.
+func TestEDNLooseForm(t *testing.T) {
+	in := `{:type :invoke :value [[:append :x 1] [:r :x nil]]}
+{:type :info, :process :nemesis, :f :kill}
+{:type :ok :value [[:append :x 1] [:r :x [1]]]}
+{:type :invoke, :value [[:w 3 4]]}
+{:type :info}
+{:type :invoke, :value [[:r 3 nil]]}
+{:type :fail, :value nil}
+`
+	h, err := Parse([]byte(in), "loose.edn", EDN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		proc Process
+		typ  Type
+		in   any
+	}{
+		{0, OK, []any{[]any{"append", "x", int64(1)}, []any{"r", "x", nil}}},
+		{0, Info, []any{[]any{"w", int64(3), int64(4)}}},
+		{1, Fail, []any{[]any{"r", int64(3), nil}}},
+	}
+	if len(h.Ops) != len(want) {
+		t.Fatalf("%d ops, want %d: %+v", len(h.Ops), len(want), h.Ops)
+	}
+	for i, w := range want {
+		op := h.Ops[i]
+		if op.F != "txn" || op.Process != w.proc || op.Type != w.typ || !Equal(op.Input, w.in) {
+			t.Errorf("op %d = %v %s %s %s, want %v %s txn %s", i, op.Process, op.Type, op.F, Describe(op.Input), w.proc, w.typ, Describe(w.in))
+		}
+	}
+	if e := h.Events[1]; e.Process != Nemesis || e.F != "kill" {
+		t.Errorf("nemesis event = %+v", e)
+	}
+	if got := h.Ops[0].Output; !Equal(got, []any{[]any{"append", "x", int64(1)}, []any{"r", "x", []any{int64(1)}}}) {
+		t.Errorf("op 0 output %s", Describe(got))
+	}
+	if err := checkRoundTrip(h.Events); err != nil {
+		t.Error(err)
+	}
+	// With :process, a completion may leave :f out too.
+	h, err = Parse([]byte("{:type :invoke, :process 4, :f :read}\n{:type :ok, :process 4, :value 2}"), "f.edn", EDN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op := h.Ops[0]; op.F != "read" || !Equal(op.Output, int64(2)) {
+		t.Errorf("op = %+v, want a read of 2", op)
+	}
+}
+
+// EDN micro-ops read as the JSON Lines reader gives them: keywords and
+// strings as strings, integers as int64, nil as null, read lists as lists.
+func TestEDNMicroOpsMatchJSONLines(t *testing.T) {
+	edn := `{:type :invoke, :process 0, :f :txn, :value [[:append :k 1] [:r "k" nil] [:w 7 2] [:r 7 nil]]}
+{:type :ok, :process 0, :f :txn, :value [[:append :k 1] [:r "k" [1]] [:w 7 2] [:r 7 2]]}
+`
+	jsonl := `{"type":"invoke","process":0,"f":"txn","value":[["append","k",1],["r","k",null],["w",7,2],["r",7,null]]}
+{"type":"ok","process":0,"f":"txn","value":[["append","k",1],["r","k",[1]],["w",7,2],["r",7,2]]}
+`
+	he, err := Parse([]byte(edn), "t.edn", EDN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hj, err := Parse([]byte(jsonl), "t.jsonl", JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range he.Events {
+		if !Equal(he.Events[i].Value, hj.Events[i].Value) || Canonical(he.Events[i].Value) != Canonical(hj.Events[i].Value) {
+			t.Errorf("event %d: EDN %s, JSON Lines %s", i, Describe(he.Events[i].Value), Describe(hj.Events[i].Value))
+		}
+	}
+}
+
+// A malformed micro-op is refused with the file and the line of its op map,
+// in the strict form and in the loose one.
+func TestEDNMalformedMicroOp(t *testing.T) {
+	tests := []struct {
+		name, in string
+		line     int
+		msg      string
+	}{
+		{"unknown function", "{:type :invoke, :process 0, :f :txn, :value [[:r :x nil]]}\n{:type :ok, :process 0, :f :txn,\n :value [[:frob :x 1]]}", 2, `micro-op 0, ["frob","x",1], has function "frob"`},
+		{"short micro-op", "\n{:type :invoke, :process 0, :f :txn, :value [[:r :x nil] [:append :x]]}", 2, "micro-op 1, [\"append\",\"x\"], is not a [f, key, value] triple"},
+		{"map key", "{:type :invoke, :process 0, :f :txn, :value [[:w {:a 1} 2]]}", 1, "has key {\"a\":1}; a key is a string or an integer"},
+		{"loose, bad function", "{:index 0 :type :invoke :value [[:r :x nil]]}\n{:index 1 :type :ok :value [[:r :x nil]]}\n{:index 2 :type :invoke :value [[\"frob\" :x nil]]}", 3, `has function "frob"`},
+		{"loose, float key", "{:type :invoke :value [[:r 1.5 nil]]}", 1, "has key 1.5"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.in), "bad.edn", EDN)
+			wantError(t, err, tt.line, tt.msg)
+			if err != nil && !strings.Contains(err.Error(), "bad.edn:") {
+				t.Errorf("error %q does not name the file", err)
+			}
 		})
 	}
 }

@@ -86,14 +86,14 @@ func (p *ednParser) opEvent(fields *[numFields]opField, start, pos int) (Event, 
 	if e.Type, err = p.opType(fields, start); err != nil {
 		return Event{}, err
 	}
-	if e.Process, err = p.opProcess(fields, start); err != nil {
-		return Event{}, err
-	}
-	if e.F, err = p.opF(fields, start, e.Process); err != nil {
+	if e.Process, err = p.opProcess(fields); err != nil {
 		return Event{}, err
 	}
 	if f := fields[fieldValue]; f.set {
 		e.Value, e.HasValue = f.v, true
+	}
+	if e.F, err = p.opF(fields, e.Process, e.Value); err != nil {
+		return Event{}, err
 	}
 	if e.Key, err = p.opKey(fields, e.Process); err != nil {
 		return Event{}, err
@@ -126,10 +126,13 @@ func (p *ednParser) opType(fields *[numFields]opField, start int) (Type, error) 
 	return 0, p.errorf(f.line, fixOp, "op :type %s is not :invoke, :ok, :fail or :info", Describe(f.v))
 }
 
-func (p *ednParser) opProcess(fields *[numFields]opField, start int) (Process, error) {
+// opProcess returns the op's process: an integer, :nemesis, or, in Elle's
+// loose form, looseProcess until resolveLoose numbers it.
+func (p *ednParser) opProcess(fields *[numFields]opField) (Process, error) {
 	f := fields[fieldProcess]
 	if !f.set {
-		return 0, p.errorf(start, fixOp, "the op map has no :process")
+		p.loose = true
+		return looseProcess, nil
 	}
 	switch v := f.v.(type) {
 	case int64:
@@ -144,20 +147,41 @@ func (p *ednParser) opProcess(fields *[numFields]opField, start int) (Process, e
 	return 0, p.errorf(f.line, fixOp, "op :process %s is neither a non-negative integer nor :nemesis", Describe(f.v))
 }
 
-// opF returns the op's function. A client op needs one, as a keyword or a
-// string; a nemesis op may have any :f, or none.
-func (p *ednParser) opF(fields *[numFields]opField, start int, proc Process) (string, error) {
+// opF returns the op's function. A client op's is a keyword or a string;
+// a nemesis op may have any :f, or none. A client op without :f is a txn
+// when its :value is a vector of vectors (Elle's loose form); otherwise
+// its :f is left "" for resolveLoose to take from its invocation.
+func (p *ednParser) opF(fields *[numFields]opField, proc Process, value any) (string, error) {
 	f := fields[fieldF]
 	if proc == Nemesis {
 		return textOf(f.v), nil
 	}
 	if !f.set {
-		return "", p.errorf(start, fixOp, "the op map has no :f")
+		if isMicroOps(value) {
+			return "txn", nil
+		}
+		p.missingF = true
+		return "", nil
 	}
 	if s, ok := f.v.(string); ok && s != "" {
 		return s, nil
 	}
 	return "", p.errorf(f.line, fixOp, "op :f %s is not a keyword or a non-empty string", Describe(f.v))
+}
+
+// isMicroOps reports whether v has the shape of a transaction's value: a
+// vector (or list) whose elements are all vectors.
+func isMicroOps(v any) bool {
+	l, ok := v.([]any)
+	if !ok {
+		return false
+	}
+	for _, m := range l {
+		if _, ok := m.([]any); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // opKey returns the op's key: a string (from a keyword or string) or an
@@ -271,4 +295,102 @@ func knossosMicroOps(events []Event) {
 			}
 		}
 	}
+}
+
+// looseProcess marks, while reading, a client op map that has no :process.
+const looseProcess Process = -2
+
+const fixLoose = "give every client op map a :process, or leave it out of all of them and write each invocation directly followed by its completion (Elle's loose form)"
+
+// resolveLoose completes the op maps of Elle's loose form, as in Elle's
+// histories/paper-example.edn, which may leave out :process and :f.
+//
+// Without :process: when no client op map of the history has one, the ops
+// are one client's, in file order, as Jepsen pairs them (a missing
+// :process is nil, one value, so they pair invocation to completion in
+// order) and as elle-cli's JSON copy of paper-example.edn writes them (all
+// process 1). Each invocation must be directly followed by its completion.
+// They become process 0; after an :info completion, whose operation may
+// still take effect, the next invocation starts process 1, and so on, as
+// Jepsen gives a crashed worker a fresh process. A history in which some
+// client op maps have :process and others do not is refused.
+//
+// Without :f: an op map whose :value is a vector of vectors is a txn (see
+// opF); a completion repeats its invocation's :f; any other op map without
+// :f is refused.
+func (p *ednParser) resolveLoose(events []Event) error {
+	if p.loose {
+		if err := p.resolveLooseProcesses(events); err != nil {
+			return err
+		}
+	}
+	if p.missingF {
+		return p.resolveMissingF(events)
+	}
+	return nil
+}
+
+func (p *ednParser) resolveLooseProcesses(events []Event) error {
+	firstLoose, firstProcess := -1, -1
+	for i := range events {
+		switch e := &events[i]; {
+		case !e.IsClient():
+		case e.Process == looseProcess:
+			if firstLoose < 0 {
+				firstLoose = i
+			}
+		case firstProcess < 0:
+			firstProcess = i
+		}
+	}
+	if firstProcess >= 0 {
+		e, with := &events[firstLoose], &events[firstProcess]
+		return p.errorf(int(e.Line), fixLoose, "the op map has no :process, but the op map on line %d has :process %v", with.Line, with.Process)
+	}
+	proc, open := Process(0), -1
+	for i := range events {
+		e := &events[i]
+		if !e.IsClient() {
+			continue
+		}
+		if e.Type == Invoke {
+			if open >= 0 {
+				return p.errorf(int(e.Line), fixLoose, "this invocation has no :process, and the invocation on line %d has no completion before it", events[open].Line)
+			}
+			open = i
+		} else {
+			if open < 0 {
+				return p.errorf(int(e.Line), fixLoose, "this %s completion has no :process and no invocation before it to complete", e.Type)
+			}
+			open = -1
+		}
+		e.Process = proc
+		if e.Type == Info {
+			proc++
+		}
+	}
+	return nil
+}
+
+func (p *ednParser) resolveMissingF(events []Event) error {
+	open := make(map[Process]int)
+	for i := range events {
+		e := &events[i]
+		if !e.IsClient() {
+			continue
+		}
+		if e.F == "" {
+			inv, ok := open[e.Process]
+			if e.Type == Invoke || !ok {
+				return p.errorf(int(e.Line), fixOp+"; a completion may leave :f out to repeat its invocation's, and an op map whose :value is a vector of micro-ops is a txn", "the op map has no :f")
+			}
+			e.F = events[inv].F
+		}
+		if e.Type == Invoke {
+			open[e.Process] = i
+		} else {
+			delete(open, e.Process)
+		}
+	}
+	return nil
 }

@@ -80,7 +80,7 @@ var malformed = map[Format][]malformedCase{
 		{"odd map", "{:process 0, :type :invoke, :f}", 1, "odd number of forms: its key \"f\" has no value"},
 		{"op not a map", "{:process 0, :type :invoke, :f :read}\n\"op\"", 2, "expected an op map at the top level, found a string"},
 		{"missing type", "{:process 0, :f :read}", 1, "the op map has no :type"},
-		{"missing process", "{:type :ok, :f :read}", 1, "the op map has no :process"},
+		{"missing process", "{:process 0, :type :invoke, :f :read}\n{:type :ok, :f :read}", 2, "the op map has no :process, but the op map on line 1 has :process 0"},
 		{"bad type", "{:process 0, :type :done, :f :read}", 1, `op :type "done" is not :invoke, :ok, :fail or :info`},
 		{"binary garbage", "\x89PNG\r\n\x1a\n\xff\xfe", 1, "binary"},
 		{"NUL byte", "{:process 0, :type :invoke, :f :read}\n\n{:process \x00}", 3, "binary"},

@@ -101,9 +101,9 @@ func CheckModels(ctx context.Context, h *history.History, opts checker.Options, 
 			res.Verdict, res.Reason = checker.Unknown, fmt.Sprintf("summarising the causal order of %d operations over %d processes and %d keys would need about %d MiB, more than the memory budget; raise --max-memory", len(r.Ops), len(r.Sessions), len(r.Keys), summaryBytes(r)>>20)
 		default:
 			if g == nil {
-				g = newGraph(r)
+				g = newGraph(ctx, r)
 			}
-			g.judge(m, res)
+			g.judge(ctx, m, res)
 		}
 		res.Stats.Duration = time.Since(start)
 		start = time.Now()

@@ -2,10 +2,12 @@ package causal
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"sort"
 
 	"consist/checker"
+	cycles "consist/checker/internal/graph"
 	"consist/checker/internal/reghist"
 	"consist/checker/internal/views"
 )
@@ -77,11 +79,11 @@ func (a *arena) keep(list []int32) span {
 	return span{int32(last), int32(from), int32(len(a.chunks[last]))}
 }
 
-func newGraph(r *reghist.History) *graph {
+func newGraph(ctx context.Context, r *reghist.History) *graph {
 	g := &graph{r: r, ch: r.Chains(false)}
 	g.explainer = views.New(r, cmRules{r, g.ch})
 	g.linkReads()
-	g.sort()
+	g.sort(ctx)
 	if g.order != nil {
 		g.summarise()
 	}
@@ -121,8 +123,8 @@ func (g *graph) nextOp(op int32) int32 {
 	return reghist.None
 }
 
-// sort orders co topologically (Kahn), or finds a cycle.
-func (g *graph) sort() {
+// sort orders co topologically (Kahn), or finds a shortest cycle.
+func (g *graph) sort(ctx context.Context) {
 	r := g.r
 	n := len(r.Ops)
 	indeg := make([]int32, n)
@@ -157,35 +159,20 @@ func (g *graph) sort() {
 		g.order = order
 		return
 	}
-	// Walk back from any unsorted operation through unsorted predecessors
-	// until one repeats: that closes a cycle.
-	var start int32
-	for op := range indeg {
-		if indeg[op] > 0 {
-			start = int32(op)
-			break
+	// The operations left unsorted hold a cycle: find the shortest.
+	b := cycles.NewBuilder(n)
+	for op := range r.Ops {
+		if indeg[op] == 0 {
+			continue
+		}
+		if w := r.Ops[op].Reads; w >= 0 && indeg[w] > 0 {
+			b.Add(w, int32(op), relReads)
+		}
+		if p := g.ch.PrevOp[op]; p != reghist.None && indeg[p] > 0 {
+			b.Add(p, int32(op), relProcess)
 		}
 	}
-	at := map[int32]int{}
-	var walk []int32
-	for x := start; ; {
-		if i, ok := at[x]; ok {
-			cyc := walk[i:]
-			// walk runs against precedence; reverse it.
-			for a, b := 0, len(cyc)-1; a < b; a, b = a+1, b-1 {
-				cyc[a], cyc[b] = cyc[b], cyc[a]
-			}
-			g.cycle = cyc
-			return
-		}
-		at[x] = len(walk)
-		walk = append(walk, x)
-		if w := r.Ops[x].Reads; w >= 0 && indeg[w] > 0 {
-			x = w
-		} else {
-			x = g.ch.PrevOp[x]
-		}
-	}
+	g.cycle = shortestCycle(ctx, b)
 }
 
 // summarise computes maxPast, chain, rank and clock, in topological order.
@@ -518,7 +505,7 @@ func (g *graph) before(a, b int32) bool {
 	return false
 }
 
-func (g *graph) judge(m checker.Model, res *checker.Result) {
+func (g *graph) judge(ctx context.Context, m checker.Model, res *checker.Result) {
 	if g.order == nil {
 		res.Verdict = checker.Invalid
 		w := g.r.Witness()
@@ -531,7 +518,7 @@ func (g *graph) judge(m checker.Model, res *checker.Result) {
 		return
 	}
 	if m == checker.CausalConvergence {
-		if a, ok := g.conflictCycle(); ok {
+		if a, ok := g.conflictCycle(ctx); ok {
 			res.Verdict, res.Anomalies = checker.Invalid, []checker.Anomaly{a}
 			return
 		}
@@ -585,44 +572,9 @@ func (g *graph) badRead(m checker.Model) (checker.Anomaly, bool) {
 // conflictCycle finds a cycle in co ∪ cf, where w1 cf w2 when a read of
 // w2 has w1 (another write of the key) in its causal past. It takes only
 // the cf edges from the maximal such w1: the others follow through co.
-func (g *graph) conflictCycle() (checker.Anomaly, bool) {
+func (g *graph) conflictCycle(ctx context.Context) (checker.Anomaly, bool) {
 	r := g.r
-	var edges []int64 // to<<32 | from
-	for _, op := range g.order {
-		o := &r.Ops[op]
-		if !o.Reader() || o.Reads < 0 {
-			continue
-		}
-		for _, w := range g.lists.of(g.maxPast[op]) {
-			if w != o.Reads {
-				edges = append(edges, int64(o.Reads)<<32|int64(w))
-			}
-		}
-	}
-	if len(edges) == 0 {
-		return checker.Anomaly{}, false
-	}
-	slices.Sort(edges)
-	edges = slices.Compact(edges)
-	start := make([]int32, len(r.Ops)+1) // cf predecessors of op: edges[start[op]:start[op+1]]
-	for _, e := range edges {
-		start[e>>32+1]++
-	}
-	for i := 1; i < len(start); i++ {
-		start[i] += start[i-1]
-	}
-	cyc := findCycle(len(r.Ops), func(op int32, buf []int32) []int32 {
-		for _, e := range edges[start[op]:start[op+1]] {
-			buf = append(buf, int32(e))
-		}
-		if p := g.ch.PrevOp[op]; p != reghist.None {
-			buf = append(buf, p)
-		}
-		if w := r.Ops[op].Reads; w >= 0 {
-			buf = append(buf, w)
-		}
-		return buf
-	})
+	cyc := g.conflictCycleOps(ctx)
 	if cyc == nil {
 		return checker.Anomaly{}, false
 	}
@@ -637,6 +589,82 @@ func (g *graph) conflictCycle() (checker.Anomaly, bool) {
 	text := g.explainer.Explain(w, v, checker.Say("no single order of the writes explains every read, so replicas cannot have converged (causal-convergence)"))
 	last := cyc[len(cyc)-1]
 	return w.Anomaly(checker.ConflictingOrders, r.Keys[r.Ops[last].Key], text), true
+}
+
+// conflictCycleOps returns a shortest cycle of co ∪ cf (see shortestCycle)
+// as its operations in order, or nil.
+func (g *graph) conflictCycleOps(ctx context.Context) []int32 {
+	r := g.r
+	var edges []int64 // to<<32 | from
+	for _, op := range g.order {
+		o := &r.Ops[op]
+		if !o.Reader() || o.Reads < 0 {
+			continue
+		}
+		for _, w := range g.lists.of(g.maxPast[op]) {
+			if w != o.Reads {
+				edges = append(edges, int64(o.Reads)<<32|int64(w))
+			}
+		}
+	}
+	if len(edges) == 0 {
+		return nil
+	}
+	slices.Sort(edges)
+	edges = slices.Compact(edges)
+	n := len(r.Ops)
+	start := make([]int32, n+1) // cf predecessors of op: edges[start[op]:start[op+1]]
+	for _, e := range edges {
+		start[e>>32+1]++
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	preds := func(op int32, each func(p int32, r cycles.Rel)) {
+		for _, e := range edges[start[op]:start[op+1]] {
+			each(int32(e), relConflict)
+		}
+		if p := g.ch.PrevOp[op]; p != reghist.None {
+			each(p, relProcess)
+		}
+		if w := r.Ops[op].Reads; w >= 0 {
+			each(w, relReads)
+		}
+	}
+	// Sort co ∪ cf topologically, from the last operations back (Kahn on
+	// the predecessor lists): almost always it sorts, and there is no
+	// cycle to look for. What it leaves holds the cycles.
+	succs := make([]int32, n)
+	for op := range n {
+		preds(int32(op), func(p int32, _ cycles.Rel) { succs[p]++ })
+	}
+	var ready []int32
+	for op := range n {
+		if succs[op] == 0 {
+			ready = append(ready, int32(op))
+		}
+	}
+	for i := 0; i < len(ready); i++ {
+		preds(ready[i], func(p int32, _ cycles.Rel) {
+			if succs[p]--; succs[p] == 0 {
+				ready = append(ready, p)
+			}
+		})
+	}
+	if len(ready) == n {
+		return nil
+	}
+	b := cycles.NewBuilder(n)
+	for op := range n {
+		if succs[op] > 0 {
+			preds(int32(op), func(p int32, rel cycles.Rel) {
+				if succs[p] > 0 {
+					b.Add(p, int32(op), rel)
+				}
+			})
+		}
+	}
+	return shortestCycle(ctx, b)
 }
 
 // conflictReason returns a read of to that has from, another write of
@@ -655,60 +683,32 @@ func (g *graph) conflictReason(from, to int32) int32 {
 	return reghist.None
 }
 
-// findCycle returns a cycle of the graph given by preds (each listed
-// operation precedes the next, the last precedes the first), or nil.
-func findCycle(n int, preds func(op int32, buf []int32) []int32) []int32 {
-	const (
-		unseen = iota
-		open
-		done
-	)
-	state := make([]uint8, n)
-	type frame struct {
-		op              int32
-		next, end, base int
+// The relations of the causal order's edges, and of cf's, for the cycle
+// search.
+const (
+	relProcess cycles.Rel = iota
+	relReads
+	relConflict
+)
+
+// anyCycle accepts every cycle of co ∪ cf.
+var anyCycle = cycles.AnyCycle("causal", relProcess, relReads, relConflict)
+
+// cycleWork bounds, in edges examined, the search for cycles shorter than
+// the first one found (checker/internal/graph's Limits.Work).
+const cycleWork = 1 << 24
+
+// shortestCycle returns a cycle of the graph b holds — each operation
+// precedes the next, the last precedes the first — or nil when it has
+// none: the shortest of them all when the search finishes within
+// cycleWork and ctx, else the shortest it found, through the first node
+// of the smallest strongly connected component at least.
+func shortestCycle(ctx context.Context, b *cycles.Builder) []int32 {
+	res := b.Build().ShortestCycleOfAll(ctx, anyCycle, cycles.Limits{Work: cycleWork, FirstInFull: true})
+	if res.Cycle == nil {
+		return nil
 	}
-	var stack []frame
-	var arena []int32 // every open frame's predecessors, stacked
-	push := func(op int32) {
-		base := len(arena)
-		arena = preds(op, arena)
-		stack = append(stack, frame{op: op, next: base, end: len(arena), base: base})
-		state[op] = open
-	}
-	for root := range n {
-		if state[root] != unseen {
-			continue
-		}
-		push(int32(root))
-		for len(stack) > 0 {
-			f := &stack[len(stack)-1]
-			if f.next == f.end {
-				state[f.op] = done
-				arena = arena[:f.base]
-				stack = stack[:len(stack)-1]
-				continue
-			}
-			p := arena[f.next]
-			f.next++
-			switch state[p] {
-			case open:
-				// p precedes f.op, and each frame precedes the one below
-				// it, down to p: f.op … p is the cycle in order.
-				var cyc []int32
-				for i := len(stack) - 1; i >= 0; i-- {
-					cyc = append(cyc, stack[i].op)
-					if stack[i].op == p {
-						break
-					}
-				}
-				return cyc
-			case unseen:
-				push(p)
-			}
-		}
-	}
-	return nil
+	return res.Cycle.Nodes
 }
 
 // summaryBytes estimates the memory newGraph needs for r: some 128 bytes

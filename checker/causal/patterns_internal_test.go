@@ -1,6 +1,7 @@
 package causal
 
 import (
+	"context"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -27,7 +28,7 @@ func TestGraphAnswersLikeReachability(t *testing.T) {
 		if err != nil || !r.Unique || len(r.ThinAir) > 0 {
 			continue
 		}
-		g := newGraph(r)
+		g := newGraph(context.Background(), r)
 		if g.order == nil {
 			continue
 		}

@@ -68,3 +68,29 @@ func BenchmarkSaturate(b *testing.B) {
 		b.ReportMetric(float64(len(g.derived)), "derived")
 	}
 }
+
+// BenchmarkCycle times the search for the cycle of a saturated graph
+// that saturation found cyclic (the stale history; the eventual one has
+// two cas that read the same write, and no graph), alone.
+func BenchmarkCycle(b *testing.B) {
+	for _, store := range []histgen.Store{histgen.Stale} {
+		h := generated(b, store)
+		r, err := reghist.Build(h, checker.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		g, _ := newGraph(r)
+		g.link()
+		sat, err := g.saturate(context.Background(), 1<<30)
+		if err != nil || !sat.cyclic {
+			b.Fatalf("%s: saturation found no cycle (%v)", store, err)
+		}
+		b.Run(store.String(), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				nodes, _ := g.cycle(context.Background())
+				b.ReportMetric(float64(len(nodes)), "nodes")
+			}
+		})
+	}
+}

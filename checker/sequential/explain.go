@@ -1,9 +1,11 @@
 package sequential
 
 import (
+	"context"
 	"slices"
 
 	"consist/checker"
+	cycles "consist/checker/internal/graph"
 	"consist/checker/internal/reghist"
 )
 
@@ -18,23 +20,47 @@ const sequentialTail = "no single order keeps each process's order and gives eve
 // a base edge).
 type link struct{ to, derived int32 }
 
-// cycle returns a shortest cycle through one node of a cycle of the
-// graph, whose last sort failed, as its nodes and the links between them
-// (links[i] leads from nodes[i] to the next node).
-func (g *graph) cycle() ([]int32, []link) {
-	out := map[int32][]link{}
+// The relations of the must-precede graph's edges, for the cycle search:
+// a base edge, or a derived one (base preferred where both join two nodes).
+const (
+	relBase cycles.Rel = iota
+	relDerived
+)
+
+// mustPrecede accepts every cycle of the must-precede graph.
+var mustPrecede = cycles.AnyCycle("must-precede", relBase, relDerived)
+
+// cycleWork bounds, in edges examined, the search for cycles shorter than
+// the first one found (checker/internal/graph's Limits.Work).
+const cycleWork = 1 << 24
+
+// cycle returns a short cycle of the graph, whose last sort failed, as
+// its nodes and the links between them (links[i] leads from nodes[i] to
+// the next node). It is the shortest cycle through a node found by
+// walking back from the first unsorted node, or a shorter one of the
+// same strongly connected component found within cycleWork.
+func (g *graph) cycle(ctx context.Context) ([]int32, []link) {
+	b := cycles.NewBuilder(int(g.nodes()))
 	in := map[int32]int32{}
-	add := func(from, to, derived int32) {
-		if g.pos[from] == -1 && g.pos[to] == -1 {
-			out[from] = append(out[from], link{to, derived})
-			in[to] = from
+	derivedOf := map[[2]int32]int32{}
+	add := func(from, to int32, r cycles.Rel) bool {
+		if g.pos[from] != -1 || g.pos[to] != -1 {
+			return false
 		}
+		b.Add(from, to, r)
+		in[to] = from
+		return true
 	}
 	for _, e := range g.base {
-		add(e.from, e.to, -1)
+		add(e.from, e.to, relBase)
 	}
 	for i, d := range g.derived {
-		add(g.after(d.w1), d.w2, int32(i))
+		from := g.after(d.w1)
+		if add(from, d.w2, relDerived) {
+			if _, ok := derivedOf[[2]int32{from, d.w2}]; !ok {
+				derivedOf[[2]int32{from, d.w2}] = int32(i)
+			}
+		}
 	}
 	// Every node left unsorted has an unsorted predecessor: walking back
 	// from any of them must come round to a node seen before, on a cycle.
@@ -44,39 +70,26 @@ func (g *graph) cycle() ([]int32, []link) {
 		seen[start] = true
 		start = in[start]
 	}
-	return shortestCycle(start, out)
-}
-
-// shortestCycle finds, breadth first, a shortest cycle through start.
-func shortestCycle(start int32, out map[int32][]link) ([]int32, []link) {
-	type back struct {
-		from int32
-		via  link
-	}
-	parent := map[int32]back{}
-	queue := []int32{start}
-	for len(queue) > 0 {
-		v := queue[0]
-		queue = queue[1:]
-		for _, l := range out[v] {
-			if l.to == start {
-				nodes, links := []int32{v}, []link{l}
-				for x := v; x != start; {
-					b := parent[x]
-					nodes, links = append(nodes, b.from), append(links, b.via)
-					x = b.from
-				}
-				slices.Reverse(nodes)
-				slices.Reverse(links)
-				return nodes, links
-			}
-			if _, ok := parent[l.to]; !ok {
-				parent[l.to] = back{v, l}
-				queue = append(queue, l.to)
-			}
+	cg := b.Build()
+	var comp []int32
+	for _, c := range cg.SCCs() {
+		if _, ok := slices.BinarySearch(c, start); ok {
+			comp = c
+			break
 		}
 	}
-	return nil, nil
+	starts := append([]int32{start}, slices.DeleteFunc(slices.Clone(comp), func(v int32) bool { return v == start })...)
+	res := cg.ShortestCycle(ctx, comp, mustPrecede, starts, cycles.Limits{Work: cycleWork, FirstInFull: true})
+	c := res.Cycle
+	links := make([]link, len(c.Nodes))
+	for i := range c.Nodes {
+		to := c.Nodes[(i+1)%len(c.Nodes)]
+		links[i] = link{to, -1}
+		if c.Rels[i] == relDerived {
+			links[i].derived = derivedOf[[2]int32{c.Nodes[i], to}]
+		}
+	}
+	return c.Nodes, links
 }
 
 // explainCycle describes a cycle of the graph as the anomaly: each

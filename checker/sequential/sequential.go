@@ -210,7 +210,7 @@ func decideByGraph(ctx context.Context, r *reghist.History, opts checker.Options
 		return stopped(res, err), nil
 	case sat.cyclic:
 		res.Verdict, res.Stats.Engine = checker.Invalid, SaturationEngine
-		res.Anomalies = []checker.Anomaly{g.explainCycle(g.cycle())}
+		res.Anomalies = []checker.Anomaly{g.explainCycle(g.cycle(ctx))}
 		return true, nil
 	case len(g.derived) == 0:
 		return false, nil // the same graph, the same guess

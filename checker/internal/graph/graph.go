@@ -12,6 +12,10 @@
 // relations spell a word of a regular language; it runs breadth first on
 // the product of the graph and the language's automaton, inside one
 // strongly connected component at a time, since every cycle lies in one.
+//
+// It is consist's one cycle finder: checker/txn's anomalies,
+// checker/sequential's must-precede cycles and checker/causal's cyclic
+// causal orders and conflicting write orders are all searched here.
 package graph
 
 import (
@@ -51,11 +55,12 @@ type Builder struct {
 // NewBuilder returns a builder of a graph on nodes 0..n-1.
 func NewBuilder(n int) *Builder { return &Builder{n: n} }
 
-// Grow makes room for n more edges, so that adding them does not copy.
-func (b *Builder) Grow(n int) {
-	b.from = slices.Grow(b.from, n)
-	b.to = slices.Grow(b.to, n)
-	b.rels = slices.Grow(b.rels, n)
+// Grow makes room for edges more edges, so that adding them allocates
+// nothing.
+func (b *Builder) Grow(edges int) {
+	b.from = slices.Grow(b.from, edges)
+	b.to = slices.Grow(b.to, edges)
+	b.rels = slices.Grow(b.rels, edges)
 }
 
 // Add adds the edge from → to with relation r. Adding the same pair again
@@ -86,9 +91,25 @@ type Graph struct {
 }
 
 // Build sorts and merges the edges into a Graph. The builder may be
-// reused afterwards only to build the same graph again.
+// reused afterwards only to build the same graph again. It is two stable
+// counting sorts, by target then by source, so each row comes out sorted
+// by target: linear in nodes and edges, with no allocation per row.
 func (b *Builder) Build() *Graph {
 	g := &Graph{off: make([]int32, b.n+1)}
+	// By target: byTo lists the edges in ascending order of target.
+	at := make([]int32, b.n+1)
+	for _, t := range b.to {
+		at[t+1]++
+	}
+	for v := 0; v < b.n; v++ {
+		at[v+1] += at[v]
+	}
+	byTo := make([]int32, len(b.to))
+	for i, t := range b.to {
+		byTo[at[t]] = int32(i)
+		at[t]++
+	}
+	// By source, keeping that order within each row.
 	for _, f := range b.from {
 		g.off[f+1]++
 	}
@@ -97,20 +118,18 @@ func (b *Builder) Build() *Graph {
 	}
 	to := make([]int32, len(b.to))
 	rels := make([]Mask, len(b.to))
-	fill := slices.Clone(g.off[:b.n])
-	for i, f := range b.from {
+	fill := at[:b.n] // reused: the targets' offsets are no longer needed
+	copy(fill, g.off[:b.n])
+	for _, i := range byTo {
+		f := b.from[i]
 		j := fill[f]
 		fill[f]++
 		to[j], rels[j] = b.to[i], b.rels[i]
 	}
-	// Sort each row by target and merge duplicates in place.
+	// Merge duplicates in place.
 	w := int32(0)
 	for v := 0; v < b.n; v++ {
 		lo, hi := g.off[v], g.off[v+1]
-		row := edgeRow{to[lo:hi], rels[lo:hi]}
-		if !slices.IsSorted(row.to) {
-			sortRow(row)
-		}
 		g.off[v] = w
 		for i := lo; i < hi; i++ {
 			if w > g.off[v] && to[w-1] == to[i] {
@@ -124,23 +143,6 @@ func (b *Builder) Build() *Graph {
 	g.off[b.n] = w
 	g.to, g.rels = to[:w:w], rels[:w:w]
 	return g
-}
-
-type edgeRow struct {
-	to   []int32
-	rels []Mask
-}
-
-func sortRow(r edgeRow) {
-	idx := make([]int, len(r.to))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int { return int(r.to[a]) - int(r.to[b]) })
-	to, rels := slices.Clone(r.to), slices.Clone(r.rels)
-	for i, j := range idx {
-		r.to[i], r.rels[i] = to[j], rels[j]
-	}
 }
 
 // Nodes returns the number of nodes.
@@ -251,15 +253,16 @@ func (g *Graph) SCCs() [][]int32 {
 			for stack[i] != v {
 				i--
 			}
-			comp := slices.Clone(stack[i:])
-			stack = stack[:i]
+			comp := stack[i:]
 			for _, w := range comp {
 				onStack[w] = false
 			}
 			if len(comp) > 1 || g.Rels(v, v) != 0 {
+				comp = slices.Clone(comp) // only these: most components are single nodes
 				slices.Sort(comp)
 				out = append(out, comp)
 			}
+			stack = stack[:i]
 		}
 	}
 	slices.SortFunc(out, func(a, b []int32) int { return int(a[0]) - int(b[0]) })
@@ -305,6 +308,17 @@ func NewAutomaton(name string, states int, accept []int, transitions ...Transiti
 		a.accept[s] = true
 	}
 	return a
+}
+
+// AnyCycle returns the automaton of every cycle whose edges carry one of
+// rels: one state, accepting. Its search is the plain shortest-cycle
+// search, and it finds a cycle in every component.
+func AnyCycle(name string, rels ...Rel) *Automaton {
+	ts := make([]Transition, len(rels))
+	for i, r := range rels {
+		ts[i] = Transition{0, r, 0}
+	}
+	return NewAutomaton(name, 1, []int{0}, ts...)
 }
 
 // Name returns the automaton's name.
@@ -355,6 +369,12 @@ type Cycle struct {
 // Limits bound a search: Work counts edges examined (0: no bound).
 type Limits struct {
 	Work int64
+	// FirstInFull searches the first start to its end whatever Work says,
+	// so that a cycle through it, when there is one, is always found;
+	// Work then bounds the search for shorter cycles through the other
+	// starts. With AnyCycle a search with FirstInFull always finds a
+	// cycle, at the cost of one breadth-first search of the component.
+	FirstInFull bool
 }
 
 // Search is the outcome of a cycle search.
@@ -380,17 +400,44 @@ type Search struct {
 // that is still accepted, and when none is, the start yields nothing and
 // the search is not Complete. Every cycle returned is simple.
 func (g *Graph) ShortestCycle(ctx context.Context, comp []int32, a *Automaton, starts []int32, lim Limits) Search {
+	res := Search{Complete: true}
+	g.shortestIn(ctx, comp, a, starts, lim, &res)
+	return res
+}
+
+// ShortestCycleOfAll searches every component of g (those SCCs returns),
+// smallest first, and returns the shortest cycle a accepts in any of
+// them; nil when g has none. Limits apply to the whole search, and
+// FirstInFull to the first start of the first component.
+func (g *Graph) ShortestCycleOfAll(ctx context.Context, a *Automaton, lim Limits) Search {
+	comps := g.SCCs()
+	slices.SortStableFunc(comps, func(x, y []int32) int { return len(x) - len(y) })
+	res := Search{Complete: true}
+	for _, comp := range comps {
+		if res.Cycle != nil && len(res.Cycle.Nodes) == 1 {
+			break
+		}
+		g.shortestIn(ctx, comp, a, nil, lim, &res)
+		lim.FirstInFull = false
+	}
+	return res
+}
+
+// shortestIn searches comp from each start for a cycle shorter than
+// res.Cycle, updating res; lim.Work bounds res.Work, the work so far.
+func (g *Graph) shortestIn(ctx context.Context, comp []int32, a *Automaton, starts []int32, lim Limits, res *Search) {
 	s := newSearcher(g, comp, a)
+	s.work = res.Work
 	if starts == nil {
 		starts = comp
 	}
-	res := Search{Complete: true}
 	for i, start := range starts {
-		if i&63 == 0 && ctx.Err() != nil {
+		full := i == 0 && lim.FirstInFull
+		if i&63 == 0 && ctx.Err() != nil && !full {
 			res.Complete = false
 			break
 		}
-		if lim.Work > 0 && s.work >= lim.Work {
+		if lim.Work > 0 && s.work >= lim.Work && !full {
 			res.Complete = false
 			break
 		}
@@ -401,8 +448,15 @@ func (g *Graph) ShortestCycle(ctx context.Context, comp []int32, a *Automaton, s
 				break // a self-loop: nothing is shorter
 			}
 		}
-		c := s.from(start, bound, lim.Work)
+		workLimit := lim.Work
+		if full {
+			workLimit = 0
+		}
+		c := s.from(start, bound, workLimit)
 		if c == nil {
+			if workLimit > 0 && s.work >= workLimit {
+				res.Complete = false // cut short: a cycle through start may be missed
+			}
 			continue
 		}
 		if c, ok := simplify(c, a); ok {
@@ -415,7 +469,6 @@ func (g *Graph) ShortestCycle(ctx context.Context, comp []int32, a *Automaton, s
 		}
 	}
 	res.Work = s.work
-	return res
 }
 
 // searcher holds the buffers of searches in one component, reused across

@@ -83,6 +83,37 @@ func TestBuildMergesAndSorts(t *testing.T) {
 }
 
 // reach is the transitive closure by brute force.
+// Edges added in any order, repeated, come out in rows sorted by target,
+// each pair once with the union of its relations.
+func TestBuildShuffled(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := 0; trial < 200; trial++ {
+		n := 1 + rng.IntN(30)
+		want := map[[2]int32]Mask{}
+		b := NewBuilder(n)
+		for e := rng.IntN(4 * n); e > 0; e-- {
+			u, v, r := int32(rng.IntN(n)), int32(rng.IntN(n)), Rel(rng.IntN(3))
+			b.Add(u, v, r)
+			want[[2]int32{u, v}] |= Of(r)
+		}
+		g := b.Build()
+		if g.Edges() != len(want) {
+			t.Fatalf("trial %d: %d edges, want %d", trial, g.Edges(), len(want))
+		}
+		for u := int32(0); u < int32(n); u++ {
+			ts, rs := g.Out(u)
+			for i, v := range ts {
+				if i > 0 && ts[i-1] >= v {
+					t.Fatalf("trial %d: row of %d not strictly ascending: %v", trial, u, ts)
+				}
+				if want[[2]int32{u, v}] != rs[i] {
+					t.Fatalf("trial %d: %d→%d carries %b, want %b", trial, u, v, rs[i], want[[2]int32{u, v}])
+				}
+			}
+		}
+	}
+}
+
 func reach(n int, edges map[[2]int32]Mask) [][]bool {
 	r := make([][]bool, n)
 	for i := range r {
@@ -216,6 +247,13 @@ func TestShortestCycleAgreesWithEnumeration(t *testing.T) {
 			if !complete {
 				incomplete[a.Name()]++
 			}
+			all := g.ShortestCycleOfAll(context.Background(), a, Limits{})
+			if all.Complete != complete || (all.Cycle == nil) != (got == 0) || all.Cycle != nil && len(all.Cycle.Nodes) != got {
+				t.Fatalf("trial %d, %s: ShortestCycleOfAll found %+v (complete %v), the components one by one %d edges (complete %v)", trial, a.Name(), all.Cycle, all.Complete, got, complete)
+			}
+			if all.Cycle != nil {
+				checkCycle(t, g, a, all.Cycle)
+			}
 			// An incomplete search may miss the shortest cycle, never
 			// invent a shorter one.
 			if got != want && (complete || (got != 0 && got < want)) {
@@ -287,6 +325,64 @@ func TestShortestCycleHonoursLimits(t *testing.T) {
 	res = g.ShortestCycle(context.Background(), comps[0], g0, []int32{17}, Limits{})
 	if !res.Complete || res.Cycle == nil || len(res.Cycle.Nodes) != n || res.Cycle.Nodes[0] != 17 {
 		t.Fatalf("the ring from node 17: %+v", res.Cycle)
+	}
+}
+
+// FirstInFull finds a cycle however small the work limit; the limit
+// then stops the search for shorter ones.
+func TestFirstInFull(t *testing.T) {
+	// A ring of 1,000 nodes, and a triangle through node 500.
+	const n = 1000
+	b := NewBuilder(n + 2)
+	b.Grow(n + 3)
+	for v := int32(0); v < n; v++ {
+		b.Add(v, (v+1)%n, ww)
+	}
+	b.Add(500, n, wr)
+	b.Add(n, n+1, wr)
+	b.Add(n+1, 500, wr)
+	g := b.Build()
+	comp := g.SCCs()[0]
+	any := AnyCycle("any", ww, wr)
+	res := g.ShortestCycle(context.Background(), comp, any, nil, Limits{Work: 10, FirstInFull: true})
+	if res.Cycle == nil || res.Complete || len(res.Cycle.Nodes) != n || res.Cycle.Nodes[0] != 0 {
+		t.Fatalf("limited to 10 edges, from node 0 in full: %+v, complete %v; want the ring, incomplete", res.Cycle, res.Complete)
+	}
+	checkCycle(t, g, any, res.Cycle)
+	res = g.ShortestCycle(context.Background(), comp, any, nil, Limits{Work: 1 << 30, FirstInFull: true})
+	if res.Cycle == nil || !res.Complete || len(res.Cycle.Nodes) != 3 {
+		t.Fatalf("unlimited: %+v, complete %v; want the triangle", res.Cycle, res.Complete)
+	}
+	checkCycle(t, g, any, res.Cycle)
+	if res := g.ShortestCycle(context.Background(), comp, any, nil, Limits{Work: 10}); res.Cycle != nil || res.Complete {
+		t.Fatalf("limited to 10 edges without FirstInFull: %+v, complete %v; want nothing, incomplete", res.Cycle, res.Complete)
+	}
+	all := g.ShortestCycleOfAll(context.Background(), g0, Limits{Work: 10, FirstInFull: true})
+	if all.Cycle == nil || len(all.Cycle.Nodes) != n {
+		t.Fatalf("G0 over every component: %+v; want the ring of ww", all.Cycle)
+	}
+}
+
+// Cancelling the context stops every start but the one FirstInFull
+// searches.
+func TestFirstInFullOutlivesCancel(t *testing.T) {
+	// A ring of 200 nodes with a chord 150 → 120: the context is looked
+	// at every 64 starts, so the search stops before it finds the chord's
+	// cycle.
+	b := NewBuilder(200)
+	for v := int32(0); v < 200; v++ {
+		b.Add(v, (v+1)%200, ww)
+	}
+	b.Add(150, 120, ww)
+	g := b.Build()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res := g.ShortestCycleOfAll(ctx, g0, Limits{FirstInFull: true})
+	if res.Cycle == nil || res.Complete || len(res.Cycle.Nodes) != 200 {
+		t.Fatalf("cancelled, first start in full: %+v, complete %v", res.Cycle, res.Complete)
+	}
+	if res := g.ShortestCycleOfAll(ctx, g0, Limits{}); res.Cycle != nil || res.Complete {
+		t.Fatalf("cancelled: %+v, complete %v", res.Cycle, res.Complete)
 	}
 }
 
