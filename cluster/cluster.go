@@ -163,7 +163,7 @@ func Up(ctx context.Context, kindName string, opts Options) (*Cluster, error) {
 	base := opts.BasePort
 	if base == 0 {
 		var err error
-		if base, err = freePorts(k.ports); err != nil {
+		if base, err = FreePorts(k.ports); err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", kindName, err)
 		}
 	}
@@ -467,8 +467,9 @@ func traversable(dir string) error {
 	}
 }
 
-// freePorts finds n consecutive free ports on loopback.
-func freePorts(n int) (int, error) {
+// FreePorts finds n consecutive free ports on loopback and returns the
+// first.
+func FreePorts(n int) (int, error) {
 	for range 50 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -43,7 +43,11 @@ func TestRunTargetOnLocalCluster(t *testing.T) {
 		servertest.Binary(t, bin)
 	}
 	dir := filepath.Join(cluster.TempDir(t), "redis")
-	port := freePort(t)
+	base, err := cluster.FreePorts(2) // the primary's and the replica's
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(base)
 	code, stdout, stderr := runCLI(t, "cluster", "up", "redis", "--dir", dir, "--base-port", port)
 	if code != exitValid {
 		t.Fatalf("cluster up: exit %d\n%s%s", code, stdout, stderr)
@@ -73,13 +77,3 @@ func TestRunTargetOnLocalCluster(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
-}
