@@ -76,4 +76,3 @@ func TestRunTargetOnLocalCluster(t *testing.T) {
 		t.Fatalf("cluster status after down: exit %d, want 1", code)
 	}
 }
-
