@@ -472,8 +472,11 @@ func checkSource(ctx context.Context, stdin io.Reader, stderr io.Writer, src sou
 	case errors.Is(err, history.ErrTooBig):
 		fr.Results = unread(models, fmt.Sprintf("%v: it would take more than the --max-memory budget of %s to check; raise --max-memory", err, membudget.Size(opts.MemoryBudget())))
 		return fr, nil
-	case err != nil && ctx.Err() != nil:
+	case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
 		fr.Results = unread(models, fmt.Sprintf("reading the history did not finish within --timeout (%v): %v", opts.Timeout, err))
+		return fr, nil
+	case err != nil && ctx.Err() != nil:
+		fr.Results = unread(models, fmt.Sprintf("reading the history was stopped: %v", context.Cause(ctx)))
 		return fr, nil
 	}
 	if err != nil {
