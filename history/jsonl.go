@@ -104,20 +104,10 @@ func decodeJSONLines(data []byte, name string, first int, fast bool, events []Ev
 	return nil
 }
 
-// decodeEvent decodes one JSON Lines event, with the fast decoder where it
-// can and encoding/json where it cannot. It sets
-// Index to -1 when the line carries none. A field that is null counts as
-// absent, except type, process and f, which must be given.
-func decodeEvent(line []byte) (Event, error) {
-	var fast fastDecoder
-	if e, ok := fast.event(line); ok {
-		return e, nil
-	}
-	return decodeEventJSON(line)
-}
-
-// decodeEventJSON is decodeEvent with encoding/json: the reference that
-// fastDecoder must match, and the source of every error message.
+// decodeEventJSON decodes one JSON Lines event with encoding/json: the
+// reference that fastDecoder must match, and the source of every error
+// message. It sets Index to -1 when the line carries none. A field that is
+// null counts as absent, except type, process and f, which must be given.
 func decodeEventJSON(line []byte) (Event, error) {
 	raw, err := decodeObject(line)
 	if err != nil {

@@ -22,7 +22,7 @@ func buildConsist(t *testing.T) string {
 	t.Helper()
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("no go command to build consist with")
+		servertest.Missing(t, "no go command to build consist with")
 	}
 	bin := filepath.Join(t.TempDir(), "consist")
 	out, err := exec.Command(gobin, "build", "-o", bin, "consist/cmd/consist").CombinedOutput()

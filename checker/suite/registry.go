@@ -63,8 +63,11 @@ var registry = []Registration{
 	{Checker: txn.Checker{}, Batch: true, Histories: "transactional histories (txn of append and list reads, Elle's list-append; or of w and r, Elle's rw-register)"},
 }
 
-// registrations maps each model to the registration of its checker.
-func registrations() map[checker.Model]*Registration {
+// byModel maps each model to the registration of its checker; the
+// registry is fixed, so it is indexed once.
+var byModel = indexRegistry()
+
+func indexRegistry() map[checker.Model]*Registration {
 	out := map[checker.Model]*Registration{}
 	for i := range registry {
 		for _, m := range registry[i].Checker.Models() {

@@ -27,7 +27,7 @@ import (
 // registry, registry.go).
 func Checkers() map[checker.Model]checker.Checker {
 	out := map[checker.Model]checker.Checker{}
-	for m, r := range registrations() {
+	for m, r := range byModel {
 		out[m] = r.Checker
 	}
 	return out
@@ -39,7 +39,7 @@ const Engine = "lattice"
 // expensive reports whether m's checker searches (Cost Search): such
 // models run last, and only if the lattice leaves them undecided.
 func expensive(m checker.Model) bool {
-	r, ok := registrations()[m]
+	r, ok := byModel[m]
 	return ok && r.Cost == Search
 }
 
@@ -116,7 +116,7 @@ func Check(ctx context.Context, h *history.History, opts checker.Options, models
 			return
 		}
 		ms := []checker.Model{m}
-		if reg := registrations()[m]; reg != nil && reg.Batch {
+		if reg := byModel[m]; reg != nil && reg.Batch {
 			// One analysis decides every model of the checker: ask for
 			// all of those still needed at once.
 			ms = ms[:0]
@@ -248,7 +248,7 @@ func explainHelpers(done map[checker.Model]*checker.Result, unsettled map[checke
 
 // histories names the histories the checker of m judges.
 func histories(m checker.Model) string {
-	if r, ok := registrations()[m]; ok && r.Histories != "" {
+	if r, ok := byModel[m]; ok && r.Histories != "" {
 		return r.Histories
 	}
 	return registerHistories

@@ -79,7 +79,7 @@ func Start(t testing.TB) *Browser {
 	t.Helper()
 	path := Path()
 	if _, err := os.Stat(path); err != nil {
-		missing(t, path+" is not installed: run scripts/chromium.sh install (as root), or set "+PathEnv+" to a Chromium binary")
+		servertest.Missing(t, path+" is not installed: run scripts/chromium.sh install (as root), or set "+PathEnv+" to a Chromium binary")
 	}
 	opts := append([]chromedp.ExecAllocatorOption{}, chromedp.DefaultExecAllocatorOptions[:]...)
 	opts = append(opts, chromedp.ExecPath(path), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800))
@@ -105,14 +105,6 @@ func Start(t testing.TB) *Browser {
 		t.Fatalf("start %s: no answer within %s: check that it runs with --%s", path, StartTimeout, strings.Join(Flags, " --"))
 	}
 	return &Browser{ctx: ctx}
-}
-
-func missing(t testing.TB, why string) {
-	t.Helper()
-	if os.Getenv(servertest.Require) == "1" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
 }
 
 // Message is one line of a page's console: a call of the console API, an

@@ -32,7 +32,7 @@ func Env(t testing.TB, name string) string {
 	t.Helper()
 	v := os.Getenv(name)
 	if v == "" {
-		missing(t, name+" is not set: start the servers with scripts/servers.sh start and source the file it names, or run make test")
+		Missing(t, name+" is not set: start the servers with scripts/servers.sh start and source the file it names, or run make test")
 	}
 	return v
 }
@@ -49,7 +49,7 @@ func List(t testing.TB, name string) []string {
 func Binary(t testing.TB, path string) {
 	t.Helper()
 	if _, err := os.Stat(path); err != nil {
-		missing(t, path+" is not installed: run scripts/servers.sh install (as root)")
+		Missing(t, path+" is not installed: run scripts/servers.sh install (as root)")
 	}
 }
 
@@ -58,11 +58,13 @@ func Binary(t testing.TB, path string) {
 func Root(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		missing(t, "partitions need root (nft rules and a uid per member): run the tests as root")
+		Missing(t, "partitions need root (nft rules and a uid per member): run the tests as root")
 	}
 }
 
-func missing(t testing.TB, why string) {
+// Missing skips t saying why a server or tool it needs is missing, or
+// fails it when the environment requires every server (Require).
+func Missing(t testing.TB, why string) {
 	t.Helper()
 	if os.Getenv(Require) == "1" {
 		t.Fatal(why)

@@ -45,11 +45,10 @@ func (m Mask) Has(r Rel) bool { return m&(1<<r) != 0 }
 
 // Builder collects edges; Build freezes them into a Graph.
 type Builder struct {
-	n     int
-	from  []int32
-	to    []int32
-	rels  []Mask
-	added int
+	n    int
+	from []int32
+	to   []int32
+	rels []Mask
 }
 
 // NewBuilder returns a builder of a graph on nodes 0..n-1.
