@@ -53,9 +53,38 @@ const (
 	// int64); transfer takes {"from", "to", "amount"} and is not applied
 	// when it would overdraw the source; read returns every balance.
 	Bank
+	// Txn: a transaction over several keys. F is "txn", Key is nil and
+	// Value is a []MicroOp; Do performs them atomically (as far as the
+	// store's isolation goes) and returns the same micro-ops, in order,
+	// with each read's Value filled in. Lists (append, r of a []any) and
+	// registers (w, r of a single value) are not mixed in one store's
+	// keys. An error wrapping ErrNotApplied says the transaction aborted
+	// and none of it took effect.
+	Txn
 )
 
-var kindNames = [...]string{Register: "register", Counter: "counter", Set: "set", List: "list", Bank: "bank"}
+var kindNames = [...]string{Register: "register", Counter: "counter", Set: "set", List: "list", Bank: "bank", Txn: "txn"}
+
+// MicroOp is one step of a transaction (Kind Txn), in the terms of the
+// history format's micro-ops: F is "append" (add Value to the end of the
+// list at Key), "w" (set the register at Key to Value) or "r" (read Key:
+// Value is nil when asked, and holds the list or the register's value,
+// nil for never written, in the answer).
+type MicroOp struct {
+	F     string
+	Key   any
+	Value any
+}
+
+// MicroOpsValue returns mops as the history records a transaction's
+// value: [["append", k, v], ["r", k, [v...]], ...].
+func MicroOpsValue(mops []MicroOp) []any {
+	out := make([]any, len(mops))
+	for i, m := range mops {
+		out[i] = []any{m.F, m.Key, m.Value}
+	}
+	return out
+}
 
 // String names the kind.
 func (k Kind) String() string {
@@ -63,6 +92,32 @@ func (k Kind) String() string {
 		return kindNames[k]
 	}
 	return fmt.Sprintf("Kind(%d)", k)
+}
+
+// Holder is implemented by stores that keep only some kinds of object.
+// A store that does not implement it is taken to keep every kind but
+// Txn: transactions must be declared.
+type Holder interface {
+	// Holds reports whether the store can perform operations on objects
+	// of kind k, and if not, why (in a sentence that names what to use
+	// instead).
+	Holds(k Kind) (bool, string)
+}
+
+// Supports returns nil when store can perform operations of kind k, and
+// otherwise an error that says why, so that a run can refuse the store
+// before it starts.
+func Supports(store Store, k Kind) error {
+	if h, ok := store.(Holder); ok {
+		if ok, why := h.Holds(k); !ok {
+			return fmt.Errorf("the store does not take %s operations: %s", k, why)
+		}
+		return nil
+	}
+	if k == Txn {
+		return fmt.Errorf("the store does not take transactions: its adapter does not declare them")
+	}
+	return nil
 }
 
 // Client performs one process's operations against one node.
