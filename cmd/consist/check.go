@@ -18,12 +18,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"consist/checker"
-	"consist/checker/linearizable"
 	"consist/checker/suite"
 	"consist/history"
 	"consist/internal/membudget"
 	"consist/recommend"
 	"consist/report"
+	"consist/report/porcupine"
 )
 
 type checkFlags struct {
@@ -524,7 +524,7 @@ func firstNonlinearizableKey(fr report.FileResult) (any, bool) {
 
 func writeHTML(ctx context.Context, path string, h *history.History, opts checker.Options, key any) error {
 	var buf bytes.Buffer
-	if err := linearizable.WriteHTML(ctx, &buf, h, opts, key); err != nil {
+	if err := porcupine.WriteHTML(ctx, &buf, h, opts, key); err != nil {
 		return err
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {

@@ -1,4 +1,4 @@
-package linearizable
+package porcupine
 
 import (
 	"bytes"

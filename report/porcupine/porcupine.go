@@ -1,4 +1,9 @@
-package linearizable
+// Package porcupine writes Porcupine's interactive visualization of a
+// register history's object (github.com/anishathalye/porcupine): every
+// operation on a timeline and the longest partial linearizations
+// Porcupine's search finds (checker/linearizable.Explore runs it), made
+// safe to open whatever the history holds.
+package porcupine
 
 import (
 	"bytes"
@@ -9,19 +14,20 @@ import (
 	"html"
 	"io"
 	"strings"
-	"time"
 
-	"github.com/anishathalye/porcupine"
+	porc "github.com/anishathalye/porcupine"
 
 	"consist/checker"
+	"consist/checker/linearizable"
 	"consist/history"
 )
 
 // WriteHTML writes Porcupine's interactive visualization of the object that
 // key names (nil for the single default register): every operation on a
 // timeline, and the longest partial linearizations Porcupine finds. It runs
-// Porcupine's own search on that object alone, bounded by opts.Timeout; a
-// history Porcupine cannot finish in time is shown as far as it got.
+// Porcupine's own search on that object alone (linearizable.Explore),
+// bounded by opts.Timeout; a history Porcupine cannot finish in time is
+// shown as far as it got.
 //
 // Nothing a history holds runs in the page. Porcupine shows an operation's
 // description with textContent, so it is passed as text (inside the page's
@@ -45,64 +51,20 @@ type pageSafety struct {
 }
 
 func writeHTML(ctx context.Context, w io.Writer, h *history.History, opts checker.Options, key any, safety pageSafety) error {
-	obj, err := objectOf(h)
+	ex, err := linearizable.Explore(ctx, h, opts, key)
 	if err != nil {
-		return fmt.Errorf("visualize %s: %w", h.Source, err)
+		return fmt.Errorf("visualize: %w", err)
 	}
-	var part *partition
-	for _, p := range partitionOps(h, obj, opts.NilRead) {
-		for _, k := range p.keys {
-			if history.Equal(k, key) {
-				part = p
-			}
-		}
-	}
-	if part == nil {
-		return fmt.Errorf("visualize %s: no operations on key %s: pass a key the history uses", h.Source, history.Describe(key))
-	}
-	sp, ops := part.compile(obj, opts.Initial, &share{of: newBudget(opts.MemoryBudget())})
-	d := newDescriber(h, part)
-	end := int64(len(h.Events))
-	pops := make([]porcupine.Operation, len(ops))
-	for i, op := range ops {
-		ret := int64(op.ret)
-		if op.ret == never {
-			ret = end
-		}
-		pops[i] = porcupine.Operation{ClientId: int(part.ops[i].Process), Input: i, Call: int64(op.call), Return: ret}
-	}
-	inner := func(s string) string { return s }
+	model := ex.Model
+	// Porcupine shows an operation's description with textContent: text,
+	// not markup. It shows states with innerHTML: escaped here.
 	if safety.escape {
-		inner = html.EscapeString
+		describe := model.DescribeState
+		model.DescribeState = func(state any) string { return html.EscapeString(describe(state)) }
 	}
-	model := porcupine.NondeterministicModel{
-		Init: func() []any { return []any{sp.init()} },
-		Step: func(state, input, _ any) []any {
-			i := input.(int)
-			next, ok := sp.step(state.(int32), i)
-			switch {
-			case ok && ops[i].optional:
-				return []any{next, state}
-			case ok:
-				return []any{next}
-			case ops[i].optional:
-				return []any{state}
-			}
-			return nil
-		},
-		// Shown with textContent: text, not markup.
-		DescribeOperation: func(input, _ any) string { return d.opText(part.ops[input.(int)]) },
-		// Shown with innerHTML: escaped.
-		DescribeState:             func(state any) string { return inner(sp.describe(state.(int32))) },
-		DescribeOperationMetadata: func(any) string { return "" },
-	}
-	timeout := opts.Timeout
-	if deadline, ok := ctx.Deadline(); ok && (timeout == 0 || time.Until(deadline) < timeout) {
-		timeout = time.Until(deadline)
-	}
-	_, info := porcupine.CheckOperationsVerbose(model.ToModel(), pops, timeout)
+	model.DescribeOperationMetadata = func(any) string { return "" }
 	var page bytes.Buffer
-	if err := porcupine.Visualize(model.ToModel(), info, &page); err != nil {
+	if err := porc.Visualize(model, ex.Info, &page); err != nil {
 		return fmt.Errorf("visualize %s: %w", h.Source, err)
 	}
 	out := page.Bytes()
