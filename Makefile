@@ -10,11 +10,13 @@ FUZZTIME ?= 60s
 # missing, starts them for the tests and stops them after, whatever the
 # outcome — unless they were up before, then they are left up (the
 # reference corpora in ../shared/data are checked when present).
-# scripts/chromium.sh installs the headless Chromium the browser tests use.
+# scripts/chromium.sh installs the headless Chromium the browser tests use,
+# scripts/tools.sh xmllint (the JUnit XML tests validate with it).
 test:
 	$(GO) vet ./...
 	scripts/servers.sh install
 	scripts/chromium.sh install
+	scripts/tools.sh install
 	if scripts/servers.sh status >/dev/null 2>&1; then was_up=1; else was_up=; fi; \
 	env_file=$$(scripts/servers.sh start | tail -n 1) && \
 	. "$$env_file" && \

@@ -1,5 +1,8 @@
-// Package report renders check results for people and programs: a text
-// table with the witnesses beneath it, and JSON.
+// Package report renders what a check or a run found, for people and
+// programs, from one model (Report): a text table with the witnesses
+// beneath it, JSON, JUnit XML for CI systems and Markdown for a
+// pull-request comment. Checkers return data only; every rendering of it
+// is here (and the sentences in checker/render.go).
 package report
 
 import (
@@ -47,15 +50,25 @@ func (f FileResult) Worst() checker.Verdict {
 	return worst
 }
 
-// WriteText writes a table of the verdicts (model, verdict, anomalies,
-// time) and, beneath it, the reason of every unknown verdict and every
+// WriteText writes, for each file of the report in turn, a table of the
+// verdicts (model, verdict, anomalies, time) and, beneath it, the reason of every unknown verdict and every
 // anomaly's explanation: an anomaly several models found is shown once,
 // with the models it breaks, and its operations are named by index and
 // line. Then, apart under their own heading, come the measurements
 // (checker.Measured results), which judge nothing. Every string that came
 // from the history is escaped (checker.Escape), so no history can move
 // the cursor, recolour the terminal or forge a line.
-func WriteText(w io.Writer, f FileResult) error {
+func WriteText(w io.Writer, rep Report) error {
+	for _, f := range rep.Files {
+		if err := writeFileText(w, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFileText writes one file's part of the text report.
+func writeFileText(w io.Writer, f FileResult) error {
 	if f.Error != "" {
 		_, err := fmt.Fprintf(w, "%s: error: %s\n", checker.Escape(f.File), checker.Escape(f.Error))
 		return err
@@ -98,8 +111,8 @@ func WriteText(w io.Writer, f FileResult) error {
 	}
 	writeImplied(&b, verdicts)
 	for _, r := range verdicts {
-		if d, ok := r.Details.(interface{ Text() string }); ok {
-			fmt.Fprintf(&b, "%s:\n%s", r.Model, indent(d.Text()))
+		if text, ok := DetailsText(r.Details); ok {
+			fmt.Fprintf(&b, "%s:\n%s", r.Model, indent(text))
 		}
 		if r.Reason != "" && r.ImpliedBy == "" {
 			fmt.Fprintf(&b, "%s %s: %s\n", r.Model, r.Verdict, checker.Escape(r.Reason))
@@ -145,8 +158,8 @@ func writeMeasures(b *strings.Builder, measures []checker.Result) {
 			fmt.Fprintf(b, ": %s", checker.Escape(r.Reason))
 		}
 		b.WriteString("\n")
-		if d, ok := r.Details.(interface{ Text() string }); ok {
-			b.WriteString(indent(indent(d.Text())))
+		if text, ok := DetailsText(r.Details); ok {
+			b.WriteString(indent(indent(text)))
 		}
 	}
 }
@@ -242,8 +255,14 @@ func writeImplied(b *strings.Builder, results []checker.Result) {
 	}
 }
 
-// WriteJSON writes the results of every file as one indented JSON array.
-func WriteJSON(w io.Writer, files []FileResult) error {
+// WriteJSON writes the results of every file of the report as one
+// indented JSON array of FileResult, the form of a run folder's
+// results.json.
+func WriteJSON(w io.Writer, rep Report) error {
+	files := rep.Files
+	if files == nil {
+		files = []FileResult{}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(files); err != nil {

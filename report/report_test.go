@@ -9,16 +9,17 @@ import (
 
 	"consist/checker"
 	"consist/checker/linearizable"
+	"consist/checker/staleness"
 	"consist/checker/suite"
 	"consist/history"
 )
 
 func TestWriteTextShowsVerdictsReasonsAndWitnesses(t *testing.T) {
 	var b bytes.Buffer
-	err := WriteText(&b, FileResult{File: "h.jsonl", Format: "jsonl", Ops: 3, Processes: 2, Results: []checker.Result{
+	err := WriteText(&b, Report{Files: []FileResult{{File: "h.jsonl", Format: "jsonl", Ops: 3, Processes: 2, Results: []checker.Result{
 		{Model: checker.Linearizable, Verdict: checker.Invalid, Reason: "1 object(s) left unchecked", Stats: checker.Stats{Duration: 1500 * time.Microsecond},
 			Anomalies: []checker.Anomaly{{Kind: "stale-read", Key: "x", Ops: []int64{1, 5, 9}, Sentence: checker.Say("Process 2's read returned 1.")}}},
-	}})
+	}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +33,7 @@ func TestWriteTextShowsVerdictsReasonsAndWitnesses(t *testing.T) {
 
 func TestWriteTextReportsAFileError(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteText(&b, FileResult{File: "bad.edn", Error: "bad.edn:3: the op map is never closed"}); err != nil {
+	if err := WriteText(&b, Report{Files: []FileResult{{File: "bad.edn", Error: "bad.edn:3: the op map is never closed"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := b.String(); got != "bad.edn: error: bad.edn:3: the op map is never closed\n" {
@@ -47,19 +48,14 @@ func TestWorstVerdict(t *testing.T) {
 	}
 }
 
-// textDetails is a Details value with a Text method, as the measures'.
-type textDetails string
-
-func (d textDetails) Text() string { return string(d) }
-
 func TestWriteTextShowsMeasurementsApart(t *testing.T) {
 	var b bytes.Buffer
-	err := WriteText(&b, FileResult{File: "h.edn", Format: "edn", Ops: 3, Processes: 2, Results: []checker.Result{
+	err := WriteText(&b, Report{Files: []FileResult{{File: "h.edn", Format: "edn", Ops: 3, Processes: 2, Results: []checker.Result{
 		{Model: checker.Linearizable, Verdict: checker.Valid},
 		{Model: checker.Sequential, Verdict: checker.Valid, ImpliedBy: checker.Linearizable, Reason: "implied"},
-		{Model: checker.BoundedStaleness, Verdict: checker.Measured, Reason: "no staleness bound was given", Details: textDetails("key  reads\nall  3")},
+		{Model: checker.BoundedStaleness, Verdict: checker.Measured, Reason: "no staleness bound was given", Details: &staleness.Details{Overall: staleness.Lags{Reads: 3}}},
 		{Model: checker.Convergence, Verdict: checker.Measured, Reason: "no read began after the last write"},
-	}})
+	}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +67,7 @@ func TestWriteTextShowsMeasurementsApart(t *testing.T) {
 	if strings.Contains(table, "bounded-staleness") || strings.Contains(table, "convergence") || strings.Contains(table, "measured") {
 		t.Errorf("a measurement is among the verdicts:\n%s", out)
 	}
-	for _, want := range []string{"  bounded-staleness: no staleness bound was given\n    key  reads\n    all  3\n", "  convergence: no read began after the last write\n"} {
+	for _, want := range []string{"  bounded-staleness: no staleness bound was given\n    key  reads  stale  versions p50/p99/max\n    all  3      0      0/0/0\n", "  convergence: no read began after the last write\n"} {
 		if !strings.Contains(rest, want) {
 			t.Errorf("measurements lack %q:\n%s", want, out)
 		}
@@ -83,9 +79,9 @@ func TestWriteTextShowsMeasurementsApart(t *testing.T) {
 
 func TestWriteTextSaysWhichModelWasCheckedUnasked(t *testing.T) {
 	var b bytes.Buffer
-	err := WriteText(&b, FileResult{File: "h.edn", Format: "edn", Ops: 3, Processes: 2, Results: []checker.Result{
+	err := WriteText(&b, Report{Files: []FileResult{{File: "h.edn", Format: "edn", Ops: 3, Processes: 2, Results: []checker.Result{
 		{Model: checker.Causal, Verdict: checker.Valid, ImpliedBy: checker.Linearizable, Reason: "implied"},
-	}})
+	}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +125,7 @@ func TestWriteTextEscapesEverythingFromTheHistory(t *testing.T) {
 	}
 	results := append([]checker.Result{lin}, suite.Check(context.Background(), h, checker.Options{}, checker.Linearizable)...)
 	var b bytes.Buffer
-	if err := WriteText(&b, FileResult{File: h.Source, Format: "jsonl", Ops: len(h.Ops), Results: results}); err != nil {
+	if err := WriteText(&b, Report{Files: []FileResult{{File: h.Source, Format: "jsonl", Ops: len(h.Ops), Results: results}}}); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -144,7 +140,7 @@ func TestWriteTextEscapesEverythingFromTheHistory(t *testing.T) {
 		}
 	}
 	var e bytes.Buffer
-	if err := WriteText(&e, FileResult{File: "bad\n.jsonl", Error: "line 3: \x1b[2Jcleared"}); err != nil {
+	if err := WriteText(&e, Report{Files: []FileResult{{File: "bad\n.jsonl", Error: "line 3: \x1b[2Jcleared"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.String(); got != `bad\n.jsonl: error: line 3: \x1b[2Jcleared`+"\n" {
@@ -163,7 +159,7 @@ func TestWriteTextPrintsASharedAnomalyOnce(t *testing.T) {
 	}
 	results := suite.Check(context.Background(), h, checker.Options{}, checker.Linearizable, checker.Sequential, checker.MonotonicReads)
 	var b bytes.Buffer
-	if err := WriteText(&b, FileResult{File: "thin.jsonl", Format: "jsonl", Ops: 1, Processes: 1, Results: results}); err != nil {
+	if err := WriteText(&b, Report{Files: []FileResult{{File: "thin.jsonl", Format: "jsonl", Ops: 1, Processes: 1, Results: results}}}); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -182,7 +178,7 @@ func TestWriteTextPrintsASharedAnomalyOnce(t *testing.T) {
 
 func TestWriteTextShowsWarnings(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteText(&b, FileResult{File: "h.edn", Format: "edn", Warnings: []string{"time goes backwards\x1b[2J"}}); err != nil {
+	if err := WriteText(&b, Report{Files: []FileResult{{File: "h.edn", Format: "edn", Warnings: []string{"time goes backwards\x1b[2J"}}}}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), "warning: time goes backwards\\x1b[2J\n") {

@@ -93,12 +93,6 @@ type Details struct {
 	NegativeBalance int `json:"negative_balance"`
 }
 
-// Text renders the details in a line.
-func (d *Details) Text() string {
-	return fmt.Sprintf("%s of %s totalling %d judged: %d with the wrong accounts, %d with the wrong total, %d with a negative balance",
-		plural(d.Reads, "read"), plural(d.Accounts, "account"), d.Total, d.WrongAccounts, d.WrongTotal, d.NegativeBalance)
-}
-
 // Check judges h against the bank invariant.
 func Check(ctx context.Context, h *history.History, opts checker.Options) (res checker.Result) {
 	start := time.Now()

@@ -118,9 +118,9 @@ func TestExplanations(t *testing.T) {
 
 func TestDetails(t *testing.T) {
 	res := Check(context.Background(), histtest.Parse(t, setup+read(1, `{"a0":95,"a1":105}`)+read(1, `{"a0":-1,"a1":200}`)), checker.Options{})
-	const want = "2 reads of 2 accounts totalling 200 judged: 0 with the wrong accounts, 1 with the wrong total, 1 with a negative balance"
-	if got := res.Details.(*Details).Text(); got != want {
-		t.Errorf("details %q, want %q", got, want)
+	want := Details{Accounts: 2, Total: 200, Reads: 2, WrongTotal: 1, NegativeBalance: 1}
+	if got := *res.Details.(*Details); got != want {
+		t.Errorf("details %+v, want %+v", got, want)
 	}
 }
 

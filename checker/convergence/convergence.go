@@ -95,15 +95,6 @@ type Details struct {
 	Unjudged []any `json:"unjudged,omitempty"`
 }
 
-// Text renders the details in a line.
-func (d *Details) Text() string {
-	s := fmt.Sprintf("%d of %d keys judged on %d final reads, %d diverged", d.Judged, d.Keys, d.FinalReads, d.Diverged)
-	if n := len(d.Unjudged); n > 0 {
-		s += fmt.Sprintf("; no final read of %s", keyList(d.Unjudged))
-	}
-	return s
-}
-
 // keyState is what the check gathers about one key.
 type keyState struct {
 	key any

@@ -3,6 +3,7 @@ package convergence
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -201,8 +202,8 @@ func TestExplanation(t *testing.T) {
 	if len(res.Anomalies) != 1 || res.Anomalies[0].Explanation() != want {
 		t.Errorf("anomalies %+v\nwant the explanation %s", res.Anomalies, want)
 	}
-	if got, want := res.Details.(*Details).Text(), "1 of 1 keys judged on 3 final reads, 1 diverged"; got != want {
-		t.Errorf("details %q, want %q", got, want)
+	if got, want := *res.Details.(*Details), (Details{Keys: 1, Judged: 1, FinalReads: 3, Diverged: 1}); !reflect.DeepEqual(got, want) {
+		t.Errorf("details %+v, want %+v", got, want)
 	}
 }
 

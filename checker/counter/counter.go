@@ -92,15 +92,6 @@ type Details struct {
 	MaxError int64 `json:"max_error,omitempty"`
 }
 
-// Text renders the details in a line.
-func (d *Details) Text() string {
-	s := fmt.Sprintf("%s of %s judged, %d out of bounds", plural(d.Reads, "read"), plural(d.Counters, "counter"), d.OutOfBounds)
-	if d.MaxError > 0 {
-		s += fmt.Sprintf(" (by up to %d)", d.MaxError)
-	}
-	return s
-}
-
 // bounds is what a key's adds sum to at some point of the history:
 // increments and decrements, acknowledged (ok and completed) and
 // possible (invoked and not failed).

@@ -221,8 +221,8 @@ func TestDetailsAndLimit(t *testing.T) {
 	if res.Verdict != checker.Invalid || len(res.Anomalies) != MaxAnomalies || !strings.Contains(res.Reason, "15 reads outside what the adds could have produced; the first 10 are shown") {
 		t.Errorf("%s, %d anomalies (%s)", res.Verdict, len(res.Anomalies), res.Reason)
 	}
-	if got, want := res.Details.(*Details).Text(), "15 reads of 1 counter judged, 15 out of bounds (by up to 15)"; got != want {
-		t.Errorf("details %q, want %q", got, want)
+	if got, want := *res.Details.(*Details), (Details{Counters: 1, Reads: 15, OutOfBounds: 15, MaxError: 15}); got != want {
+		t.Errorf("details %+v, want %+v", got, want)
 	}
 }
 

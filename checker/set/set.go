@@ -133,21 +133,6 @@ type Stale struct {
 	Delay time.Duration `json:"delay_ns,omitempty"`
 }
 
-// Text renders the details in a line.
-func (d *Details) Text() string {
-	s := fmt.Sprintf("%s added to %s: %d stable, %d lost, %d never read, %d unexpected; %d stale",
-		plural(d.Attempted, "element"), plural(d.Sets, "set"), d.Stable, d.Lost, d.NeverRead, d.Unexpected, d.Stale)
-	if len(d.WorstStale) > 0 {
-		w := d.WorstStale[0]
-		s += fmt.Sprintf(", the worst element %s of %s, missed by the read at index %d begun after it was known at index %d",
-			history.Describe(w.Element), objectName(w.Key), w.Missed, w.Known)
-		if w.Delay > 0 {
-			s += fmt.Sprintf(" (%v later)", w.Delay)
-		}
-	}
-	return s
-}
-
 // element is what the check gathers about one element of one set.
 type element struct {
 	key, value any

@@ -52,7 +52,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"consist/checker"
@@ -135,72 +134,6 @@ type TimeQuantiles struct {
 	P50 time.Duration `json:"p50_ns"`
 	P99 time.Duration `json:"p99_ns"`
 	Max time.Duration `json:"max_ns"`
-}
-
-// maxTextKeys is the most keys Details.Text lists.
-const maxTextKeys = 10
-
-// Text renders the details as a small table: overall first, then the
-// stalest keys (at most ten).
-func (d *Details) Text() string {
-	if d.Overall.Reads == 0 {
-		s := "no ok read to measure"
-		if d.Unmeasured > 0 {
-			s += fmt.Sprintf(" (%d reads not measured: nil under Knossos' convention, or values no write wrote)", d.Unmeasured)
-		}
-		return s
-	}
-	var b strings.Builder
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprint(tw, "key\treads\tstale\tversions p50/p99/max")
-	if d.Timed {
-		fmt.Fprint(tw, "\ttime p50/p99/max")
-	}
-	fmt.Fprintln(tw)
-	row := func(name string, l Lags) {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d/%d/%d", name, l.Reads, l.Stale, l.Versions.P50, l.Versions.P99, l.Versions.Max)
-		if d.Timed && l.Time != nil {
-			fmt.Fprintf(tw, "\t%v/%v/%v", roundDur(l.Time.P50), roundDur(l.Time.P99), roundDur(l.Time.Max))
-		}
-		fmt.Fprintln(tw)
-	}
-	row("all", d.Overall)
-	keys := slices.Clone(d.Keys)
-	slices.SortStableFunc(keys, func(a, b KeyLags) int {
-		if c := cmp.Compare(b.Versions.Max, a.Versions.Max); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.Versions.P99, a.Versions.P99); c != 0 {
-			return c
-		}
-		if a.Time != nil && b.Time != nil {
-			return cmp.Compare(b.Time.Max, a.Time.Max)
-		}
-		return 0
-	})
-	if len(keys) > 1 || len(keys) == 1 && keys[0].Key != nil {
-		for _, k := range keys[:min(len(keys), maxTextKeys)] {
-			row(keyName(k.Key), k.Lags)
-		}
-	}
-	tw.Flush()
-	if len(keys) > maxTextKeys {
-		fmt.Fprintf(&b, "(%d more keys, less stale)\n", len(keys)-maxTextKeys)
-	}
-	if d.Unmeasured > 0 {
-		fmt.Fprintf(&b, "%d reads not measured (nil under Knossos' convention, or values no write wrote)\n", d.Unmeasured)
-	}
-	return strings.TrimSuffix(b.String(), "\n")
-}
-
-func keyName(k any) string {
-	if k == nil {
-		return "register"
-	}
-	if s, ok := k.(string); ok {
-		return checker.Escape(s)
-	}
-	return history.Describe(k)
 }
 
 // Check measures h's staleness and judges it against the bounds in opts.

@@ -246,15 +246,6 @@ func TestDetails(t *testing.T) {
 	if string(js) != wantJSON {
 		t.Errorf("JSON\n%s\nwant\n%s", js, wantJSON)
 	}
-	const wantText = `key  reads  stale  versions p50/p99/max  time p50/p99/max
-all  1      1      2/2/2                 70ms/70ms/70ms
-x    1      1      2/2/2                 70ms/70ms/70ms`
-	if got := d.Text(); got != wantText {
-		t.Errorf("text\n%s\nwant\n%s", got, wantText)
-	}
-	if _, ok := any(d).(interface{ Text() string }); !ok {
-		t.Error("Details has no Text method")
-	}
 }
 
 func TestQuantile(t *testing.T) {

@@ -197,12 +197,12 @@ func runCheck(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, fl
 		if fr.Error != "" {
 			out = stderr
 		}
-		if err := report.WriteText(out, fr); err != nil {
+		if err := report.WriteText(out, report.Report{Files: []report.FileResult{fr}}); err != nil {
 			return &exitError{code: exitBad, err: err}
 		}
 	}
 	if fl.json {
-		if err := report.WriteJSON(stdout, results); err != nil {
+		if err := report.WriteJSON(stdout, report.Report{Title: checkTitle(args), Files: results}); err != nil {
 			return &exitError{code: exitBad, err: err}
 		}
 	}

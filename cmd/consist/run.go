@@ -212,9 +212,9 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 		return &exitError{code: exitBad, err: err}
 	}
 	if fl.json {
-		err = report.WriteJSON(stdout, []report.FileResult{fr})
+		err = report.WriteJSON(stdout, rep)
 	} else {
-		err = report.WriteText(stdout, fr)
+		err = report.WriteText(stdout, rep)
 	}
 	if err != nil {
 		return &exitError{code: exitBad, err: err}
@@ -412,7 +412,7 @@ func writeResults(path string, fr report.FileResult) error {
 	if err != nil {
 		return fmt.Errorf("write results: %w", err)
 	}
-	if err := report.WriteJSON(f, []report.FileResult{fr}); err != nil {
+	if err := report.WriteJSON(f, report.Report{Files: []report.FileResult{fr}}); err != nil {
 		f.Close()
 		return err
 	}

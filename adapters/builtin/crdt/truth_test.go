@@ -83,9 +83,9 @@ func TestSetsLoseNothing(t *testing.T) {
 	h := run(t, "set", workloads.Options{}, everyFault, 1)
 	r := verdicts(t, h, map[checker.Model]checker.Verdict{checker.SetFull: checker.Valid})[0]
 	d := r.Details.(*setcheck.Details)
-	t.Logf("%s", d.Text())
+	t.Logf("%+v", *d)
 	if d.Lost+d.Unexpected+d.NeverRead > 0 || d.Stable == 0 {
-		t.Fatalf("set-full: %s; want every element stable", d.Text())
+		t.Fatalf("set-full: %+v; want every element stable", *d)
 	}
 }
 
@@ -98,7 +98,7 @@ func TestCounterReadsLagButNeverOvercount(t *testing.T) {
 	t.Parallel()
 	h := run(t, "counter", workloads.Options{}, []nemesis.Kind{nemesis.Partition}, 1)
 	r := verdicts(t, h, map[checker.Model]checker.Verdict{checker.Counter: checker.Invalid})[0]
-	t.Logf("%s", r.Details.(*countercheck.Details).Text())
+	t.Logf("%+v", *r.Details.(*countercheck.Details))
 	for _, a := range r.Anomalies {
 		if a.Kind != countercheck.KindTooLow {
 			t.Fatalf("anomaly %s: %s; want only reads too low", a.Kind, a.Explanation())
