@@ -137,7 +137,7 @@ func WriteJUnit(w io.Writer, reports []Report, opts JUnitOptions) error {
 
 // junitSuiteOf is the test suite of one checked file.
 func junitSuiteOf(rep *Report, f *FileResult, opts JUnitOptions) junitSuite {
-	s := junitSuite{Name: suiteName(rep, f), File: f.File}
+	s := junitSuite{Name: suiteName(rep, f), File: checker.Escape(f.File)}
 	class := className(rep, f)
 	if rep.Run != nil {
 		s.Properties = runProperties(rep.Run)
@@ -270,7 +270,7 @@ func runProperties(r *RunSettings) *junitProperties {
 	p := &junitProperties{}
 	add := func(name, value string) {
 		if value != "" {
-			p.Props = append(p.Props, junitProperty{Name: name, Value: value})
+			p.Props = append(p.Props, junitProperty{Name: name, Value: checker.Escape(value)})
 		}
 	}
 	add("store", r.Store)

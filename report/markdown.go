@@ -115,13 +115,29 @@ func writeFileMarkdown(b *strings.Builder, f *FileResult, heading bool) {
 			}
 			b.WriteString("\n")
 			if text, ok := DetailsText(r.Details); ok {
-				for line := range strings.SplitSeq(text, "\n") {
-					fmt.Fprintf(b, "  %s<br>\n", MarkdownEscape(line))
-				}
+				// A code block shows the table as it is; its fence is
+				// longer than any run of backticks inside, so nothing
+				// ends it early.
+				fence := strings.Repeat("`", max(3, longestRun(text, '`')+1))
+				fmt.Fprintf(b, "\n  %s\n  %s\n  %s\n", fence, strings.ReplaceAll(text, "\n", "\n  "), fence)
 			}
 		}
 		b.WriteString("\n</details>\n\n")
 	}
+}
+
+// longestRun is the length of the longest run of c in s.
+func longestRun(s string, c byte) int {
+	longest, run := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return longest
 }
 
 // verdictMark is a verdict's symbol in the table.
