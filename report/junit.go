@@ -51,17 +51,17 @@ type (
 		Suites   []junitSuite `xml:"testsuite"`
 	}
 	junitSuite struct {
-		Name       string          `xml:"name,attr"`
-		Tests      int             `xml:"tests,attr"`
-		Failures   int             `xml:"failures,attr"`
-		Errors     int             `xml:"errors,attr"`
-		Skipped    int             `xml:"skipped,attr"`
-		Time       string          `xml:"time,attr"`
-		Timestamp  string          `xml:"timestamp,attr,omitempty"`
-		File       string          `xml:"file,attr,omitempty"`
+		Name       string           `xml:"name,attr"`
+		Tests      int              `xml:"tests,attr"`
+		Failures   int              `xml:"failures,attr"`
+		Errors     int              `xml:"errors,attr"`
+		Skipped    int              `xml:"skipped,attr"`
+		Time       string           `xml:"time,attr"`
+		Timestamp  string           `xml:"timestamp,attr,omitempty"`
+		File       string           `xml:"file,attr,omitempty"`
 		Properties *junitProperties `xml:"properties,omitempty"`
-		Cases      []junitCase     `xml:"testcase"`
-		SystemOut  string          `xml:"system-out,omitempty"`
+		Cases      []junitCase      `xml:"testcase"`
+		SystemOut  string           `xml:"system-out,omitempty"`
 	}
 	junitProperties struct {
 		Props []junitProperty `xml:"property"`
@@ -230,7 +230,11 @@ func invalidMessage(r checker.Result) string {
 	if r.ImpliedBy != "" && len(r.Anomalies) == 0 {
 		return fmt.Sprintf("%s does not hold, as %s does not", r.Model, r.ImpliedBy)
 	}
-	msg := fmt.Sprintf("%s does not hold: %d %s", r.Model, len(r.Anomalies), plural(len(r.Anomalies), "anomaly"))
+	unit := "anomalies"
+	if len(r.Anomalies) == 1 {
+		unit = "anomaly"
+	}
+	msg := fmt.Sprintf("%s does not hold: %d %s", r.Model, len(r.Anomalies), unit)
 	if len(r.Anomalies) > 0 {
 		a := r.Anomalies[0]
 		msg += ", the first " + string(a.Kind)

@@ -27,15 +27,19 @@ func WriteMarkdown(w io.Writer, rep Report) error {
 		fmt.Fprintf(&b, "## consist: %s\n\n", MarkdownEscape(rep.Title))
 	}
 	if r := rep.Run; r != nil {
-		fmt.Fprintf(&b, "**Store** %s · **workload** %s · **faults** %s · %d clients · seed %d",
-			MarkdownEscape(r.Store), MarkdownEscape(r.Workload), MarkdownEscape(faultList(r.Faults)), r.Clients, r.Seed)
+		fmt.Fprintf(&b, "**Store** %s · **workload** %s · **faults** %s",
+			MarkdownEscape(r.Store), MarkdownEscape(r.Workload), MarkdownEscape(faultList(r.Faults)))
+		if r.Clients > 0 {
+			fmt.Fprintf(&b, " · %d clients · seed %d", r.Clients, r.Seed)
+		}
 		if r.Elapsed != "" {
 			fmt.Fprintf(&b, " · %s", MarkdownEscape(r.Elapsed))
 		}
 		fmt.Fprintf(&b, " · %d ok, %d fail, %d info\n\n", r.OK, r.Fail, r.Info)
 	}
 	for i := range rep.Files {
-		writeFileMarkdown(&b, &rep.Files[i], rep.Title != "" && len(rep.Files) > 1 || rep.Title == "")
+		f := &rep.Files[i]
+		writeFileMarkdown(&b, f, len(rep.Files) > 1, rep.Title != f.File)
 	}
 	_, err := io.WriteString(w, b.String())
 	if err != nil {
@@ -45,8 +49,9 @@ func WriteMarkdown(w io.Writer, rep Report) error {
 }
 
 // writeFileMarkdown writes one file's part; heading, whether to name the
-// file in a heading of its own.
-func writeFileMarkdown(b *strings.Builder, f *FileResult, heading bool) {
+// file in a heading of its own, and named, whether to name it at all
+// (not when the report's title does).
+func writeFileMarkdown(b *strings.Builder, f *FileResult, heading, named bool) {
 	name := MarkdownEscape(f.File)
 	if heading {
 		fmt.Fprintf(b, "### %s\n\n", name)
@@ -55,7 +60,14 @@ func writeFileMarkdown(b *strings.Builder, f *FileResult, heading bool) {
 		fmt.Fprintf(b, "**Error:** %s\n\n", MarkdownEscape(f.Error))
 		return
 	}
-	fmt.Fprintf(b, "**File** %s: %s, %d operations, %d processes\n\n", name, MarkdownEscape(f.Format), f.Ops, f.Processes)
+	if named && !heading {
+		fmt.Fprintf(b, "**File** %s: ", name)
+	}
+	fmt.Fprintf(b, "%s, %d operations", MarkdownEscape(f.Format), f.Ops)
+	if f.Processes > 0 {
+		fmt.Fprintf(b, ", %d processes", f.Processes)
+	}
+	b.WriteString("\n\n")
 	for _, warning := range f.Warnings {
 		fmt.Fprintf(b, "> **Warning:** %s\n\n", MarkdownEscape(warning))
 	}

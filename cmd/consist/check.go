@@ -44,6 +44,7 @@ type checkFlags struct {
 	// modelsSet and initialSet: the flags were given, so they override a
 	// run folder's settings.
 	modelsSet, initialSet bool
+	reports               reportFlags
 }
 
 func newCheckCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
@@ -95,6 +96,7 @@ and the exit code is the verdicts' as ever.`,
 	f.BoolVar(&fl.sequentialKeys, "sequential-keys", false, "rw-register transactions: assume each key is sequentially consistent, so each process's order orders its versions")
 	f.BoolVar(&fl.wfrKeys, "wfr-keys", false, "rw-register transactions: assume writes follow reads on each key, so a transaction's write follows the version it read")
 	f.StringVar(&fl.html, "html", "", "write Porcupine's visualization of the first nonlinearizable key to this HTML file")
+	addReportFlags(f, &fl.reports)
 	f.StringVar(&fl.graphs, "graphs", "", "write each transactional dependency cycle found as a Graphviz DOT file in this directory (and SVG when dot is installed)")
 	return cmd
 }
@@ -151,6 +153,9 @@ func runCheck(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, fl
 	if opts.MaxMemory, err = parseBytes(fl.maxMemory); err != nil {
 		return usageError("--max-memory: %w", err)
 	}
+	if err := fl.reports.validate(fl.json); err != nil {
+		return err
+	}
 	if n := slices.Index(args, "-"); n >= 0 && slices.Index(args[n+1:], "-") >= 0 {
 		return usageError("- (standard input) can be read once: give it once")
 	}
@@ -159,6 +164,7 @@ func runCheck(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, fl
 	defer watch.Stop()
 	code := exitValid
 	var results []report.FileResult
+	var reports []report.Report
 	htmlDone := fl.html == ""
 	var nothingToDraw []string
 	for _, arg := range args {
@@ -189,7 +195,12 @@ func runCheck(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, fl
 				nothingToDraw = append(nothingToDraw, fr.File+": "+whyNothingToDraw(fr))
 			}
 		}
-		if fl.json {
+		rep := report.Report{Title: fr.File, Files: []report.FileResult{fr}}
+		if src.run != nil {
+			rep.Title, rep.Run = runTitle(*src.run), runSettings(*src.run)
+		}
+		reports = append(reports, rep)
+		if fl.json || fl.reports.toStdout() && fr.Error == "" {
 			results = append(results, fr)
 			continue
 		}
@@ -205,6 +216,9 @@ func runCheck(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, fl
 		if err := report.WriteJSON(stdout, report.Report{Title: checkTitle(args), Files: results}); err != nil {
 			return &exitError{code: exitBad, err: err}
 		}
+	}
+	if err := fl.reports.write(stdout, reports, report.JUnitOptions{Name: "consist check"}, nil); err != nil {
+		return &exitError{code: exitBad, err: err}
 	}
 	if !htmlDone {
 		if len(nothingToDraw) == 0 {

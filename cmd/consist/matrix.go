@@ -15,11 +15,12 @@ import (
 )
 
 type matrixFlags struct {
-	duration       time.Duration
-	stores         string
-	seed           uint64
-	parallel       int
-	json, markdown bool
+	duration time.Duration
+	stores   string
+	seed     uint64
+	parallel int
+	json     bool
+	reports  reportFlags
 }
 
 func newMatrixCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -37,7 +38,8 @@ expected to break found holding in the run meant to break it.
 Exit codes: 0 every store behaved as its profile says · 1 some verdict
 disagrees · 3 bad usage or a run that could not be made.`,
 		Example: `  consist matrix
-  consist matrix --duration 2s --store paxos,eventual --markdown`,
+  consist matrix --duration 2s --store paxos,eventual --markdown -
+  consist matrix --junit matrix.xml --markdown matrix.md`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runMatrix(cmd.Context(), stdout, stderr, fl)
@@ -49,13 +51,13 @@ disagrees · 3 bad usage or a run that could not be made.`,
 	f.Uint64Var(&fl.seed, "seed", 1, "seed of every run")
 	f.IntVar(&fl.parallel, "parallel", 2, "how many runs go at once")
 	f.BoolVar(&fl.json, "json", false, "print the matrix as JSON")
-	f.BoolVar(&fl.markdown, "markdown", false, "print the matrix as a Markdown table")
+	addReportFlags(f, &fl.reports)
 	return cmd
 }
 
 func runMatrix(ctx context.Context, stdout, stderr io.Writer, fl matrixFlags) error {
-	if fl.json && fl.markdown {
-		return usageError("--json and --markdown: choose one")
+	if err := fl.reports.validate(fl.json); err != nil {
+		return err
 	}
 	cfg := matrix.Config{Duration: fl.duration, Seed: fl.seed, Parallel: fl.parallel}
 	if fl.stores != "" {
@@ -84,10 +86,11 @@ func runMatrix(ctx context.Context, stdout, stderr io.Writer, fl matrixFlags) er
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		err = enc.Encode(m)
-	case fl.markdown:
-		err = m.WriteMarkdown(stdout)
-	default:
+	case !fl.reports.toStdout():
 		err = m.WriteText(stdout)
+	}
+	if err == nil {
+		err = writeMatrixReports(stdout, fl.reports, m, cfg.Stores)
 	}
 	if err != nil {
 		return &exitError{code: exitBad, err: err}

@@ -38,6 +38,7 @@ type runFlags struct {
 	rate                                                 float64
 	seed                                                 uint64
 	json                                                 bool
+	reports                                              reportFlags
 	// storeSet and faultsSet: the flags were given, not defaulted.
 	storeSet, faultsSet bool
 	// flags are every flag of the command, for run.json.
@@ -104,6 +105,7 @@ Exit codes as for check: 0 valid, 1 invalid, 2 unknown, 3 bad input.`,
 	f.Uint64Var(&fl.seed, "seed", 1, "seed of every random choice: operations, faults, the simulated network")
 	f.StringVar(&fl.storeDir, "store-dir", "store", "folder the runs are written under")
 	f.BoolVar(&fl.json, "json", false, "print the results as JSON on standard output")
+	addReportFlags(f, &fl.reports)
 	addTargetFlags(f, &fl.targetFlags)
 	return cmd
 }
@@ -130,6 +132,9 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	}
 	// Everything is checked before anything is started or written.
 	if err := validateRun(fl); err != nil {
+		return err
+	}
+	if err := fl.reports.validate(fl.json); err != nil {
 		return err
 	}
 	kinds, err := nemesis.ParseKinds(fl.faults)
@@ -211,10 +216,15 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	if err := writeResults(filepath.Join(dir, recommend.ResultsFile), fr); err != nil {
 		return &exitError{code: exitBad, err: err}
 	}
-	if fl.json {
+	rep := report.Report{Title: runTitle(record), Run: runSettings(record), Files: []report.FileResult{fr}}
+	switch {
+	case fl.json:
 		err = report.WriteJSON(stdout, rep)
-	} else {
+	case !fl.reports.toStdout():
 		err = report.WriteText(stdout, rep)
+	}
+	if err == nil {
+		err = fl.reports.write(stdout, []report.Report{rep}, report.JUnitOptions{Name: "consist run"}, nil)
 	}
 	if err != nil {
 		return &exitError{code: exitBad, err: err}

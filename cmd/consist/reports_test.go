@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"encoding/xml"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"consist/adapters/builtin"
+	"consist/checker"
+	"consist/internal/servertest"
+	"consist/matrix"
+)
+
+// junitSummary is what the tests read back of a JUnit XML file.
+type junitSummary struct {
+	Tests    int `xml:"tests,attr"`
+	Failures int `xml:"failures,attr"`
+	Errors   int `xml:"errors,attr"`
+	Suites   []struct {
+		Name       string `xml:"name,attr"`
+		Skipped    int    `xml:"skipped,attr"`
+		Properties []struct {
+			Name  string `xml:"name,attr"`
+			Value string `xml:"value,attr"`
+		} `xml:"properties>property"`
+		Cases []struct {
+			Class   string `xml:"classname,attr"`
+			Name    string `xml:"name,attr"`
+			Failure *struct {
+				Message string `xml:"message,attr"`
+				Body    string `xml:",chardata"`
+			} `xml:"failure"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
+// readJUnit validates the JUnit XML file against the schema CI systems
+// read, with xmllint, and decodes it.
+func readJUnit(t *testing.T, path string) junitSummary {
+	t.Helper()
+	lint, err := exec.LookPath("xmllint")
+	if err != nil {
+		servertest.Missing(t, "xmllint is not installed: run scripts/tools.sh install (as root)")
+	}
+	if out, err := exec.Command(lint, "--noout", "--schema", "../../report/testdata/junit-10.xsd", path).CombinedOutput(); err != nil {
+		t.Fatalf("xmllint refuses %s: %v\n%s", path, err, out)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s junitSummary
+	if err := xml.Unmarshal(data, &s); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return s
+}
+
+// TestCheckWritesJUnitAndMarkdown checks two example histories and a
+// broken file with --junit and --markdown: the exit code and the text
+// output are what they are without them, the JUnit XML is valid and has
+// a suite per file and a failure per broken model, and the Markdown has
+// the verdict tables and the anomalies.
+func TestCheckWritesJUnitAndMarkdown(t *testing.T) {
+	dir := t.TempDir()
+	bad := writeFile(t, "bad.jsonl", "{\"type\":\"invoke\"\n")
+	args := []string{"check", "../../examples/register-stale-read.jsonl", "../../examples/store-buffering.jsonl", bad}
+	code0, out0, _ := runCLI(t, args...)
+	junit, md := filepath.Join(dir, "junit.xml"), filepath.Join(dir, "check.md")
+	code, out, errOut := runCLI(t, append(args, "--junit", junit, "--markdown", md)...)
+	// The tables' times differ from one check to the next.
+	untimed := func(s string) string { return regexp.MustCompile(`(?m)^[┌│├└].*\n`).ReplaceAllString(s, "") }
+	if code != code0 || code != exitBad || untimed(out) != untimed(out0) {
+		t.Fatalf("exit %d (without the reports %d); stdout\n%s\nwithout the reports\n%s\n%s", code, code0, out, out0, errOut)
+	}
+	s := readJUnit(t, junit)
+	// register-stale-read breaks linearizable; store-buffering breaks
+	// linearizable and sequential; bad.jsonl is an error.
+	if len(s.Suites) != 3 || s.Failures != 3 || s.Errors != 1 {
+		t.Fatalf("%d suites, %d failures, %d errors; want 3, 3, 1: %+v", len(s.Suites), s.Failures, s.Errors, s)
+	}
+	c := s.Suites[0].Cases[0]
+	if c.Class != "consist.__/__/examples/register-stale-read_jsonl" || c.Name != "linearizable" || c.Failure == nil || !strings.Contains(c.Failure.Body, "The value was stale.") {
+		t.Errorf("first case %+v", c)
+	}
+	data, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## consist: \\.\\./\\.\\./examples/register-stale-read\\.jsonl", "| linearizable | ❌ invalid | 1 |", "**stale-read** (linearizable) on key x", "**no-sequential-order** (sequential)", "**Error:**"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the Markdown lacks %q:\n%s", want, data)
+		}
+	}
+}
+
+// TestReportToStandardOutput: --junit - prints the XML instead of the
+// tables; two reports, or one beside --json, cannot share standard output.
+func TestReportToStandardOutput(t *testing.T) {
+	code, out, errOut := runCLI(t, "check", "--junit", "-", "../../examples/register-stale-read.jsonl")
+	if code != exitInvalid || !strings.HasPrefix(out, "<?xml") || strings.Contains(out, "┌") {
+		t.Fatalf("exit %d:\n%s%s", code, out, errOut)
+	}
+	code, out, _ = runCLI(t, "check", "--markdown", "-", "../../examples/register-linearizable.jsonl")
+	if code != exitValid || !strings.HasPrefix(out, "## consist:") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	for _, args := range [][]string{
+		{"check", "--junit", "-", "--markdown", "-", "../../examples/register-stale-read.jsonl"},
+		{"check", "--json", "--markdown", "-", "../../examples/register-stale-read.jsonl"},
+		{"matrix", "--json", "--junit", "-"},
+		{"run", "--junit", "-", "--markdown", "-"},
+	} {
+		if code, _, errOut := runCLI(t, args...); code != exitBad || !strings.Contains(errOut, "standard output") {
+			t.Errorf("%q: exit %d, %s", args, code, errOut)
+		}
+	}
+}
+
+// TestRunWritesJUnit: a run's JUnit XML names the store and workload in
+// its classes and carries the run's settings as properties.
+func TestRunWritesJUnit(t *testing.T) {
+	dir := t.TempDir()
+	junit, md := filepath.Join(dir, "run.xml"), filepath.Join(dir, "run.md")
+	code, out, errOut := runCLI(t, "run", "--store", "single", "--ops", "200", "--rate", "0", "--clients", "2", "--nemesis", "none",
+		"--store-dir", filepath.Join(dir, "store"), "--junit", junit, "--markdown", md)
+	if code != exitValid {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	s := readJUnit(t, junit)
+	if len(s.Suites) != 1 || s.Failures != 0 || len(s.Suites[0].Cases) == 0 || s.Suites[0].Cases[0].Class != "consist.single.register" {
+		t.Fatalf("%+v", s)
+	}
+	props := map[string]string{}
+	for _, p := range s.Suites[0].Properties {
+		props[p.Name] = p.Value
+	}
+	if props["store"] != "single" || props["workload"] != "register" || props["faults"] != "none" || props["clients"] != "2" {
+		t.Errorf("properties %v", props)
+	}
+	data, err := os.ReadFile(md)
+	if err != nil || !strings.Contains(string(data), "**Store** single · **workload** register · **faults** none · 2 clients") {
+		t.Errorf("Markdown %v:\n%s", err, data)
+	}
+}
+
+// TestMatrixReports judges the eventual store against a profile it cannot
+// meet, as matrix's own test does: in the JUnit XML the broken guarantees
+// (linearizable, and sequential, which it implies) fail and the break
+// that never showed fails, as the matrix's disagreements say, and nothing
+// else; the
+// Markdown holds the matrix and each run's verdicts.
+func TestMatrixReports(t *testing.T) {
+	s, err := builtin.Lookup("eventual")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Profile = builtin.Profile{
+		Guarantees: []checker.Model{checker.Linearizable},
+		Breaks:     []builtin.Break{{Model: checker.Convergence, Run: builtin.Run{Workload: "register"}}},
+		Runs:       []builtin.Run{{Workload: "register"}},
+	}
+	m, err := matrix.Run(context.Background(), matrix.Config{Stores: []builtin.Store{s}, Duration: 300 * time.Millisecond, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	fl := reportFlags{junit: filepath.Join(dir, "m.xml"), markdown: filepath.Join(dir, "m.md")}
+	if err := writeMatrixReports(io.Discard, fl, m, []builtin.Store{s}); err != nil {
+		t.Fatal(err)
+	}
+	j := readJUnit(t, fl.junit)
+	var failed []string
+	for _, c := range j.Suites[0].Cases {
+		if c.Failure != nil {
+			failed = append(failed, c.Name+": "+c.Failure.Message)
+		}
+	}
+	if len(j.Suites) != 1 || j.Suites[0].Name != "eventual: register without faults" || len(failed) != 3 ||
+		!strings.HasPrefix(failed[0], "linearizable: linearizable does not hold") || !strings.HasPrefix(failed[1], "sequential: sequential does not hold") ||
+		!strings.HasPrefix(failed[2], "convergence: convergence should break in this run, but was valid") || len(m.Disagreements()) != 3 {
+		t.Fatalf("suites %d, failures %q", len(j.Suites), failed)
+	}
+	md, err := os.ReadFile(fl.markdown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "| eventual | ✗") || !strings.Contains(string(md), "<details><summary>eventual\\: register without faults: ") || !strings.Contains(string(md), "| linearizable | ❌ invalid |") {
+		t.Fatalf("Markdown:\n%s", md)
+	}
+}
