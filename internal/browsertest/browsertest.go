@@ -1,8 +1,9 @@
 // Package browsertest drives a headless Chromium for tests of the pages
-// consist writes: open a file:// page, hover or click its elements by CSS
-// selector as a mouse would, evaluate JavaScript in it, wait for a
-// condition, and read what it wrote to the console (exceptions and
-// Content-Security-Policy violations included).
+// consist writes and serves: open a file:// page or a URL, hover or click
+// its elements by CSS selector as a mouse would, evaluate JavaScript in
+// it, wait for a condition, and read what it wrote to the console
+// (exceptions and Content-Security-Policy violations included) and the
+// dialogs it opened (alert, confirm, prompt: each is dismissed).
 //
 // The browser is Debian's chromium (/usr/bin/chromium, or
 // $CONSIST_CHROMIUM), which scripts/chromium.sh installs; `make test` runs
@@ -111,7 +112,8 @@ func Start(t testing.TB) *Browser {
 // uncaught exception, or an entry of the browser's log (such as a
 // Content-Security-Policy violation or a resource that failed to load).
 type Message struct {
-	// Type is "log", "info", "warning", "error", "debug" or "exception".
+	// Type is "log", "info", "warning", "error", "debug", "exception" or
+	// "dialog".
 	Type string
 	// Source names the part of the browser that logged it ("security",
 	// "network", ...); empty for the console API and exceptions.
@@ -151,11 +153,19 @@ func (b *Browser) Open(t testing.TB, path string, init ...string) *Page {
 	if err != nil {
 		t.Fatalf("open %s: %v", path, err)
 	}
+	u := url.URL{Scheme: "file", Path: abs}
+	return b.OpenURL(t, u.String(), init...)
+}
+
+// OpenURL opens the address u (a test server's, on loopback) in a new
+// tab, as Open opens a file.
+func (b *Browser) OpenURL(t testing.TB, u string, init ...string) *Page {
+	t.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx)
 	t.Cleanup(cancel)
 	p := &Page{t: t, ctx: ctx}
 	if err := chromedp.Listen(ctx, p.record); err != nil {
-		t.Fatalf("open a tab for %s: %v", path, err)
+		t.Fatalf("open a tab for %s: %v", u, err)
 	}
 	var steps []chromedp.Action[chromedp.Void]
 	for _, src := range init {
@@ -164,9 +174,8 @@ func (b *Browser) Open(t testing.TB, path string, init ...string) *Page {
 			return err
 		}))
 	}
-	u := url.URL{Scheme: "file", Path: abs}
-	steps = append(steps, chromedp.Navigate(u.String()))
-	p.do("open "+u.String(), chromedp.Steps(steps...))
+	steps = append(steps, chromedp.Navigate(u))
+	p.do("open "+u, chromedp.Steps(steps...))
 	return p
 }
 
@@ -202,6 +211,16 @@ func (p *Page) record(ev any) {
 			text += " " + ex.Description
 		}
 		m = Message{Type: "exception", Text: text}
+	case *page.EventJavascriptDialogOpening:
+		m = Message{Type: "dialog", Source: string(e.Type), Text: e.Message}
+		// The page waits until the dialog is answered: dismiss it, from
+		// another goroutine, as this one reads the browser's messages.
+		go func() {
+			_, _ = chromedp.Run(p.ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+				_, err := cdp.Call(ctx, t, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{})
+				return err
+			}))
+		}()
 	case *log.EventEntryAdded:
 		level := string(e.Entry.Level)
 		if level == "verbose" {
@@ -221,6 +240,19 @@ func (p *Page) Messages() []Message {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]Message(nil), p.messages...)
+}
+
+// Dialogs returns the dialogs (alert, confirm, prompt) the page opened so
+// far, each a Message of Type "dialog" whose Source is the kind and Text
+// the message; each was dismissed.
+func (p *Page) Dialogs() []Message {
+	var out []Message
+	for _, m := range p.Messages() {
+		if m.Type == "dialog" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // Errors returns the console's errors and exceptions so far.

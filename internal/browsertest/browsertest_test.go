@@ -2,6 +2,8 @@ package browsertest_test
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -110,4 +112,25 @@ type recorder struct {
 func (r *recorder) Fatalf(format string, args ...any) {
 	r.fatal = fmt.Sprintf(format, args...)
 	runtime.Goexit()
+}
+
+// TestDialogs: an alert and a confirm open dialogs, each recorded and
+// dismissed, so the page goes on (confirm answers false); OpenURL opens a
+// served page.
+func TestDialogs(t *testing.T) {
+	b := browsertest.Start(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<!doctype html><title>served</title><script>alert('one'); window.answer = confirm('two'); document.title = 'after'</script>`)
+	}))
+	defer srv.Close()
+	p := b.OpenURL(t, srv.URL, `window.initRan = true`)
+	p.WaitFor(`document.title === 'after'`, 10*time.Second)
+	d := p.Dialogs()
+	if len(d) != 2 || d[0].Source != "alert" || d[0].Text != "one" || d[1].Source != "confirm" || d[1].Text != "two" {
+		t.Errorf("dialogs %v, want the alert and the confirm", d)
+	}
+	if browsertest.Eval[bool](p, `window.answer`) || !browsertest.Eval[bool](p, `window.initRan`) {
+		t.Error("the confirm was not dismissed, or the init script did not run")
+	}
 }

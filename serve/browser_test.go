@@ -1,0 +1,93 @@
+package serve
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"consist/internal/browsertest"
+)
+
+// watch runs in every page before the page's own scripts: a payload that
+// runs records itself in __consistRan.
+const watch = `window.__consistRan = [];`
+
+// injected lists the elements a payload would add to a page of the
+// server, which has none of these of its own.
+const injected = `[...document.querySelectorAll('script, img, svg, iframe, object, embed, link, meta[http-equiv=refresh]')].map(e => e.outerHTML.slice(0, 80))`
+
+// TestBrowserRunsNothingFromARun opens the listing and the results page
+// of a run whose store, workload, faults, verdict reason and history hold
+// script in every HTML context, and its history and an HTML file that
+// calls alert, in headless Chromium: no payload runs, no dialog opens, no
+// element is injected, and the listing shows the values as text. With
+// CONSIST_SCREENSHOTS=DIR it leaves screenshots in DIR.
+func TestBrowserRunsNothingFromARun(t *testing.T) {
+	b := browsertest.Start(t)
+	store := t.TempDir()
+	run := writeRun(t, store, "t", "r", hostile, hostile, hostile, time.Now(), results(t, "invalid", hostile))
+	write(t, filepath.Join(run, "history.jsonl"), `{"type":"invoke","process":0,"f":"write","key":"x","value":"`+strings.ReplaceAll(hostile, `"`, `\"`)+`"}`+"\n")
+	// An HTML file of the run folder (a report) runs its scripts, but
+	// sandboxed: alert opens no dialog, and no request leaves the page.
+	write(t, filepath.Join(run, "evil.html"), `<!doctype html><script>window.alerted = true; alert('evil'); fetch('/').then(() => { window.fetched = 'yes' }, () => { window.fetched = 'refused' })</script>`)
+	writeRun(t, store, "t", "s", "paxos", "register", "partition", time.Now().Add(-time.Hour), results(t, "valid", ""))
+	ts := start(t, store)
+	for _, c := range []struct {
+		path string
+		kind string // page: the server's; file: a file served as text; html: an HTML file of the run
+		text bool   // the page shows the hostile store as text
+	}{
+		{"/", "page", true},
+		{"/runs/t/r", "page", false},
+		{"/files/t/r/history.jsonl", "file", false},
+		{"/files/t/r/run.json", "file", false},
+		{"/files/t/r/evil.html", "html", false},
+	} {
+		t.Run(strings.ReplaceAll(c.path, "/", "_"), func(t *testing.T) {
+			p := b.OpenURL(t, ts.URL+c.path, watch)
+			switch c.kind {
+			case "page":
+				if ran := browsertest.Eval[[]int](p, `window.__consistRan`); len(ran) != 0 {
+					t.Errorf("payloads %v ran", ran)
+				}
+				if els := browsertest.Eval[[]string](p, injected); len(els) != 0 {
+					t.Errorf("elements injected: %q", els)
+				}
+			case "file":
+				// Sandboxed without scripts: not even the watch runs; the
+				// file is shown as text, holding the payload as text.
+				if got := browsertest.Eval[string](p, `document.contentType`); got != "text/plain" && got != "application/json" {
+					t.Errorf("the file is shown as %s, want text", got)
+				}
+				if els := browsertest.Eval[[]string](p, injected); len(els) != 0 {
+					t.Errorf("elements injected: %q", els)
+				}
+				if text := browsertest.Eval[string](p, `document.body.innerText`); !strings.Contains(text, "__consistRan.push(1)") {
+					t.Errorf("the file does not show the payload as text:\n%s", text)
+				}
+			case "html":
+				p.WaitFor(`window.fetched !== undefined`, 10*time.Second)
+				if got := browsertest.Eval[string](p, `window.fetched`); got != "refused" || !browsertest.Eval[bool](p, `window.alerted === true`) {
+					t.Errorf("the HTML file's request: %s, want refused", got)
+				}
+			}
+			if d := p.Dialogs(); len(d) != 0 {
+				t.Errorf("dialogs opened: %v", d)
+			}
+			if c.text {
+				text := browsertest.Eval[string](p, `document.body.innerText`)
+				if !strings.Contains(text, "<script>__consistRan.push(1);alert(1)</script>") || !strings.Contains(text, "paxos") {
+					t.Errorf("the page does not show the run's values as text:\n%s", text)
+				}
+				if errs := p.Errors(); len(errs) != 0 {
+					t.Errorf("console errors: %v", errs)
+				}
+			}
+			if dir := os.Getenv("CONSIST_SCREENSHOTS"); dir != "" {
+				p.Screenshot(filepath.Join(dir, "serve"+strings.ReplaceAll(c.path, "/", "_")+".png"))
+			}
+		})
+	}
+}
