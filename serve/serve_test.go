@@ -145,8 +145,8 @@ func TestListsRunsNewestFirst(t *testing.T) {
 	}
 	for path, want := range map[string]string{
 		"/files/eventual-register/20261205T110000.000Z/report.html": "text/html; charset=utf-8",
-		"/files/latest/history.jsonl":                                "text/plain; charset=utf-8",
-		"/files/latest/run.json":                                     "application/json",
+		"/files/latest/history.jsonl":                               "text/plain; charset=utf-8",
+		"/files/latest/run.json":                                    "application/json",
 	} {
 		resp, _ := get(t, ts, path)
 		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != want {
