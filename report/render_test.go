@@ -267,3 +267,24 @@ func TestDetailsText(t *testing.T) {
 		t.Error("text for details no checker returns")
 	}
 }
+
+// TestCycleDOT draws a G-single cycle (a wr edge, then an rw edge back)
+// and draws nothing for an anomaly that is not a cycle.
+func TestCycleDOT(t *testing.T) {
+	a := checker.Anomaly{Kind: checker.GSingle, Steps: []checker.Step{
+		{Index: 1, Process: history.Process(0), Value: []any{"r", "x", "\"]; evil [label=\"x"}, Rel: checker.WR},
+		{Index: 3, Process: history.Process(1), Value: []any{"append", "x", int64(1)}, Rel: checker.RW},
+	}}
+	dot := CycleDOT(a)
+	for _, want := range []string{`digraph "G-single"`, "T1 -> T2", "T2 -> T1", `label="wr"`, `label="rw"`} {
+		if !strings.Contains(dot, want) {
+			t.Errorf("DOT lacks %q:\n%s", want, dot)
+		}
+	}
+	if strings.Count(dot, "\n") != 8 || !strings.Contains(dot, `\"]; evil [label=\\\"x`) {
+		t.Errorf("a value ended its label early:\n%s", dot)
+	}
+	if CycleDOT(checker.Anomaly{Kind: checker.G1a}) != "" {
+		t.Error("DOT draws an anomaly that is not a cycle")
+	}
+}

@@ -1,20 +1,8 @@
 package txn
 
 import (
-	"fmt"
-	"strings"
-
 	"consist/checker"
-	"consist/history"
 )
-
-// clip cuts s to at most n bytes, marking the cut.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
 
 // IsCycle reports whether anomalies of kind k are dependency cycles
 // (G0, G1c, G-single, G-nonadjacent, G2-item and their variants), whose
@@ -30,23 +18,3 @@ func IsCycle(k checker.Kind) bool {
 	return false
 }
 
-// DOT draws a cycle anomaly as a Graphviz digraph: one node per
-// transaction (T1…Tn, with its process and index), one edge per step
-// labelled with its relation, the last back to the first. It is empty
-// for an anomaly that is not a cycle.
-func DOT(a checker.Anomaly) string {
-	if !IsCycle(a.Kind) || len(a.Steps) == 0 {
-		return ""
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "digraph %q {\n  label=%q;\n  node [shape=box, fontname=\"monospace\"];\n", string(a.Kind), string(a.Kind)+": "+a.Kind.Description())
-	n := len(a.Steps)
-	for i, s := range a.Steps {
-		fmt.Fprintf(&b, "  T%d [label=%q];\n", i+1, fmt.Sprintf("T%d: process %v, index %d\n%s", i+1, s.Process, s.Index, clip(history.Canonical(s.Value), 80)))
-	}
-	for i, s := range a.Steps {
-		fmt.Fprintf(&b, "  T%d -> T%d [label=%q];\n", i+1, (i+1)%n+1, string(s.Rel))
-	}
-	b.WriteString("}\n")
-	return b.String()
-}

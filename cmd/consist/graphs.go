@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"consist/checker/txn"
 	"consist/report"
 )
 
@@ -26,7 +25,7 @@ func writeGraphs(ctx context.Context, stderr io.Writer, dir string, fr report.Fi
 	n := 0
 	for _, r := range fr.Results {
 		for _, a := range r.Anomalies {
-			text := txn.DOT(a)
+			text := report.CycleDOT(a)
 			if text == "" || seen[text] {
 				continue
 			}
