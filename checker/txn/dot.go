@@ -17,4 +17,3 @@ func IsCycle(k checker.Kind) bool {
 	}
 	return false
 }
-
