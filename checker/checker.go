@@ -116,8 +116,8 @@ type Result struct {
 	Anomalies []Anomaly `json:"anomalies,omitempty"`
 	Stats     Stats     `json:"stats"`
 	// Details holds measurements particular to a model, such as the
-	// staleness percentiles of bounded-staleness. A Details value with a
-	// Text() string method is also shown in text reports.
+	// staleness percentiles of bounded-staleness: data only, which the
+	// report package renders (report.DetailsText).
 	Details any `json:"details,omitempty"`
 }
 

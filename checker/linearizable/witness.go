@@ -237,7 +237,8 @@ func (d describer) object(key any) string { return checker.KeyName(key) }
 // op names an operation in full and records it as a step.
 func (d describer) op(op *history.Op) checker.Part { return d.w.Op(op) }
 
-// opText words an operation alone, for Porcupine's visualization.
+// opText words an operation alone, for Porcupine's visualization
+// (Explore's model describes operations with it).
 func (d describer) opText(op *history.Op) string {
 	w := checker.NewWitness(d.h)
 	return w.Anomaly("", nil, checker.Say("%s", w.Op(op))).Explanation()
