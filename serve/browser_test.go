@@ -1,13 +1,17 @@
 package serve
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"consist/checker"
+	"consist/history"
 	"consist/internal/browsertest"
+	"consist/report/porcupine"
 )
 
 // watch runs in every page before the page's own scripts: a payload that
@@ -89,5 +93,44 @@ func TestBrowserRunsNothingFromARun(t *testing.T) {
 				p.Screenshot(filepath.Join(dir, "serve"+strings.ReplaceAll(c.path, "/", "_")+".png"))
 			}
 		})
+	}
+}
+
+// TestBrowserServedReportWorks serves Porcupine's page (what check --html
+// writes) from a run folder: under the server's sandboxing policy its
+// script still draws every operation, with no console error.
+func TestBrowserServedReportWorks(t *testing.T) {
+	b := browsertest.Start(t)
+	store := t.TempDir()
+	run := writeRun(t, store, "t", "r", "paxos", "register", "none", time.Now(), "")
+	h, err := history.Parse([]byte(`{"type":"invoke","process":0,"f":"write","key":"x","value":1}
+{"type":"ok","process":0,"f":"write","key":"x","value":1}
+{"type":"invoke","process":1,"f":"read","key":"x","value":null}
+{"type":"ok","process":1,"f":"read","key":"x","value":null}
+`), "h.jsonl", history.JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(run, ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := porcupine.WriteHTML(context.Background(), f, h, checker.Options{Timeout: 10 * time.Second}, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ts := start(t, store)
+	p := b.OpenURL(t, ts.URL+"/", watch)
+	if n := p.Count(`a[href="/files/t/r/report.html"]`); n != 1 {
+		t.Fatalf("%d links to the report, want 1", n)
+	}
+	p = b.OpenURL(t, ts.URL+"/files/t/r/report.html")
+	if n := p.Count(".history-text"); n != 2 {
+		t.Errorf("the served page drew %d operations, want 2: %v", n, p.Messages())
+	}
+	if errs := p.Errors(); len(errs) != 0 {
+		t.Errorf("console errors: %v", errs)
 	}
 }

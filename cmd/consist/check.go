@@ -67,6 +67,11 @@ value), unless --model or --initial say otherwise.
 a model it stops is unknown. On a terminal a check that takes more than a
 second shows its progress on standard error.
 
+--junit FILE writes JUnit XML for CI (a test case per file and model:
+invalid fails with the anomalies, unknown is skipped with its reason),
+--markdown FILE the verdict tables and anomalies for a pull-request
+comment; - writes either to standard output instead of the tables.
+
 --html writes Porcupine's drawing of the first nonlinearizable key; when
 no key is nonlinearizable it writes nothing, says why on standard error,
 and the exit code is the verdicts' as ever.`,
