@@ -27,9 +27,11 @@ const injected = `[...document.querySelectorAll('script, img, svg, iframe, objec
 // script in every HTML context, and its history and an HTML file that
 // calls alert, in headless Chromium: no payload runs, no dialog opens, no
 // element is injected, and the listing shows the values as text. With
-// CONSIST_SCREENSHOTS=DIR it leaves screenshots in DIR.
+// CONSIST_SCREENSHOTS=DIR it leaves screenshots in DIR. In the same
+// browser, a served HTML report still works (servedReportWorks).
 func TestBrowserRunsNothingFromARun(t *testing.T) {
 	b := browsertest.Start(t)
+	t.Run("served report works", func(t *testing.T) { servedReportWorks(t, b) })
 	store := t.TempDir()
 	run := writeRun(t, store, "t", "r", hostile, hostile, hostile, time.Now(), results(t, "invalid", hostile))
 	write(t, filepath.Join(run, "history.jsonl"), `{"type":"invoke","process":0,"f":"write","key":"x","value":"`+strings.ReplaceAll(hostile, `"`, `\"`)+`"}`+"\n")
@@ -96,11 +98,10 @@ func TestBrowserRunsNothingFromARun(t *testing.T) {
 	}
 }
 
-// TestBrowserServedReportWorks serves Porcupine's page (what check --html
-// writes) from a run folder: under the server's sandboxing policy its
-// script still draws every operation, with no console error.
-func TestBrowserServedReportWorks(t *testing.T) {
-	b := browsertest.Start(t)
+// servedReportWorks serves Porcupine's page (what check --html writes)
+// from a run folder: under the server's sandboxing policy its script
+// still draws every operation, with no console error.
+func servedReportWorks(t *testing.T, b *browsertest.Browser) {
 	store := t.TempDir()
 	run := writeRun(t, store, "t", "r", "paxos", "register", "none", time.Now(), "")
 	h, err := history.Parse([]byte(`{"type":"invoke","process":0,"f":"write","key":"x","value":1}
