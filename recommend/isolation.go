@@ -135,7 +135,8 @@ var useCases = []UseCase{
 			}},
 			{Database: "etcd", Provides: checker.StrictSerializable, Steps: []string{
 				"resp, _ := cli.Get(ctx, \"acct/\", clientv3.WithPrefix())  // linearizable read of every account at one revision; keep resp.Header.Revision as rev",
-				"cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(\"acct/\"), \"<\", rev+1).WithPrefix()).Then(clientv3.OpPut(\"acct/A\", a-x), clientv3.OpPut(\"acct/B\", b+x), clientv3.OpPut(\"transfers/<day>/<id>\", x)).Commit()",
+				"today, _ := cli.Get(ctx, \"transfers/<day>/\", clientv3.WithPrefix(), clientv3.WithRev(rev))  // the day's transfers at the same revision, for the daily limit",
+				"cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(\"acct/\"), \"<\", rev+1).WithPrefix(), clientv3.Compare(clientv3.ModRevision(\"transfers/<day>/\"), \"<\", rev+1).WithPrefix()).Then(clientv3.OpPut(\"acct/A\", a-x), clientv3.OpPut(\"acct/B\", b+x), clientv3.OpPut(\"transfers/<day>/<id>\", x)).Commit()",
 				"if !txnResp.Succeeded, some account changed since rev: read again and retry",
 			}, Caveats: []string{
 				"each Txn is one entry in the Raft log, applied whole on every member: guarded by the mod revisions of everything the transfer read, it is strictly serializable",
