@@ -170,7 +170,8 @@ var taxonomy = map[Kind]kindInfo{
 	// weakest transactional model. Elle has no kind for it (its
 	// list-append asserts every element read has a writer; its
 	// rw-register test of such a read calls the verdict it gets a bug),
-	// so checker/txn reports this kind for such reads too.
+	// so checker/txn reports this kind for a list-append read of an
+	// element nobody appended.
 	UnwrittenRead:     {about: "a read returned a value nothing wrote", rulesOut: append(slices.Clone(weakestRegister), ReadUncommitted)},
 	ReadBeforeWrite:   {about: "a read returned a value before any write of it began", rulesOut: []Model{Linearizable}},
 	StaleRead:         {about: "a read returned a value already overwritten before it began", rulesOut: []Model{Linearizable}},

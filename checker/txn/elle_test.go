@@ -39,8 +39,8 @@ type elleCase struct {
 		Exact     bool     `json:"exact"`
 		Absent    []string `json:"absent"`
 		// Not is Elle's :not, the weakest models its anomalies rule out.
-		Not *[]string `json:"not"`
-		Details   struct {
+		Not     *[]string `json:"not"`
+		Details struct {
 			Witnesses map[string][]elleCycle `json:"witnesses"`
 			// Intended is the cycle of a result Elle builds but never
 			// asserts (rw-G2-item-linearizable-keys-G2-unasserted).
