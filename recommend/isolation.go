@@ -219,7 +219,7 @@ var useCases = []UseCase{
 				"SELECT SUM(balance) FROM accounts;  SELECT COUNT(*) FROM transfers WHERE day = ?;  ...",
 				"COMMIT;",
 			}, Caveats: []string{
-				"READ COMMITTED takes a new read view for every statement: two queries of one report can disagree (read skew); a single SELECT is consistent at any level",
+				"READ COMMITTED takes a new read view for every statement: two queries of one report can disagree (read skew); a single SELECT reads one view at READ COMMITTED and above (not at READ UNCOMMITTED)",
 				"do not add FOR UPDATE or LOCK IN SHARE MODE to a report: those read the latest rows, not the snapshot, and block the writers",
 				"snapshot isolation lets a read-only transaction see a state no serial order of the writers produces when the writers themselves skew (Fekete, O'Neil & O'Neil, 2004): if the report must match a serial history, run the writers at SERIALIZABLE",
 			}},
