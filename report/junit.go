@@ -265,6 +265,9 @@ func anomalyText(r checker.Result, byModel map[checker.Model]checker.Result) str
 			fmt.Fprintf(&b, " on %s", checker.Escape(checker.KeyName(a.Key)))
 		}
 		fmt.Fprintf(&b, ", %s %s\n  %s\n", plural(len(a.Ops), "operation"), opList(a), a.Explanation())
+		if rules := boundaryText(a.Kind); rules != "" {
+			fmt.Fprintf(&b, "  %s\n", rules)
+		}
 	}
 	return strings.TrimSuffix(b.String(), "\n")
 }

@@ -104,7 +104,11 @@ func writeFileMarkdown(b *strings.Builder, f *FileResult, heading, named bool) {
 		if a.Key != nil {
 			fmt.Fprintf(b, " on %s", MarkdownEscape(checker.KeyName(a.Key)))
 		}
-		fmt.Fprintf(b, ", %s %s: %s\n", plural(len(a.Ops), "operation"), MarkdownEscape(opList(a)), a.Render(MarkdownEscape))
+		fmt.Fprintf(b, ", %s %s: %s", plural(len(a.Ops), "operation"), MarkdownEscape(opList(a)), a.Render(MarkdownEscape))
+		if rules := boundaryText(a.Kind); rules != "" {
+			fmt.Fprintf(b, " *%s*", MarkdownEscape(rules))
+		}
+		b.WriteString("\n")
 	}
 	if len(groups) > 0 {
 		b.WriteString("\n")

@@ -268,15 +268,15 @@ func TestDetailsText(t *testing.T) {
 	}
 }
 
-// TestCycleDOT draws a G-single cycle (a wr edge, then an rw edge back)
+// TestCycleDOT draws a G-single-item cycle (a wr edge, then an rw edge back)
 // and draws nothing for an anomaly that is not a cycle.
 func TestCycleDOT(t *testing.T) {
-	a := checker.Anomaly{Kind: checker.GSingle, Steps: []checker.Step{
+	a := checker.Anomaly{Kind: checker.GSingleItem, Steps: []checker.Step{
 		{Index: 1, Process: history.Process(0), Value: []any{"r", "x", "\"]; evil [label=\"x"}, Rel: checker.WR},
 		{Index: 3, Process: history.Process(1), Value: []any{"append", "x", int64(1)}, Rel: checker.RW},
 	}}
 	dot := CycleDOT(a)
-	for _, want := range []string{`digraph "G-single"`, "T1 -> T2", "T2 -> T1", `label="wr"`, `label="rw"`} {
+	for _, want := range []string{`digraph "G-single-item"`, "T1 -> T2", "T2 -> T1", `label="wr"`, `label="rw"`} {
 		if !strings.Contains(dot, want) {
 			t.Errorf("DOT lacks %q:\n%s", want, dot)
 		}

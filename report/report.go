@@ -127,12 +127,8 @@ func writeFileText(w io.Writer, f FileResult) error {
 			fmt.Fprintf(&b, " on %s", checker.Escape(checker.KeyName(a.Key)))
 		}
 		fmt.Fprintf(&b, ", %s %s\n  %s\n", plural(len(a.Ops), "operation"), opList(a), a.Explanation())
-		if not, also := checker.Boundary(a.Kind); len(not) > 0 {
-			fmt.Fprintf(&b, "  %s: not %s", a.Kind, modelList(not))
-			if len(also) > 0 {
-				fmt.Fprintf(&b, "; also not %s", modelList(also))
-			}
-			b.WriteString("\n")
+		if rules := boundaryText(a.Kind); rules != "" {
+			fmt.Fprintf(&b, "  %s\n", rules)
 		}
 	}
 	writeMeasures(&b, measures)
@@ -262,6 +258,21 @@ func writeImplied(b *strings.Builder, results []checker.Result) {
 		}
 		fmt.Fprintf(b, "%s, implied because %s %s%s: %s\n", s.v, s.by, how, unasked, modelList(implied[s]))
 	}
+}
+
+// boundaryText says what an anomaly of kind k rules out as Elle says it
+// (checker.Boundary): "G1a: not read-committed; also not …", the weakest
+// models it breaks, then the stronger ones; "" when it rules out none.
+func boundaryText(k checker.Kind) string {
+	not, also := checker.Boundary(k)
+	if len(not) == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("%s: not %s", k, modelList(not))
+	if len(also) > 0 {
+		s += "; also not " + modelList(also)
+	}
+	return s
 }
 
 // WriteJSON writes the results of every file of the report as one

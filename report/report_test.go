@@ -205,7 +205,7 @@ func TestWriteTextSaysWhatEachAnomalyRulesOut(t *testing.T) {
 	}
 	rs := txn.Checker{}.CheckModels(context.Background(), h, checker.Options{}, checker.Serializable, checker.RepeatableRead, checker.ReadCommitted)
 	var b bytes.Buffer
-	if err := WriteText(&b, FileResult{File: "skew.jsonl", Format: "jsonl", Ops: 2, Processes: 2, Results: rs}); err != nil {
+	if err := WriteText(&b, Report{Files: []FileResult{{File: "skew.jsonl", Format: "jsonl", Ops: 2, Processes: 2, Results: rs}}}); err != nil {
 		t.Fatal(err)
 	}
 	var line string
