@@ -245,6 +245,9 @@ func invalidMessage(r checker.Result) string {
 	return msg
 }
 
+// maxJUnitAnomalies is the most anomalies a failure's text lists.
+const maxJUnitAnomalies = 50
+
 // anomalyText lists r's anomalies, each with its operations and its
 // sentence; for a verdict implied by another model's break, that model's.
 func anomalyText(r checker.Result, byModel map[checker.Model]checker.Result) string {
@@ -259,7 +262,11 @@ func anomalyText(r checker.Result, byModel map[checker.Model]checker.Result) str
 			fmt.Fprintf(&b, "%s's anomalies:\n", r.ImpliedBy)
 		}
 	}
-	for _, a := range anomalies {
+	for i, a := range anomalies {
+		if i == maxJUnitAnomalies {
+			fmt.Fprintf(&b, "… and %d more: consist check --json on the history lists them all\n", len(anomalies)-i)
+			break
+		}
 		b.WriteString(string(a.Kind))
 		if a.Key != nil {
 			fmt.Fprintf(&b, " on %s", checker.Escape(checker.KeyName(a.Key)))

@@ -8,20 +8,31 @@ import (
 	"consist/checker"
 )
 
-// MaxMarkdownAnomalies is the most anomalies WriteMarkdown shows per file;
-// it counts the rest, so a comment stays within what a pull request shows.
+// MaxMarkdownAnomalies is the most anomalies WriteMarkdown shows per file
+// unless told otherwise; it counts the rest, so a comment stays within
+// what a pull request shows (GitHub takes 65,536 characters).
 const MaxMarkdownAnomalies = 10
+
+// MarkdownOptions shape WriteMarkdown's output.
+type MarkdownOptions struct {
+	// MaxAnomalies is the most anomalies shown per file (0:
+	// MaxMarkdownAnomalies).
+	MaxAnomalies int
+}
 
 // WriteMarkdown writes the report as GitHub-flavoured Markdown for a
 // pull-request comment: per file (per run), a heading, the run's
 // settings, the verdict table, the strongest models that hold and the
 // weakest that break, every anomaly with its sentence (up to
-// MaxMarkdownAnomalies), and the reasons of unknown verdicts.
+// opts.MaxAnomalies), and the reasons of unknown verdicts.
 //
 // Nothing from a history is read as Markdown or HTML: every string is
 // escaped (MarkdownEscape), so a value cannot open a tag, a link, an
 // image, a table cell or a heading, nor mention a person.
-func WriteMarkdown(w io.Writer, rep Report) error {
+func WriteMarkdown(w io.Writer, rep Report, opts MarkdownOptions) error {
+	if opts.MaxAnomalies <= 0 {
+		opts.MaxAnomalies = MaxMarkdownAnomalies
+	}
 	var b strings.Builder
 	if rep.Title != "" {
 		fmt.Fprintf(&b, "## consist: %s\n\n", MarkdownEscape(rep.Title))
@@ -39,7 +50,7 @@ func WriteMarkdown(w io.Writer, rep Report) error {
 	}
 	for i := range rep.Files {
 		f := &rep.Files[i]
-		writeFileMarkdown(&b, f, len(rep.Files) > 1, rep.Title != f.File)
+		writeFileMarkdown(&b, f, len(rep.Files) > 1, rep.Title != f.File, opts)
 	}
 	_, err := io.WriteString(w, b.String())
 	if err != nil {
@@ -51,7 +62,7 @@ func WriteMarkdown(w io.Writer, rep Report) error {
 // writeFileMarkdown writes one file's part; heading, whether to name the
 // file in a heading of its own, and named, whether to name it at all
 // (not when the report's title does).
-func writeFileMarkdown(b *strings.Builder, f *FileResult, heading, named bool) {
+func writeFileMarkdown(b *strings.Builder, f *FileResult, heading, named bool, opts MarkdownOptions) {
 	name := MarkdownEscape(f.File)
 	if heading {
 		fmt.Fprintf(b, "### %s\n\n", name)
@@ -95,7 +106,7 @@ func writeFileMarkdown(b *strings.Builder, f *FileResult, heading, named bool) {
 		fmt.Fprintf(b, "#### Anomalies (%d)\n\n", len(groups))
 	}
 	for i, g := range groups {
-		if i == MaxMarkdownAnomalies {
+		if i == opts.MaxAnomalies {
 			fmt.Fprintf(b, "- … and %d more: run consist check on the history to see them all\n", len(groups)-i)
 			break
 		}

@@ -205,7 +205,7 @@ func TestJUnitExpectations(t *testing.T) {
 func TestMarkdownEscapesTheHistory(t *testing.T) {
 	rep := hostileReport(t)
 	var b bytes.Buffer
-	if err := WriteMarkdown(&b, rep); err != nil {
+	if err := WriteMarkdown(&b, rep, MarkdownOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()

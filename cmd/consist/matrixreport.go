@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"consist/adapters/builtin"
 	"consist/checker"
@@ -47,25 +49,63 @@ func writeMatrixReports(stdout io.Writer, fl reportFlags, m *matrix.Matrix, stor
 		return report.ExpectNothing
 	}}
 	markdown := func(w io.Writer) error {
-		if err := m.WriteMarkdown(w); err != nil {
+		var b bytes.Buffer
+		if err := m.WriteMarkdown(&b); err != nil {
 			return err
 		}
+		// Each run's verdicts, folded, the runs that disagree with the
+		// profile first, while the comment stays within what a pull
+		// request takes; the rest are named.
+		slices.SortStableFunc(reports, func(a, b report.Report) int { return cmpBool(disagrees(m, b.Title), disagrees(m, a.Title)) })
+		var left []string
 		for _, rep := range reports {
-			summary := fmt.Sprintf("%s: %d anomalies", report.MarkdownEscape(rep.Title), anomalyCount(rep))
-			if _, err := fmt.Fprintf(w, "\n<details><summary>%s</summary>\n\n", summary); err != nil {
-				return err
-			}
+			var part bytes.Buffer
+			fmt.Fprintf(&part, "\n<details><summary>%s: %d anomalies</summary>\n\n", report.MarkdownEscape(rep.Title), anomalyCount(rep))
+			title := rep.Title
 			rep.Title = ""
-			if err := report.WriteMarkdown(w, rep); err != nil {
+			if err := report.WriteMarkdown(&part, rep, report.MarkdownOptions{MaxAnomalies: 3}); err != nil {
 				return err
 			}
-			if _, err := io.WriteString(w, "</details>\n"); err != nil {
-				return err
+			part.WriteString("</details>\n")
+			if b.Len()+part.Len() > maxMatrixMarkdown {
+				left = append(left, report.MarkdownEscape(title))
+				continue
 			}
+			b.Write(part.Bytes())
 		}
-		return nil
+		if len(left) > 0 {
+			fmt.Fprintf(&b, "\nNot shown, to keep this short (consist matrix --json has them all): %s\n", strings.Join(left, "; "))
+		}
+		_, err := w.Write(b.Bytes())
+		return err
 	}
 	return fl.write(stdout, reports, junit, markdown)
+}
+
+// maxMatrixMarkdown bounds the matrix's Markdown below the 65,536
+// characters GitHub takes in a comment.
+const maxMatrixMarkdown = 60000
+
+// disagrees tells whether the run titled title (STORE: RUN) has a verdict
+// the matrix marks as disagreeing with the store's profile.
+func disagrees(m *matrix.Matrix, title string) bool {
+	for _, d := range m.Disagreements() {
+		store, run, _ := strings.Cut(title, ": ")
+		if strings.HasPrefix(d, store+": ") && strings.Contains(d, run) {
+			return true
+		}
+	}
+	return false
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // cellReport is the report of one run of the matrix.

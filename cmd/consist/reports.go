@@ -57,7 +57,7 @@ func (fl reportFlags) write(stdout io.Writer, reports []report.Report, junit rep
 							return err
 						}
 					}
-					if err := report.WriteMarkdown(w, rep); err != nil {
+					if err := report.WriteMarkdown(w, rep, report.MarkdownOptions{}); err != nil {
 						return err
 					}
 				}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/xml"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -225,5 +226,33 @@ func TestMatrixReports(t *testing.T) {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("the Markdown lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+// TestMatrixMarkdownFitsAComment: a matrix of many runs, each with long
+// anomalies, makes Markdown that a pull-request comment takes (GitHub:
+// 65,536 characters), the runs that disagree shown first and the rest
+// named.
+func TestMatrixMarkdownFitsAComment(t *testing.T) {
+	long := checker.Anomaly{Kind: "stale-read", Key: "k", Ops: []int64{1, 2}, Sentence: checker.Say(strings.Repeat("A long sentence. ", 40))}
+	var cells []matrix.Cell
+	for i := range 60 {
+		run := builtin.Run{Workload: fmt.Sprintf("register%d", i)}
+		cells = append(cells, matrix.Cell{Store: "eventual", Run: run, Name: run.String(), Results: []checker.Result{
+			{Model: checker.Linearizable, Verdict: checker.Invalid, Anomalies: slices.Repeat([]checker.Anomaly{long}, 10)},
+		}})
+	}
+	m := &matrix.Matrix{Models: []checker.Model{checker.Linearizable}, Rows: []matrix.Row{{Store: "eventual", Cells: cells,
+		Marks: map[checker.Model]matrix.Mark{checker.Linearizable: {Verdict: checker.Invalid, Anomalies: 600, Disagrees: "linearizable is guaranteed, but it broke in register59 without faults: …"}}}}}
+	var b strings.Builder
+	if err := writeMatrixReports(&b, reportFlags{markdown: "-"}, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	if n := len([]rune(md)); n > 65536 || !strings.Contains(md, "Not shown, to keep this short") {
+		t.Fatalf("%d characters, want at most 65,536 and the runs left out named", n)
+	}
+	if first := strings.Index(md, "<details><summary>"); !strings.HasPrefix(md[first:], "<details><summary>eventual\\: register59 without faults") {
+		t.Errorf("the run that disagrees is not first:\n%.300s", md[first:])
 	}
 }
