@@ -114,7 +114,7 @@ func TestStoresWithoutTransactionsRefuse(t *testing.T) {
 		if s.CanHold(adapters.Txn) != (err == nil) {
 			t.Errorf("%s: CanHold(Txn) %v, but Supports says %v", s.Name, s.CanHold(adapters.Txn), err)
 		}
-		if err != nil && !strings.Contains(err.Error(), "takes them (paxos, paxos-local-read, ") {
+		if err != nil && !strings.Contains(err.Error(), "paxos, paxos-local-read, ") {
 			t.Errorf("%s: %v: want the stores that take transactions named", s.Name, err)
 		}
 	}
