@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"strings"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"consist/adapters"
