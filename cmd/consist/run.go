@@ -24,8 +24,8 @@ import (
 	"consist/checker"
 	"consist/history"
 	"consist/nemesis"
-	"consist/recommend"
 	"consist/report"
+	"consist/run/folder"
 	"consist/workloads"
 	"consist/workloads/runner"
 )
@@ -164,11 +164,11 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	// run.json first, so that a run killed at any point can be checked,
 	// recommended on and repeated.
 	record := runRecord(fl, sys, wl, start)
-	runFile := filepath.Join(dir, recommend.RunFile)
+	runFile := filepath.Join(dir, folder.RunFile)
 	if err := writeJSONFile(runFile, record); err != nil {
 		return &exitError{code: exitBad, err: err}
 	}
-	path := filepath.Join(dir, recommend.HistoryFile)
+	path := filepath.Join(dir, folder.HistoryFile)
 	file, err := os.Create(path)
 	if err != nil {
 		return &exitError{code: exitBad, err: fmt.Errorf("create the history file: %w", err)}
@@ -208,7 +208,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 
 	// Check what was recorded, even after Ctrl-C.
 	fr, _ := checkFile(context.WithoutCancel(ctx), stderr, path, history.JSONL, record.Models, checker.Options{Timeout: runCheckTimeout, Initial: record.Initial})
-	if err := writeResults(filepath.Join(dir, recommend.ResultsFile), fr); err != nil {
+	if err := writeResults(filepath.Join(dir, folder.ResultsFile), fr); err != nil {
 		return &exitError{code: exitBad, err: err}
 	}
 	if fl.json {
@@ -312,8 +312,8 @@ func workloadKind(wl workloads.Workload) adapters.Kind {
 }
 
 // runRecord describes the run that starts: every setting, for run.json.
-func runRecord(fl runFlags, sys *system, wl workloads.Workload, start time.Time) recommend.RunRecord {
-	rec := recommend.RunRecord{Version: version(), Store: sys.name, Target: fl.target != "", Nodes: sys.nodes, Cluster: fl.cluster,
+func runRecord(fl runFlags, sys *system, wl workloads.Workload, start time.Time) folder.RunRecord {
+	rec := folder.RunRecord{Version: version(), Store: sys.name, Target: fl.target != "", Nodes: sys.nodes, Cluster: fl.cluster,
 		Workload: fl.workload, Nemesis: fl.faults, Clients: fl.clients, Keys: fl.keys, Rate: fl.rate, Seed: fl.seed,
 		Models: wl.Models(), Started: start.UTC(), Flags: map[string]string{}, Command: []string{"consist", "run"}}
 	if fl.flags == nil {
