@@ -1,0 +1,41 @@
+package mysql
+
+import (
+	"context"
+	"fmt"
+
+	"consist/adapters"
+	"consist/cluster"
+	"consist/nemesis"
+	"consist/run/target"
+)
+
+// Target is MariaDB or MySQL as consist run --target mysql tests it: at
+// --dsn, or the local cluster of one MariaDB server, which takes kills
+// and pauses. The isolation setting picks the transaction isolation level.
+var Target = &target.Database{
+	Name:      "mysql",
+	Summary:   "MariaDB or MySQL, one server",
+	Cluster:   "mariadb",
+	Faults:    []nemesis.Kind{nemesis.Kill, nemesis.Pause},
+	NoFault:   "a single MariaDB server has no peers to be cut off from",
+	Workloads: []string{"register", "counter", "set"},
+	Settings:  []string{"dsn", "isolation"},
+	Open: func(ctx context.Context, c target.Conn) (adapters.Store, error) {
+		dsn := c.DSN
+		if c.Cluster != nil {
+			dsn = c.Cluster.MariaDBDSN()
+		}
+		if dsn == "" {
+			return nil, fmt.Errorf("--target mysql needs --dsn user:password@tcp(host:port)/database or --cluster local")
+		}
+		level, err := ParseIsolation(c.Setting("isolation"))
+		if err != nil {
+			return nil, fmt.Errorf("--isolation: %w", err)
+		}
+		return New(ctx, Options{DSN: dsn, Isolation: level})
+	},
+	Env: func(c *cluster.Cluster) []string {
+		return []string{"CONSIST_MYSQL_DSN='" + c.MariaDBDSN() + "'"}
+	},
+}
