@@ -42,9 +42,9 @@ import (
 type Config struct {
 	// Store names the bundled store to test (see adapters/builtin).
 	Store string
-	// Database names the real database to test (see Databases), reached
-	// through Conn, or on its local cluster when Local.
-	Database string
+	// Database is the real database to test (see package databases),
+	// reached through Conn, or on its local cluster when Local.
+	Database *target.Database
 	Conn     target.Conn
 	// Local tests the database's local cluster: the one up in
 	// ClusterDir (default cluster.DefaultDir), or one started for the
@@ -163,7 +163,7 @@ const DefaultCheckTimeout = 60 * time.Second
 // Check refuses a config that cannot run, before anything is opened or
 // written.
 func (cfg *Config) Check() error {
-	switch n := btoi(cfg.Store != "") + btoi(cfg.Database != "") + btoi(cfg.System != nil); {
+	switch n := btoi(cfg.Store != "") + btoi(cfg.Database != nil) + btoi(cfg.System != nil); {
 	case n == 0:
 		return errors.New("run: name what to test: a Store, a Database or a System")
 	case n > 1:
@@ -184,15 +184,14 @@ func (cfg *Config) Check() error {
 		return fmt.Errorf("--nemesis-interval %v: give how long each fault lasts, e.g. 1s", cfg.Interval)
 	case cfg.Quiesce < 0:
 		return fmt.Errorf("--quiesce %v: give how long the store settles, or 0", cfg.Quiesce)
-	case cfg.Database == "" && (cfg.Local || cfg.ClusterDir != ""):
+	case cfg.Database == nil && (cfg.Local || cfg.ClusterDir != ""):
 		return errors.New("--cluster tests a real database's cluster: add --target")
 	}
 	switch {
 	case cfg.Store != "":
 		return checkHolds(cfg.Store, cfg.Workload)
-	case cfg.Database != "":
-		_, err := checkDatabase(cfg)
-		return err
+	case cfg.Database != nil:
+		return checkDatabase(cfg)
 	}
 	return nil
 }

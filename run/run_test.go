@@ -17,7 +17,9 @@ import (
 	"consist/history"
 	"consist/nemesis"
 	"consist/run"
+	"consist/run/databases"
 	"consist/run/folder"
+	"consist/run/target"
 	"consist/workloads"
 )
 
@@ -183,11 +185,11 @@ func TestRunRefuses(t *testing.T) {
 		{run.Config{Workload: wl}, "name what to test"},
 		{run.Config{Store: "nosuch", Workload: wl}, "use one of ["},
 		{run.Config{Store: "crdt", Workload: appendWl}, "--store crdt cannot hold the list-append workload's lists"},
-		{run.Config{Store: "single", Database: "etcd", Workload: wl}, "give one of them"},
-		{run.Config{Database: "cassandra", Workload: wl}, "use etcd, redis or mysql"},
-		{run.Config{Database: "redis", Workload: appendWl}, "register, counter and set"},
-		{run.Config{Database: "etcd", Workload: wl, Faults: []nemesis.Kind{nemesis.Kill}}, "add --cluster local"},
-		{run.Config{Database: "mysql", Local: true, Workload: wl, Faults: []nemesis.Kind{nemesis.Partition}}, "no peers"},
+		{run.Config{Store: "single", Database: db(t, "etcd"), Workload: wl}, "give one of them"},
+		{run.Config{Database: db(t, "redis"), Workload: appendWl}, "register, counter and set"},
+		{run.Config{Database: db(t, "etcd"), Workload: wl, Faults: []nemesis.Kind{nemesis.Kill}}, "add --cluster local"},
+		{run.Config{Database: db(t, "mysql"), Local: true, Workload: wl, Faults: []nemesis.Kind{nemesis.Partition}}, "no peers"},
+		{run.Config{Database: db(t, "etcd"), Local: true, Workload: wl, Conn: target.Conn{Endpoints: []string{"127.0.0.1:1"}}}, "leave out --endpoints"},
 		{run.Config{Store: "single", Workload: wl, Rate: -1}, "--rate"},
 		{run.Config{Store: "single", Workload: wl, Faults: []nemesis.Kind{nemesis.Kind("flood")}}, "unknown fault"},
 	} {
@@ -222,21 +224,34 @@ func TestRunSystem(t *testing.T) {
 	}
 }
 
+func db(t *testing.T, name string) *target.Database {
+	t.Helper()
+	d, err := databases.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // TestDatabases: every registered database is complete, runs on a kind
-// of cluster package cluster starts, and is found by name and by cluster.
+// of cluster package cluster starts, and is found by name and by
+// cluster; an unknown name is refused with the list.
 func TestDatabases(t *testing.T) {
-	for _, d := range run.Databases() {
+	for _, d := range databases.All() {
 		if err := d.Check(); err != nil {
 			t.Error(err)
 		}
 		if !slices.Contains(cluster.Kinds(), d.Cluster) {
 			t.Errorf("%s runs on a %s cluster, which package cluster does not start", d.Name, d.Cluster)
 		}
-		if got, err := run.LookupDatabase(d.Name); err != nil || got != d {
-			t.Errorf("LookupDatabase(%s): %v", d.Name, err)
+		if got, err := databases.Lookup(d.Name); err != nil || got != d {
+			t.Errorf("Lookup(%s): %v", d.Name, err)
 		}
-		if got, err := run.DatabaseOfCluster(d.Cluster); err != nil || got != d {
-			t.Errorf("DatabaseOfCluster(%s): %v", d.Cluster, err)
+		if got, err := databases.OfCluster(d.Cluster); err != nil || got != d {
+			t.Errorf("OfCluster(%s): %v", d.Cluster, err)
 		}
+	}
+	if _, err := databases.Lookup("cassandra"); err == nil || !strings.Contains(err.Error(), "use etcd, redis or mysql") {
+		t.Errorf("Lookup(cassandra): %v", err)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"consist/adapters/builtin"
 	"consist/cluster"
 	"consist/nemesis"
-	"consist/run/target"
 	"consist/workloads"
 )
 
@@ -49,7 +48,7 @@ func open(ctx context.Context, cfg *Config) (*System, error) {
 		sys := *cfg.System
 		sys.close = nil // the caller's to close
 		return &sys, nil
-	case cfg.Database != "":
+	case cfg.Database != nil:
 		return openDatabase(ctx, cfg)
 	}
 	net, err := builtin.Open(cfg.Store, cfg.Seed)
@@ -61,22 +60,22 @@ func open(ctx context.Context, cfg *Config) (*System, error) {
 
 // checkDatabase refuses a database run that cannot be, before anything
 // starts.
-func checkDatabase(cfg *Config) (*target.Database, error) {
-	db, err := LookupDatabase(cfg.Database)
-	if err != nil {
-		return nil, err
+func checkDatabase(cfg *Config) error {
+	db := cfg.Database
+	if err := db.Check(); err != nil {
+		return err
 	}
 	if !db.Runs(cfg.Workload.Name()) {
-		return nil, fmt.Errorf("--workload %s: the %s target runs the %s workloads", cfg.Workload.Name(), db.Name, andList(db.Workloads))
+		return fmt.Errorf("--workload %s: the %s target runs the %s workloads", cfg.Workload.Name(), db.Name, andList(db.Workloads))
 	}
 	if !cfg.Local {
 		if len(cfg.Faults) > 0 {
-			return nil, fmt.Errorf("--nemesis %s: consist can break only a cluster it runs: add --cluster local, or --nemesis none", kindList(cfg.Faults))
+			return fmt.Errorf("--nemesis %s: consist can break only a cluster it runs: add --cluster local, or --nemesis none", kindList(cfg.Faults))
 		}
-		return db, nil
+		return nil
 	}
 	if len(cfg.Conn.Endpoints) > 0 || cfg.Conn.DSN != "" {
-		return nil, fmt.Errorf("--cluster local gives the addresses itself: leave out --endpoints and --dsn")
+		return fmt.Errorf("--cluster local gives the addresses itself: leave out --endpoints and --dsn")
 	}
 	for _, k := range cfg.Faults {
 		if !db.Takes(k) {
@@ -84,19 +83,19 @@ func checkDatabase(cfg *Config) (*target.Database, error) {
 			if why == "" {
 				why = fmt.Sprintf("the %s cluster cannot take it", db.Name)
 			}
-			return nil, fmt.Errorf("--nemesis %s: %s; use %s", k, why, db.FaultList())
+			return fmt.Errorf("--nemesis %s: %s; use %s", k, why, db.FaultList())
 		}
 	}
-	return db, nil
+	return nil
 }
 
 // openDatabase connects to the real database cfg names, on its local
 // cluster when cfg.Local.
 func openDatabase(ctx context.Context, cfg *Config) (*System, error) {
-	db, err := checkDatabase(cfg)
-	if err != nil {
+	if err := checkDatabase(cfg); err != nil {
 		return nil, err
 	}
+	db := cfg.Database
 	sys := &System{Name: db.Name, Real: true}
 	conn := cfg.Conn
 	if cfg.Local {

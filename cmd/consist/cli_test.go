@@ -23,6 +23,7 @@ import (
 	"consist/checker/sequential"
 	"consist/checker/suite"
 	"consist/history"
+	consistrun "consist/run"
 	"consist/run/folder"
 	"consist/workloads"
 )
@@ -404,7 +405,7 @@ func TestStoresHoldWhatTheySay(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		kinds[workloadKind(wl)] = true
+		kinds[consistrun.WorkloadKind(wl)] = true
 	}
 	if len(kinds) != 5 {
 		t.Fatalf("the workloads act on %v, want five kinds", kinds)

@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"math"
-	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,15 +15,15 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"consist/adapters"
 	"consist/adapters/builtin"
 	"consist/checker"
 	"consist/history"
 	"consist/nemesis"
 	"consist/report"
+	consistrun "consist/run"
+	"consist/run/databases"
 	"consist/run/folder"
 	"consist/workloads"
-	"consist/workloads/runner"
 )
 
 type runFlags struct {
@@ -144,73 +140,37 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	if err != nil {
 		return usageError("--workload: %w", err)
 	}
-	if err := storeHolds(fl, wl); err != nil {
+	cfg := consistrun.Config{Workload: wl, Faults: kinds, Interval: fl.interval, Clients: fl.clients, Duration: fl.duration,
+		Ops: fl.ops, Rate: fl.rate, OpTimeout: fl.opTimeout, Quiesce: fl.quiesce, Seed: fl.seed,
+		CheckTimeout: runCheckTimeout, Dir: fl.storeDir, Record: runRecord(fl)}
+	if err := targetConfig(fl, &cfg); err != nil {
 		return err
+	}
+	if err := cfg.Check(); err != nil {
+		return &exitError{code: exitBad, err: err}
 	}
 	if fl.duration == 0 && fl.ops == 0 {
 		fmt.Fprintln(stderr, "consist: no --duration or --ops: running until Ctrl-C")
 	}
-	sys, err := openSystem(ctx, stderr, fl, kinds)
+	cfg.Notify = func(msg string) { fmt.Fprintf(stderr, "consist: %s\n", msg) }
+	cfg.Started = func(l consistrun.Live) func() { return startStatus(stderr, l.Counts, l.Nemesis, l.Start).stop }
+	cfg.Recorded = func(r consistrun.Result) {
+		interrupted := ""
+		if r.Interrupted {
+			interrupted = " (interrupted: faults healed, no final reads)"
+		}
+		total := r.OK + r.Fail + r.Info
+		fmt.Fprintf(stderr, "ran %s with %s for %v%s: %d ok, %d fail, %d info (%.0f ops/s); history in %s\n", r.Record.Store, fl.workload, r.Elapsed.Round(time.Millisecond), interrupted,
+			r.OK, r.Fail, r.Info, float64(total)/r.Elapsed.Seconds(), r.HistoryPath())
+	}
+	cfg.CheckFile = func(ctx context.Context, path string, models []checker.Model, opts checker.Options) (report.FileResult, *history.History) {
+		return checkFile(ctx, stderr, path, history.JSONL, models, opts)
+	}
+	res, err := consistrun.Run(ctx, cfg)
 	if err != nil {
-		return err
-	}
-	defer sys.close()
-	store := sys.store
-	start := time.Now()
-	dir, err := newRunDir(fl.storeDir, sys.name+"-"+fl.workload, start)
-	if err != nil {
 		return &exitError{code: exitBad, err: err}
 	}
-	// run.json first, so that a run killed at any point can be checked,
-	// recommended on and repeated.
-	record := runRecord(fl, sys, wl, start)
-	runFile := filepath.Join(dir, folder.RunFile)
-	if err := writeJSONFile(runFile, record); err != nil {
-		return &exitError{code: exitBad, err: err}
-	}
-	path := filepath.Join(dir, folder.HistoryFile)
-	file, err := os.Create(path)
-	if err != nil {
-		return &exitError{code: exitBad, err: fmt.Errorf("create the history file: %w", err)}
-	}
-	defer file.Close()
-	rec := history.NewRecorder(file, history.DefaultFlushInterval)
-	nem, err := nemesis.New(sys.target, nemesis.Schedule{Kinds: kinds, Interval: fl.interval, Seed: fl.seed}, rec)
-	if err != nil {
-		return usageError("--nemesis: %w", err)
-	}
-	var counts runner.Counts
-	status := startStatus(stderr, &counts, nem, start)
-	runErr := runner.Run(ctx, runner.Config{Store: store, Workload: wl, Recorder: rec, Clients: fl.clients,
-		Duration: fl.duration, Ops: fl.ops, Rate: fl.rate, OpTimeout: fl.opTimeout, Seed: fl.seed,
-		Nemesis: nem, Quiesce: fl.quiesce}, &counts)
-	status.stop()
-	if err := rec.Close(); err != nil {
-		return &exitError{code: exitBad, err: err}
-	}
-	if runErr != nil {
-		return &exitError{code: exitBad, err: fmt.Errorf("the run stopped: %w (what was recorded is in %s)", runErr, path)}
-	}
-	elapsed := time.Since(start)
-	interrupted := ""
-	if ctx.Err() != nil {
-		interrupted = " (interrupted: faults healed, no final reads)"
-	}
-	fmt.Fprintf(stderr, "ran %s with %s for %v%s: %d ok, %d fail, %d info (%.0f ops/s); history in %s\n", sys.name, fl.workload, elapsed.Round(time.Millisecond), interrupted,
-		counts.OK.Load(), counts.Fail.Load(), counts.Info.Load(), float64(counts.Total())/elapsed.Seconds(), path)
-
-	ended := start.Add(elapsed).UTC()
-	record.Ended, record.Elapsed, record.Interrupted = &ended, elapsed.Round(time.Millisecond).String(), ctx.Err() != nil
-	record.OK, record.Fail, record.Info = counts.OK.Load(), counts.Fail.Load(), counts.Info.Load()
-	if err := writeJSONFile(runFile, record); err != nil {
-		return &exitError{code: exitBad, err: err}
-	}
-
-	// Check what was recorded, even after Ctrl-C.
-	fr, _ := checkFile(context.WithoutCancel(ctx), stderr, path, history.JSONL, record.Models, checker.Options{Timeout: runCheckTimeout, Initial: record.Initial})
-	if err := writeResults(filepath.Join(dir, folder.ResultsFile), fr); err != nil {
-		return &exitError{code: exitBad, err: err}
-	}
+	fr := res.Check
 	if fl.json {
 		err = report.WriteJSON(stdout, []report.FileResult{fr})
 	} else {
@@ -229,8 +189,17 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 const runCheckTimeout = 60 * time.Second
 
 // targetOnly are the flags that only a --target run uses, and the target
-// each belongs to ("" for every target).
-var targetOnly = map[string]string{"endpoints": "", "dsn": "mysql", "isolation": "mysql", "serializable-reads": "etcd", "read-from-replica": "redis", "cluster": "", "cluster-dir": ""}
+// each belongs to ("" for every target): a database's own settings are
+// its flags.
+var targetOnly = func() map[string]string {
+	only := map[string]string{"endpoints": "", "cluster": "", "cluster-dir": ""}
+	for _, d := range databases.All() {
+		for _, s := range d.Settings {
+			only[s] = d.Name
+		}
+	}
+	return only
+}()
 
 // validateRun refuses every flag of a run that makes no sense, before
 // anything is started or written.
@@ -273,49 +242,11 @@ func validateRun(fl runFlags) error {
 	return nil
 }
 
-// storeHolds refuses a bundled store that cannot keep the objects the
-// workload acts on.
-func storeHolds(fl runFlags, wl workloads.Workload) error {
-	if fl.target != "" {
-		return nil // openSystem says which workloads a real database runs
-	}
-	s, err := builtin.Lookup(fl.store)
-	if err != nil {
-		return usageError("--store: %w", err)
-	}
-	kind := workloadKind(wl)
-	if s.CanHold(kind) {
-		return nil
-	}
-	var holds, fits []string
-	for _, k := range s.Holds {
-		holds = append(holds, k.String()+"s")
-	}
-	for _, name := range workloads.Names() {
-		if w, err := workloads.New(name, workloads.Options{}); err == nil && s.CanHold(workloadKind(w)) {
-			fits = append(fits, name)
-		}
-	}
-	return usageError("--store %s cannot hold the %s workload's %ss: it keeps %s only; run it with --workload %s, or pick another store", s.Name, wl.Name(), kind, strings.Join(holds, ", "), strings.Join(fits, ", "))
-}
-
-// workloadKind is the kind of object wl acts on: that of its setup
-// operations, or else of the first operation a generator draws (drawing
-// from a throwaway generator changes nothing).
-func workloadKind(wl workloads.Workload) adapters.Kind {
-	if s, ok := wl.(workloads.Setup); ok {
-		if ops := s.Setup(); len(ops) > 0 {
-			return ops[0].Kind
-		}
-	}
-	return wl.Generator(0, rand.New(rand.NewPCG(0, 0))).Next().Kind
-}
-
-// runRecord describes the run that starts: every setting, for run.json.
-func runRecord(fl runFlags, sys *system, wl workloads.Workload, start time.Time) folder.RunRecord {
-	rec := folder.RunRecord{Version: version(), Store: sys.name, Target: fl.target != "", Nodes: sys.nodes, Cluster: fl.cluster,
-		Workload: fl.workload, Nemesis: fl.faults, Clients: fl.clients, Keys: fl.keys, Rate: fl.rate, Seed: fl.seed,
-		Models: wl.Models(), Started: start.UTC(), Flags: map[string]string{}, Command: []string{"consist", "run"}}
+// runRecord describes the run for run.json beyond what package run
+// fills in: the version, every flag, and the command that repeats it.
+func runRecord(fl runFlags) folder.RunRecord {
+	rec := folder.RunRecord{Version: version(), Cluster: fl.cluster, Nemesis: fl.faults, Keys: fl.keys,
+		Flags: map[string]string{}, Command: []string{"consist", "run"}}
 	if fl.flags == nil {
 		return rec
 	}
@@ -375,46 +306,4 @@ func parseMix(s string, opts *workloads.Options) error {
 	}
 	opts.Reads, opts.Writes, opts.CAS = weights[0], weights[1], weights[2]
 	return nil
-}
-
-// newRunDir creates storeDir/<test>/<start time>/ and points
-// storeDir/latest at it.
-func newRunDir(storeDir, test string, start time.Time) (string, error) {
-	dir := filepath.Join(storeDir, test, start.UTC().Format("20060102T150405.000Z"))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("create the run folder: %w", err)
-	}
-	latest := filepath.Join(storeDir, "latest")
-	rel, err := filepath.Rel(storeDir, dir)
-	if err != nil {
-		return "", fmt.Errorf("point %s at the run: %w", latest, err)
-	}
-	_ = os.Remove(latest)
-	if err := os.Symlink(rel, latest); err != nil {
-		return "", fmt.Errorf("point %s at the run: %w", latest, err)
-	}
-	return dir, nil
-}
-
-func writeJSONFile(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
-func writeResults(path string, fr report.FileResult) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("write results: %w", err)
-	}
-	if err := report.WriteJSON(f, []report.FileResult{fr}); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

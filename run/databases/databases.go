@@ -1,4 +1,7 @@
-package run
+// Package databases lists the real databases consist tests. A database is
+// its own package (its adapter and its target.Database, e.g.
+// adapters/etcd's Target) plus its one line below.
+package databases
 
 import (
 	"fmt"
@@ -11,19 +14,18 @@ import (
 	"consist/run/target"
 )
 
-// databases are the real databases consist tests: one line each. A
-// database is its package (its adapter, its Target) and its line here.
+// databases are the real databases consist tests: one line each.
 var databases = []*target.Database{
 	etcd.Target,
 	redis.Target,
 	mysql.Target,
 }
 
-// Databases returns the real databases consist tests.
-func Databases() []*target.Database { return slices.Clone(databases) }
+// All returns the real databases consist tests.
+func All() []*target.Database { return slices.Clone(databases) }
 
-// DatabaseNames names them, in order.
-func DatabaseNames() []string {
+// Names names them, in order.
+func Names() []string {
 	names := make([]string, len(databases))
 	for i, d := range databases {
 		names[i] = d.Name
@@ -31,18 +33,18 @@ func DatabaseNames() []string {
 	return names
 }
 
-// LookupDatabase returns the database named name.
-func LookupDatabase(name string) (*target.Database, error) {
+// Lookup returns the database named name.
+func Lookup(name string) (*target.Database, error) {
 	for _, d := range databases {
 		if d.Name == name {
 			return d, nil
 		}
 	}
-	return nil, fmt.Errorf("--target %q: use %s", name, orList(DatabaseNames()))
+	return nil, fmt.Errorf("--target %q: use %s", name, orList(Names()))
 }
 
-// DatabaseOfCluster returns the database a kind of local cluster runs.
-func DatabaseOfCluster(kind string) (*target.Database, error) {
+// OfCluster returns the database a kind of local cluster runs.
+func OfCluster(kind string) (*target.Database, error) {
 	for _, d := range databases {
 		if d.Cluster == kind {
 			return d, nil
