@@ -15,10 +15,14 @@ const etcdPath = "/usr/bin/etcd"
 // ports base+3..base+5. Elections are quick (50 ms heartbeats, 500 ms
 // election timeout) and pre-vote keeps a healed member from deposing the
 // leader.
-var etcdKind = &kind{
-	basePort: 23791,
-	ports:    6,
-	members: func(dir string, base int) []*Member {
+func init() { Register(etcdKind) }
+
+var etcdKind = &Layout{
+	Kind:     "etcd",
+	Binaries: []string{etcdPath},
+	BasePort: 23791,
+	Ports:    6,
+	Members: func(dir string, base int) []*Member {
 		const n = 3
 		var cluster []string
 		for i := range n {
@@ -47,7 +51,7 @@ var etcdKind = &kind{
 		}
 		return ms
 	},
-	ready: func(ctx context.Context, _ *Cluster, m *Member) error {
+	Ready: func(ctx context.Context, m *Member) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+m.Addr+"/health", nil)
 		if err != nil {
 			return err

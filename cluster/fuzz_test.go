@@ -16,7 +16,7 @@ import (
 func FuzzDecodeState(f *testing.F) {
 	dir := f.TempDir()
 	for _, name := range Kinds() {
-		st := state{Kind: name, Dir: dir, Members: kinds[name].members(dir, 40000)}
+		st := state{Kind: name, Dir: dir, Members: layouts[name].Members(dir, 40000)}
 		st.Members[0].PID, st.Members[0].Paused = 12345, true
 		valid, err := json.Marshal(&st)
 		if err != nil {
@@ -87,7 +87,7 @@ func FuzzReadReply(f *testing.F) {
 // address for a member is refused, naming the file.
 func TestDecodeStateRefusesTampering(t *testing.T) {
 	dir := t.TempDir()
-	st := state{Kind: "etcd", Dir: dir, Members: kinds["etcd"].members(dir, 40000)}
+	st := state{Kind: "etcd", Dir: dir, Members: layouts["etcd"].Members(dir, 40000)}
 	valid, err := json.Marshal(&st)
 	if err != nil {
 		t.Fatal(err)

@@ -22,10 +22,14 @@ const (
 // with a database named consist. Commits are flushed to the log before
 // they are acknowledged (innodb-flush-log-at-trx-commit=1), so kill -9
 // loses nothing acknowledged.
-var mariadbKind = &kind{
-	basePort: 3390,
-	ports:    1,
-	members: func(dir string, base int) []*Member {
+func init() { Register(mariadbKind) }
+
+var mariadbKind = &Layout{
+	Kind:     "mariadb",
+	Binaries: []string{mariadbPath, mariadbInstallPath},
+	BasePort: 3390,
+	Ports:    1,
+	Members: func(dir string, base int) []*Member {
 		mdir := filepath.Join(dir, "db")
 		args := []string{"--no-defaults", "--datadir=" + filepath.Join(mdir, "data"),
 			"--bind-address=127.0.0.1", "--port=" + strconv.Itoa(base), "--socket=" + filepath.Join(mdir, "sock"),
@@ -37,7 +41,7 @@ var mariadbKind = &kind{
 		}
 		return []*Member{{Name: "db", Addr: addr(base), Path: mariadbPath, Args: args, Dir: mdir}}
 	},
-	prepare: func(ctx context.Context, m *Member) error {
+	Prepare: func(ctx context.Context, m *Member) error {
 		args := []string{"--no-defaults", "--datadir=" + filepath.Join(m.Dir, "data"),
 			"--auth-root-authentication-method=normal", "--skip-test-db", "--innodb-log-file-size=8M"}
 		if os.Geteuid() == 0 {
@@ -51,7 +55,7 @@ var mariadbKind = &kind{
 		}
 		return nil
 	},
-	ready: func(ctx context.Context, _ *Cluster, m *Member) error {
+	Ready: func(ctx context.Context, m *Member) error {
 		cfg := mysql.NewConfig()
 		cfg.User, cfg.Net, cfg.Addr = "root", "tcp", m.Addr
 		cfg.Logger = &mysql.NopLogger{} // a server still starting is no news

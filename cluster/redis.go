@@ -18,10 +18,14 @@ const redisPath = "/usr/bin/redis-server"
 // persisting anything: a killed primary comes back empty, and its replica
 // then empties too. The replica links in about 50 ms (diskless sync with
 // no delay). Cutting the two apart stops the replication stream.
-var redisKind = &kind{
-	basePort: 6390,
-	ports:    2,
-	members: func(dir string, base int) []*Member {
+func init() { Register(redisKind) }
+
+var redisKind = &Layout{
+	Kind:     "redis",
+	Binaries: []string{redisPath},
+	BasePort: 6390,
+	Ports:    2,
+	Members: func(dir string, base int) []*Member {
 		var ms []*Member
 		for i, name := range []string{"primary", "replica"} {
 			port := base + i
@@ -36,7 +40,7 @@ var redisKind = &kind{
 		}
 		return ms
 	},
-	ready: func(ctx context.Context, c *Cluster, m *Member) error {
+	Ready: func(ctx context.Context, m *Member) error {
 		if err := redisCommand(ctx, m.Addr, "PING", "+PONG"); err != nil {
 			return err
 		}
