@@ -1,7 +1,9 @@
 // Package cluster starts real database servers as local processes on
-// loopback — a 3-member etcd cluster, a Redis primary with a replica, a
-// MariaDB server — and breaks them on the nemesis's orders: kill -9 and
-// restart a member, SIGSTOP and SIGCONT it, cut it off from its peers.
+// loopback and breaks them on the nemesis's orders: kill -9 and restart a
+// member, SIGSTOP and SIGCONT it, cut it off from its peers. Each kind of
+// server is a Layout its database's package registers (adapters/etcd: a
+// 3-member etcd cluster; adapters/redis: a Redis primary with a replica;
+// adapters/mysql: a MariaDB server); this package knows none of them.
 //
 // A cluster lives in a folder of its own: each member's data and log, and
 // cluster.json, which records how each member was started and its process
@@ -529,21 +531,19 @@ func FreePorts(n int) (int, error) {
 	return 0, errors.New("found no run of free ports on 127.0.0.1: give a --base-port")
 }
 
-// uidFor gives the member listening on port a uid of its own, so that
+// UIDFor gives the member listening on port a uid of its own, so that
 // partition rules can tell its traffic apart; ports are unique among live
 // clusters, so the uids are too. Without root every member runs as the
 // caller and partitions are refused.
-func uidFor(port int) int {
+func UIDFor(port int) int {
 	if os.Geteuid() != 0 {
 		return 0
 	}
 	return 200000 + port
 }
 
-func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
-
-// clone copies args.
-func clone(args []string) []string { return slices.Clone(args) }
+// Addr is the loopback address of port, where members listen.
+func Addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 
 // TempDir makes a folder for a test's cluster that the members, running
 // under uids of their own, can enter, and removes it when t ends.

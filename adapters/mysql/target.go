@@ -24,7 +24,7 @@ var Target = &target.Database{
 	Open: func(ctx context.Context, c target.Conn) (adapters.Store, error) {
 		dsn := c.DSN
 		if c.Cluster != nil {
-			dsn = c.Cluster.MariaDBDSN()
+			dsn = LocalDSN(c.Cluster)
 		}
 		if dsn == "" {
 			return nil, fmt.Errorf("--target mysql needs --dsn user:password@tcp(host:port)/database or --cluster local")
@@ -36,6 +36,6 @@ var Target = &target.Database{
 		return New(ctx, Options{DSN: dsn, Isolation: level})
 	},
 	Env: func(c *cluster.Cluster) []string {
-		return []string{"CONSIST_MYSQL_DSN='" + c.MariaDBDSN() + "'"}
+		return []string{"CONSIST_MYSQL_DSN='" + LocalDSN(c) + "'"}
 	},
 }
