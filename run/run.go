@@ -284,7 +284,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	} else {
 		out = &buf
 	}
-	rec := history.NewRecorder(out, history.DefaultFlushInterval)
+	rec := history.NewRecorderClock(out, history.DefaultFlushInterval, cfg.Clock.Now)
 	sink.set(rec)
 
 	var counts runner.Counts

@@ -17,6 +17,7 @@ import (
 	"consist/history"
 	"consist/nemesis"
 	"consist/run"
+	"consist/run/clock"
 	"consist/run/databases"
 	"consist/run/folder"
 	"consist/run/target"
@@ -253,5 +254,55 @@ func TestDatabases(t *testing.T) {
 	}
 	if _, err := databases.Lookup("cassandra"); err == nil || !strings.Contains(err.Error(), "use etcd, redis or mysql") {
 		t.Errorf("Lookup(cassandra): %v", err)
+	}
+}
+
+// shifted is a clock that started on 1 January 2000 and runs twice as
+// fast as the wall clock, though it waits as long; it counts the waits
+// made on it.
+type shifted struct {
+	sleeps, timeouts atomic.Int64
+}
+
+var y2k = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func (s *shifted) Now() time.Time { return y2k.Add(2 * time.Since(wallStart)) }
+
+func (s *shifted) Sleep(ctx context.Context, d time.Duration) bool {
+	s.sleeps.Add(1)
+	return clock.Wall.Sleep(ctx, d)
+}
+
+func (s *shifted) WithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	s.timeouts.Add(1)
+	return clock.Wall.WithTimeout(parent, d)
+}
+
+var wallStart = time.Now()
+
+// TestRunKeepsItsClock: the run's start, the history's times, the
+// duration, the operations' timeouts, the quiesce and the nemesis's
+// intervals all go through Config.Clock, the seam a simulation replaces.
+func TestRunKeepsItsClock(t *testing.T) {
+	c := &shifted{}
+	res, err := run.Run(t.Context(), run.Config{Store: "single", Workload: register(t), Clients: 2, Duration: 200 * time.Millisecond,
+		Rate: 200, Faults: []nemesis.Kind{nemesis.Pause}, Interval: 50 * time.Millisecond, Quiesce: 10 * time.Millisecond, Clock: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Record.Started.Year() != 2000 || res.Record.Ended.Year() != 2000 {
+		t.Fatalf("run.json's times are not the clock's: %v to %v", res.Record.Started, res.Record.Ended)
+	}
+	// The final reads come after 200 ms of wall time, 400 ms of the
+	// clock's.
+	last := res.History.Events[len(res.History.Events)-1]
+	if d := time.Duration(last.Time); d < 400*time.Millisecond || d > time.Minute {
+		t.Fatalf("the last event was recorded %v after the start; want at least 400ms on the run's clock", d)
+	}
+	// The nemesis's calms and faults and the quiesce sleep; the paced
+	// clients sleep between ticks; the duration and each operation's
+	// timeout are the clock's.
+	if c.sleeps.Load() < 4 || c.timeouts.Load() < res.OK {
+		t.Fatalf("%d sleeps and %d timeouts on the clock for %d operations", c.sleeps.Load(), c.timeouts.Load(), res.OK)
 	}
 }

@@ -1,15 +1,17 @@
 // Package clock is the one seam through which a run's schedule reads and
-// waits on time: the run's start and end, the main phase's duration, the
-// pace of the clients, each operation's timeout, the calm before the
-// final reads, and the nemesis's intervals. Runs against real databases
+// waits on time: the run's start and end, the times of the recorded
+// events, the main phase's duration, the pace of the clients, each
+// operation's timeout, the calm before the final reads, and the nemesis's
+// intervals. Runs against real databases
 // keep the wall clock (Wall); a deterministic simulation replaces it with
 // a virtual clock that advances when every goroutine of the run waits,
 // so that nothing of the schedule sleeps in real time.
 //
-// Package run hands the clock of its Config to the runner
-// (workloads/runner) and the nemesis; nothing else of a run's schedule
-// calls time.Now, time.Sleep or a timer. (The recorder's timestamps and
-// the bundled stores' simulated network keep their own time today.)
+// Package run hands the clock of its Config to the recorder
+// (history.NewRecorderClock), the runner (workloads/runner) and the
+// nemesis; nothing else of a run's schedule calls time.Now, time.Sleep or
+// a timer. (The bundled stores' simulated network keeps its own timers
+// today: a simulation moves them onto the same clock.)
 package clock
 
 import (
