@@ -74,8 +74,14 @@ func checkDatabase(cfg *Config) error {
 		}
 		return nil
 	}
-	if len(cfg.Conn.Endpoints) > 0 || cfg.Conn.DSN != "" {
-		return fmt.Errorf("--cluster local gives the addresses itself: leave out --endpoints and --dsn")
+	if _, given := db.Given(cfg.Conn); len(cfg.Conn.Endpoints) > 0 || given {
+		leave := "--endpoints"
+		for _, s := range db.Settings {
+			if s.Address {
+				leave += " and --" + s.Name
+			}
+		}
+		return fmt.Errorf("--cluster local gives the addresses itself: leave out %s", leave)
 	}
 	for _, k := range cfg.Faults {
 		if !db.Takes(k) {
@@ -98,6 +104,7 @@ func openDatabase(ctx context.Context, cfg *Config) (*System, error) {
 	db := cfg.Database
 	sys := &System{Name: db.Name, Real: true}
 	conn := cfg.Conn
+	conn.Settings = db.WithDefaults(conn.Settings)
 	if cfg.Local {
 		c, err := localCluster(ctx, cfg, db.Cluster, sys)
 		if err != nil {

@@ -20,7 +20,8 @@ var Target = &target.Database{
 	Cluster:   "etcd",
 	Faults:    []nemesis.Kind{nemesis.Kill, nemesis.Pause, nemesis.Partition},
 	Workloads: []string{"register", "counter", "set"},
-	Settings:  []string{"serializable-reads"},
+	Settings: []target.Setting{{Name: "serializable-reads", Bool: true, Default: "false",
+		Usage: "etcd: serializable reads, answered by a member alone (may be stale), instead of linearizable ones"}},
 	Open: func(ctx context.Context, c target.Conn) (adapters.Store, error) {
 		endpoints := c.Addresses()
 		if len(endpoints) == 0 {

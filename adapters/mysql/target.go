@@ -1,6 +1,8 @@
 package mysql
 
 import (
+	"github.com/go-sql-driver/mysql"
+
 	"context"
 	"fmt"
 
@@ -20,9 +22,14 @@ var Target = &target.Database{
 	Faults:    []nemesis.Kind{nemesis.Kill, nemesis.Pause},
 	NoFault:   "a single MariaDB server has no peers to be cut off from",
 	Workloads: []string{"register", "counter", "set"},
-	Settings:  []string{"dsn", "isolation"},
+	Settings: []target.Setting{
+		{Name: "dsn", Address: true, Redact: withoutPassword,
+			Usage: "mysql: the data source name, user:password@tcp(host:port)/database (never printed or written into results)"},
+		{Name: "isolation", Default: "serializable",
+			Usage: "mysql: the transaction isolation level: read-uncommitted, read-committed, repeatable-read or serializable"},
+	},
 	Open: func(ctx context.Context, c target.Conn) (adapters.Store, error) {
-		dsn := c.DSN
+		dsn := c.Setting("dsn")
 		if c.Cluster != nil {
 			dsn = LocalDSN(c.Cluster)
 		}
@@ -38,4 +45,18 @@ var Target = &target.Database{
 	Env: func(c *cluster.Cluster) []string {
 		return []string{"CONSIST_MYSQL_DSN='" + LocalDSN(c) + "'"}
 	},
+}
+
+// withoutPassword is a data source name with its password removed; a DSN
+// it cannot parse is left out altogether.
+func withoutPassword(dsn string) string {
+	if dsn == "" {
+		return ""
+	}
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return ""
+	}
+	cfg.Passwd = ""
+	return cfg.FormatDSN()
 }

@@ -23,7 +23,8 @@ var Target = &target.Database{
 	Cluster:   "redis",
 	Faults:    []nemesis.Kind{nemesis.Kill, nemesis.Pause, nemesis.Partition},
 	Workloads: []string{"register", "counter", "set"},
-	Settings:  []string{"read-from-replica"},
+	Settings: []target.Setting{{Name: "read-from-replica", Bool: true, Default: "false",
+		Usage: "redis: send reads to the replicas"}},
 	Open: func(ctx context.Context, c target.Conn) (adapters.Store, error) {
 		endpoints := c.Addresses()
 		if len(endpoints) == 0 {

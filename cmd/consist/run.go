@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -188,14 +187,14 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 // runCheckTimeout bounds the check at the end of a run.
 const runCheckTimeout = 60 * time.Second
 
-// targetOnly are the flags that only a --target run uses, and the target
-// each belongs to ("" for every target): a database's own settings are
-// its flags.
-var targetOnly = func() map[string]string {
-	only := map[string]string{"endpoints": "", "cluster": "", "cluster-dir": ""}
+// targetOnly are the flags that only a --target run uses, and the
+// targets each belongs to (none: every target): a database's own settings
+// are its flags.
+var targetOnly = func() map[string][]string {
+	only := map[string][]string{"endpoints": nil, "cluster": nil, "cluster-dir": nil}
 	for _, d := range databases.All() {
 		for _, s := range d.Settings {
-			only[s] = d.Name
+			only[s.Name] = append(only[s.Name], d.Name)
 		}
 	}
 	return only
@@ -232,8 +231,8 @@ func validateRun(fl runFlags) error {
 			return usageError("--cluster %s tests a real database's cluster: add --target etcd, redis or mysql", fl.cluster)
 		case fl.target == "":
 			return usageError("--%s is for a real database: add --target, or leave it out to test the bundled store", name)
-		case only != "" && only != fl.target:
-			return usageError("--%s is for --target %s, not %s: leave it out", name, only, fl.target)
+		case only != nil && !slices.Contains(only, fl.target):
+			return usageError("--%s is for --target %s, not %s: leave it out", name, strings.Join(only, " or "), fl.target)
 		}
 	}
 	if changed("cluster-dir") && fl.cluster != "local" {
@@ -252,8 +251,8 @@ func runRecord(fl runFlags) folder.RunRecord {
 	}
 	fl.flags.VisitAll(func(f *pflag.Flag) {
 		value := f.Value.String()
-		if f.Name == "dsn" {
-			value = withoutPassword(value)
+		if redact := redactor(f.Name); redact != nil {
+			value = redact(value)
 		}
 		if f.Name == "help" {
 			return
@@ -264,26 +263,12 @@ func runRecord(fl runFlags) folder.RunRecord {
 		case f.Name == "target" && value == "":
 		case fl.target == "" && targetFlag: // refused without --target
 		case fl.target != "" && f.Name == "store": // refused with --target
-		case f.Name == "dsn" && value == "":
+		case redactor(f.Name) != nil && value == "":
 		default:
 			rec.Command = append(rec.Command, "--"+f.Name+"="+value)
 		}
 	})
 	return rec
-}
-
-// withoutPassword is a MySQL data source name with its password removed;
-// a DSN it cannot parse is left out altogether.
-func withoutPassword(dsn string) string {
-	if dsn == "" {
-		return ""
-	}
-	cfg, err := mysqldriver.ParseDSN(dsn)
-	if err != nil {
-		return ""
-	}
-	cfg.Passwd = ""
-	return cfg.FormatDSN()
 }
 
 // parseMix reads "reads:writes[:cas]" weights into opts; "" leaves the

@@ -2,34 +2,42 @@ package main
 
 import (
 	"os"
-	"strconv"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	consistrun "consist/run"
 	"consist/run/databases"
 	"consist/run/target"
 )
 
-// targetFlags say which real database consist run tests, and how.
+// targetFlags say which real database consist run tests, and how; each
+// database's own settings are flags too (see addTargetFlags), read from
+// the flag set.
 type targetFlags struct {
-	target, endpoints, dsn, isolation, cluster, clusterDir string
-	serializableReads, readFromReplica                     bool
+	target, endpoints, cluster, clusterDir string
 }
 
 // passwordEnv names the environment variable etcd's and Redis's password
 // is read from, so that it appears in no command line and no file.
 const passwordEnv = "CONSIST_PASSWORD"
 
-func addTargetFlags(f interface {
-	StringVar(*string, string, string, string)
-	BoolVar(*bool, string, bool, string)
-}, fl *targetFlags) {
+// addTargetFlags declares the flags of a --target run: the generic ones,
+// and every registered database's settings.
+func addTargetFlags(f *pflag.FlagSet, fl *targetFlags) {
 	f.StringVar(&fl.target, "target", "", "test a real database instead of a bundled store: etcd, redis or mysql (MariaDB or MySQL)")
 	f.StringVar(&fl.endpoints, "endpoints", "", "the database's addresses, host:port, comma-separated: etcd's members, or Redis's primary then its replicas (password, if any, from $"+passwordEnv+")")
-	f.StringVar(&fl.dsn, "dsn", "", "mysql: the data source name, user:password@tcp(host:port)/database (never printed or written into results)")
-	f.StringVar(&fl.isolation, "isolation", "serializable", "mysql: the transaction isolation level: read-uncommitted, read-committed, repeatable-read or serializable")
-	f.BoolVar(&fl.serializableReads, "serializable-reads", false, "etcd: serializable reads, answered by a member alone (may be stale), instead of linearizable ones")
-	f.BoolVar(&fl.readFromReplica, "read-from-replica", false, "redis: send reads to the replicas")
+	for _, d := range databases.All() {
+		for _, s := range d.Settings {
+			switch {
+			case f.Lookup(s.Name) != nil: // another database's too
+			case s.Bool:
+				f.Bool(s.Name, s.Default == "true", s.Usage)
+			default:
+				f.String(s.Name, s.Default, s.Usage)
+			}
+		}
+	}
 	f.StringVar(&fl.cluster, "cluster", "", "local: test the local cluster consist cluster up started, or start one for the run and stop it after; faults need it")
 	f.StringVar(&fl.clusterDir, "cluster-dir", "", "the local cluster's folder (default: as consist cluster uses)")
 }
@@ -57,9 +65,34 @@ func targetConfig(fl runFlags, cfg *consistrun.Config) error {
 		return usageError("--cluster %q: the only cluster consist runs is local", fl.cluster)
 	}
 	password := os.Getenv(passwordEnv)
-	cfg.Conn = target.Conn{Endpoints: splitList(fl.endpoints), DSN: fl.dsn, Password: password, Username: usernameFor(password),
-		Settings: map[string]string{"isolation": fl.isolation, "serializable-reads": strconv.FormatBool(fl.serializableReads),
-			"read-from-replica": strconv.FormatBool(fl.readFromReplica)}}
+	cfg.Conn = target.Conn{Endpoints: splitList(fl.endpoints), Password: password, Username: usernameFor(password),
+		Settings: map[string]string{}}
+	for _, s := range db.Settings {
+		if f := lookupFlag(fl, s.Name); f != nil {
+			cfg.Conn.Settings[s.Name] = f.Value.String()
+		}
+	}
+	return nil
+}
+
+// lookupFlag returns the flag of consist run named name, if any.
+func lookupFlag(fl runFlags, name string) *pflag.Flag {
+	if fl.flags == nil {
+		return nil
+	}
+	return fl.flags.Lookup(name)
+}
+
+// redactor returns how to write the value of the flag named name into
+// run.json, when a database's setting says (a DSN loses its password).
+func redactor(name string) func(string) string {
+	for _, d := range databases.All() {
+		for _, s := range d.Settings {
+			if s.Name == name && s.Redact != nil {
+				return s.Redact
+			}
+		}
+	}
 	return nil
 }
 

@@ -32,9 +32,9 @@ type Database struct {
 	NoFault string
 	// Workloads are the workloads it runs.
 	Workloads []string
-	// Settings are the names of the settings (consist run's flags) only
-	// this database takes, e.g. isolation.
-	Settings []string
+	// Settings are the settings only this database takes, each a flag of
+	// consist run, e.g. --isolation.
+	Settings []Setting
 	// Open connects to the database.
 	Open func(ctx context.Context, c Conn) (adapters.Store, error)
 	// Env is the local cluster c's addresses as the environment variables
@@ -42,26 +42,64 @@ type Database struct {
 	Env func(c *cluster.Cluster) []string
 }
 
+// Setting is a setting of one database, given to consist run as
+// --Name.
+type Setting struct {
+	Name, Usage string
+	// Default is its value when not given ("true" or "false" for Bool).
+	Default string
+	// Bool makes it a switch, "true" when given without a value.
+	Bool bool
+	// Address says it tells where the database is, as a DSN does: a local
+	// cluster gives that itself.
+	Address bool
+	// Redact, if set, returns the value fit to write into run.json (a
+	// DSN without its password; "" to leave it out).
+	Redact func(value string) string
+}
+
 // Conn says how to reach a database.
 type Conn struct {
 	// Endpoints are its addresses, host:port (when Cluster is nil).
 	Endpoints []string
-	// DSN is a data source name, for the databases that take one.
-	DSN string
 	// Username and Password authenticate, for the databases that take
 	// them apart from the DSN.
 	Username, Password string
 	// Settings are the database's own settings, by name (see
-	// Database.Settings); a flag's value as text ("true" for a set
-	// boolean).
+	// Database.Settings), as text ("true" for a switch that is on);
+	// a setting missing takes its Default.
 	Settings map[string]string
 	// Cluster, when set, is the local cluster to test: its addresses
 	// replace Endpoints and DSN.
 	Cluster *cluster.Cluster
 }
 
-// Setting returns the named setting, or "".
+// Setting returns the named setting as given, or "".
 func (c Conn) Setting(name string) string { return c.Settings[name] }
+
+// Given reports whether an Address setting is set: the database's place
+// is given apart from its endpoints.
+func (d *Database) Given(c Conn) (string, bool) {
+	for _, s := range d.Settings {
+		if s.Address && c.Settings[s.Name] != "" {
+			return s.Name, true
+		}
+	}
+	return "", false
+}
+
+// WithDefaults returns settings with every setting of the database it
+// lacks at its Default.
+func (d *Database) WithDefaults(settings map[string]string) map[string]string {
+	out := make(map[string]string, len(d.Settings))
+	for _, s := range d.Settings {
+		out[s.Name] = s.Default
+		if v, ok := settings[s.Name]; ok {
+			out[s.Name] = v
+		}
+	}
+	return out
+}
 
 // Addresses returns the addresses to connect to: the local cluster's, or
 // Endpoints.
