@@ -36,8 +36,8 @@ import (
 	"time"
 
 	"consist/checker"
-	"consist/recommend"
 	"consist/report"
+	"consist/run/folder"
 )
 
 // ReportFile is the HTML report a run folder may hold.
@@ -147,7 +147,7 @@ func (s *Server) Runs() ([]Run, error) {
 				continue
 			}
 			dir := t.Name() + "/" + e.Name()
-			data, err := fs.ReadFile(fsys, dir+"/"+recommend.RunFile)
+			data, err := fs.ReadFile(fsys, dir+"/"+folder.RunFile)
 			if err != nil {
 				continue // not a run folder
 			}
@@ -167,7 +167,7 @@ func (s *Server) Runs() ([]Run, error) {
 // run.json holds data.
 func (s *Server) describe(fsys fs.FS, dir string, data []byte) Run {
 	run := Run{Dir: dir, Verdict: "none"}
-	rec, err := recommend.ParseRunRecord(data, dir+"/"+recommend.RunFile)
+	rec, err := folder.ParseRunRecord(data, dir+"/"+folder.RunFile)
 	if err != nil {
 		run.Problem = err.Error()
 		return run
@@ -176,7 +176,7 @@ func (s *Server) describe(fsys fs.FS, dir string, data []byte) Run {
 	if st, err := fs.Stat(fsys, dir+"/"+ReportFile); err == nil && st.Mode().IsRegular() {
 		run.Report = true
 	}
-	data, err = fs.ReadFile(fsys, dir+"/"+recommend.ResultsFile)
+	data, err = fs.ReadFile(fsys, dir+"/"+folder.ResultsFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return run
 	}
@@ -184,7 +184,7 @@ func (s *Server) describe(fsys fs.FS, dir string, data []byte) Run {
 		run.Problem = err.Error()
 		return run
 	}
-	results, err := recommend.ParseResults(data, dir+"/"+recommend.ResultsFile)
+	results, err := folder.ParseResults(data, dir+"/"+folder.ResultsFile)
 	if err != nil {
 		run.Problem = err.Error()
 		return run
@@ -262,14 +262,14 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fsys := s.root.FS()
-	rec, err := fs.ReadFile(fsys, dir+"/"+recommend.RunFile)
+	rec, err := fs.ReadFile(fsys, dir+"/"+folder.RunFile)
 	if err != nil {
 		http.NotFound(w, r)
 		return
 	}
 	run := s.describe(fsys, dir, rec)
 	data := map[string]any{"Dir": dir, "Style": template.CSS(style), "Run": run, "Problem": run.Problem}
-	raw, err := fs.ReadFile(fsys, dir+"/"+recommend.ResultsFile)
+	raw, err := fs.ReadFile(fsys, dir+"/"+folder.ResultsFile)
 	var files []report.FileResult
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -278,7 +278,7 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 		data["Problem"] = err.Error()
 	default:
 		if err := json.Unmarshal(raw, &files); err != nil {
-			data["Problem"] = fmt.Sprintf("%s/%s does not hold results: %v", dir, recommend.ResultsFile, err)
+			data["Problem"] = fmt.Sprintf("%s/%s does not hold results: %v", dir, folder.ResultsFile, err)
 		}
 	}
 	var text bytes.Buffer

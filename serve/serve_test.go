@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"consist/recommend"
+	"consist/run/folder"
 )
 
 // hostile is what a run folder's files can hold that a page must show as
@@ -28,15 +28,15 @@ func writeRun(t *testing.T, store, test, stamp, name, workload, faults string, s
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	rec := recommend.RunRecord{Store: name, Workload: workload, Nemesis: faults, Clients: 2, Seed: 1, Started: started}
+	rec := folder.RunRecord{Store: name, Workload: workload, Nemesis: faults, Clients: 2, Seed: 1, Started: started}
 	data, err := json.Marshal(rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	write(t, filepath.Join(dir, recommend.RunFile), string(data))
-	write(t, filepath.Join(dir, recommend.HistoryFile), `{"type":"invoke","process":0,"f":"write","key":"x","value":1}`+"\n")
+	write(t, filepath.Join(dir, folder.RunFile), string(data))
+	write(t, filepath.Join(dir, folder.HistoryFile), `{"type":"invoke","process":0,"f":"write","key":"x","value":1}`+"\n")
 	if results != "" {
-		write(t, filepath.Join(dir, recommend.ResultsFile), results)
+		write(t, filepath.Join(dir, folder.ResultsFile), results)
 	}
 	return dir
 }

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"consist/recommend"
 	"consist/report"
+	"consist/run/folder"
 )
 
 // reportFlags are the report files check, run and matrix can write beside
@@ -89,7 +89,7 @@ func writeReportFile(stdout io.Writer, path, flag string, render func(io.Writer)
 }
 
 // runSettings are a run record's settings as a report shows them.
-func runSettings(rec recommend.RunRecord) *report.RunSettings {
+func runSettings(rec folder.RunRecord) *report.RunSettings {
 	s := &report.RunSettings{Store: rec.Store, Workload: rec.Workload, Faults: faultKinds(rec.Nemesis), Clients: rec.Clients,
 		Seed: rec.Seed, Models: rec.Models, Command: rec.Command, Version: rec.Version, Started: rec.Started,
 		Elapsed: rec.Elapsed, OK: rec.OK, Fail: rec.Fail, Info: rec.Info}
@@ -110,7 +110,7 @@ func faultKinds(nemesis string) []string {
 
 // runTitle names a run in its report: its store and workload, and when it
 // started.
-func runTitle(rec recommend.RunRecord) string {
+func runTitle(rec folder.RunRecord) string {
 	return fmt.Sprintf("%s-%s, %s", rec.Store, rec.Workload, rec.Started.UTC().Format("2006-01-02 15:04:05"))
 }
 
