@@ -1,0 +1,275 @@
+package mvcc
+
+import (
+	"errors"
+	"testing"
+
+	"consist/adapters"
+	"consist/history"
+)
+
+// step is a test's handle on an engine: it performs micro-ops of named
+// transactions in the order the test writes them.
+type step struct {
+	t *testing.T
+	e *Engine
+}
+
+func (s step) do(x *Trx, f string, key, value any) (any, error) {
+	s.t.Helper()
+	m, err := s.e.Exec(x, adapters.MicroOp{F: f, Key: key, Value: value})
+	return m.Value, err
+}
+
+// ok performs a micro-op that must succeed and returns what it read.
+func (s step) ok(x *Trx, f string, key, value any) any {
+	s.t.Helper()
+	v, err := s.do(x, f, key, value)
+	if err != nil {
+		s.t.Fatalf("T%d %s %v %v: %v", x.ID, f, key, value, err)
+	}
+	return v
+}
+
+func (s step) read(x *Trx, key any, want any) {
+	s.t.Helper()
+	got := s.ok(x, "r", key, nil)
+	g, err1 := history.NormalizeGo(got)
+	w, err2 := history.NormalizeGo(want)
+	if err1 != nil || err2 != nil || !history.Equal(g, w) {
+		s.t.Fatalf("T%d read %v = %v, want %v", x.ID, key, history.Describe(got), history.Describe(want))
+	}
+}
+
+func (s step) commit(x *Trx) {
+	s.t.Helper()
+	if err := s.e.Commit(x); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func list(vs ...any) []any { return vs }
+
+func TestReadViewVisibility(t *testing.T) {
+	// Made when 3, 5 and 7 were active and 9 was next, by 5.
+	v := &ReadView{LowLimit: 9, UpLimit: 3, IDs: []uint64{3, 7}, Creator: 5}
+	for id, want := range map[uint64]bool{1: true, 2: true, 3: false, 4: true, 5: true, 6: true, 7: false, 8: true, 9: false, 12: false} {
+		if got := v.Visible(id); got != want {
+			t.Errorf("Visible(%d) = %v, want %v", id, got, want)
+		}
+	}
+}
+
+func TestReadUncommittedReadsDirtyVersionsAndUndoRemovesThem(t *testing.T) {
+	s := step{t, NewEngine(ReadUncommitted)}
+	t1, t2 := s.e.Begin(), s.e.Begin()
+	s.ok(t1, "append", "x", 1)
+	s.read(t2, "x", list(1)) // dirty read
+	s.e.Rollback(t1)
+	s.read(t2, "x", nil)
+	if n := len(s.e.Chain("x")); n != 0 {
+		t.Fatalf("undo left %d versions of x", n)
+	}
+}
+
+func TestReadCommittedTakesAViewPerStatement(t *testing.T) {
+	s := step{t, NewEngine(ReadCommitted)}
+	t1, t2 := s.e.Begin(), s.e.Begin()
+	s.ok(t1, "append", "x", 1)
+	s.read(t2, "x", nil) // no dirty read
+	s.read(t1, "x", list(1))
+	s.commit(t1)
+	s.read(t2, "x", list(1)) // non-repeatable read: a new view sees t1
+	s.commit(t2)
+}
+
+func TestRepeatableReadKeepsItsViewButWritesOnTheNewestVersion(t *testing.T) {
+	s := step{t, NewEngine(RepeatableRead)}
+	t1, t2 := s.e.Begin(), s.e.Begin()
+	s.read(t2, "x", nil) // t2's view: t1 active
+	s.ok(t1, "append", "x", 1)
+	s.commit(t1)
+	s.read(t2, "x", nil) // repeatable
+	// The append is a current read: it goes on top of t1's version,
+	// which t2's view does not show...
+	s.ok(t2, "append", "x", 2)
+	// ...and t2 then sees its own version, t1's element included.
+	s.read(t2, "x", list(1, 2))
+	s.commit(t2)
+	chain := s.e.Chain("x")
+	if len(chain) != 1 || len(chain[0].Value.([]any)) != 2 || chain[0].TrxID != t2.ID {
+		t.Fatalf("x's chain after purge: %v", chain)
+	}
+}
+
+func TestRepeatableReadLosesUpdatesOfRegisters(t *testing.T) {
+	s := step{t, NewEngine(RepeatableRead)}
+	t1, t2 := s.e.Begin(), s.e.Begin()
+	s.read(t1, "x", nil)
+	s.read(t2, "x", nil)
+	s.ok(t1, "w", "x", 1)
+	s.commit(t1)
+	s.ok(t2, "w", "x", 2) // both read nil and both write: t1's write is lost
+	s.commit(t2)
+	t3 := s.e.Begin()
+	s.read(t3, "x", 2)
+}
+
+func TestSnapshotIsolationFirstUpdaterWins(t *testing.T) {
+	s := step{t, NewEngine(SnapshotIsolation)}
+	t1, t2 := s.e.Begin(), s.e.Begin()
+	s.read(t1, "x", nil)
+	s.read(t2, "x", nil)
+	s.ok(t1, "w", "x", 1)
+	// t2 waits for t1's lock, then finds t1's version, which its
+	// snapshot does not see: it must roll back.
+	if _, err := s.do(t2, "w", "x", 2); !errors.Is(err, ErrBlocked) {
+		t.Fatalf("t2's write while t1 holds x: %v, want blocked", err)
+	}
+	granted := false
+	t2.OnGrant = func() { granted = true }
+	s.commit(t1)
+	if !granted {
+		t.Fatal("t1's commit did not grant t2 its lock")
+	}
+	if _, err := s.do(t2, "w", "x", 2); !errors.Is(err, adapters.ErrNotApplied) {
+		t.Fatalf("t2's write over t1's concurrent one: %v, want not applied", err)
+	}
+	if s.e.Active() != 0 {
+		t.Fatalf("%d transactions still active", s.e.Active())
+	}
+	t3 := s.e.Begin()
+	s.read(t3, "x", 1)
+}
+
+func TestSnapshotIsolationAllowsWriteSkew(t *testing.T) {
+	// The design notes' doctors: each checks that the other is on call,
+	// then goes off call himself.
+	s := step{t, NewEngine(SnapshotIsolation)}
+	setup := s.e.Begin()
+	s.ok(setup, "w", "alice", "on")
+	s.ok(setup, "w", "bob", "on")
+	s.commit(setup)
+	t1, t2 := s.e.Begin(), s.e.Begin()
+	s.read(t1, "bob", "on")
+	s.read(t2, "alice", "on")
+	s.ok(t1, "w", "alice", "off")
+	s.ok(t2, "w", "bob", "off")
+	s.commit(t1)
+	s.commit(t2)
+	t3 := s.e.Begin()
+	s.read(t3, "alice", "off")
+	s.read(t3, "bob", "off") // nobody on call
+}
+
+func TestSerializableLocksReadsAndBreaksTheDeadlock(t *testing.T) {
+	s := step{t, NewEngine(Serializable)}
+	setup := s.e.Begin()
+	s.ok(setup, "w", "alice", "on")
+	s.ok(setup, "w", "bob", "on")
+	s.commit(setup)
+	t1, t2 := s.e.Begin(), s.e.Begin()
+	s.read(t1, "bob", "on")   // S lock on bob
+	s.read(t2, "alice", "on") // S lock on alice
+	if _, err := s.do(t1, "w", "alice", "off"); !errors.Is(err, ErrBlocked) {
+		t.Fatalf("t1's write of alice, share-locked by t2: %v, want blocked", err)
+	}
+	woken := false
+	t1.OnGrant = func() { woken = true }
+	// t2 writing bob would wait for t1, which waits for t2: t2 is the
+	// victim.
+	if _, err := s.do(t2, "w", "bob", "off"); !errors.Is(err, adapters.ErrNotApplied) {
+		t.Fatalf("t2's write closing the cycle: %v, want a deadlock", err)
+	}
+	if !woken || t1.Waiting() {
+		t.Fatal("the victim's rollback did not grant t1 its lock")
+	}
+	s.ok(t1, "w", "alice", "off")
+	s.commit(t1)
+	t3 := s.e.Begin()
+	s.read(t3, "bob", "on")
+}
+
+func TestSerializableSharedLocksUpgradeDeadlock(t *testing.T) {
+	s := step{t, NewEngine(Serializable)}
+	t1, t2 := s.e.Begin(), s.e.Begin()
+	s.read(t1, "x", nil)
+	s.read(t2, "x", nil)
+	if _, err := s.do(t1, "append", "x", 1); !errors.Is(err, ErrBlocked) {
+		t.Fatalf("t1's upgrade: %v, want blocked", err)
+	}
+	if _, err := s.do(t2, "append", "x", 2); !errors.Is(err, adapters.ErrNotApplied) {
+		t.Fatalf("t2's upgrade: %v, want a deadlock", err)
+	}
+	s.ok(t1, "append", "x", 1)
+	s.commit(t1)
+	t3 := s.e.Begin()
+	s.read(t3, "x", list(1))
+}
+
+func TestWritersQueueAndTheNextActsOnTheCommittedVersion(t *testing.T) {
+	for _, level := range []Level{ReadUncommitted, ReadCommitted, RepeatableRead} {
+		t.Run(level.String(), func(t *testing.T) {
+			s := step{t, NewEngine(level)}
+			t1, t2, t3 := s.e.Begin(), s.e.Begin(), s.e.Begin()
+			s.ok(t1, "append", "x", 1)
+			for _, x := range []*Trx{t2, t3} {
+				if _, err := s.do(x, "append", "x", int(x.ID)); !errors.Is(err, ErrBlocked) {
+					t.Fatalf("T%d's append behind t1: %v, want blocked", x.ID, err)
+				}
+			}
+			s.e.Rollback(t1)
+			if t2.Waiting() || !t3.Waiting() {
+				t.Fatalf("after t1's rollback: t2 waiting %v, t3 waiting %v; want t2 granted first", t2.Waiting(), t3.Waiting())
+			}
+			s.ok(t2, "append", "x", 2)
+			s.commit(t2)
+			s.ok(t3, "append", "x", 3)
+			s.read(t3, "x", list(2, 3))
+			s.commit(t3)
+		})
+	}
+}
+
+func TestPurgeKeepsWhatAnOpenViewNeeds(t *testing.T) {
+	s := step{t, NewEngine(RepeatableRead)}
+	old := s.e.Begin()
+	s.read(old, "y", nil)
+	for i := range 5 {
+		w := s.e.Begin()
+		s.ok(w, "append", "x", i)
+		s.commit(w)
+	}
+	if n := len(s.e.Chain("x")); n != 5 {
+		t.Fatalf("with a view older than every write, x keeps %d versions, want 5", n)
+	}
+	s.read(old, "x", nil)
+	s.commit(old)
+	w := s.e.Begin()
+	s.ok(w, "append", "x", 5)
+	s.commit(w)
+	if n := len(s.e.Chain("x")); n != 1 || s.e.Versions() != 1 {
+		t.Fatalf("with no view open, x keeps %d versions (%d counted), want 1", n, s.e.Versions())
+	}
+}
+
+func TestRecoverRollsBackWhatWasInFlight(t *testing.T) {
+	s := step{t, NewEngine(Serializable)}
+	t1 := s.e.Begin()
+	s.ok(t1, "w", "x", 1)
+	s.commit(t1)
+	t2, t3 := s.e.Begin(), s.e.Begin()
+	s.ok(t2, "w", "x", 2)
+	if _, err := s.do(t3, "r", "x", nil); !errors.Is(err, ErrBlocked) {
+		t.Fatalf("t3's locking read of x under t2's lock: %v, want blocked", err)
+	}
+	if n := s.e.Recover(); n != 2 {
+		t.Fatalf("recovery rolled back %d transactions, want 2", n)
+	}
+	t4 := s.e.Begin()
+	s.read(t4, "x", 1)
+	s.commit(t4)
+	if len(s.e.locks) != 0 {
+		t.Fatalf("locks left after recovery: %v", s.e.locks)
+	}
+}
