@@ -259,6 +259,11 @@ func validateRun(fl runFlags) error {
 			continue
 		}
 		switch only := targetOnly[name]; {
+		case fl.target == "" && name == "isolation":
+			// The bundled transactional stores take a level too.
+			if _, err := builtin.LookupIsolation(fl.store, fl.isolation); err != nil {
+				return usageError("--isolation: %w", err)
+			}
 		case fl.target == "" && name == "cluster":
 			return usageError("--cluster %s tests a real database's cluster: add --target etcd, redis or mysql", fl.cluster)
 		case fl.target == "":
@@ -331,6 +336,13 @@ func runRecord(fl runFlags, sys *system, wl workloads.Workload, start time.Time)
 		_, targetFlag := targetOnly[f.Name]
 		switch {
 		case f.Name == "target" && value == "":
+		case fl.target == "" && f.Name == "isolation":
+			if s, err := builtin.LookupIsolation(fl.store, isolationFlag(fl)); err == nil && s.Isolation != "" {
+				rec.Flags[f.Name] = s.Isolation // the level the bundled store runs at
+				rec.Command = append(rec.Command, "--isolation="+s.Isolation)
+			} else {
+				delete(rec.Flags, f.Name)
+			}
 		case fl.target == "" && targetFlag: // refused without --target
 		case fl.target != "" && f.Name == "store": // refused with --target
 		case f.Name == "dsn" && value == "":

@@ -41,7 +41,7 @@ func addTargetFlags(f interface {
 	f.StringVar(&fl.target, "target", "", "test a real database instead of a bundled store: etcd, redis or mysql (MariaDB or MySQL)")
 	f.StringVar(&fl.endpoints, "endpoints", "", "the database's addresses, host:port, comma-separated: etcd's members, or Redis's primary then its replicas (password, if any, from $"+passwordEnv+")")
 	f.StringVar(&fl.dsn, "dsn", "", "mysql: the data source name, user:password@tcp(host:port)/database (never printed or written into results)")
-	f.StringVar(&fl.isolation, "isolation", "serializable", "mysql: the transaction isolation level: read-uncommitted, read-committed, repeatable-read or serializable")
+	f.StringVar(&fl.isolation, "isolation", "serializable", "the transaction isolation level: for mysql read-uncommitted, read-committed, repeatable-read or serializable; for the bundled mvcc store those or snapshot-isolation (default there: repeatable-read, InnoDB's)")
 	f.BoolVar(&fl.serializableReads, "serializable-reads", false, "etcd: serializable reads, answered by a member alone (may be stale), instead of linearizable ones")
 	f.BoolVar(&fl.readFromReplica, "read-from-replica", false, "redis: send reads to the replicas")
 	f.StringVar(&fl.cluster, "cluster", "", "local: test the local cluster consist cluster up started, or start one for the run and stop it after; faults need it")
@@ -61,11 +61,12 @@ type system struct {
 // openSystem opens the bundled store or the real database fl names.
 func openSystem(ctx context.Context, stderr io.Writer, fl runFlags, kinds []nemesis.Kind) (*system, error) {
 	if fl.target == "" {
-		store, err := builtin.Open(fl.store, fl.seed)
+		s, err := builtin.LookupIsolation(fl.store, isolationFlag(fl))
 		if err != nil {
 			return nil, usageError("--store: %w", err)
 		}
-		return &system{name: fl.store, store: store, target: store, close: func() { store.Close() }}, nil
+		store := s.Open(fl.seed)
+		return &system{name: s.Name, store: store, target: store, close: func() { store.Close() }}, nil
 	}
 	kind, ok := targets[fl.target]
 	if !ok {
@@ -241,3 +242,12 @@ func silenceDrivers() {
 type quietRedisLogger struct{}
 
 func (quietRedisLogger) Printf(context.Context, string, ...any) {}
+
+// isolationFlag is the level --isolation asks of a bundled store: "" when
+// the flag was not given, so that the store keeps its own.
+func isolationFlag(fl runFlags) string {
+	if fl.flags != nil && fl.flags.Changed("isolation") {
+		return fl.isolation
+	}
+	return ""
+}
