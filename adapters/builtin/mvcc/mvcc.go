@@ -33,10 +33,12 @@
 //     "could not serialize access due to concurrent update").
 //
 // The store is one node, n1, on the simulated network. A client's request
-// is a whole transaction (adapters.Txn); the node runs its micro-ops as
-// separate statements, one at a time with Options.Statement's delay
-// between them (the client's round trip), so that the statements of
-// concurrent transactions interleave as those of real clients do. A
+// is a whole transaction (adapters.Txn, its Guard called before the
+// first write, as an interactive client decides after its reads); the
+// node runs its micro-ops as separate statements, one at a time with
+// Options.Statement's delay between them (the client's round trip), so
+// that the statements of concurrent transactions interleave as those of
+// real clients do. A
 // transaction that waits for a lock longer than Options.LockWait, or is
 // chosen as a deadlock's victim, is rolled back and its client told it
 // did not happen. The engine lives on the node's disk: a crash loses the
@@ -131,7 +133,9 @@ type exec struct {
 	mops  []adapters.MicroOp
 	out   []adapters.MicroOp
 	waits int // counts lock waits, so that a stale timeout is ignored
-	ended bool
+	// guarded: Op.Guard was called, before the first write.
+	guarded bool
+	ended   bool
 }
 
 func (x *exec) step() {
@@ -144,7 +148,17 @@ func (x *exec) step() {
 		x.req.Reply(x.out, e.Commit(x.t))
 		return
 	}
-	res, err := e.Exec(x.t, x.mops[len(x.out)])
+	next := x.mops[len(x.out)]
+	if next.F != "r" && !x.guarded {
+		x.guarded = true
+		if g := x.req.Op.Guard; g != nil {
+			if err := g(x.out); err != nil {
+				x.abort(fmt.Errorf("the transaction's condition failed: %w: %w", err, adapters.ErrNotApplied))
+				return
+			}
+		}
+	}
+	res, err := e.Exec(x.t, next)
 	switch {
 	case errors.Is(err, ErrBlocked):
 		x.waits++
