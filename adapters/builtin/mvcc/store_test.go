@@ -24,12 +24,12 @@ import (
 type load struct {
 	level    mvcc.Level
 	workload string // list-append (default), rw-register or on-call
-	clients int
-	txns    int // per client
-	keys    int
-	seed    uint64
-	faults  []nemesis.Kind
-	record  bool
+	clients  int
+	txns     int // per client
+	keys     int
+	seed     uint64
+	faults   []nemesis.Kind
+	record   bool
 	// backoff, when set, is how long a client waits after a transaction
 	// that did not commit, as a real client backs off: a node that is
 	// down does not see every client spend its transactions in a burst
