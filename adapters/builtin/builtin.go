@@ -342,20 +342,27 @@ func LookupIsolation(name, isolation string) (Store, error) {
 	if s.Family == "" {
 		return Store{}, fmt.Errorf("store %s has no isolation levels to choose from: leave --isolation out, or use mvcc", name)
 	}
-	var levels []string
 	for _, v := range stores {
-		if v.Family != s.Family {
-			continue
-		}
-		if v.Isolation == isolation {
+		if v.Family == s.Family && v.Isolation == isolation {
 			if s.Name != s.Family {
 				return Store{}, fmt.Errorf("store %s runs at %s, not %s: use --store %s --isolation %s", s.Name, s.Isolation, isolation, s.Family, isolation)
 			}
 			return v, nil
 		}
-		levels = append(levels, v.Isolation)
 	}
-	return Store{}, fmt.Errorf("store %s has no isolation level %q: use one of %s", s.Family, isolation, strings.Join(levels, ", "))
+	return Store{}, fmt.Errorf("store %s has no isolation level %q: use one of %s", s.Family, isolation, strings.Join(Levels(s.Family), ", "))
+}
+
+// Levels returns the isolation levels of the stores of family, weakest
+// first, as registered.
+func Levels(family string) []string {
+	var out []string
+	for _, s := range stores {
+		if family != "" && s.Family == family {
+			out = append(out, s.Isolation)
+		}
+	}
+	return out
 }
 
 // Lookup returns the bundled store called name.

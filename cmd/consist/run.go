@@ -112,7 +112,14 @@ Exit codes as for check: 0 valid, 1 invalid, 2 unknown, 3 bad input.`,
 func storeList() string {
 	var b strings.Builder
 	for _, s := range builtin.Stores() {
-		fmt.Fprintf(&b, "  %-9s %s\n", s.Name, s.Summary)
+		switch {
+		case s.Family != "" && s.Name != s.Family:
+			continue // listed as its family, with --isolation
+		case s.Family != "":
+			fmt.Fprintf(&b, "  %-9s %s; --isolation %s (default %s)\n", s.Name, s.Summary, strings.Join(builtin.Levels(s.Family), "|"), s.Isolation)
+		default:
+			fmt.Fprintf(&b, "  %-9s %s\n", s.Name, s.Summary)
+		}
 	}
 	return b.String()
 }

@@ -65,7 +65,10 @@ type Options struct {
 	// and the next (default uniform between 20 µs and 200 µs).
 	Statement simnet.Distribution
 	// LockWait is how long a transaction waits for a row lock before it
-	// is rolled back (InnoDB's innodb_lock_wait_timeout; default 50 ms).
+	// is rolled back (InnoDB's innodb_lock_wait_timeout, default 50 s
+	// there; 50 ms here). InnoDB rolls back only the statement that timed
+	// out unless innodb_rollback_on_timeout is set; the store rolls back
+	// the whole transaction, as a client that gives up on it would.
 	LockWait time.Duration
 }
 
