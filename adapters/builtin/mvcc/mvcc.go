@@ -80,9 +80,13 @@ type Options struct {
 var DefaultStatement = simnet.Uniform(20*time.Microsecond, 200*time.Microsecond)
 
 // New returns the store: one node, n1, with no rows. cfg.Nodes is
-// ignored.
+// ignored; without cfg.Holder the network declares transactions, and
+// nothing else, as what it takes.
 func New(cfg simnet.Config, opts Options) *simnet.Network {
 	cfg.Nodes = 1
+	if cfg.Holder == nil {
+		cfg.Holder = txnsOnly{}
+	}
 	if opts.Statement == nil {
 		opts.Statement = DefaultStatement
 	}
@@ -90,6 +94,16 @@ func New(cfg simnet.Config, opts Options) *simnet.Network {
 		opts.LockWait = 50 * time.Millisecond
 	}
 	return simnet.New(cfg, func(string) simnet.Machine { return &machine{opts: opts} })
+}
+
+// txnsOnly says the store takes transactions only.
+type txnsOnly struct{}
+
+func (txnsOnly) Holds(k adapters.Kind) (bool, string) {
+	if k == adapters.Txn {
+		return true, ""
+	}
+	return false, "the mvcc store performs transactions only: run a transactional workload (list-append, rw-register, on-call)"
 }
 
 // diskKey is where the engine is kept on the node's disk.

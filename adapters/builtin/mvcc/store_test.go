@@ -2,6 +2,7 @@ package mvcc_test
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -260,4 +261,22 @@ func joinKinds(ks []nemesis.Kind) string {
 		s += string(k)
 	}
 	return s
+}
+
+func TestTakesTransactionsOnly(t *testing.T) {
+	net := mvcc.New(simnet.Config{}, mvcc.Options{})
+	defer net.Close()
+	if err := adapters.Supports(net, adapters.Txn); err != nil {
+		t.Fatal(err)
+	}
+	if err := adapters.Supports(net, adapters.Register); err == nil {
+		t.Fatal("the mvcc store claims registers")
+	}
+	c, err := net.Open(context.Background(), "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Do(context.Background(), adapters.Op{Kind: adapters.Register, F: "read", Key: "x"}); !errors.Is(err, adapters.ErrNotApplied) {
+		t.Fatalf("a register read: %v, want not applied", err)
+	}
 }
