@@ -201,14 +201,18 @@ func runCell(ctx context.Context, cfg Config, s builtin.Store, r builtin.Run) Ce
 	defer net.Close()
 	var out bytes.Buffer
 	rec := history.NewRecorder(&out, 0)
-	nem, err := nemesis.New(net, nemesis.Schedule{Kinds: r.Faults, Interval: cfg.Interval, Seed: cfg.Seed}, rec)
+	duration, interval := cfg.Duration, cfg.Interval
+	if d := s.Profile.RunFor; d > 0 && d < duration {
+		duration, interval = d, interval*d/cfg.Duration
+	}
+	nem, err := nemesis.New(net, nemesis.Schedule{Kinds: r.Faults, Interval: interval, Seed: cfg.Seed}, rec)
 	if err != nil {
 		c.Err = err.Error()
 		return c
 	}
 	var counts runner.Counts
 	runErr := runner.Run(ctx, runner.Config{Store: net, Workload: wl, Recorder: rec, Clients: cfg.Clients,
-		Duration: cfg.Duration, Rate: cfg.Rate, OpTimeout: time.Second, Seed: cfg.Seed,
+		Duration: duration, Rate: cfg.Rate, OpTimeout: time.Second, Seed: cfg.Seed,
 		Nemesis: nem, Quiesce: 300 * time.Millisecond}, &counts)
 	c.OK, c.Fail, c.Info = counts.OK.Load(), counts.Fail.Load(), counts.Info.Load()
 	if err := rec.Close(); err != nil || runErr != nil {

@@ -105,6 +105,10 @@ type Profile struct {
 	// Runs are the runs that test the guarantees; the runs of Breaks are
 	// added to them.
 	Runs []Run
+	// RunFor, when set, caps how long the matrix makes each run (its
+	// faults' interval shrinking in proportion), for a store that shows
+	// what it shows sooner than the matrix's default duration.
+	RunFor time.Duration
 }
 
 // Break is a model a store is expected to violate and a run that shows
@@ -306,6 +310,9 @@ func mvccStore(level mvcc.Level, summary string, p Profile) Store {
 		name += "-" + level.String()
 	}
 	p.Runs = append(p.Runs, txnRun)
+	// Two seconds show every level's anomalies many times over (hundreds
+	// at the weak levels) and keep the five rows' cost in the matrix small.
+	p.RunFor = 2 * time.Second
 	return Store{Name: name, Summary: summary, Nodes: 1, Family: "mvcc", Isolation: level.String(),
 		New:     func(cfg simnet.Config) *simnet.Network { return mvcc.New(cfg, mvcc.Options{Level: level}) },
 		Profile: p, Holds: []adapters.Kind{adapters.Txn}}
