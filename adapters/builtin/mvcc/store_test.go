@@ -3,6 +3,7 @@ package mvcc_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -165,18 +166,8 @@ func verdicts(t *testing.T, l load) (map[checker.Model]checker.Verdict, map[chec
 			}
 		}
 	}
-	t.Logf("%s under %v: %d ok, %d failed, %d unknown; anomalies %v", l.level, l.faults, c.ok.Load(), c.fail.Load(), c.info.Load(), slices.Sorted(mapKeys(found)))
+	t.Logf("%s under %v: %d ok, %d failed, %d unknown; anomalies %v", l.level, l.faults, c.ok.Load(), c.fail.Load(), c.info.Load(), slices.Sorted(maps.Keys(found)))
 	return v, found
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // TestLevelsShowTheirAnomalies runs list-append transactions against
@@ -218,7 +209,7 @@ func TestLevelsShowTheirAnomalies(t *testing.T) {
 				}
 			}
 			if len(tc.shows) == 0 && len(found) > 0 {
-				t.Errorf("anomalies found: %v", slices.Sorted(mapKeys(found)))
+				t.Errorf("anomalies found: %v", slices.Sorted(maps.Keys(found)))
 			}
 		})
 	}
@@ -247,20 +238,6 @@ func TestOnCallWriteSkew(t *testing.T) {
 			t.Logf("%d committed, %d aborted; %s", c.ok.Load(), c.fail.Load(), rs[0].Verdict)
 		})
 	}
-}
-
-func joinKinds(ks []nemesis.Kind) string {
-	if len(ks) == 0 {
-		return "none"
-	}
-	s := ""
-	for i, k := range ks {
-		if i > 0 {
-			s += ","
-		}
-		s += string(k)
-	}
-	return s
 }
 
 func TestTakesTransactionsOnly(t *testing.T) {
