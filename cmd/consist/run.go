@@ -340,8 +340,6 @@ func runRecord(fl runFlags, sys *system, wl workloads.Workload, start time.Time)
 			if s, err := builtin.LookupIsolation(fl.store, isolationFlag(fl)); err == nil && s.Isolation != "" {
 				rec.Flags[f.Name] = s.Isolation // the level the bundled store runs at
 				rec.Command = append(rec.Command, "--isolation="+s.Isolation)
-			} else {
-				delete(rec.Flags, f.Name)
 			}
 		case fl.target == "" && targetFlag: // refused without --target
 		case fl.target != "" && f.Name == "store": // refused with --target
