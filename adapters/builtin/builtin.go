@@ -322,10 +322,11 @@ func init() {
 	stores = append(stores,
 		// Read-uncommitted guarantees nothing the checker can confirm
 		// under faults: writes lock rows, so there are no dirty writes,
-		// but a read of a version that crash recovery later rolls back,
-		// written by a transaction whose client never heard (info),
-		// leaves versions no single order explains, and the checker
-		// may then infer a G0 cycle.
+		// but reads see versions of transactions that later roll back;
+		// when such a transaction's client never heard (info: a kill,
+		// or a client that gave up first), the checker must count its
+		// writes as possibly committed, and can infer a G0 cycle
+		// between two of them from dirty reads alone.
 		mvccStore(mvcc.ReadUncommitted, "MVCC as InnoDB does it, at read-uncommitted: reads see uncommitted versions (aborted and intermediate reads); writes lock rows, so no dirty writes",
 			Profile{Breaks: []Break{{checker.ReadCommitted, txnRun}}}),
 		mvccStore(mvcc.ReadCommitted, "MVCC as InnoDB does it, at read-committed: a read view per statement; read skew (G-single) and lost updates",
