@@ -22,25 +22,48 @@ import (
 func newRecommendCmd(stdout, stderr io.Writer) *cobra.Command {
 	var req recommend.Requirements
 	var asJSON bool
+	var use string
 	cmd := &cobra.Command{
 		Use:   "recommend [flags] [RUN-FOLDER]",
-		Short: "Recommend a consistency model for your requirements, or say which one a run delivered",
+		Short: "Recommend a consistency model or isolation level for your requirements, or say which one a run delivered",
 		Long: `Given requirements as flags, recommend names the weakest consistency model
 that meets them, says why and at what cost, names the bundled store that
 provides it (to try with consist run) and the settings of etcd, Redis and
 MySQL/MariaDB that do.
+
+Given --use and an application (transfers, inventory, reports, on-call), it
+names the weakest isolation level that rules out every anomaly the
+application cannot live with, says which anomaly each weaker level lets
+through (lost update, write skew, read skew, phantoms), and how to get
+the level from MariaDB, etcd and Redis.
 
 Given the folder of a run instead (store/latest, say), it says which models
 the tested store delivered — the strongest that held, the weakest that
 broke — and, for a bundled store, whether that matches its profile. A run
 that was killed before it wrote its results is checked first, with the
 settings of its run.json.`,
-		Example: `  consist recommend --strong
+		Example: `  consist recommend --use transfers
+  consist recommend --use reports --json
+  consist recommend --strong
   consist recommend --causal --available --global
   consist recommend --stale-ok --write-heavy
   consist recommend store/latest`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if use != "" {
+				others := cmd.Flags().NFlag() - 1
+				if asJSON {
+					others--
+				}
+				if len(args) > 0 || others > 0 {
+					return usageError("--use takes no other requirement and no run folder")
+				}
+				a, err := recommend.Isolation(use)
+				if err != nil {
+					return usageError("--use: %w", err)
+				}
+				return adviseIsolation(stdout, a, asJSON)
+			}
 			if len(args) == 1 {
 				if cmd.Flags().NFlag() > 0 && !asJSON {
 					return usageError("give requirements as flags, or a run folder, not both")
@@ -48,7 +71,7 @@ settings of its run.json.`,
 				return delivered(cmd.Context(), stdout, stderr, args[0], asJSON)
 			}
 			if req == (recommend.Requirements{}) {
-				return usageError("say what you need: --strong, --stale-ok, --causal, --available, --global, --write-heavy (or give a run folder)")
+				return usageError("say what you need: --strong, --stale-ok, --causal, --available, --global, --write-heavy, or --use %s for transactions (or give a run folder)", strings.Join(recommend.UseCaseNames(), "|"))
 			}
 			return advise(stdout, recommend.Recommend(req), asJSON)
 		},
@@ -60,6 +83,7 @@ settings of its run.json.`,
 	f.BoolVar(&req.Available, "available", false, "both sides of a partition must keep serving")
 	f.BoolVar(&req.Global, "global", false, "replicas are spread over distant regions")
 	f.BoolVar(&req.WriteHeavy, "write-heavy", false, "writes dominate and must be fast")
+	f.StringVar(&use, "use", "", "an application whose transactions need an isolation level: "+strings.Join(recommend.UseCaseNames(), ", "))
 	f.BoolVar(&asJSON, "json", false, "print the answer as JSON")
 	return cmd
 }
@@ -82,6 +106,50 @@ func advise(w io.Writer, r recommend.Recommendation, asJSON bool) error {
 	fmt.Fprintf(&b, "\nSee it: consist run --store %s --nemesis partition\n\nReal databases:\n", r.Store)
 	for _, s := range r.Databases {
 		fmt.Fprintf(&b, "  - %s\n", s)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// adviseIsolation renders the answer to a transactional question: the
+// level, why (each hazard, and what each weaker level lets through), then
+// the settings of each database.
+func adviseIsolation(w io.Writer, a recommend.Advice, asJSON bool) error {
+	if asJSON {
+		return writeJSON(w, a)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n%s\n\nIsolation level: %s\n\nWhy: it rules out every anomaly this application cannot live with:\n", a.Title, a.Question, a.Level)
+	for _, h := range a.Hazards {
+		fmt.Fprintf(&b, "  - %s (%s): %s\n", h.Name, h.Kind, h.Example)
+	}
+	for _, s := range a.Why {
+		fmt.Fprintf(&b, "  - %s\n", s)
+	}
+	if len(a.Weaker) > 0 {
+		b.WriteString("\nWeaker levels let through:\n")
+		for _, l := range a.Weaker {
+			names := make([]string, len(l.Allows))
+			for i, h := range l.Allows {
+				names[i] = fmt.Sprintf("%s (%s)", h.Name, h.Kind)
+			}
+			fmt.Fprintf(&b, "  - %s: %s\n", l.Model, strings.Join(names, ", "))
+		}
+	}
+	for _, s := range a.Settings {
+		fmt.Fprintf(&b, "\n%s (gives %s):\n", s.Database, s.Provides)
+		for _, step := range s.Steps {
+			fmt.Fprintf(&b, "    %s\n", step)
+		}
+		for _, c := range s.Caveats {
+			fmt.Fprintf(&b, "  - %s\n", c)
+		}
+	}
+	if len(a.Considerations) > 0 {
+		b.WriteString("\nConsider:\n")
+		for _, c := range a.Considerations {
+			fmt.Fprintf(&b, "  - %s\n", c)
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
