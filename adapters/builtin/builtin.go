@@ -297,10 +297,10 @@ var stores = []Store{
 		Holds: []adapters.Kind{adapters.Register, adapters.Counter, adapters.Set}},
 }
 
-// txnRun is the run of the transactional stores: list-append under the
-// faults a single node can suffer (a partition cuts links between nodes,
-// and the mvcc store has one).
-var txnRun = Run{"list-append", []nemesis.Kind{nemesis.Kill, nemesis.Pause}}
+// txnRun is the run of the mvcc store: list-append under partitions
+// (which cut the database off from front ends, or front ends from each
+// other), kills and pauses.
+var txnRun = Run{"list-append", crashes}
 
 // mvccStore registers the mvcc store at one level. The store at InnoDB's
 // default level, repeatable-read, is called mvcc; the others mvcc-<level>.
@@ -313,7 +313,7 @@ func mvccStore(level mvcc.Level, summary string, p Profile) Store {
 	// Two seconds show every level's anomalies many times over (hundreds
 	// at the weak levels) and keep the five rows' cost in the matrix small.
 	p.RunFor = 2 * time.Second
-	return Store{Name: name, Summary: summary, Nodes: 1, Family: "mvcc", Isolation: level.String(),
+	return Store{Name: name, Summary: summary, Nodes: 3, Family: "mvcc", Isolation: level.String(),
 		New:     func(cfg simnet.Config) *simnet.Network { return mvcc.New(cfg, mvcc.Options{Level: level}) },
 		Profile: p, Holds: []adapters.Kind{adapters.Txn}}
 }

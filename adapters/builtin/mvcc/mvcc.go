@@ -32,8 +32,13 @@
 //     snapshot does not see rolls back (first updater wins, PostgreSQL's
 //     "could not serialize access due to concurrent update").
 //
-// The store is one node, n1, on the simulated network. A client's request
-// is a whole transaction (adapters.Txn, its Guard called before the
+// The database is node n1 of the simulated network; nodes n2, n3, ...,
+// when there are more, are front ends: a client bound to one reaches the
+// database over the network, as a client on another machine does, so a
+// partition cuts it off (its transaction in flight ends unknown: the
+// request or its answer lost) and message delays stretch its
+// transactions. The database runs a forwarded request once, however many
+// copies arrive. A client's request is a whole transaction (adapters.Txn, its Guard called before the
 // first write, as an interactive client decides after its reads); the
 // node runs its micro-ops as separate statements, one at a time with
 // Options.Statement's delay between them (the client's round trip), so
@@ -79,11 +84,14 @@ type Options struct {
 // throughput (BenchmarkListAppend).
 var DefaultStatement = simnet.Uniform(20*time.Microsecond, 200*time.Microsecond)
 
-// New returns the store: one node, n1, with no rows. cfg.Nodes is
-// ignored; without cfg.Holder the network declares transactions, and
-// nothing else, as what it takes.
+// New returns the store with no rows: the database on node n1 and, when
+// cfg.Nodes is above 1, front ends n2, n3, ... (default: n1 alone).
+// Without cfg.Holder the network declares transactions, and nothing
+// else, as what it takes.
 func New(cfg simnet.Config, opts Options) *simnet.Network {
-	cfg.Nodes = 1
+	if cfg.Nodes <= 0 {
+		cfg.Nodes = 1
+	}
 	if cfg.Holder == nil {
 		cfg.Holder = txnsOnly{}
 	}
@@ -93,7 +101,89 @@ func New(cfg simnet.Config, opts Options) *simnet.Network {
 	if opts.LockWait <= 0 {
 		opts.LockWait = 50 * time.Millisecond
 	}
-	return simnet.New(cfg, func(string) simnet.Machine { return &machine{opts: opts} })
+	return simnet.New(cfg, func(name string) simnet.Machine {
+		if name == database {
+			return &machine{opts: opts}
+		}
+		return &front{}
+	})
+}
+
+// database is the node that holds the engine.
+const database = "n1"
+
+// requestID names a request a front end forwarded: the front end, its
+// boot and a sequence number, unique across the run.
+type requestID struct {
+	Front string
+	Boot  int
+	Seq   uint64
+}
+
+// forward carries a client's transaction from a front end to the
+// database; answer carries the outcome back.
+type forward struct {
+	ID requestID
+	Op adapters.Op
+}
+
+type answer struct {
+	ID    requestID
+	Value any
+	Err   error
+}
+
+// seenKey is where the database keeps the ids of the forwarded requests
+// it has run, so that a duplicated message never runs a transaction twice,
+// even across a restart.
+const seenKey = "mvcc-seen"
+
+// front is a front-end node: the client's connection to the database
+// over the network, as a client machine's is. It forwards each request
+// once and answers the client with what comes back; a request or answer
+// lost (a partition, a crash) leaves the client to time out, its outcome
+// unknown, as a real client's is when its connection breaks
+// mid-transaction.
+type front struct {
+	node    *simnet.Node
+	boot    int
+	seq     uint64
+	pending map[uint64]*simnet.Request
+}
+
+// pendingFor is how long a front end remembers a request it forwarded,
+// well past any client's patience.
+const pendingFor = time.Minute
+
+func (f *front) Start(n *simnet.Node) {
+	f.node = n
+	f.boot, _ = n.Disk().Get("boot").(int)
+	f.boot++
+	n.Disk().Put("boot", f.boot)
+	f.pending = map[uint64]*simnet.Request{}
+}
+
+func (f *front) Request(req *simnet.Request) {
+	if _, err := txnOf(req.Op); err != nil {
+		req.Reply(nil, err)
+		return
+	}
+	f.seq++
+	seq := f.seq
+	f.pending[seq] = req
+	f.node.Send(database, forward{ID: requestID{Front: f.node.Name(), Boot: f.boot, Seq: seq}, Op: req.Op})
+	f.node.After(pendingFor, func() { delete(f.pending, seq) })
+}
+
+func (f *front) Receive(_ string, msg any) {
+	a, ok := msg.(answer)
+	if !ok || a.ID.Boot != f.boot {
+		return
+	}
+	if req, ok := f.pending[a.ID.Seq]; ok {
+		delete(f.pending, a.ID.Seq)
+		req.Reply(a.Value, a.Err)
+	}
 }
 
 // txnsOnly says the store takes transactions only.
@@ -126,19 +216,55 @@ func (m *machine) Start(n *simnet.Node) {
 	n.Disk().Put(diskKey, m.e)
 }
 
-func (m *machine) Receive(string, any) {}
+// txnOf returns op's micro-ops, or why the store does not take op.
+func txnOf(op adapters.Op) ([]adapters.MicroOp, error) {
+	if op.Kind != adapters.Txn || op.F != "txn" {
+		return nil, adapters.NotApplied(fmt.Sprintf("the mvcc store performs transactions only, not %s %s: run a transactional workload (list-append, rw-register, on-call)", op.Kind, op.F))
+	}
+	mops, ok := op.Value.([]adapters.MicroOp)
+	if !ok {
+		return nil, adapters.NotApplied(fmt.Sprintf("a transaction's value must be a []adapters.MicroOp, not %s", history.Describe(op.Value)))
+	}
+	return mops, nil
+}
+
+// Receive runs a transaction a front end forwarded, once, however many
+// copies arrive; the answer goes back to the front end.
+func (m *machine) Receive(from string, msg any) {
+	fwd, ok := msg.(forward)
+	if !ok {
+		return
+	}
+	seen, _ := m.node.Disk().Get(seenKey).(map[requestID]bool)
+	if seen == nil {
+		seen = map[requestID]bool{}
+		m.node.Disk().Put(seenKey, seen)
+	}
+	if seen[fwd.ID] {
+		return
+	}
+	seen[fwd.ID] = true
+	reply := func(v any, err error) { m.node.Send(from, answer{ID: fwd.ID, Value: v, Err: err}) }
+	mops, err := txnOf(fwd.Op)
+	if err != nil {
+		reply(nil, err)
+		return
+	}
+	m.begin(mops, fwd.Op.Guard, reply)
+}
 
 func (m *machine) Request(req *simnet.Request) {
-	if req.Op.Kind != adapters.Txn || req.Op.F != "txn" {
-		req.Reply(nil, adapters.NotApplied(fmt.Sprintf("the mvcc store performs transactions only, not %s %s: run a transactional workload (list-append, rw-register)", req.Op.Kind, req.Op.F)))
+	mops, err := txnOf(req.Op)
+	if err != nil {
+		req.Reply(nil, err)
 		return
 	}
-	mops, ok := req.Op.Value.([]adapters.MicroOp)
-	if !ok {
-		req.Reply(nil, adapters.NotApplied(fmt.Sprintf("a transaction's value must be a []adapters.MicroOp, not %s", history.Describe(req.Op.Value))))
-		return
-	}
-	x := &exec{m: m, req: req, t: m.e.Begin(), mops: mops, out: make([]adapters.MicroOp, 0, len(mops))}
+	m.begin(mops, req.Op.Guard, req.Reply)
+}
+
+// begin starts a transaction of mops and runs its first statement.
+func (m *machine) begin(mops []adapters.MicroOp, guard func([]adapters.MicroOp) error, reply func(any, error)) {
+	x := &exec{m: m, reply: reply, guard: guard, t: m.e.Begin(), mops: mops, out: make([]adapters.MicroOp, 0, len(mops))}
 	x.t.OnGrant = func() { m.later(x.step) }
 	x.step()
 }
@@ -149,7 +275,8 @@ func (m *machine) later(f func()) { m.node.After(m.opts.Statement.Draw(m.node.Ra
 // exec is one transaction on its way: its next statement is mops[len(out)].
 type exec struct {
 	m     *machine
-	req   *simnet.Request
+	reply func(any, error)
+	guard func([]adapters.MicroOp) error
 	t     *Trx
 	mops  []adapters.MicroOp
 	out   []adapters.MicroOp
@@ -166,14 +293,14 @@ func (x *exec) step() {
 	e := x.m.e
 	if len(x.out) == len(x.mops) {
 		x.ended = true
-		x.req.Reply(x.out, e.Commit(x.t))
+		x.reply(x.out, e.Commit(x.t))
 		return
 	}
 	next := x.mops[len(x.out)]
 	if next.F != "r" && !x.guarded {
 		x.guarded = true
-		if g := x.req.Op.Guard; g != nil {
-			if err := g(x.out); err != nil {
+		if x.guard != nil {
+			if err := x.guard(x.out); err != nil {
 				x.abort(fmt.Errorf("the transaction's condition failed: %w: %w", err, adapters.ErrNotApplied))
 				return
 			}
@@ -204,5 +331,5 @@ func (x *exec) step() {
 func (x *exec) abort(err error) {
 	x.ended = true
 	x.m.e.Rollback(x.t)
-	x.req.Reply(nil, err)
+	x.reply(nil, err)
 }

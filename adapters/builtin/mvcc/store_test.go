@@ -26,6 +26,9 @@ import (
 type load struct {
 	level    mvcc.Level
 	workload string // list-append (default), rw-register or on-call
+	// nodes: the database and nodes-1 front ends (default 1), the
+	// clients spread over them.
+	nodes int
 	clients  int
 	txns     int // per client
 	keys     int
@@ -45,7 +48,7 @@ type counts struct{ ok, fail, info atomic.Int64 }
 // drive runs l and returns the recorder (nil when l.record is false).
 func drive(tb testing.TB, l load, c *counts) *history.Recorder {
 	tb.Helper()
-	net := mvcc.New(simnet.Config{Seed: l.seed}, mvcc.Options{Level: l.level})
+	net := mvcc.New(simnet.Config{Seed: l.seed, Nodes: l.nodes, Latency: simnet.Uniform(100*time.Microsecond, time.Millisecond)}, mvcc.Options{Level: l.level})
 	defer net.Close()
 	var rec *history.Recorder
 	if l.record {
@@ -95,7 +98,7 @@ func drive(tb testing.TB, l load, c *counts) *history.Recorder {
 	for w := range l.clients {
 		wg.Go(func() {
 			gen := wl.Generator(w, rand.New(rand.NewPCG(l.seed, uint64(w))))
-			cl, err := net.Open(ctx, "n1")
+			cl, err := net.Open(ctx, net.Nodes()[w%len(net.Nodes())])
 			if err != nil {
 				tb.Error(err)
 				return
@@ -212,6 +215,31 @@ func TestLevelsShowTheirAnomalies(t *testing.T) {
 			}
 			if len(tc.shows) == 0 && len(found) > 0 {
 				t.Errorf("anomalies found: %v", slices.Sorted(maps.Keys(found)))
+			}
+		})
+	}
+}
+
+// TestFrontEndsCutOff runs clients through front ends (n2, n3) as well
+// as on the database's node, under partitions that cut front ends off,
+// kills and pauses: every level keeps its guarantee, the transactions a
+// partition strands end unknown, and none runs twice.
+func TestFrontEndsCutOff(t *testing.T) {
+	for _, tc := range []struct {
+		level mvcc.Level
+		holds checker.Model
+	}{{mvcc.ReadCommitted, checker.ReadCommitted}, {mvcc.Serializable, checker.StrictSerializable}, {mvcc.SnapshotIsolation, checker.StrongSnapshotIsolation}} {
+		t.Run(tc.level.String(), func(t *testing.T) {
+			t.Parallel()
+			v, found := verdicts(t, load{level: tc.level, nodes: 3, clients: 9, txns: 100, keys: 3, seed: 5,
+				faults: []nemesis.Kind{nemesis.Partition, nemesis.Kill, nemesis.Pause}, backoff: 5 * time.Millisecond})
+			if v[tc.holds] != checker.Valid {
+				t.Errorf("%s is %s, want valid", tc.holds, v[tc.holds])
+			}
+			for _, k := range []checker.Kind{checker.DuplicateElements, checker.G0, checker.G1a, checker.G1b} {
+				if a, ok := found[k]; ok {
+					t.Errorf("%s: %s", k, a.Explanation())
+				}
 			}
 		})
 	}
