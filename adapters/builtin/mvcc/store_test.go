@@ -28,13 +28,13 @@ type load struct {
 	workload string // list-append (default), rw-register or on-call
 	// nodes: the database and nodes-1 front ends (default 1), the
 	// clients spread over them.
-	nodes int
-	clients  int
-	txns     int // per client
-	keys     int
-	seed     uint64
-	faults   []nemesis.Kind
-	record   bool
+	nodes   int
+	clients int
+	txns    int // per client
+	keys    int
+	seed    uint64
+	faults  []nemesis.Kind
+	record  bool
 	// backoff, when set, is how long a client waits after a transaction
 	// that did not commit, as a real client backs off: a node that is
 	// down does not see every client spend its transactions in a burst
