@@ -1,0 +1,303 @@
+// Package txntest drives a store with Elle's transactions in the stores'
+// integration tests, and says what the transactional checker found.
+//
+// The transactions are those of Elle's list-append and rw-register
+// workloads (Kingsbury & Alvaro, "Elle: Inferring Isolation Anomalies
+// from Experimental Observations", VLDB 2020; jepsen.tests.cycle.append
+// and .wr): each of 1 to MaxLen micro-ops over a small pool of active
+// keys, a key retired once it has taken MaxWritesPerKey writes and
+// replaced by a fresh one, every written value unique. The tests choose
+// the pool, the length and the concurrency to make the contention they
+// need, which is why they use this driver rather than the CLI's workload.
+package txntest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"consist/adapters"
+	"consist/checker"
+	"consist/checker/txn"
+	"consist/history"
+)
+
+// Workload names the kind of transactions.
+type Workload string
+
+// The workloads.
+const (
+	// ListAppend: appends of unique integers and reads of whole lists.
+	ListAppend Workload = "list-append"
+	// RWRegister: writes of unique integers and reads of registers.
+	RWRegister Workload = "rw-register"
+)
+
+// Plan is how hard a run drives a store.
+type Plan struct {
+	Workload Workload
+	// Clients run transactions concurrently, one at a time each.
+	Clients int
+	// Txns is how many transactions the run invokes in all.
+	Txns int
+	// Keys is the number of active keys (default 3); MaxLen the most
+	// micro-ops in a transaction (default 4); MaxWritesPerKey the writes
+	// a key takes before it is retired (default 32).
+	Keys, MaxLen, MaxWritesPerKey int
+	// ReadShare is the share of micro-ops that read, in percent (default
+	// 50).
+	ReadShare int
+	// OpTimeout makes a transaction unanswered for that long unknown
+	// (default 5 s).
+	OpTimeout time.Duration
+	Seed      uint64
+}
+
+// Result is a run's history and what the checker found in it.
+type Result struct {
+	History *history.History
+	// OK, Fail and Info count the transactions by outcome.
+	OK, Fail, Info int
+	// Analysis is the checker's, with process and real-time edges.
+	Analysis *txn.Analysis
+}
+
+// Kinds returns the kinds of anomaly found.
+func (r *Result) Kinds() []checker.Kind { return r.Analysis.Kinds() }
+
+// Has reports whether an anomaly of kind k, or one that implies it, was
+// found.
+func (r *Result) Has(k checker.Kind) bool {
+	for _, x := range r.Kinds() {
+		if x == k || txn.Implies(x, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// Verdict judges model m.
+func (r *Result) Verdict(m checker.Model) checker.Verdict {
+	v, _, _ := r.Analysis.Judge(m)
+	return v
+}
+
+// Witness returns the explanation of the first anomaly of kind k found,
+// or "".
+func (r *Result) Witness(k checker.Kind) string {
+	for _, a := range r.Analysis.Anomalies {
+		if a.Kind == k {
+			return a.Explanation()
+		}
+	}
+	return ""
+}
+
+// Summary says what the run did and found, for test logs.
+func (r *Result) Summary() string {
+	var kinds []string
+	for _, k := range r.Kinds() {
+		kinds = append(kinds, string(k))
+	}
+	return fmt.Sprintf("%d ok, %d fail, %d info; anomalies: [%s]", r.OK, r.Fail, r.Info, strings.Join(kinds, " "))
+}
+
+// gen draws transactions for every client, under a lock: the pool of
+// active keys and the unique values are shared.
+type gen struct {
+	mu     sync.Mutex
+	plan   Plan
+	rng    *rand.Rand
+	active []int64
+	writes map[int64]int
+	next   int64 // the next fresh key
+	value  int64
+}
+
+func (g *gen) txn() []adapters.MicroOp {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := 1 + g.rng.IntN(g.plan.MaxLen)
+	mops := make([]adapters.MicroOp, n)
+	for i := range mops {
+		slot := g.rng.IntN(len(g.active))
+		k := g.active[slot]
+		if g.rng.IntN(100) < g.plan.ReadShare {
+			mops[i] = adapters.MicroOp{F: "r", Key: k}
+			continue
+		}
+		g.value++
+		f := "append"
+		if g.plan.Workload == RWRegister {
+			f = "w"
+		}
+		mops[i] = adapters.MicroOp{F: f, Key: k, Value: g.value}
+		g.writes[k]++
+		if g.writes[k] >= g.plan.MaxWritesPerKey {
+			g.active[slot] = g.next
+			g.next++
+		}
+	}
+	return mops
+}
+
+// Run drives store by plan and checks the history. It fails t when the
+// run cannot start or record, or when no transaction committed.
+func Run(t testing.TB, store adapters.Store, plan Plan) *Result {
+	t.Helper()
+	if err := adapters.Supports(store, adapters.Txn); err != nil {
+		t.Fatal(err)
+	}
+	plan = withDefaults(plan)
+	g := &gen{plan: plan, rng: rand.New(rand.NewPCG(plan.Seed, 0x7478)), writes: map[int64]int{}}
+	for k := range int64(plan.Keys) {
+		g.active = append(g.active, k)
+	}
+	g.next = int64(plan.Keys)
+	rec := history.NewMemoryRecorder()
+	defer rec.Close()
+
+	var (
+		mu          sync.Mutex
+		res         Result
+		firstErr    error
+		nextProcess = plan.Clients
+		left        = plan.Txns
+	)
+	take := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if left == 0 || firstErr != nil {
+			return false
+		}
+		left--
+		return true
+	}
+	stop := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	nodes := store.Nodes()
+	var wg sync.WaitGroup
+	for w := range plan.Clients {
+		wg.Go(func() {
+			process := history.Process(w)
+			node := nodes[w%len(nodes)]
+			var c adapters.Client
+			defer func() {
+				if c != nil {
+					c.Close()
+				}
+			}()
+			for take() {
+				if c == nil {
+					var err error
+					if c, err = store.Open(context.Background(), node); err != nil {
+						stop(fmt.Errorf("open a client on %s: %w", node, err))
+						return
+					}
+				}
+				mops := g.txn()
+				inv := history.Event{Type: history.Invoke, Process: process, F: "txn", Value: adapters.MicroOpsValue(mops), HasValue: true, Node: node}
+				if _, err := rec.Record(inv); err != nil {
+					stop(err)
+					return
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), plan.OpTimeout)
+				got, err := c.Do(ctx, adapters.Op{Kind: adapters.Txn, F: "txn", Value: mops})
+				cancel()
+				done := inv
+				done.Type = adapters.Outcome(err)
+				if err != nil {
+					done.Error = err.Error()
+				} else if out, ok := got.([]adapters.MicroOp); ok {
+					done.Value = adapters.MicroOpsValue(out)
+				} else {
+					stop(fmt.Errorf("a transaction returned %T, not its micro-ops", got))
+					return
+				}
+				if _, err := rec.Record(done); err != nil {
+					stop(err)
+					return
+				}
+				mu.Lock()
+				switch done.Type {
+				case history.OK:
+					res.OK++
+				case history.Fail:
+					res.Fail++
+				default:
+					res.Info++
+					process = history.Process(nextProcess)
+					nextProcess++
+					c.Close()
+					c = nil
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		t.Fatal(firstErr)
+	}
+	if err := rec.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	h, err := rec.History()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK == 0 {
+		t.Fatalf("no transaction committed (%d fail, %d info): the store did not serve", res.Fail, res.Info)
+	}
+	res.History = h
+	res.Analysis, err = txn.Analyze(context.Background(), h, checker.Options{Timeout: time.Minute}, true, true)
+	if err != nil {
+		t.Fatalf("check the history: %v", err)
+	}
+	return &res
+}
+
+func withDefaults(p Plan) Plan {
+	if p.Workload == "" {
+		p.Workload = ListAppend
+	}
+	p.Clients = max(p.Clients, 1)
+	if p.Keys == 0 {
+		p.Keys = 3
+	}
+	if p.MaxLen == 0 {
+		p.MaxLen = 4
+	}
+	if p.MaxWritesPerKey == 0 {
+		p.MaxWritesPerKey = 32
+	}
+	if p.ReadShare == 0 {
+		p.ReadShare = 50
+	}
+	if p.OpTimeout == 0 {
+		p.OpTimeout = 5 * time.Second
+	}
+	return p
+}
+
+// Forbidden returns the anomalies found that rule out model m.
+func (r *Result) Forbidden(m checker.Model) []checker.Kind {
+	_, _, bad := r.Analysis.Judge(m)
+	var out []checker.Kind
+	for _, a := range bad {
+		if !slices.Contains(out, a.Kind) {
+			out = append(out, a.Kind)
+		}
+	}
+	return out
+}
