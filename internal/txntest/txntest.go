@@ -301,3 +301,92 @@ func (r *Result) Forbidden(m checker.Model) []checker.Kind {
 	}
 	return out
 }
+
+// Expect is what a test asserts of a store's runs: models every run must
+// satisfy (no anomaly they forbid, whatever the seed), and anomalies the
+// runs must show. An anomaly that shows only now and then is sought over
+// up to Attempts runs with seeds 1, 2, ...; the search stops once every
+// one of Want was seen.
+type Expect struct {
+	// Hold are the models every run must satisfy.
+	Hold []checker.Model
+	// Want are the anomalies that must be seen (a kind implying one
+	// counts, as Result.Has says); AnyOf groups alternatives, one of
+	// each group being enough.
+	Want  []checker.Kind
+	AnyOf [][]checker.Kind
+	// Attempts bounds the runs (default 5).
+	Attempts int
+}
+
+// Seek runs plan on fresh stores from open, with seeds 1 to e.Attempts,
+// failing t when a run breaks a model of e.Hold or when some anomaly of
+// e.Want was not seen in any run. It returns, for each anomaly wanted,
+// the explanation of one witness, and the last run's result.
+func Seek(t *testing.T, open func(t testing.TB) adapters.Store, plan Plan, e Expect) (map[checker.Kind]string, *Result) {
+	t.Helper()
+	if e.Attempts == 0 {
+		e.Attempts = 5
+	}
+	witnesses := map[checker.Kind]string{}
+	missing := func() []string {
+		var out []string
+		for _, k := range e.Want {
+			if _, ok := witnesses[k]; !ok {
+				out = append(out, string(k))
+			}
+		}
+		for _, group := range e.AnyOf {
+			seen := false
+			for _, k := range group {
+				_, ok := witnesses[k]
+				seen = seen || ok
+			}
+			if !seen {
+				out = append(out, fmt.Sprintf("one of %v", group))
+			}
+		}
+		return out
+	}
+	var last *Result
+	for attempt := 1; attempt <= e.Attempts; attempt++ {
+		plan.Seed = uint64(attempt)
+		r := Run(t, open(t), plan)
+		last = r
+		t.Logf("seed %d: %s", plan.Seed, r.Summary())
+		for _, m := range e.Hold {
+			if v := r.Verdict(m); v != checker.Valid {
+				_, reason, bad := r.Analysis.Judge(m)
+				why := reason
+				if len(bad) > 0 {
+					why = bad[0].Explanation()
+				}
+				t.Fatalf("seed %d: %s is %s, want valid: %s", plan.Seed, m, v, why)
+			}
+		}
+		wanted := append([]checker.Kind{}, e.Want...)
+		for _, group := range e.AnyOf {
+			wanted = append(wanted, group...)
+		}
+		for _, k := range wanted {
+			if _, ok := witnesses[k]; ok || !r.Has(k) {
+				continue
+			}
+			w := r.Witness(k)
+			for _, x := range r.Kinds() {
+				if w == "" && Implies(x, k) {
+					w = r.Witness(x)
+				}
+			}
+			witnesses[k] = w
+		}
+		if len(missing()) == 0 {
+			return witnesses, last
+		}
+	}
+	t.Fatalf("after %d runs, never saw %s", e.Attempts, strings.Join(missing(), ", "))
+	return witnesses, last
+}
+
+// Implies reports whether an anomaly of kind x is also one of kind k.
+func Implies(x, k checker.Kind) bool { return x == k || txn.Implies(x, k) }
