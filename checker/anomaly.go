@@ -92,6 +92,9 @@ const (
 	WrongTotal Kind = "wrong-total"
 	// NegativeBalance: a bank read showed an account below zero.
 	NegativeBalance Kind = "negative-balance"
+	// TooFewOnCall: a committed transaction of the on-call workload read
+	// fewer doctors on call than the rule keeps.
+	TooFewOnCall Kind = "too-few-on-call"
 )
 
 // Transactional anomalies, named as Adya (1999) and Elle name them. No
@@ -179,6 +182,7 @@ var taxonomy = map[Kind]kindInfo{
 	WrongAccounts:     {about: "a bank read showed accounts the setup did not create", rulesOut: []Model{Bank}},
 	WrongTotal:        {about: "a bank read's balances do not sum to the setup's total", rulesOut: []Model{Bank}},
 	NegativeBalance:   {about: "a bank read showed an account below zero", rulesOut: []Model{Bank}},
+	TooFewOnCall:      {about: "a transaction read fewer doctors on call than the rule keeps", rulesOut: []Model{OnCall}},
 
 	G0:                {about: "a cycle of write-write dependencies (dirty write)", implies: []Kind{G1c, G0Process}, rulesOut: []Model{ReadUncommitted}},
 	G0Process:         {about: "a cycle of write-write and process-order dependencies", implies: []Kind{G1cProcess, G0Realtime}},
