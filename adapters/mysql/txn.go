@@ -30,7 +30,9 @@ var _ adapters.Holder = (*Store)(nil)
 // in decimal, comma-separated, appended with CONCAT), and its register in
 // r. An append is INSERT … ON DUPLICATE KEY UPDATE l = CONCAT_WS(',', l,
 // ?); a write INSERT … ON DUPLICATE KEY UPDATE r = ?; a read a plain
-// SELECT of the row, whose l (split) or else r it returns. So a read is
+// SELECT of the row, whose l (split) or else r it returns. op.Guard, if
+// set, is called before the first write, with the micro-ops done so far;
+// its error rolls the transaction back (fail). So a read is
 // the level's read (a consistent read from a snapshot, a locking read at
 // SERIALIZABLE), and a write is always a locking "current" read of the
 // newest committed row: what the levels differ in is what reads see.
@@ -72,9 +74,16 @@ func (s *Store) txnBody(op adapters.Op) (body, error) {
 	}
 	return func(ctx context.Context, tx *sql.Tx) (any, error) {
 		out := make([]adapters.MicroOp, len(mops))
+		guarded := op.Guard == nil
 		for i, m := range mops {
 			out[i] = m
 			st := steps[i]
+			if m.F != "r" && !guarded {
+				if err := op.Guard(out[:i]); err != nil {
+					return nil, fmt.Errorf("the transaction's condition failed: %w: %w", err, adapters.ErrNotApplied)
+				}
+				guarded = true
+			}
 			if m.F != "r" {
 				if _, err := tx.ExecContext(ctx, st.query, st.args...); err != nil {
 					return nil, err

@@ -78,8 +78,28 @@ func TestTxn(t *testing.T) {
 			t.Errorf("%s: %v, want a failure saying %q", history.Describe(tc.op.Value), err, tc.want)
 		}
 	}
+	// A guard sees the reads before the first write, and its error aborts.
+	guarded := txnOp(mop("r", int64(5), nil), mop("w", int64(5), int64(9)), mop("append", int64(1), int64(12)))
+	var seen any
+	guarded.Guard = func(reads []adapters.MicroOp) error {
+		seen = adapters.MicroOpsValue(reads)
+		return errors.New("not today")
+	}
+	if _, err := c.Do(t.Context(), guarded); adapters.Outcome(err) != history.Fail || !strings.Contains(err.Error(), "not today") {
+		t.Errorf("a transaction whose guard refused: %v, want a failure with the guard's reason", err)
+	}
+	if want := []any{[]any{"r", int64(5), int64(-2)}}; !history.Equal(seen, want) {
+		t.Errorf("the guard saw %s, want %s", history.Describe(seen), history.Describe(want))
+	}
+	guarded.Guard = func([]adapters.MicroOp) error { return nil }
+	if _, err := c.Do(t.Context(), guarded); err != nil {
+		t.Errorf("a transaction whose guard allowed it: %v", err)
+	}
+	if got, want := doTxn(t, c, mop("r", int64(5), nil)), []any{[]any{"r", int64(5), int64(9)}}; !history.Equal(got, want) {
+		t.Errorf("after the guarded transaction, %s, want %s", history.Describe(got), history.Describe(want))
+	}
 	// Nothing of the refused transactions was applied.
-	if got, want := doTxn(t, c, mop("r", int64(1), nil)), []any{[]any{"r", int64(1), []any{int64(10), int64(11)}}}; !history.Equal(got, want) {
+	if got, want := doTxn(t, c, mop("r", int64(1), nil)), []any{[]any{"r", int64(1), []any{int64(10), int64(11), int64(12)}}}; !history.Equal(got, want) {
 		t.Errorf("after the refused transactions, %s, want %s", history.Describe(got), history.Describe(want))
 	}
 }
