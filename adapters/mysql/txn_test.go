@@ -17,91 +17,22 @@ import (
 	"consist/internal/txntest"
 )
 
-// mop is a micro-op, for the tables below.
-func mop(f string, k, v any) adapters.MicroOp { return adapters.MicroOp{F: f, Key: k, Value: v} }
+var (
+	mop   = txntest.Mop
+	txnOp = txntest.Op
+	doTxn = txntest.Do
+)
 
-// txnOp is a transaction of mops.
-func txnOp(mops ...adapters.MicroOp) adapters.Op {
-	return adapters.Op{Kind: adapters.Txn, F: "txn", Value: mops}
-}
-
-// doTxn performs a transaction that must commit and returns its
-// micro-ops as the history records them.
-func doTxn(t *testing.T, c adapters.Client, mops ...adapters.MicroOp) any {
-	t.Helper()
-	got, err := c.Do(t.Context(), txnOp(mops...))
-	if err != nil {
-		t.Fatalf("txn %s: %v", history.Describe(adapters.MicroOpsValue(mops)), err)
-	}
-	out, ok := got.([]adapters.MicroOp)
-	if !ok {
-		t.Fatalf("txn returned %T, not its micro-ops", got)
-	}
-	return adapters.MicroOpsValue(out)
-}
-
-// TestTxn: transactions' micro-ops, in order, each read seeing the
-// transaction's own writes; what is refused before anything is sent.
+// TestTxn: the transactions every store must get right, and a key too
+// long for the table refused before anything is sent.
 func TestTxn(t *testing.T) {
-	s := newStore(t, Options{Isolation: sql.LevelSerializable})
-	c := storetest.Open(t, s)
-	i := func(n int64) any { return n }
-	for _, tc := range []struct {
-		mops []adapters.MicroOp
-		want []any
-	}{
-		{[]adapters.MicroOp{mop("r", int64(1), nil)}, []any{[]any{"r", i(1), nil}}},
-		{[]adapters.MicroOp{mop("append", int64(1), int64(10)), mop("r", int64(1), nil)},
-			[]any{[]any{"append", i(1), i(10)}, []any{"r", i(1), []any{i(10)}}}},
-		{[]adapters.MicroOp{mop("r", int64(1), nil), mop("append", int64(1), int64(11)), mop("r", int64(1), nil), mop("r", "other", nil)},
-			[]any{[]any{"r", i(1), []any{i(10)}}, []any{"append", i(1), i(11)}, []any{"r", i(1), []any{i(10), i(11)}}, []any{"r", "other", nil}}},
-		{[]adapters.MicroOp{mop("w", int64(5), int64(1)), mop("r", int64(5), nil), mop("w", int64(5), int64(-2)), mop("r", int64(5), nil)},
-			[]any{[]any{"w", i(5), i(1)}, []any{"r", i(5), i(1)}, []any{"w", i(5), i(-2)}, []any{"r", i(5), i(-2)}}},
-		{[]adapters.MicroOp{mop("r", int64(5), nil), mop("r", int64(1), nil)},
-			[]any{[]any{"r", i(5), i(-2)}, []any{"r", i(1), []any{i(10), i(11)}}}},
-	} {
-		if got := doTxn(t, c, tc.mops...); !history.Equal(got, tc.want) {
-			t.Errorf("txn %s = %s, want %s", history.Describe(adapters.MicroOpsValue(tc.mops)), history.Describe(got), history.Describe(tc.want))
-		}
+	c := storetest.Open(t, newStore(t, Options{Isolation: sql.LevelSerializable}))
+	txntest.Semantics(t, c)
+	_, err := c.Do(t.Context(), txnOp(mop("append", int64(1), int64(13)), mop("r", strings.Repeat("k", 192), nil)))
+	if adapters.Outcome(err) != history.Fail || !strings.Contains(err.Error(), "at most 191") {
+		t.Errorf("a key of 192 bytes: %v, want a failure", err)
 	}
-	for _, tc := range []struct {
-		op   adapters.Op
-		want string
-	}{
-		{txnOp(mop("cas", int64(1), int64(1))), "micro-ops are append, w and r"},
-		{txnOp(mop("append", int64(1), int64(12)), mop("append", int64(1), "x")), "must be an integer"},
-		{txnOp(mop("append", int64(1), int64(12)), mop("r", strings.Repeat("k", 192), nil)), "at most 191"},
-		{adapters.Op{Kind: adapters.Txn, F: "txn", Value: []any{"r", 1, nil}}, "[]adapters.MicroOp"},
-	} {
-		_, err := c.Do(t.Context(), tc.op)
-		if adapters.Outcome(err) != history.Fail || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: %v, want a failure saying %q", history.Describe(tc.op.Value), err, tc.want)
-		}
-	}
-	// A guard sees the reads before the first write, and its error aborts.
-	guarded := txnOp(mop("r", int64(5), nil), mop("w", int64(5), int64(9)), mop("append", int64(1), int64(12)))
-	var seen any
-	guarded.Guard = func(reads []adapters.MicroOp) error {
-		seen = adapters.MicroOpsValue(reads)
-		return errors.New("not today")
-	}
-	if _, err := c.Do(t.Context(), guarded); adapters.Outcome(err) != history.Fail || !strings.Contains(err.Error(), "not today") {
-		t.Errorf("a transaction whose guard refused: %v, want a failure with the guard's reason", err)
-	}
-	if want := []any{[]any{"r", int64(5), int64(-2)}}; !history.Equal(seen, want) {
-		t.Errorf("the guard saw %s, want %s", history.Describe(seen), history.Describe(want))
-	}
-	guarded.Guard = func([]adapters.MicroOp) error { return nil }
-	if _, err := c.Do(t.Context(), guarded); err != nil {
-		t.Errorf("a transaction whose guard allowed it: %v", err)
-	}
-	if got, want := doTxn(t, c, mop("r", int64(5), nil)), []any{[]any{"r", int64(5), int64(9)}}; !history.Equal(got, want) {
-		t.Errorf("after the guarded transaction, %s, want %s", history.Describe(got), history.Describe(want))
-	}
-	// Nothing of the refused transactions was applied.
-	if got, want := doTxn(t, c, mop("r", int64(1), nil)), []any{[]any{"r", int64(1), []any{int64(10), int64(11), int64(12)}}}; !history.Equal(got, want) {
-		t.Errorf("after the refused transactions, %s, want %s", history.Describe(got), history.Describe(want))
-	}
+	txntest.Perform(t, c, []txntest.Step{{Mops: []adapters.MicroOp{mop("r", int64(1), nil)}, Want: []any{[]any{"r", int64(1), []any{int64(10), int64(11), int64(12)}}}}})
 }
 
 // TestTxnAbortIsAtomic: a transaction that cannot finish (a row it

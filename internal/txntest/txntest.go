@@ -390,3 +390,100 @@ func Seek(t *testing.T, open func(t testing.TB) adapters.Store, plan Plan, e Exp
 
 // Implies reports whether an anomaly of kind x is also one of kind k.
 func Implies(x, k checker.Kind) bool { return x == k || txn.Implies(x, k) }
+
+// Mop is a micro-op.
+func Mop(f string, k, v any) adapters.MicroOp { return adapters.MicroOp{F: f, Key: k, Value: v} }
+
+// Op is a transaction of mops.
+func Op(mops ...adapters.MicroOp) adapters.Op {
+	return adapters.Op{Kind: adapters.Txn, F: "txn", Value: mops}
+}
+
+// Do performs a transaction that must commit on c and returns its
+// micro-ops as the history records them.
+func Do(t testing.TB, c adapters.Client, mops ...adapters.MicroOp) any {
+	t.Helper()
+	got, err := c.Do(t.Context(), Op(mops...))
+	if err != nil {
+		t.Fatalf("txn %s: %v", history.Describe(adapters.MicroOpsValue(mops)), err)
+	}
+	out, ok := got.([]adapters.MicroOp)
+	if !ok {
+		t.Fatalf("txn returned %T, not its micro-ops", got)
+	}
+	return adapters.MicroOpsValue(out)
+}
+
+// Step is a transaction and what it must read: the history's form of
+// its micro-ops once it committed.
+type Step struct {
+	Mops []adapters.MicroOp
+	Want []any
+}
+
+// Perform runs steps in order on c, each of which must commit and read
+// what it wants.
+func Perform(t testing.TB, c adapters.Client, steps []Step) {
+	t.Helper()
+	for _, st := range steps {
+		if got := Do(t, c, st.Mops...); !history.Equal(got, st.Want) {
+			t.Errorf("txn %s = %s, want %s", history.Describe(adapters.MicroOpsValue(st.Mops)), history.Describe(got), history.Describe(st.Want))
+		}
+	}
+}
+
+// Semantics checks, on a client of a store with nothing written yet, the
+// transactions every store that takes them must get right: reads of lists
+// and registers, a transaction's reads seeing its own writes, what is
+// refused before anything is sent, and Op.Guard. Keys 1 and 5 are used,
+// and "other".
+func Semantics(t *testing.T, c adapters.Client) {
+	t.Helper()
+	i := func(n int64) any { return n }
+	Perform(t, c, []Step{
+		{[]adapters.MicroOp{Mop("r", int64(1), nil)}, []any{[]any{"r", i(1), nil}}},
+		{[]adapters.MicroOp{Mop("append", int64(1), int64(10)), Mop("r", int64(1), nil)},
+			[]any{[]any{"append", i(1), i(10)}, []any{"r", i(1), []any{i(10)}}}},
+		{[]adapters.MicroOp{Mop("r", int64(1), nil), Mop("append", int64(1), int64(11)), Mop("r", int64(1), nil), Mop("r", "other", nil)},
+			[]any{[]any{"r", i(1), []any{i(10)}}, []any{"append", i(1), i(11)}, []any{"r", i(1), []any{i(10), i(11)}}, []any{"r", "other", nil}}},
+		{[]adapters.MicroOp{Mop("w", int64(5), int64(1)), Mop("r", int64(5), nil), Mop("w", int64(5), int64(-2)), Mop("r", int64(5), nil)},
+			[]any{[]any{"w", i(5), i(1)}, []any{"r", i(5), i(1)}, []any{"w", i(5), i(-2)}, []any{"r", i(5), i(-2)}}},
+		{[]adapters.MicroOp{Mop("r", int64(5), nil), Mop("r", int64(1), nil)},
+			[]any{[]any{"r", i(5), i(-2)}, []any{"r", i(1), []any{i(10), i(11)}}}},
+	})
+	for _, tc := range []struct {
+		op   adapters.Op
+		want string
+	}{
+		{Op(Mop("cas", int64(1), int64(1))), "micro-ops are append, w and r"},
+		{Op(Mop("append", int64(1), int64(12)), Mop("append", int64(1), "x")), "integer"},
+		{adapters.Op{Kind: adapters.Txn, F: "txn", Value: []any{"r", 1, nil}}, "[]adapters.MicroOp"},
+	} {
+		_, err := c.Do(t.Context(), tc.op)
+		if adapters.Outcome(err) != history.Fail || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want a failure saying %q", history.Describe(tc.op.Value), err, tc.want)
+		}
+	}
+	// A guard sees the reads before the first write, and its error aborts.
+	guarded := Op(Mop("r", int64(5), nil), Mop("w", int64(5), int64(9)), Mop("append", int64(1), int64(12)))
+	var seen any
+	guarded.Guard = func(reads []adapters.MicroOp) error {
+		seen = adapters.MicroOpsValue(reads)
+		return fmt.Errorf("not today")
+	}
+	if _, err := c.Do(t.Context(), guarded); adapters.Outcome(err) != history.Fail || !strings.Contains(err.Error(), "not today") {
+		t.Errorf("a transaction whose guard refused: %v, want a failure with the guard's reason", err)
+	}
+	if want := []any{[]any{"r", i(5), i(-2)}}; !history.Equal(seen, want) {
+		t.Errorf("the guard saw %s, want %s", history.Describe(seen), history.Describe(want))
+	}
+	// Nothing of the refused transactions was applied.
+	Perform(t, c, []Step{{[]adapters.MicroOp{Mop("r", int64(1), nil), Mop("r", int64(5), nil)},
+		[]any{[]any{"r", i(1), []any{i(10), i(11)}}, []any{"r", i(5), i(-2)}}}})
+	guarded.Guard = func([]adapters.MicroOp) error { return nil }
+	if _, err := c.Do(t.Context(), guarded); err != nil {
+		t.Errorf("a transaction whose guard allowed it: %v", err)
+	}
+	Perform(t, c, []Step{{[]adapters.MicroOp{Mop("r", int64(1), nil), Mop("r", int64(5), nil)},
+		[]any{[]any{"r", i(1), []any{i(10), i(11), i(12)}}, []any{"r", i(5), i(9)}}}})
+}
