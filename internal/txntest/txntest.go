@@ -52,6 +52,10 @@ type Plan struct {
 	// ReadShare is the share of micro-ops that read, in percent (default
 	// 50).
 	ReadShare int
+	// Interactive gives every transaction a guard (adapters.Op.Guard)
+	// that lets it through, so that a store takes the path of
+	// transactions whose writes depend on their reads.
+	Interactive bool
 	// OpTimeout makes a transaction unanswered for that long unknown
 	// (default 5 s).
 	OpTimeout time.Duration
@@ -212,7 +216,11 @@ func Run(t testing.TB, store adapters.Store, plan Plan) *Result {
 					return
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), plan.OpTimeout)
-				got, err := c.Do(ctx, adapters.Op{Kind: adapters.Txn, F: "txn", Value: mops})
+				op := Op(mops...)
+				if plan.Interactive {
+					op.Guard = func([]adapters.MicroOp) error { return nil }
+				}
+				got, err := c.Do(ctx, op)
 				cancel()
 				done := inv
 				done.Type = adapters.Outcome(err)
