@@ -171,7 +171,9 @@ func TestTxnReplicaReads(t *testing.T) {
 // breaks depends on how far the replica lags, and is logged.
 func TestTxnReplicaReadsRun(t *testing.T) {
 	replicas := servertest.List(t, servertest.RedisReplicas)
-	open := func(t testing.TB) adapters.Store { return newStore(t, Options{Replicas: replicas, ReadFromReplica: true}) }
+	open := func(t testing.TB) adapters.Store {
+		return newStore(t, Options{Replicas: replicas, ReadFromReplica: true})
+	}
 	_, r := txntest.Seek(t, open, txntest.Plan{Workload: txntest.ListAppend, Clients: 10, Txns: 2000}, txntest.Expect{Hold: []checker.Model{checker.ReadCommitted}, Attempts: 1})
 	for _, m := range []checker.Model{checker.StrictSerializable, checker.Serializable, checker.SnapshotIsolation} {
 		t.Logf("%s: %s %v", m, r.Verdict(m), r.Forbidden(m))
