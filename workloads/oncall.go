@@ -7,12 +7,13 @@ import (
 
 	"consist/adapters"
 	"consist/checker"
+	"consist/checker/oncall"
 )
 
 // OnCallRuleKey is the key the on-call workload's setup writes the rule
 // to: the least number of doctors on call. The on-call checker reads the
 // rule there.
-const OnCallRuleKey = "min-on-call"
+const OnCallRuleKey = oncall.RuleKey
 
 // onCall is the write-skew example of the design notes, after Cahill,
 // Röhm and Fekete ("Serializable Isolation for Snapshot Databases",
@@ -142,7 +143,7 @@ func (g *onCallGen) Next() adapters.Op {
 func offCallAllowed(reads []adapters.MicroOp, doctor string, min int) error {
 	others := 0
 	for _, r := range reads {
-		on := OnCallFlag(r.Value)
+		on := oncall.OnCall(r.Value)
 		switch {
 		case r.Key == doctor && !on:
 			return fmt.Errorf("doctor %s is off call already", doctor)
@@ -154,18 +155,6 @@ func offCallAllowed(reads []adapters.MicroOp, doctor string, min int) error {
 		return fmt.Errorf("doctor %s stays on call: %d other doctors are, and the rule keeps at least %d", doctor, others, min)
 	}
 	return nil
-}
-
-// OnCallFlag reports whether a doctor's register value means on call: a
-// positive integer, or nil (never written: everyone starts on call).
-func OnCallFlag(v any) bool {
-	switch v := v.(type) {
-	case nil:
-		return true
-	case int64:
-		return v > 0
-	}
-	return false
 }
 
 // Done remembers the flags an ok transaction read, and the one it wrote.
@@ -184,7 +173,7 @@ func (g *onCallGen) Done(op adapters.Op, ok bool, value any) {
 	}
 	for _, m := range mops {
 		if i, found := g.w.index[m.Key]; found {
-			g.off[i] = !OnCallFlag(m.Value)
+			g.off[i] = !oncall.OnCall(m.Value)
 		}
 	}
 }

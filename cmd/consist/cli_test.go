@@ -133,8 +133,10 @@ func TestRunRefusesSenselessFlags(t *testing.T) {
 		{[]string{"--target", "redis", "--serializable-reads", "--endpoints", "127.0.0.1:1"}, "--serializable-reads is for --target etcd, not redis"},
 		{[]string{"--target", "etcd", "--isolation", "serializable", "--endpoints", "127.0.0.1:1"}, "--isolation is for --target mysql"},
 		{[]string{"--target", "etcd", "--cluster-dir", "/tmp/x", "--endpoints", "127.0.0.1:1"}, "add --cluster local"},
-		{[]string{"--store", "crdt", "--workload", "list-append"}, "--store crdt cannot hold the list-append workload's lists"},
-		{[]string{"--store", "crdt", "--workload", "bank"}, "run it with --workload counter, register, set"},
+		{[]string{"--store", "crdt", "--workload", "list-append"}, "--store crdt cannot run the list-append workload: the crdt store applies each operation to one object, with no transactions"},
+		{[]string{"--store", "crdt", "--workload", "bank"}, "it runs --workload counter, register, set"},
+		{[]string{"--store", "eventual", "--workload", "on-call"}, "on a store that takes them"},
+		{[]string{"--max-txn-length", "0"}, "--max-txn-length 0: a transaction needs at least 1 micro-op"},
 		{[]string{"--target", "etcd", "--workload", "bank", "--endpoints", "127.0.0.1:1"}, "runs the register, counter and set workloads"},
 	} {
 		dir := filepath.Join(t.TempDir(), "store")
@@ -404,7 +406,7 @@ func TestStoresHoldWhatTheySay(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		kinds[workloadKind(wl)] = true
+		kinds[workloads.KindOf(wl)] = true
 	}
 	if len(kinds) != 5 {
 		t.Fatalf("the workloads act on %v, want five kinds", kinds)
@@ -418,8 +420,11 @@ func TestStoresHoldWhatTheySay(t *testing.T) {
 		}
 		for k := range kinds {
 			op := adapters.Op{Kind: k, F: "read", Key: "k0"}
-			if k == adapters.Bank {
+			switch k {
+			case adapters.Bank:
 				op.Key = nil
+			case adapters.Txn:
+				op = adapters.Op{Kind: k, F: "txn", Value: []adapters.MicroOp{{F: "r", Key: "k0"}}}
 			}
 			_, err := c.Do(ctx, op)
 			if s.CanHold(k) != (err == nil) {

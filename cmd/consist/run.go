@@ -7,7 +7,6 @@ import (
 	"io"
 	"maps"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -32,7 +31,7 @@ import (
 
 type runFlags struct {
 	store, workload, storeDir, distribution, faults, mix string
-	clients, keys                                        int
+	clients, keys, maxTxnLength, maxWritesPerKey         int
 	ops                                                  int64
 	duration, opTimeout, interval, quiesce               time.Duration
 	rate                                                 float64
@@ -98,6 +97,8 @@ Exit codes as for check: 0 valid, 1 invalid, 2 unknown, 3 bad input.`,
 	f.Float64Var(&fl.rate, "rate", 1000, "most operations per second across all clients (0: as fast as the store answers; long unthrottled runs make histories too big to check quickly)")
 	f.IntVar(&fl.keys, "keys", 5, "keys (or accounts) the operations spread over")
 	f.StringVar(&fl.distribution, "key-distribution", "uniform", "how keys are picked: uniform or zipf")
+	f.IntVar(&fl.maxTxnLength, "max-txn-length", workloads.DefaultMaxTxnLength, "list-append, rw-register: the most micro-ops in a transaction (each draws 1 to this many)")
+	f.IntVar(&fl.maxWritesPerKey, "max-writes-per-key", workloads.DefaultMaxWritesPerKey, "list-append, rw-register: appends or writes a key takes before it is retired for a fresh one")
 	f.StringVar(&fl.mix, "mix", "", "weights of reads:writes:cas (register; default 2:1:1) or reads:updates (the others; default per workload)")
 	f.DurationVar(&fl.opTimeout, "op-timeout", 2*time.Second, "an operation unanswered this long is recorded as unknown (info)")
 	f.DurationVar(&fl.quiesce, "quiesce", 500*time.Millisecond, "how long the healed store settles before the final reads")
@@ -136,7 +137,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	if err != nil {
 		return usageError("--nemesis: %w", err)
 	}
-	opts := workloads.Options{Keys: fl.keys, Distribution: fl.distribution}
+	opts := workloads.Options{Keys: fl.keys, Distribution: fl.distribution, MaxTxnLength: fl.maxTxnLength, MaxWritesPerKey: fl.maxWritesPerKey}
 	if err := parseMix(fl.mix, &opts); err != nil {
 		return usageError("--mix: %w", err)
 	}
@@ -156,6 +157,9 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	}
 	defer sys.close()
 	store := sys.store
+	if err := adapters.Supports(store, workloads.KindOf(wl)); err != nil {
+		return usageError("--workload %s: %w", fl.workload, err)
+	}
 	start := time.Now()
 	dir, err := newRunDir(fl.storeDir, sys.name+"-"+fl.workload, start)
 	if err != nil {
@@ -240,6 +244,10 @@ func validateRun(fl runFlags) error {
 		return usageError("--clients %d: run at least 1 client", fl.clients)
 	case fl.keys < 1:
 		return usageError("--keys %d: spread the operations over at least 1 key", fl.keys)
+	case fl.maxTxnLength < 1:
+		return usageError("--max-txn-length %d: a transaction needs at least 1 micro-op", fl.maxTxnLength)
+	case fl.maxWritesPerKey < 1:
+		return usageError("--max-writes-per-key %d: a key takes at least 1 write", fl.maxWritesPerKey)
 	case fl.ops < 0:
 		return usageError("--ops %d: give a number of operations, or 0 for no limit", fl.ops)
 	case fl.duration < 0:
@@ -283,32 +291,17 @@ func storeHolds(fl runFlags, wl workloads.Workload) error {
 	if err != nil {
 		return usageError("--store: %w", err)
 	}
-	kind := workloadKind(wl)
-	if s.CanHold(kind) {
+	ok, why := s.Holder().Holds(workloads.KindOf(wl))
+	if ok {
 		return nil
 	}
-	var holds, fits []string
-	for _, k := range s.Holds {
-		holds = append(holds, k.String()+"s")
-	}
+	var fits []string
 	for _, name := range workloads.Names() {
-		if w, err := workloads.New(name, workloads.Options{}); err == nil && s.CanHold(workloadKind(w)) {
+		if w, err := workloads.New(name, workloads.Options{}); err == nil && s.CanHold(workloads.KindOf(w)) {
 			fits = append(fits, name)
 		}
 	}
-	return usageError("--store %s cannot hold the %s workload's %ss: it keeps %s only; run it with --workload %s, or pick another store", s.Name, wl.Name(), kind, strings.Join(holds, ", "), strings.Join(fits, ", "))
-}
-
-// workloadKind is the kind of object wl acts on: that of its setup
-// operations, or else of the first operation a generator draws (drawing
-// from a throwaway generator changes nothing).
-func workloadKind(wl workloads.Workload) adapters.Kind {
-	if s, ok := wl.(workloads.Setup); ok {
-		if ops := s.Setup(); len(ops) > 0 {
-			return ops[0].Kind
-		}
-	}
-	return wl.Generator(0, rand.New(rand.NewPCG(0, 0))).Next().Kind
+	return usageError("--store %s cannot run the %s workload: %s (it runs --workload %s)", s.Name, wl.Name(), why, strings.Join(fits, ", "))
 }
 
 // runRecord describes the run that starts: every setting, for run.json.

@@ -13,6 +13,13 @@
 // has had Quiesce to recover, each worker performs the workload's final
 // operations (workloads.Finisher), such as reads of every key. A run
 // interrupted through its context skips the final phase; it still heals.
+//
+// A transaction (adapters.Txn) is recorded as the history's txn form,
+// Elle's: the invocation holds its micro-ops with every read's value nil,
+// an ok completion the micro-ops the store answered, reads filled in; a
+// failed (aborted) or unknown one repeats the invocation's. A store that
+// cannot take the workload's kind of operation (adapters.Supports) is
+// refused before anything starts, with an UnsupportedError.
 package runner
 
 import (
@@ -65,6 +72,20 @@ type Config struct {
 type setup interface{ Setup() []adapters.Op }
 type finisher interface{ Final() []adapters.Op }
 
+// UnsupportedError is Run's error when the store cannot take the
+// workload's kind of operation (adapters.Supports): the run was refused
+// before it started, and nothing was recorded.
+type UnsupportedError struct {
+	Workload string
+	Err      error
+}
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("the %s workload cannot run here: %v", e.Workload, e.Err)
+}
+
+func (e *UnsupportedError) Unwrap() error { return e.Err }
+
 // Counts are a run's operations by outcome.
 type Counts struct {
 	OK, Fail, Info atomic.Int64
@@ -81,6 +102,9 @@ func (c *Counts) Total() int64 { return c.OK.Load() + c.Fail.Load() + c.Info.Loa
 func Run(ctx context.Context, cfg Config, counts *Counts) error {
 	if err := cfg.check(); err != nil {
 		return err
+	}
+	if err := adapters.Supports(cfg.Store, workloads.KindOf(cfg.Workload)); err != nil {
+		return &UnsupportedError{Workload: cfg.Workload.Name(), Err: err}
 	}
 	if counts == nil {
 		counts = &Counts{}
@@ -284,6 +308,10 @@ func (r *run) perform(ctx context.Context, w *worker, op adapters.Op) (outcome, 
 		w.client = c
 	}
 	inv := history.Event{Type: history.Invoke, Process: w.process, F: op.F, Key: op.Key, Value: op.Value, HasValue: true, Node: w.node}
+	txn := op.Kind == adapters.Txn
+	if txn {
+		inv.Value = txnValue(op.Value)
+	}
 	if _, err := r.cfg.Recorder.Record(inv); err != nil {
 		return outcome{}, err
 	}
@@ -292,7 +320,21 @@ func (r *run) perform(ctx context.Context, w *worker, op adapters.Op) (outcome, 
 	cancel()
 	done := inv
 	done.Type = adapters.Outcome(err)
-	if done.Type == history.OK && op.F == "read" {
+	switch {
+	case done.Type != history.OK:
+	case txn:
+		mops, ok := value.([]adapters.MicroOp)
+		asked, _ := op.Value.([]adapters.MicroOp)
+		if !ok || len(mops) != len(asked) {
+			// A store that answers a transaction with something else
+			// is broken: the outcome is unknown, and the error says so.
+			done.Type = history.Info
+			err = fmt.Errorf("the store answered the transaction with %T of %d micro-ops, not the %d micro-ops asked: fix the adapter", value, len(mops), len(asked))
+			value = nil
+			break
+		}
+		done.Value = adapters.MicroOpsValue(mops)
+	case op.F == "read":
 		done.Value = value
 	}
 	if err != nil {
@@ -312,4 +354,17 @@ func (r *run) perform(ctx context.Context, w *worker, op adapters.Op) (outcome, 
 		w.process = history.Process(r.nextProcess.Add(1) - 1)
 	}
 	return outcome{Type: done.Type, ok: done.Type == history.OK, value: value}, nil
+}
+
+// txnValue is a transaction's micro-ops as the history records them, the
+// reads' values nil.
+func txnValue(v any) any {
+	mops, _ := v.([]adapters.MicroOp)
+	out := adapters.MicroOpsValue(mops)
+	for _, m := range out {
+		if m := m.([]any); m[0] == "r" {
+			m[2] = nil
+		}
+	}
+	return out
 }
