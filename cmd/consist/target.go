@@ -74,8 +74,8 @@ func openSystem(ctx context.Context, stderr io.Writer, fl runFlags, kinds []neme
 	if fl.storeSet {
 		return nil, usageError("--store names a bundled store; --target tests a real database: give one of them")
 	}
-	if !slices.Contains([]string{"register", "counter", "set"}, fl.workload) {
-		return nil, usageError("--workload %s: the %s target runs the register, counter and set workloads", fl.workload, fl.target)
+	if !slices.Contains([]string{"register", "counter", "set", "list-append", "rw-register", "on-call"}, fl.workload) {
+		return nil, usageError("--workload %s: the %s target runs the register, counter and set workloads and the transactional ones (list-append, rw-register, on-call)", fl.workload, fl.target)
 	}
 	silenceDrivers()
 	sys := &system{name: fl.target, close: func() {}}
