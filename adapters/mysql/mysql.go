@@ -51,8 +51,9 @@
 // Outcomes: an operation that failed before COMMIT was sent was rolled
 // back, or never began: fail. That includes a deadlock (1213), a lock
 // wait timeout (1205), a connection that could not be made or broke, and
-// an operation's context that ran out before COMMIT. A read fails on any
-// error, COMMIT's included. A write whose COMMIT failed is unknown (info),
+// an operation's context that ran out before COMMIT. A read, or a
+// transaction that only reads, fails on any error, COMMIT's included. A
+// write whose COMMIT failed is unknown (info),
 // since the server may have committed it — unless the server answered
 // that it rolled the transaction back (deadlock, lock wait timeout,
 // serialization failure), which fails it. The DSN's password never
