@@ -10,7 +10,6 @@
 //   - counter: a string incremented with INCRBY; read is GET (a missing
 //     key reads 0).
 //   - set: a Redis set; add is SADD, read is SMEMBERS, returned sorted.
-//
 //   - transactions (Elle's list-append and rw-register, and guarded ones):
 //     a key is a Redis list (appends, RPUSH) and a string (its register,
 //     SET); a transaction is one MULTI/EXEC of its micro-ops, its leading
