@@ -3,7 +3,9 @@ package workloads_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"consist/adapters"
@@ -109,3 +111,103 @@ func TestOnCallGuard(t *testing.T) {
 }
 
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0)) }
+
+// TestOnCallUnderSnapshotIsolation drives the on-call workload against a
+// small snapshot-isolation executor (each transaction reads the snapshot
+// taken when it began, and commits unless a key it writes was committed
+// by another since: first committer wins), with two doctors and several
+// workers whose transactions overlap. Doctors write only their own flag,
+// so two leaving at once never conflict: write skew. The on-call checker
+// must flag the rule broken, naming the write skew, and the transactional
+// checker, assuming writes follow reads (every writer read its doctor
+// first), must find G2-item: not serializable, yet snapshot isolation.
+func TestOnCallUnderSnapshotIsolation(t *testing.T) {
+	wl := mustNew(t, "on-call", workloads.Options{Keys: 2, MinOnCall: 1})
+	state := map[any]any{}
+	version := map[any]int{}
+	var events []history.Event
+	record := func(typ history.Type, p int, value any, errText string) {
+		events = append(events, history.Event{Type: typ, Process: history.Process(p), F: "txn", Value: value, HasValue: true, Error: errText, Time: history.NoTime})
+	}
+	for _, op := range wl.(workloads.Setup).Setup() {
+		record(history.Invoke, 9, adapters.MicroOpsValue(op.Value.([]adapters.MicroOp)), "")
+		if _, err := objects.Do(state, op); err != nil {
+			t.Fatal(err)
+		}
+		record(history.OK, 9, adapters.MicroOpsValue(op.Value.([]adapters.MicroOp)), "")
+	}
+	type open struct {
+		op       adapters.Op
+		snapshot map[any]any
+		versions map[any]int
+	}
+	const workers = 4
+	gens := make([]workloads.Generator, workers)
+	txns := make([]*open, workers)
+	for w := range gens {
+		gens[w] = wl.Generator(w, newRand(uint64(w)))
+	}
+	pick := newRand(99)
+	for range 3000 {
+		w := pick.IntN(workers)
+		if txns[w] == nil {
+			op := gens[w].Next()
+			txns[w] = &open{op, maps.Clone(state), maps.Clone(version)}
+			record(history.Invoke, w, adapters.MicroOpsValue(op.Value.([]adapters.MicroOp)), "")
+			continue
+		}
+		o := txns[w]
+		txns[w] = nil
+		snap := maps.Clone(o.snapshot)
+		result, err := objects.Do(snap, o.op)
+		if err == nil {
+			for _, m := range o.op.Value.([]adapters.MicroOp) {
+				if m.F == "w" && version[m.Key] != o.versions[m.Key] {
+					err = adapters.NotApplied("first committer wins")
+				}
+			}
+		}
+		if err != nil {
+			record(history.Fail, w, adapters.MicroOpsValue(o.op.Value.([]adapters.MicroOp)), err.Error())
+			gens[w].Done(o.op, false, nil)
+			continue
+		}
+		for _, m := range o.op.Value.([]adapters.MicroOp) {
+			if m.F == "w" {
+				state[m.Key] = m.Value
+				version[m.Key]++
+			}
+		}
+		record(history.OK, w, adapters.MicroOpsValue(result.([]adapters.MicroOp)), "")
+		gens[w].Done(o.op, true, result)
+	}
+	for i := range events {
+		events[i].Index = int64(i)
+	}
+	h, err := history.New(t.Name(), events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := suite.Check(context.Background(), h, checker.Options{WFRKeys: true}, checker.OnCall, checker.Serializable, checker.SnapshotIsolation)
+	want := map[checker.Model]checker.Verdict{checker.OnCall: checker.Invalid, checker.Serializable: checker.Invalid, checker.SnapshotIsolation: checker.Valid}
+	for _, r := range res {
+		if r.Verdict != want[r.Model] {
+			t.Errorf("%s: %s (%s) %v; want %s", r.Model, r.Verdict, r.Reason, r.Anomalies, want[r.Model])
+		}
+		switch {
+		case r.Model == checker.OnCall && len(r.Anomalies) > 0:
+			t.Logf("%s: %s", r.Reason, r.Anomalies[0].Explanation())
+			if e := r.Anomalies[0].Explanation(); !strings.Contains(e, "(write skew)") {
+				t.Errorf("the on-call witness does not name the write skew: %s", e)
+			}
+		case r.Model == checker.Serializable && len(r.Anomalies) > 0:
+			kinds := map[checker.Kind]bool{}
+			for _, a := range r.Anomalies {
+				kinds[a.Kind] = true
+			}
+			if !kinds[checker.G2Item] {
+				t.Errorf("serializable broken by %v, want G2-item among them", kinds)
+			}
+		}
+	}
+}

@@ -65,14 +65,17 @@ type Generator interface {
 type Options struct {
 	// Keys is how many keys the operations spread over: registers,
 	// counters, sets or lists, or the bank's accounts (default 5; 1 for
-	// counter).
+	// counter); the active keys of list-append and rw-register (default
+	// 5); on-call's doctors (default 3).
 	Keys int
 	// Distribution picks keys: "uniform" (default) or "zipf".
 	Distribution string
 	// Reads, Writes and CAS weigh the kinds of operation: for the
 	// register reads, writes and cas (default 2:1:1 when all are zero);
 	// for the other workloads Writes weighs their update (add, append,
-	// transfer) against reads, and CAS must be 0.
+	// transfer; a transactional workload's appends or writes, micro-op
+	// by micro-op; on-call's doctors leaving or coming back) against
+	// reads, and CAS must be 0.
 	Reads, Writes, CAS int
 	// MaxTxnLength is the most micro-ops in a transaction of the
 	// transactional workloads (list-append, rw-register): each draws

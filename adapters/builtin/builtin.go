@@ -180,8 +180,8 @@ var (
 	// transactional are the kinds a store that applies transactions
 	// atomically keeps: every kind.
 	transactional = []adapters.Kind{adapters.Register, adapters.Counter, adapters.Set, adapters.List, adapters.Bank, adapters.Txn}
-	partition = []nemesis.Kind{nemesis.Partition}
-	crashes   = []nemesis.Kind{nemesis.Partition, nemesis.Kill, nemesis.Pause}
+	partition     = []nemesis.Kind{nemesis.Partition}
+	crashes       = []nemesis.Kind{nemesis.Partition, nemesis.Kill, nemesis.Pause}
 )
 
 var stores = []Store{

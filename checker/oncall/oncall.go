@@ -318,7 +318,7 @@ func explain(h *history.History, op *history.Op, seen []seenFlag, on int, rule i
 			leaves = append(leaves, leave{s.doctor, by})
 		}
 	}
-	sentence := checker.Say("%s saw %d of %d doctors on call (%s off), fewer than the rule's %d.", reader, on, len(seen), strings.Join(offs, ", "), rule)
+	sentence := checker.Say("%s saw %d of %d doctors on call (%s off), fewer than the rule's %d", reader, on, len(seen), strings.Join(offs, ", "), rule)
 	// Write skew: two leavers, each of whose reads showed the other's
 	// doctor on call.
 	for i := range leaves {
@@ -330,7 +330,7 @@ func explain(h *history.History, op *history.Op, seen []seenFlag, on int, rule i
 			w.Order(a.by, b.by, op)
 			w.Link(a.by, checker.RW)
 			w.Link(b.by, checker.WR)
-			return w.Anomaly(checker.TooFewOnCall, nil, checker.Say("%s %s took %s off call after reading %s still on call, and %s took %s off call after reading %s still on call: each checked the rule against a state the other changed, and neither saw the other's write (write skew), so the rule broke.",
+			return w.Anomaly(checker.TooFewOnCall, nil, checker.Say("%s: %s took %s off call after reading %s still on call, and %s took %s off call after reading %s still on call: each checked the rule against a state the other changed, and neither saw the other's write (write skew), so the rule broke.",
 				sentence, w.Op(a.by), doctorName(a.doctor), doctorName(b.doctor), w.Op(b.by), doctorName(b.doctor), doctorName(a.doctor)))
 		}
 	}
@@ -339,8 +339,9 @@ func explain(h *history.History, op *history.Op, seen []seenFlag, on int, rule i
 		by = append(by, checker.Say("%s by %s", doctorName(l.doctor), w.Op(l.by)))
 	}
 	if len(by) > 0 {
-		sentence = checker.Say("%s Taken off call: %s; each of those transactions read enough doctors on call to leave, but together they left too few.", sentence, checker.Join(by, "; "))
+		return w.Anomaly(checker.TooFewOnCall, nil, checker.Say("%s. Taken off call: %s; each of those transactions read enough doctors on call to leave, but together they left too few.", sentence, checker.Join(by, "; ")))
 	}
+	sentence = checker.Say("%s.", sentence)
 	return w.Anomaly(checker.TooFewOnCall, nil, sentence)
 }
 

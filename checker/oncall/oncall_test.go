@@ -45,7 +45,7 @@ func TestWriteSkewIsFlagged(t *testing.T) {
 	}
 	a := res.Anomalies[0]
 	got := a.Explanation()
-	for _, want := range []string{"saw 0 of 2 doctors on call (d0, d1 off), fewer than the rule's 1",
+	for _, want := range []string{"saw 0 of 2 doctors on call (d0, d1 off), fewer than the rule's 1:",
 		"took d0 off call after reading d1 still on call", "took d1 off call after reading d0 still on call", "write skew"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the witness %q does not say %q", got, want)
@@ -121,5 +121,26 @@ func TestAppliesOnlyToOnCall(t *testing.T) {
 {"type":"ok","process":0,"f":"txn","value":[["w",1,1]]}`)
 	if (oncall.Checker{}).Applies(h) {
 		t.Fatal("the on-call checker applies to a history without the rule")
+	}
+}
+
+// TestLeaverIgnoringTheRule: a store that let a doctor leave though its
+// reads showed nobody else on call breaks the rule without write skew;
+// the witness names who took each doctor off.
+func TestLeaverIgnoringTheRule(t *testing.T) {
+	h := parse(t, `
+{"type":"invoke","process":9,"f":"txn","value":[["w","min-on-call",1],["w","d0",1],["w","d1",-2]]}
+{"type":"ok","process":9,"f":"txn","value":[["w","min-on-call",1],["w","d0",1],["w","d1",-2]]}
+{"type":"invoke","process":0,"f":"txn","value":[["r","d0",null],["r","d1",null],["w","d0",-3]]}
+{"type":"ok","process":0,"f":"txn","value":[["r","d0",1],["r","d1",-2],["w","d0",-3]]}
+{"type":"invoke","process":1,"f":"txn","value":[["r","d0",null],["r","d1",null]]}
+{"type":"ok","process":1,"f":"txn","value":[["r","d0",-3],["r","d1",-2]]}`)
+	res := oncall.Check(context.Background(), h)
+	if res.Verdict != checker.Invalid || len(res.Anomalies) != 1 {
+		t.Fatalf("%s (%s): want invalid", res.Verdict, res.Reason)
+	}
+	got := res.Anomalies[0].Explanation()
+	if strings.Contains(got, "write skew") || !strings.Contains(got, "fewer than the rule's 1. Taken off call: d0 by process 0's transaction") || !strings.Contains(got, "d1 by process 9's transaction") {
+		t.Fatalf("witness %q: want each leaver named, no write skew", got)
 	}
 }

@@ -75,6 +75,8 @@ Exit codes as for check: 0 valid, 1 invalid, 2 unknown, 3 bad input.`,
 		Example: `  consist run
   consist run --store single --nemesis none --clients 16 --ops 100000 --rate 0
   consist run --workload bank --nemesis partition,pause,clock --duration 30s
+  consist run --workload list-append --max-txn-length 6 --max-writes-per-key 16
+  consist run --store paxos-local-read --workload on-call --keys 2
   consist run --target etcd --endpoints 127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379
   consist run --target etcd --cluster local --nemesis kill,pause,partition
   consist run --target redis --endpoints 127.0.0.1:6379,127.0.0.1:6380 --read-from-replica
