@@ -49,9 +49,9 @@ type version struct {
 // each read seeing the transaction's own writes, and op.Guard is called
 // before the first write. So a transaction takes effect at the second
 // request's revision, and only if what it read still held there; else
-// it fails (fail, never retried). A list is stored as its elements in
-// decimal between brackets, "[1,2,3]"; a register as its value (decimal
-// for an integer).
+// it fails (fail, never retried). Values are integers: a list is stored
+// as its elements in decimal between brackets, "[1,2,3]"; a register as
+// its value in decimal.
 //
 // Outcomes: an error of the first request, a guard that refused, or a
 // comparison that failed leave nothing written (fail); an error of the
@@ -65,10 +65,10 @@ func (c *client) txn(ctx context.Context, op adapters.Op) (any, error) {
 	writes := false
 	for _, m := range mops {
 		switch m.F {
-		case "r", "w":
-		case "append":
+		case "r":
+		case "w", "append":
 			if _, ok := m.Value.(int64); !ok {
-				return nil, adapters.NotApplied(fmt.Sprintf("etcd: append to %s of %s: the elements of a list are integers", history.Describe(m.Key), history.Describe(m.Value)))
+				return nil, adapters.NotApplied(fmt.Sprintf("etcd: %s to %s of %s: a transaction writes integers", m.F, history.Describe(m.Key), history.Describe(m.Value)))
 			}
 		default:
 			return nil, adapters.NotApplied(fmt.Sprintf("etcd: micro-op %q on %s: a transaction's micro-ops are append, w and r", m.F, history.Describe(m.Key)))
