@@ -144,7 +144,10 @@ func TestIsolationLevels(t *testing.T) {
 		for _, wl := range []txntest.Workload{txntest.ListAppend, txntest.RWRegister} {
 			t.Run(strings.ReplaceAll(lv.level.String(), " ", "-")+"/"+string(wl), func(t *testing.T) {
 				open := func(t testing.TB) adapters.Store { return newStore(t, Options{Isolation: lv.level}) }
-				plan := txntest.Plan{Workload: wl, Clients: 10, Txns: txns, Keys: 3, MaxLen: 4}
+				// Generous time for each transaction: on a loaded machine a
+				// lock wait may be long, and the test asserts that only
+				// deadlocks abort transactions and none is unknown.
+				plan := txntest.Plan{Workload: wl, Clients: 10, Txns: txns, Keys: 3, MaxLen: 4, OpTimeout: 30 * time.Second}
 				witnesses, last := txntest.Seek(t, open, plan, txntest.Expect{Hold: lv.hold, Want: lv.want[wl], AnyOf: lv.anyOf, Attempts: 10})
 				for k, w := range witnesses {
 					t.Logf("%s: %s", k, w)
