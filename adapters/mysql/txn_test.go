@@ -241,7 +241,7 @@ func TestOnCallWriteSkew(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := func(t *testing.T, level sql.IsolationLevel, seed uint64) checker.Result {
-		h, counts := storetest.Record(t, runner.Config{Store: newStore(t, Options{Isolation: level}), Workload: wl, Clients: 10, Duration: d, OpTimeout: 5 * time.Second, Seed: seed}, nil)
+		h, counts := storetest.Record(t, runner.Config{Store: newStore(t, Options{Isolation: level}), Workload: wl, Clients: 10, Duration: d, OpTimeout: 30 * time.Second, Seed: seed}, nil)
 		r := suite.Check(t.Context(), h, checker.Options{Timeout: time.Minute}, checker.OnCall)[0]
 		t.Logf("seed %d: %d ok, %d fail, %d info; on-call %s", seed, counts.OK.Load(), counts.Fail.Load(), counts.Info.Load(), r.Verdict)
 		if counts.OK.Load() < 100 || counts.Info.Load() != 0 {
