@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"consist/adapters"
 	"consist/checker"
@@ -63,7 +64,7 @@ func TestTxnStrictSerializable(t *testing.T) {
 				}
 				return s
 			}
-			_, r := txntest.Seek(t, open, txntest.Plan{Workload: wl, Clients: 10, Txns: txns}, txntest.Expect{Hold: []checker.Model{checker.StrictSerializable}, Attempts: 1})
+			_, r := txntest.Seek(t, open, txntest.Plan{Workload: wl, Clients: 10, Txns: txns, OpTimeout: 30 * time.Second}, txntest.Expect{Hold: []checker.Model{checker.StrictSerializable}, Attempts: 1})
 			if len(r.Kinds()) != 0 || r.Info != 0 || r.Fail == 0 {
 				t.Errorf("%s: want no anomaly, no unknown transaction, and some aborted by conflicts", r.Summary())
 			}

@@ -62,7 +62,7 @@ func TestTxnPrimaryStrictSerializable(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				open := func(t testing.TB) adapters.Store { return newStore(t, Options{}) }
-				plan := txntest.Plan{Workload: wl, Clients: 10, Txns: txns, Interactive: interactive}
+				plan := txntest.Plan{Workload: wl, Clients: 10, Txns: txns, Interactive: interactive, OpTimeout: 30 * time.Second}
 				_, r := txntest.Seek(t, open, plan, txntest.Expect{Hold: []checker.Model{checker.StrictSerializable}, Attempts: 1})
 				if len(r.Kinds()) != 0 || r.Info != 0 {
 					t.Errorf("%s: want no anomaly and no unknown transaction", r.Summary())
