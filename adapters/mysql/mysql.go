@@ -84,7 +84,10 @@ type Options struct {
 	// Required. The adapter sets interpolateParams and clientFoundRows
 	// itself, and, when the DSN leaves them unset, a dial timeout of 5 s
 	// and read and write timeouts of 10 s, so that a server that stops
-	// answering ends an operation rather than the run.
+	// answering ends an operation rather than the run. A parameter the
+	// driver does not know is set as a session variable on every
+	// connection: innodb_snapshot_isolation=ON makes MariaDB's REPEATABLE
+	// READ snapshot isolation (10.6.18, 10.11.8 and later).
 	DSN string
 	// Isolation is the isolation level of every operation's transaction:
 	// sql.LevelReadUncommitted, LevelReadCommitted, LevelRepeatableRead
