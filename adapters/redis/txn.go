@@ -93,7 +93,6 @@ func (c *client) txn(ctx context.Context, op adapters.Op) (any, error) {
 		return nil, adapters.NotApplied(fmt.Sprintf("redis: a transaction's value is a []adapters.MicroOp, not %T", op.Value))
 	}
 	keys := make([]txnKeys, len(mops))
-	vals := make([]int64, len(mops))
 	first := len(mops) // the first write
 	for i, m := range mops {
 		var err error
@@ -104,7 +103,7 @@ func (c *client) txn(ctx context.Context, op adapters.Op) (any, error) {
 		case "r":
 			continue
 		case "append", "w":
-			if vals[i], err = intValue(op, "a "+m.F+"'s value", m.Value); err != nil {
+			if _, err = intValue(op, "a "+m.F+"'s value", m.Value); err != nil {
 				return nil, err
 			}
 		default:
@@ -123,6 +122,11 @@ func (c *client) txn(ctx context.Context, op adapters.Op) (any, error) {
 		return out, nil
 	}
 	if !interactive {
+		if op.Guard != nil && first == 0 {
+			if err := op.Guard(out[:0]); err != nil {
+				return nil, fmt.Errorf("the transaction's condition failed: %w: %w", err, adapters.ErrNotApplied)
+			}
+		}
 		if err := c.exec(ctx, op, nil, out, keys, 0); err != nil {
 			return nil, err
 		}

@@ -492,6 +492,18 @@ func Semantics(t *testing.T, c adapters.Client) {
 	if _, err := c.Do(t.Context(), guarded); err != nil {
 		t.Errorf("a transaction whose guard allowed it: %v", err)
 	}
+	// A guard is called even when the transaction writes first, with no
+	// reads.
+	blind := Op(Mop("w", int64(5), int64(7)), Mop("r", int64(5), nil))
+	blind.Guard = func(reads []adapters.MicroOp) error {
+		if len(reads) != 0 {
+			t.Errorf("a guard before a first write saw %s, want nothing", history.Describe(adapters.MicroOpsValue(reads)))
+		}
+		return fmt.Errorf("not today")
+	}
+	if _, err := c.Do(t.Context(), blind); adapters.Outcome(err) != history.Fail || !strings.Contains(err.Error(), "not today") {
+		t.Errorf("a transaction writing first whose guard refused: %v, want a failure with the guard's reason", err)
+	}
 	Perform(t, c, []Step{{[]adapters.MicroOp{Mop("r", int64(1), nil), Mop("r", int64(5), nil)},
 		[]any{[]any{"r", i(1), []any{i(10), i(11), i(12)}}, []any{"r", i(5), i(9)}}}})
 }
