@@ -253,19 +253,23 @@ func look(op *history.Op, doctors []any) (seen []seenFlag, ok bool, msg string) 
 func findSetup(h *history.History) (setup *history.Op, rule int64, doctors []any, msg string) {
 	const fix = "start the workload with one transaction writing the rule to " + RuleKey + " and every doctor's flag, as consist's on-call workload does"
 	var setups []*history.Op
+	var failed *history.Op
 	for i := range h.Ops {
 		op := &h.Ops[i]
-		if op.Type == history.Fail {
-			continue
-		}
 		for _, m := range mops(op.Input) {
 			if m.f == "w" && m.key == RuleKey {
-				setups = append(setups, op)
+				if op.Type == history.Fail {
+					failed = op
+				} else {
+					setups = append(setups, op)
+				}
 				break
 			}
 		}
 	}
 	switch {
+	case len(setups) == 0 && failed != nil:
+		return nil, 0, nil, fmt.Sprintf("the setup transaction (index %d) failed, so the doctors were never put on call; %s", h.OpIndex(failed), fix)
 	case len(setups) == 0:
 		return nil, 0, nil, "no transaction wrote the rule: " + fix
 	case len(setups) > 1:

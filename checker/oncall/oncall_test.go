@@ -101,6 +101,9 @@ func TestUnknown(t *testing.T) {
 {"type":"invoke","process":9,"f":"txn","value":[["w","min-on-call",1],["w","d0",1],["w","d1",2]]}
 {"type":"info","process":9,"f":"txn","value":[["w","min-on-call",1],["w","d0",1],["w","d1",2]]}`, "did not complete ok"},
 		{"no look", setup, "no committed transaction read every doctor"},
+		{"setup failed", `
+{"type":"invoke","process":9,"f":"txn","value":[["w","min-on-call",1],["w","d0",1]]}
+{"type":"fail","process":9,"f":"txn","value":[["w","min-on-call",1],["w","d0",1]]}`, "the setup transaction (index 1) failed"},
 		{"a flag that is no integer", setup + `
 {"type":"invoke","process":0,"f":"txn","value":[["r","d0",null],["r","d1",null]]}
 {"type":"ok","process":0,"f":"txn","value":[["r","d0","on"],["r","d1",2]]}`, `read doctor d0's flag as "on"`},
