@@ -185,7 +185,7 @@ func TestRunRefuses(t *testing.T) {
 	}{
 		{run.Config{Workload: wl}, "name what to test"},
 		{run.Config{Store: "nosuch", Workload: wl}, "use one of ["},
-		{run.Config{Store: "crdt", Workload: appendWl}, "--store crdt cannot hold the list-append workload's lists"},
+		{run.Config{Store: "crdt", Workload: appendWl}, "--store crdt cannot run the list-append workload: the crdt store applies each operation to one object, with no transactions"},
 		{run.Config{Store: "single", Database: db(t, "etcd"), Workload: wl}, "give one of them"},
 		{run.Config{Database: db(t, "redis"), Workload: appendWl}, "register, counter and set"},
 		{run.Config{Database: db(t, "etcd"), Workload: wl, Faults: []nemesis.Kind{nemesis.Kill}}, "add --cluster local"},
