@@ -207,8 +207,11 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	}
 
 	// Check what was recorded, even after Ctrl-C.
-	fr, _ := checkFile(context.WithoutCancel(ctx), stderr, path, history.JSONL, record.Models, checker.Options{Timeout: runCheckTimeout, Initial: record.Initial})
+	fr, h := checkFile(context.WithoutCancel(ctx), stderr, path, history.JSONL, record.Models, checker.Options{Timeout: runCheckTimeout, Initial: record.Initial})
 	if err := writeResults(filepath.Join(dir, recommend.ResultsFile), fr); err != nil {
+		return &exitError{code: exitBad, err: err}
+	}
+	if _, err := writeHTMLReport(dir, checkReport([]report.FileResult{fr}, h, &record)); err != nil {
 		return &exitError{code: exitBad, err: err}
 	}
 	if fl.json {
