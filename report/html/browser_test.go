@@ -1,7 +1,9 @@
 package html
 
 import (
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -99,6 +101,78 @@ func TestPagesInBrowser(t *testing.T) {
 			p.Screenshot(filepath.Join(shots, k.name+".png"))
 			for _, m := range p.Messages() {
 				if m.IsError() || m.Type == "warning" {
+					t.Errorf("console: %s", m)
+				}
+			}
+		})
+	}
+}
+
+// watch is an init script that counts dialogs and records every element
+// added to the page after it loaded, so a test sees whether anything a
+// history holds ran or became markup.
+const watch = `
+window.__dialogs = 0;
+for (const f of ['alert', 'confirm', 'prompt', 'print']) window[f] = function () { window.__dialogs++; };
+window.__added = [];
+new MutationObserver(function (ms) {
+  if (document.readyState !== 'complete') return;
+  for (const m of ms) for (const n of m.addedNodes) if (n.nodeType === 1) window.__added.push(n.outerHTML.slice(0, 200));
+}).observe(document, {childList: true, subtree: true});
+`
+
+// TestInjectionInBrowser opens a report whose history's keys, values,
+// errors, node names and nemesis values hold script tags, quotes,
+// </style>, </script> and newlines: nothing runs (no dialog, no
+// variable set, no element added, one script element), with the page as
+// written and with its Content-Security-Policy removed (the escaping
+// alone suffices), while every payload is shown as text.
+func TestInjectionInBrowser(t *testing.T) {
+	b := browsertest.Start(t)
+	dir := t.TempDir()
+	path := render(t, dir, "hostile", hostileReport(t))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := regexp.MustCompile(`<meta http-equiv="Content-Security-Policy"[^>]*>`)
+	if !meta.Match(data) {
+		t.Fatal("the page has no Content-Security-Policy")
+	}
+	open := filepath.Join(dir, "no-policy.html")
+	if err := os.WriteFile(open, meta.ReplaceAll(data, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, path string }{{"with-policy", path}, {"escaping-alone", open}} {
+		t.Run(c.name, func(t *testing.T) {
+			p := b.Open(t, c.path, watch)
+			p.HoverAll("#timeline .op", func(int) {})
+			p.Click("li.anomaly .anomaly-head .kind", 0)
+			p.Click("a.opref", 0)
+			type state struct {
+				Dialogs, Scripts, Injected int
+				Pwned                      bool
+				Added                      []string
+				Text                       string
+			}
+			s := browsertest.Eval[state](p, `({Dialogs: window.__dialogs, Scripts: document.scripts.length, Pwned: window.__pwned !== undefined,
+				Injected: document.querySelectorAll('img, iframe, [id^=injected], [onload], [onerror]').length, Added: window.__added,
+				Text: document.body.textContent})`)
+			if s.Dialogs != 0 || s.Pwned || s.Scripts != 1 || s.Injected != 0 || len(s.Added) != 0 {
+				t.Errorf("something ran: %d dialogs, pwned %v, %d scripts, %d injected elements, added %q", s.Dialogs, s.Pwned, s.Scripts, s.Injected, s.Added)
+			}
+			for _, want := range []string{payloads[0], payloads[2], "window.__pwned=3"} {
+				if !strings.Contains(s.Text, want) {
+					t.Errorf("the page does not show %q as text", want)
+				}
+			}
+			p.Hover("#timeline .op", 0)
+			tip := browsertest.Eval[string](p, `document.getElementById('tip').textContent`)
+			if !strings.Contains(tip, payloads[0]) {
+				t.Errorf("the hover text %q does not show the key as text", tip)
+			}
+			for _, m := range p.Messages() {
+				if m.IsError() {
 					t.Errorf("console: %s", m)
 				}
 			}

@@ -149,9 +149,9 @@ func short(s checker.Step) string {
 // cycleDrawing draws a dependency cycle as a ring of transactions, each
 // edge labelled with its relation.
 type cycleDrawing struct {
-	Size  int
-	Nodes []cnode
-	Edges []cedge
+	Width, Height int
+	Nodes         []cnode
+	Edges         []cedge
 }
 
 type cnode struct {
@@ -178,12 +178,20 @@ const (
 func newCycle(a checker.Anomaly, steps []stepView) *cycleDrawing {
 	n := len(a.Steps)
 	r := max(120.0, float64(n)*48)
+	start := -math.Pi / 2
+	if n == 2 {
+		// Side by side: the boxes are wide.
+		r, start = boxW/2+70, math.Pi
+	}
 	size := int(2*r) + boxW + 40
-	cx, cy := float64(size)/2, float64(size)/2
-	d := &cycleDrawing{Size: size}
+	d := &cycleDrawing{Width: size, Height: size}
+	if n == 2 {
+		d.Height = 220
+	}
+	cx, cy := float64(d.Width)/2, float64(d.Height)/2
 	pts := make([][2]float64, n)
 	for i, s := range a.Steps {
-		angle := -math.Pi/2 + 2*math.Pi*float64(i)/float64(n)
+		angle := start + 2*math.Pi*float64(i)/float64(n)
 		x, y := cx+r*math.Cos(angle), cy+r*math.Sin(angle)
 		pts[i] = [2]float64{x, y}
 		d.Nodes = append(d.Nodes, cnode{N: i + 1, X: int(x), Y: int(y), BX: int(x) - boxW/2, BY: int(y) - boxH/2, Op: steps[i].Op,
@@ -213,6 +221,9 @@ func newCycle(a checker.Anomaly, steps []stepView) *cycleDrawing {
 			nx, ny = -nx, -ny
 		}
 		bow := 28.0
+		if n == 2 {
+			bow = 45
+		}
 		ctl := [2]float64{mx + nx*bow, my + ny*bow}
 		lx, ly := 0.25*s0[0]+0.5*ctl[0]+0.25*s1[0], 0.25*s0[1]+0.5*ctl[1]+0.25*s1[1]
 		rel := string(s.Rel)

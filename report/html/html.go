@@ -33,6 +33,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -121,7 +122,9 @@ type fileView struct {
 	Verdicts  []verdictRow
 	Measures  []verdictRow
 	Anomalies []*anomalyView
-	Staleness []stalenessView
+	// MoreAnomalies counts the anomalies beyond MaxAnomalies, not listed.
+	MoreAnomalies int
+	Staleness     []stalenessView
 	// Drawn: this file's history is the one drawn (Report.History).
 	Drawn bool
 }
@@ -136,13 +139,14 @@ type verdictRow struct {
 
 // anomalyView is one anomaly, shown once with every model that found it.
 type anomalyView struct {
-	ID       string
-	Kind     string
-	About    string
-	Models   string
-	Key      string
-	Sentence []sentencePart
-	Steps    []stepView
+	ID        string
+	Kind      string
+	About     string
+	Models    string
+	AllModels string
+	Key       string
+	Sentence  []sentencePart
+	Steps     []stepView
 	// Ops are the anomaly's operations' indices, space-separated, for the
 	// script that highlights them.
 	Ops     string
@@ -263,31 +267,67 @@ func newFileView(f report.FileResult, n *int) fileView {
 			v.Staleness = append(v.Staleness, newStalenessView(d))
 		}
 	}
-	v.Anomalies = groupAnomalies(f.Results, n)
+	v.Anomalies, v.MoreAnomalies = groupAnomalies(f.Results, n)
 	return v
 }
 
+// MaxAnomalies is the most anomalies a page lists per file; the rest are
+// counted (results.json and the text report hold them all).
+const MaxAnomalies = 200
+
 // groupAnomalies lists every anomaly once, with the models that found
 // it, in the order the results list them.
-func groupAnomalies(results []checker.Result, n *int) []*anomalyView {
-	var out []*anomalyView
+func groupAnomalies(results []checker.Result, n *int) (out []*anomalyView, more int) {
 	seen := map[string]*anomalyView{}
+	found := map[*anomalyView][]checker.Model{}
 	for _, r := range results {
 		for _, a := range r.Anomalies {
 			text := a.Explanation()
 			id := string(a.Kind) + "\x00" + text + "\x00" + fmt.Sprint(a.Ops)
 			if v, ok := seen[id]; ok {
-				v.Models += ", " + string(r.Model)
+				if !slices.Contains(found[v], r.Model) {
+					found[v] = append(found[v], r.Model)
+				}
+				continue
+			}
+			if len(out) == MaxAnomalies {
+				more++
+				seen[id] = nil
 				continue
 			}
 			*n++
 			v := newAnomalyView(a, *n)
-			v.Models = string(r.Model)
 			seen[id] = v
+			found[v] = []checker.Model{r.Model}
 			out = append(out, v)
 		}
 	}
-	return out
+	for _, v := range out {
+		v.Models, v.AllModels = breaks(found[v])
+	}
+	return out, more
+}
+
+// breaks names the models an anomaly breaks: the weakest of them, and how
+// many stronger ones (all of them in full).
+func breaks(ms []checker.Model) (short, full string) {
+	full = modelList(ms)
+	var weakest []checker.Model
+	for _, m := range ms {
+		bottom := true
+		for _, x := range ms {
+			if x != m && checker.Implies(m, x) {
+				bottom = false
+			}
+		}
+		if bottom {
+			weakest = append(weakest, m)
+		}
+	}
+	if len(weakest) == len(ms) || len(weakest) == 0 {
+		return full, full
+	}
+	return fmt.Sprintf("%s and %s", modelList(weakest), plural(len(ms)-len(weakest), "stronger model")), full
 }
 
 func newAnomalyView(a checker.Anomaly, n int) *anomalyView {
@@ -357,6 +397,9 @@ func plural(n int, unit string) string {
 	if n == 1 {
 		return "1 " + unit
 	}
+	if strings.HasSuffix(unit, "y") {
+		return strconv.Itoa(n) + " " + unit[:len(unit)-1] + "ies"
+	}
 	return strconv.Itoa(n) + " " + unit + "s"
 }
 
@@ -384,7 +427,7 @@ func newStalenessView(d *staleness.Details) stalenessView {
 	row := func(name string, l staleness.Lags) lagRow {
 		r := lagRow{Key: name, Reads: l.Reads, Stale: l.Stale, P50: l.Versions.P50, P99: l.Versions.P99, Max: l.Versions.Max}
 		if l.Time != nil {
-			r.TP50, r.TP99, r.TMax = l.Time.P50.String(), l.Time.P99.String(), l.Time.Max.String()
+			r.TP50, r.TP99, r.TMax = roundDuration(l.Time.P50), roundDuration(l.Time.P99), roundDuration(l.Time.Max)
 		}
 		return r
 	}
@@ -404,4 +447,17 @@ func newStalenessView(d *staleness.Details) stalenessView {
 	}
 	v.Plot = lagPlot(v.Rows, d.Timed)
 	return v
+}
+
+// roundDuration keeps three significant digits or so: 845µs, 1.2ms, 3.4s.
+func roundDuration(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond).String()
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond).String()
+	case d >= time.Microsecond:
+		return d.Round(time.Microsecond).String()
+	}
+	return d.String()
 }

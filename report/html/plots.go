@@ -33,7 +33,7 @@ var (
 	colourOK    = color.RGBA{R: 0x4a, G: 0x90, B: 0xd9, A: 0xff}
 	colourFail  = color.RGBA{R: 0xe5, G: 0x17, B: 0x7e, A: 0xff}
 	colourInfo  = color.RGBA{R: 0xff, G: 0xa4, B: 0x00, A: 0xff}
-	colourFault = color.RGBA{R: 0xd3, G: 0x2f, B: 0x2f, A: 0x22}
+	colourFault = color.NRGBA{R: 0xd3, G: 0x2f, B: 0x2f, A: 0x30}
 	colourQuant = []color.Color{
 		color.RGBA{R: 0x1b, G: 0x5e, B: 0x20, A: 0xff},
 		color.RGBA{R: 0x6a, G: 0x1b, B: 0x9a, A: 0xff},
@@ -200,7 +200,11 @@ func latencyPlot(all, shown []sample, faults []fault, x0, x1 float64) (template.
 		if err != nil {
 			return "", err
 		}
-		sc.GlyphStyle = draw.GlyphStyle{Color: o.colour, Radius: vg.Points(1.3), Shape: draw.CircleGlyph{}}
+		radius := vg.Points(1.3)
+		if len(shown) < 500 {
+			radius = vg.Points(2.5)
+		}
+		sc.GlyphStyle = draw.GlyphStyle{Color: o.colour, Radius: radius, Shape: draw.CircleGlyph{}}
 		p.Add(sc)
 		p.Legend.Add(o.name, sc)
 	}
@@ -246,7 +250,7 @@ func quantiles(all []sample, x0, x1 float64) [3]plotter.XYs {
 }
 
 func ratePlot(all []sample, faults []fault, x0, x1 float64) (template.HTML, error) {
-	p := newPlot("Throughput", "seconds since the run began", "operations per second, by completion")
+	p := newPlot("Throughput", "seconds since the run began", "ops/s (by completion)")
 	width := (x1 - x0) / rateBuckets
 	counts := map[history.Type][]float64{}
 	for _, t := range []history.Type{history.OK, history.Info, history.Fail} {

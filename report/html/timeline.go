@@ -123,6 +123,7 @@ func findFaults(h *history.History) []fault {
 	_, end := bounds(h, c)
 	var out []fault
 	open := map[string]int{}
+	pending := map[string]int{}
 	for i := range h.Events {
 		e := &h.Events[i]
 		if e.IsClient() {
@@ -162,9 +163,19 @@ func findFaults(h *history.History) []fault {
 			delete(open, kind)
 			out[at].To, out[at].ToEvent, out[at].Open = t, i, false
 		default:
+			// Another nemesis operation lasts from its invocation to its
+			// completion.
+			if at, ok := pending[e.F]; ok && e.Type != history.Invoke {
+				delete(pending, e.F)
+				out[at].To, out[at].ToEvent = t, i
+				continue
+			}
 			what := e.F
 			if e.HasValue && e.Value != nil {
 				what += " " + history.Describe(e.Value)
+			}
+			if e.Type == history.Invoke {
+				pending[e.F] = len(out)
 			}
 			out = append(out, fault{Kind: e.F, What: what, From: t, To: t, FromEvent: i, ToEvent: i})
 		}
