@@ -1,6 +1,8 @@
 package html
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -97,7 +99,9 @@ func TestPagesInBrowser(t *testing.T) {
 			if !strings.Contains(tip, "process ") || !strings.Contains(tip, "index ") {
 				t.Errorf("hovering an operation shows %q, not the operation in full", tip)
 			}
-			p.Do(`window.scrollTo(0, 0)`)
+			// Draw what the page leaves undrawn until scrolled to, for the
+			// full-page shot.
+			p.Do(`document.querySelectorAll('.window, li.anomaly, #plots figure, #staleness').forEach(e => e.style.contentVisibility = 'visible'); window.scrollTo(0, 0)`)
 			p.Screenshot(filepath.Join(shots, k.name+".png"))
 			for _, m := range p.Messages() {
 				if m.IsError() || m.Type == "warning" {
@@ -175,6 +179,52 @@ func TestInjectionInBrowser(t *testing.T) {
 				if m.IsError() {
 					t.Errorf("console: %s", m)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkReportScale measures the report of an eventual store's history
+// under partitions at 10k, 100k and 1M operations: the time to render it
+// (ns/op), its size (bytes), and the time headless Chromium takes to load
+// it (load-ms: navigation start to the end of the load event) and to show
+// it (paint-ms: first contentful paint). The targets: under 20 MB, loaded
+// in under 3 s at 1M operations.
+//
+//	go test -run '^$' -bench ReportScale -benchtime 1x ./report/html
+func BenchmarkReportScale(b *testing.B) {
+	for _, n := range []int{10_000, 100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("ops=%d", n), func(b *testing.B) {
+			h := eventualHistory(b, n)
+			r := checked(b, "scale", h, nil, checker.MonotonicReads, checker.ReadYourWrites, checker.MonotonicWrites)
+			var page []byte
+			b.ResetTimer()
+			for b.Loop() {
+				var buf bytes.Buffer
+				if err := Write(&buf, r); err != nil {
+					b.Fatal(err)
+				}
+				page = buf.Bytes()
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(len(page)), "bytes")
+			if len(page) > 20<<20 {
+				b.Errorf("the report of %d operations is %d bytes, over 20 MB", n, len(page))
+			}
+			path := filepath.Join(b.TempDir(), "report.html")
+			if err := os.WriteFile(path, page, 0o644); err != nil {
+				b.Fatal(err)
+			}
+			br := browsertest.Start(b)
+			p := br.Open(b, path)
+			p.WaitFor(`performance.getEntriesByType('paint').some(e => e.name === 'first-contentful-paint')`, 30*time.Second)
+			type timing struct{ Load, Paint float64 }
+			tm := browsertest.Eval[timing](p, `({Load: performance.getEntriesByType('navigation')[0].loadEventEnd,
+				Paint: performance.getEntriesByType('paint').find(e => e.name === 'first-contentful-paint').startTime})`)
+			b.ReportMetric(tm.Load, "load-ms")
+			b.ReportMetric(tm.Paint, "paint-ms")
+			for _, m := range p.Errors() {
+				b.Errorf("console: %s", m)
 			}
 		})
 	}

@@ -61,10 +61,9 @@ func newWitness(a checker.Anomaly, steps []stepView) *witnessDrawing {
 	return d
 }
 
-// place puts the bars at their operations' times in h.
-func (d *witnessDrawing) place(h *history.History, ix map[int64]*history.Op) {
-	c := newClock(h)
-	_, end := bounds(h, c)
+// place puts the bars at their operations' times in h, on clock c; end
+// is the history's last moment.
+func (d *witnessDrawing) place(h *history.History, c clock, end int64, ix map[int64]*history.Op) {
 	spans := make([][2]int64, len(d.raw))
 	for i, s := range d.raw {
 		op, ok := ix[s.Index]
@@ -164,7 +163,11 @@ type cnode struct {
 }
 
 type cedge struct {
-	Path   string
+	// Path is drawn moved by Transform.
+	Path      string
+	Transform string
+	// cx, cy is the curve's control point, which bounds it.
+	cx, cy int
 	LX, LY int
 	Label  string
 	Class  string
@@ -177,7 +180,9 @@ const (
 
 func newCycle(a checker.Anomaly, steps []stepView) *cycleDrawing {
 	n := len(a.Steps)
-	r := max(120.0, float64(n)*48)
+	// Far enough apart that neighbouring boxes leave room for the edge
+	// between them.
+	r := max(120.0, (boxW/2+60)/math.Sin(math.Pi/float64(max(n, 3))))
 	start := -math.Pi / 2
 	if n == 2 {
 		// Side by side: the boxes are wide.
@@ -232,7 +237,38 @@ func newCycle(a checker.Anomaly, steps []stepView) *cycleDrawing {
 		}
 		d.Edges = append(d.Edges, cedge{
 			Path: fmt.Sprintf("M%.0f %.0fQ%.0f %.0f %.0f %.0f", s0[0], s0[1], ctl[0], ctl[1], s1[0], s1[1]),
-			LX:   int(lx + nx*10), LY: int(ly+ny*10) + 4, Label: rel, Class: "rel-" + rel})
+			LX:   int(lx + nx*10), LY: int(ly+ny*10) + 4, Label: rel, Class: "rel-" + rel, cx: int(ctl[0]), cy: int(ctl[1])})
 	}
+	d.fit()
 	return d
+}
+
+// fit crops the drawing to what it holds, with a margin.
+func (d *cycleDrawing) fit() {
+	const margin = 12
+	minX, minY, maxX, maxY := math.MaxInt, math.MaxInt, math.MinInt, math.MinInt
+	grow := func(x0, y0, x1, y1 int) {
+		minX, minY, maxX, maxY = min(minX, x0), min(minY, y0), max(maxX, x1), max(maxY, y1)
+	}
+	for _, n := range d.Nodes {
+		grow(n.BX, n.BY, n.BX+boxW, n.BY+boxH)
+	}
+	for _, e := range d.Edges {
+		grow(e.LX-20, e.LY-14, e.LX+20, e.LY+6)
+		grow(e.cx, e.cy, e.cx, e.cy)
+	}
+	if minX > maxX {
+		return
+	}
+	dx, dy := margin-minX, margin-minY
+	for i := range d.Nodes {
+		n := &d.Nodes[i]
+		n.X, n.Y, n.BX, n.BY = n.X+dx, n.Y+dy, n.BX+dx, n.BY+dy
+	}
+	for i := range d.Edges {
+		e := &d.Edges[i]
+		e.LX, e.LY = e.LX+dx, e.LY+dy
+		e.Transform = fmt.Sprintf("translate(%d %d)", dx, dy)
+	}
+	d.Width, d.Height = maxX-minX+2*margin, maxY-minY+2*margin
 }

@@ -55,6 +55,7 @@ var (
 
 var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"plural": plural,
+	"add":    func(a, b int) int { return a + b },
 }).Parse(pageTemplate))
 
 // Write writes r as a self-contained HTML page to w.
@@ -124,7 +125,9 @@ type fileView struct {
 	Anomalies []*anomalyView
 	// MoreAnomalies counts the anomalies beyond MaxAnomalies, not listed.
 	MoreAnomalies int
-	Staleness     []stalenessView
+	// Kinds counts the listed anomalies by kind: "3 G-single, 1 G1c".
+	Kinds     string
+	Staleness []stalenessView
 	// Drawn: this file's history is the one drawn (Report.History).
 	Drawn bool
 }
@@ -209,9 +212,11 @@ func build(r report.Report) *page {
 	}
 	ix := indexOps(h, wanted)
 	faults := findFaults(h)
+	c := newClock(h)
+	_, end := bounds(h, c)
 	for _, a := range anomalies {
 		if a.Witness != nil {
-			a.Witness.place(h, ix)
+			a.Witness.place(h, c, end, ix)
 		}
 	}
 	p.Timeline = newTimeline(h, ix, faults, anomalies)
@@ -268,6 +273,7 @@ func newFileView(f report.FileResult, n *int) fileView {
 		}
 	}
 	v.Anomalies, v.MoreAnomalies = groupAnomalies(f.Results, n)
+	v.Kinds = kinds(v.Anomalies)
 	return v
 }
 
@@ -445,7 +451,9 @@ func newStalenessView(d *staleness.Details) stalenessView {
 		}
 		v.Rows = append(v.Rows, row(checker.KeyName(k.Key), k.Lags))
 	}
-	v.Plot = lagPlot(v.Rows, d.Timed)
+	if d.Overall.Versions.Max > 0 {
+		v.Plot = lagPlot(v.Rows, d.Timed)
+	}
 	return v
 }
 
@@ -460,4 +468,22 @@ func roundDuration(d time.Duration) string {
 		return d.Round(time.Microsecond).String()
 	}
 	return d.String()
+}
+
+// kinds counts anomalies by kind, the most frequent first.
+func kinds(as []*anomalyView) string {
+	count := map[string]int{}
+	var order []string
+	for _, a := range as {
+		if count[a.Kind] == 0 {
+			order = append(order, a.Kind)
+		}
+		count[a.Kind]++
+	}
+	slices.SortStableFunc(order, func(a, b string) int { return count[b] - count[a] })
+	parts := make([]string, len(order))
+	for i, k := range order {
+		parts[i] = strconv.Itoa(count[k]) + " " + k
+	}
+	return strings.Join(parts, ", ")
 }

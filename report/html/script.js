@@ -38,6 +38,7 @@
       if (flash(ref.dataset.op)) ev.preventDefault();
       return;
     }
+    if (ev.target.closest('summary')) return;
     const li = ev.target.closest('li.anomaly');
     if (li && li.dataset.ops) select(li);
   });
