@@ -67,6 +67,11 @@ value), unless --model or --initial say otherwise.
 a model it stops is unknown. On a terminal a check that takes more than a
 second shows its progress on standard error.
 
+--report DIR writes DIR/report.html: one self-contained page with the
+verdicts, every anomaly with its operations drawn, a timeline of the
+operations per process, and latency and throughput plots with the faults
+shaded (of the first history).
+
 --html writes Porcupine's drawing of the first nonlinearizable key; when
 no key is nonlinearizable it writes nothing, says why on standard error,
 and the exit code is the verdicts' as ever.`,

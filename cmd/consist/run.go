@@ -59,7 +59,8 @@ store/<test>/<start time>/history.jsonl as it happens (flushed every
 100 ms, so a killed run keeps what was acknowledged). It then heals the
 faults, lets the store settle, has every client perform the workload's
 final reads, checks the history against every model that applies, prints
-the verdict table, writes results.json beside the history, and points
+the verdict table, writes results.json and report.html (the HTML
+report: verdicts, anomalies, timeline, plots) beside the history, and points
 store/latest at the run. Ctrl-C stops the clients, heals every fault and
 still checks what was recorded; a second Ctrl-C kills consist.
 

@@ -3,6 +3,7 @@ package html
 import (
 	"fmt"
 	"math"
+	"unicode/utf8"
 
 	"consist/checker"
 	"consist/history"
@@ -40,6 +41,7 @@ type wbar struct {
 	LX, LY       int
 	Class, Op    string
 	Label, Title string
+	Anchor       string
 }
 
 type arrow struct {
@@ -87,7 +89,7 @@ func (d *witnessDrawing) layout(spans [][2]int64) {
 		}
 	}
 	d.Width = witnessWidth
-	d.Height = 30 + len(d.Lanes)*laneHeight + 10
+	d.Height = 30 + len(d.Lanes)*laneHeight + 14
 	span := witnessWidth - laneLeft - 20
 	var t0, t1 int64
 	if spans != nil {
@@ -100,6 +102,7 @@ func (d *witnessDrawing) layout(spans [][2]int64) {
 		}
 	}
 	n := len(d.raw)
+	nth := map[history.Process]int{}
 	for i, s := range d.raw {
 		var x, w int
 		if spans != nil {
@@ -110,9 +113,21 @@ func (d *witnessDrawing) layout(spans [][2]int64) {
 			x, w = laneLeft+i*slot+4, max(slot-8, 6)
 		}
 		y := d.Lanes[laneOf[s.Process]].Y
+		// Labels alternate above and below their lane, so that
+		// neighbouring operations' labels do not overlap.
+		nth[s.Process]++
+		ly := y - 4
+		if nth[s.Process]%2 == 0 {
+			ly = y + 25
+		}
 		label := fmt.Sprintf("%d: %s", i+1, short(s))
-		d.Bars = append(d.Bars, wbar{N: i + 1, X: x, Y: y, W: w, LX: x, LY: y - 4, Class: s.Type, Op: d.steps[i].Op,
-			Label: clipText(label, 40), Title: d.steps[i].Text})
+		label = clipText(label, 40)
+		b := wbar{N: i + 1, X: x, Y: y, W: w, LX: x, LY: ly, Class: s.Type, Op: d.steps[i].Op, Label: label, Title: d.steps[i].Text, Anchor: "start"}
+		// A label that would run off the right edge ends at its bar's end.
+		if x+utf8.RuneCountInString(label)*7 > witnessWidth-4 {
+			b.LX, b.Anchor = x+w, "end"
+		}
+		d.Bars = append(d.Bars, b)
 	}
 	for i, s := range d.raw {
 		if s.Rel == "" || i+1 >= n {
