@@ -95,3 +95,22 @@ func TestRunReportsInBrowser(t *testing.T) {
 		})
 	}
 }
+
+// TestRunWritesReport checks that a run leaves report.html in its folder,
+// naming the store and holding the verdicts and the timeline.
+func TestRunWritesReport(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI(t, "run", "--store", "single", "--ops", "200", "--rate", "0", "--clients", "3", "--nemesis", "none", "--store-dir", dir)
+	if code != exitValid {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "latest", ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<td>single</td>", `class="verdicts"`, `class="op ok"`, "holds:</b> linearizable"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+}

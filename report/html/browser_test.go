@@ -14,6 +14,7 @@ import (
 
 	"consist/checker"
 	"consist/internal/browsertest"
+	"consist/internal/corpus"
 	"consist/report"
 )
 
@@ -29,17 +30,25 @@ type pageKind struct {
 	plots bool
 	// diagram is the selector of the first anomaly's drawing, if any.
 	diagram string
+	// faults: the history's nemesis faults are shaded in the timeline.
+	faults bool
 }
 
 var pageKinds = []pageKind{
 	{name: "linearizable-stale-read", anomalies: true, diagram: "li.anomaly figure.witness svg", make: func(t *testing.T) report.Report {
 		return checked(t, "register-stale-read.jsonl", readFile(t, "../../examples/register-stale-read.jsonl"), nil)
 	}},
-	{name: "eventual-partitions", anomalies: true, plots: true, diagram: "li.anomaly figure.witness svg", make: func(t *testing.T) report.Report {
+	{name: "eventual-partitions", anomalies: true, plots: true, faults: true, diagram: "li.anomaly figure.witness svg", make: func(t *testing.T) report.Report {
 		run := &report.RunSettings{Store: "eventual (simulated)", Workload: "register", Faults: []string{"partition"}, Clients: 8, Seed: 3,
 			Started: time.Date(2026, 12, 5, 1, 0, 0, 0, time.UTC), Elapsed: "2s"}
 		return checked(t, "eventual register under partitions", eventualHistory(t, 3000), run,
 			checker.ReadYourWrites, checker.MonotonicReads, checker.MonotonicWrites, checker.BoundedStaleness)
+	}},
+	// A Jepsen history: EDN, no times (the timeline is by event index), the
+	// nemesis's :start and :stop shaded.
+	{name: "jepsen-cas-failure", anomalies: true, faults: true, make: func(t *testing.T) report.Report {
+		h := readFile(t, corpus.Require(t, "jepsen/knossos/data/cas-register/bad/cas-failure.edn"))
+		return checked(t, "knossos cas-failure.edn", h, nil, checker.Linearizable)
 	}},
 	{name: "txn-cycle", anomalies: true, diagram: "li.anomaly figure.cycle svg", make: func(t *testing.T) report.Report {
 		return checked(t, "list-append with cycles", txnHistory(t), nil)
@@ -71,6 +80,9 @@ func TestPagesInBrowser(t *testing.T) {
 				if n := p.Count("#plots figure.rate svg.plot"); n != 1 {
 					t.Errorf("%d rate plots, want 1", n)
 				}
+			}
+			if k.faults && (p.Count("#timeline .lanes .fault") == 0 || p.Count("#map .fault") == 0) {
+				t.Errorf("%d faults shaded in the timeline's windows, %d on its map", p.Count("#timeline .lanes .fault"), p.Count("#map .fault"))
 			}
 			if k.anomalies {
 				if p.Count("li.anomaly") == 0 {
