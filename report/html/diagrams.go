@@ -3,6 +3,7 @@ package html
 import (
 	"fmt"
 	"math"
+	"slices"
 	"unicode/utf8"
 
 	"consist/checker"
@@ -91,23 +92,26 @@ func (d *witnessDrawing) layout(spans [][2]int64) {
 	d.Width = witnessWidth
 	d.Height = 30 + len(d.Lanes)*laneHeight + 14
 	span := witnessWidth - laneLeft - 20
-	var t0, t1 int64
-	if spans != nil {
-		t0, t1 = spans[0][0], spans[0][1]
-		for _, s := range spans {
-			t0, t1 = min(t0, s[0]), max(t1, s[1])
-		}
-		if t1 == t0 {
-			t1 = t0 + 1
-		}
+	// As Porcupine does, bars keep the order of the invocations and
+	// completions, not their spacing: a write long before two
+	// concurrent operations is drawn beside them, still before them.
+	var moments []int64
+	for _, sp := range spans {
+		moments = append(moments, sp[0], sp[1])
+	}
+	slices.Sort(moments)
+	moments = slices.Compact(moments)
+	at := func(t int64) int {
+		r, _ := slices.BinarySearch(moments, t)
+		return laneLeft + int(float64(r)/float64(max(len(moments)-1, 1))*float64(span))
 	}
 	n := len(d.raw)
 	nth := map[history.Process]int{}
 	for i, s := range d.raw {
 		var x, w int
 		if spans != nil {
-			x = laneLeft + int(float64(spans[i][0]-t0)/float64(t1-t0)*float64(span))
-			w = max(int(float64(spans[i][1]-spans[i][0])/float64(t1-t0)*float64(span)), 6)
+			x = at(spans[i][0])
+			w = max(at(spans[i][1])-x, 6)
 		} else {
 			slot := span / max(n, 1)
 			x, w = laneLeft+i*slot+4, max(slot-8, 6)

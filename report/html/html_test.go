@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"html"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -221,5 +222,44 @@ func TestFaults(t *testing.T) {
 	f := fs[0]
 	if f.Kind != "partition" || f.From != 1_500_000 || f.To != 8_000_000 || f.Open {
 		t.Errorf("fault %+v, want a partition from 1.5ms to 8ms", f)
+	}
+}
+
+// TestSentenceLinks checks that an anomaly's sentence, split into text
+// and the operations it names, reads as its explanation does, and that
+// each named operation links to one of the anomaly's steps.
+func TestSentenceLinks(t *testing.T) {
+	r := checked(t, "stale", readFile(t, "../../examples/register-stale-read.jsonl"), nil)
+	n := 0
+	for _, res := range r.Files[0].Results {
+		for _, a := range res.Anomalies {
+			parts := sentence(a)
+			var text strings.Builder
+			links := 0
+			for _, p := range parts {
+				text.WriteString(p.Text)
+				if p.Op == "" {
+					continue
+				}
+				links++
+				found := false
+				for _, s := range a.Steps {
+					found = found || strconv.FormatInt(s.Index, 10) == p.Op
+				}
+				if !found {
+					t.Errorf("%s: the sentence links %s, which is none of its steps", a.Kind, p.Op)
+				}
+			}
+			if text.String() != a.Explanation() {
+				t.Errorf("%s: the split sentence reads\n%s\nnot\n%s", a.Kind, text.String(), a.Explanation())
+			}
+			if links == 0 {
+				t.Errorf("%s: the sentence links no operation", a.Kind)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("no anomaly")
 	}
 }
