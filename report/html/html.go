@@ -103,7 +103,7 @@ type page struct {
 	Files    []fileView
 	Timeline *timeline
 	Plots    *plots
-	// Drawn says why a drawing is missing, when one is.
+	// NoHistory says why there is no timeline and no plot, when there is none.
 	NoHistory string
 }
 
