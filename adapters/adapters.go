@@ -30,6 +30,15 @@ type Op struct {
 	F     string
 	Key   any
 	Value any
+	// Guard, on a transaction (Kind Txn), makes its writes conditional
+	// on its reads, as an interactive transaction's are: the store
+	// performs the micro-ops before the first write, calls Guard with
+	// them (reads filled in), and goes on with the rest only if Guard
+	// returns nil; otherwise the transaction aborts and Do returns an
+	// error wrapping ErrNotApplied and Guard's. Guard is a pure function
+	// of its argument (a replicated store may call it on every replica)
+	// and is not recorded in the history. nil: no condition.
+	Guard func(reads []MicroOp) error
 }
 
 // Kind is the type of an object in a store.
@@ -59,7 +68,8 @@ const (
 	// with each read's Value filled in. Lists (append, r of a []any) and
 	// registers (w, r of a single value) are not mixed in one store's
 	// keys. An error wrapping ErrNotApplied says the transaction aborted
-	// and none of it took effect.
+	// and none of it took effect. A store that takes transactions
+	// honours Op.Guard.
 	Txn
 )
 

@@ -92,42 +92,57 @@ const (
 	WrongTotal Kind = "wrong-total"
 	// NegativeBalance: a bank read showed an account below zero.
 	NegativeBalance Kind = "negative-balance"
+	// TooFewOnCall: a committed transaction of the on-call workload read
+	// fewer doctors on call than the rule keeps.
+	TooFewOnCall Kind = "too-few-on-call"
 )
 
-// Transactional anomalies, named as Adya (1999) and Elle name them. No
-// checker reports them yet; they are here so the transactional checker
-// builds on one taxonomy. The -process and -realtime variants are cycles
-// that need a process-order or real-time edge.
+// Transactional anomalies, named as Adya (1999) and Elle name them; the
+// transactional checker (checker/txn) reports them. The -process and
+// -realtime variants are cycles that need a process-order or real-time
+// edge. The -item forms are Elle's: G-single and G-nonadjacent cycles all
+// of whose dependencies are on single items (keys), never on predicates,
+// which makes them G2-item cycles too (Adya's G2-item is a cycle of item
+// anti-dependencies). Every cycle checker/txn finds is an item cycle, as
+// every one Elle's list-append and rw-register find is, so it reports
+// the -item forms, as Elle does; G-single and G-nonadjacent alone are the
+// general (predicate) classes they imply.
 const (
-	G0                Kind = "G0"
-	G0Process         Kind = "G0-process"
-	G0Realtime        Kind = "G0-realtime"
-	G1                Kind = "G1"
-	G1Process         Kind = "G1-process"
-	G1Realtime        Kind = "G1-realtime"
-	G1a               Kind = "G1a"
-	G1b               Kind = "G1b"
-	G1c               Kind = "G1c"
-	G1cProcess        Kind = "G1c-process"
-	G1cRealtime       Kind = "G1c-realtime"
-	GSingle           Kind = "G-single"
-	GSingleProcess    Kind = "G-single-process"
-	GSingleRealtime   Kind = "G-single-realtime"
-	GNonadjacent      Kind = "G-nonadjacent"
-	GNonadjProcess    Kind = "G-nonadjacent-process"
-	GNonadjRealtime   Kind = "G-nonadjacent-realtime"
-	G2Item            Kind = "G2-item"
-	G2ItemProcess     Kind = "G2-item-process"
-	G2ItemRealtime    Kind = "G2-item-realtime"
-	G2                Kind = "G2"
-	G2Process         Kind = "G2-process"
-	G2Realtime        Kind = "G2-realtime"
-	LostUpdate        Kind = "lost-update"
-	Internal          Kind = "internal"
-	IncompatibleOrder Kind = "incompatible-order"
-	DuplicateElements Kind = "duplicate-elements"
-	DirtyUpdate       Kind = "dirty-update"
-	FutureRead        Kind = "future-read"
+	G0                  Kind = "G0"
+	G0Process           Kind = "G0-process"
+	G0Realtime          Kind = "G0-realtime"
+	G1                  Kind = "G1"
+	G1Process           Kind = "G1-process"
+	G1Realtime          Kind = "G1-realtime"
+	G1a                 Kind = "G1a"
+	G1b                 Kind = "G1b"
+	G1c                 Kind = "G1c"
+	G1cProcess          Kind = "G1c-process"
+	G1cRealtime         Kind = "G1c-realtime"
+	GSingle             Kind = "G-single"
+	GSingleProcess      Kind = "G-single-process"
+	GSingleRealtime     Kind = "G-single-realtime"
+	GNonadjacent        Kind = "G-nonadjacent"
+	GNonadjProcess      Kind = "G-nonadjacent-process"
+	GNonadjRealtime     Kind = "G-nonadjacent-realtime"
+	GSingleItem         Kind = "G-single-item"
+	GSingleItemProcess  Kind = "G-single-item-process"
+	GSingleItemRealtime Kind = "G-single-item-realtime"
+	GNonadjItem         Kind = "G-nonadjacent-item"
+	GNonadjItemProcess  Kind = "G-nonadjacent-item-process"
+	GNonadjItemRealtime Kind = "G-nonadjacent-item-realtime"
+	G2Item              Kind = "G2-item"
+	G2ItemProcess       Kind = "G2-item-process"
+	G2ItemRealtime      Kind = "G2-item-realtime"
+	G2                  Kind = "G2"
+	G2Process           Kind = "G2-process"
+	G2Realtime          Kind = "G2-realtime"
+	LostUpdate          Kind = "lost-update"
+	Internal            Kind = "internal"
+	IncompatibleOrder   Kind = "incompatible-order"
+	DuplicateElements   Kind = "duplicate-elements"
+	DirtyUpdate         Kind = "dirty-update"
+	FutureRead          Kind = "future-read"
 	// CyclicVersions: the version order a rw-register history implies for
 	// one key (from the initial state and the assumed key properties) is
 	// cyclic, so no total order of that key's versions exists.
@@ -153,7 +168,14 @@ var weakestRegister = []Model{ReadYourWrites, MonotonicReads, MonotonicWrites, W
 // elle.consistency-model (implied-anomalies, direct-proscribed-anomalies)
 // restricted to the models consist names.
 var taxonomy = map[Kind]kindInfo{
-	UnwrittenRead:     {about: "a read returned a value nothing wrote", rulesOut: weakestRegister},
+	// A read of a value nothing wrote is no read of any version, which
+	// every model forbids, transactional or not: read-uncommitted is the
+	// weakest transactional model. Elle has no kind for it (its
+	// list-append asserts every element read has a writer; its
+	// rw-register test of such a read calls the verdict it gets a bug),
+	// so checker/txn reports this kind for a list-append read of an
+	// element nobody appended.
+	UnwrittenRead:     {about: "a read returned a value nothing wrote", rulesOut: append(slices.Clone(weakestRegister), ReadUncommitted)},
 	ReadBeforeWrite:   {about: "a read returned a value before any write of it began", rulesOut: []Model{Linearizable}},
 	StaleRead:         {about: "a read returned a value already overwritten before it began", rulesOut: []Model{Linearizable}},
 	LostCASUpdate:     {about: "two compare-and-sets found the same value, written once", rulesOut: []Model{Sequential}},
@@ -179,37 +201,44 @@ var taxonomy = map[Kind]kindInfo{
 	WrongAccounts:     {about: "a bank read showed accounts the setup did not create", rulesOut: []Model{Bank}},
 	WrongTotal:        {about: "a bank read's balances do not sum to the setup's total", rulesOut: []Model{Bank}},
 	NegativeBalance:   {about: "a bank read showed an account below zero", rulesOut: []Model{Bank}},
+	TooFewOnCall:      {about: "a transaction read fewer doctors on call than the rule keeps", rulesOut: []Model{OnCall}},
 
-	G0:                {about: "a cycle of write-write dependencies (dirty write)", implies: []Kind{G1c, G0Process}, rulesOut: []Model{ReadUncommitted}},
-	G0Process:         {about: "a cycle of write-write and process-order dependencies", implies: []Kind{G1cProcess, G0Realtime}},
-	G0Realtime:        {about: "a cycle of write-write and real-time dependencies", implies: []Kind{G1cRealtime}},
-	G1:                {about: "aborted read, intermediate read or circular information flow", implies: []Kind{G1Process}, rulesOut: []Model{ReadCommitted}},
-	G1Process:         {about: "G1 with process-order dependencies", implies: []Kind{G1Realtime}, rulesOut: []Model{StrongSessionSnapshotIsolation, StrongSessionSerializable}},
-	G1Realtime:        {about: "G1 with real-time dependencies", rulesOut: []Model{StrongSnapshotIsolation}},
-	G1a:               {about: "a read of a write from an aborted transaction (aborted read)", implies: []Kind{G1}},
-	G1b:               {about: "a read of a transaction's intermediate write (intermediate read)", implies: []Kind{G1}},
-	G1c:               {about: "a cycle of write-write and write-read dependencies (circular information flow)", implies: []Kind{G1, G1cProcess}},
-	G1cProcess:        {about: "a cycle of write-write, write-read and process-order dependencies", implies: []Kind{G1cRealtime, G1Process}},
-	G1cRealtime:       {about: "a cycle of write-write, write-read and real-time dependencies", implies: []Kind{G1Realtime}, rulesOut: []Model{StrictSerializable}},
-	GSingle:           {about: "a dependency cycle with exactly one read-write anti-dependency (read skew)", implies: []Kind{GNonadjacent, GSingleProcess}, rulesOut: []Model{ConsistentView}},
-	GSingleProcess:    {about: "G-single with process-order dependencies", implies: []Kind{GNonadjProcess, GSingleRealtime}},
-	GSingleRealtime:   {about: "G-single with real-time dependencies", implies: []Kind{GNonadjRealtime}},
-	GNonadjacent:      {about: "a dependency cycle whose read-write anti-dependencies are never adjacent", implies: []Kind{G2, GNonadjProcess}, rulesOut: []Model{SnapshotIsolation}},
-	GNonadjProcess:    {about: "G-nonadjacent with process-order dependencies", implies: []Kind{G2Process, GNonadjRealtime}, rulesOut: []Model{StrongSessionSnapshotIsolation}},
-	GNonadjRealtime:   {about: "G-nonadjacent with real-time dependencies", implies: []Kind{G2Realtime}, rulesOut: []Model{StrongSnapshotIsolation}},
-	G2Item:            {about: "a dependency cycle with item read-write anti-dependencies (write skew)", implies: []Kind{G2, G2ItemProcess}, rulesOut: []Model{RepeatableRead}},
-	G2ItemProcess:     {about: "G2-item with process-order dependencies", implies: []Kind{G2Process, G2ItemRealtime}},
-	G2ItemRealtime:    {about: "G2-item with real-time dependencies", implies: []Kind{G2Realtime}},
-	G2:                {about: "a dependency cycle with read-write anti-dependencies", implies: []Kind{G2Process}, rulesOut: []Model{Serializable}},
-	G2Process:         {about: "G2 with process-order dependencies", implies: []Kind{G2Realtime}, rulesOut: []Model{StrongSessionSerializable}},
-	G2Realtime:        {about: "G2 with real-time dependencies", rulesOut: []Model{StrictSerializable}},
-	LostUpdate:        {about: "two transactions read one version of a key and both wrote it", implies: []Kind{G2Item}, rulesOut: []Model{CursorStability, RepeatableRead}},
-	Internal:          {about: "a transaction's read disagreed with its own earlier writes or reads", rulesOut: []Model{SnapshotIsolation, Serializable, StrongSessionSnapshotIsolation, StrongSnapshotIsolation}},
-	IncompatibleOrder: {about: "two reads of one key show versions no single order explains", implies: []Kind{G1a}},
-	DuplicateElements: {about: "a read of a list showed an element twice", rulesOut: []Model{ReadUncommitted}},
-	DirtyUpdate:       {about: "a write built on a version an aborted transaction wrote", implies: []Kind{G1a}},
-	FutureRead:        {about: "a transaction read a value it wrote only later", implies: []Kind{G1c}},
-	CyclicVersions:    {about: "the versions of a key cannot be put in one order", rulesOut: []Model{ReadUncommitted}},
+	G0:                  {about: "a cycle of write-write dependencies (dirty write)", implies: []Kind{G1c, G0Process}, rulesOut: []Model{ReadUncommitted}},
+	G0Process:           {about: "a cycle of write-write and process-order dependencies", implies: []Kind{G1cProcess, G0Realtime}},
+	G0Realtime:          {about: "a cycle of write-write and real-time dependencies", implies: []Kind{G1cRealtime}},
+	G1:                  {about: "aborted read, intermediate read or circular information flow", implies: []Kind{G1Process}, rulesOut: []Model{ReadCommitted}},
+	G1Process:           {about: "G1 with process-order dependencies", implies: []Kind{G1Realtime}, rulesOut: []Model{StrongSessionSnapshotIsolation, StrongSessionSerializable}},
+	G1Realtime:          {about: "G1 with real-time dependencies", rulesOut: []Model{StrongSnapshotIsolation}},
+	G1a:                 {about: "a read of a write from an aborted transaction (aborted read)", implies: []Kind{G1}},
+	G1b:                 {about: "a read of a transaction's intermediate write (intermediate read)", implies: []Kind{G1}},
+	G1c:                 {about: "a cycle of write-write and write-read dependencies (circular information flow)", implies: []Kind{G1, G1cProcess}},
+	G1cProcess:          {about: "a cycle of write-write, write-read and process-order dependencies", implies: []Kind{G1cRealtime, G1Process}},
+	G1cRealtime:         {about: "a cycle of write-write, write-read and real-time dependencies", implies: []Kind{G1Realtime}, rulesOut: []Model{StrictSerializable}},
+	GSingle:             {about: "a dependency cycle with exactly one read-write anti-dependency (read skew)", implies: []Kind{GNonadjacent, GSingleProcess}, rulesOut: []Model{ConsistentView}},
+	GSingleProcess:      {about: "G-single with process-order dependencies", implies: []Kind{GNonadjProcess, GSingleRealtime}},
+	GSingleRealtime:     {about: "G-single with real-time dependencies", implies: []Kind{GNonadjRealtime}},
+	GNonadjacent:        {about: "a dependency cycle whose read-write anti-dependencies are never adjacent", implies: []Kind{G2, GNonadjProcess}, rulesOut: []Model{SnapshotIsolation}},
+	GNonadjProcess:      {about: "G-nonadjacent with process-order dependencies", implies: []Kind{G2Process, GNonadjRealtime}, rulesOut: []Model{StrongSessionSnapshotIsolation}},
+	GNonadjRealtime:     {about: "G-nonadjacent with real-time dependencies", implies: []Kind{G2Realtime}, rulesOut: []Model{StrongSnapshotIsolation}},
+	GSingleItem:         {about: "a cycle of item dependencies with exactly one read-write anti-dependency (read skew)", implies: []Kind{GSingle, GNonadjItem, GSingleItemProcess}},
+	GSingleItemProcess:  {about: "G-single-item with process-order dependencies", implies: []Kind{GSingleProcess, GNonadjItemProcess, GSingleItemRealtime}},
+	GSingleItemRealtime: {about: "G-single-item with real-time dependencies", implies: []Kind{GSingleRealtime, GNonadjItemRealtime}},
+	GNonadjItem:         {about: "a cycle of item dependencies whose read-write anti-dependencies are never adjacent", implies: []Kind{GNonadjacent, G2Item, GNonadjItemProcess}},
+	GNonadjItemProcess:  {about: "G-nonadjacent-item with process-order dependencies", implies: []Kind{GNonadjProcess, G2ItemProcess, GNonadjItemRealtime}},
+	GNonadjItemRealtime: {about: "G-nonadjacent-item with real-time dependencies", implies: []Kind{GNonadjRealtime, G2ItemRealtime}},
+	G2Item:              {about: "a dependency cycle with item read-write anti-dependencies (write skew)", implies: []Kind{G2, G2ItemProcess}, rulesOut: []Model{RepeatableRead}},
+	G2ItemProcess:       {about: "G2-item with process-order dependencies", implies: []Kind{G2Process, G2ItemRealtime}},
+	G2ItemRealtime:      {about: "G2-item with real-time dependencies", implies: []Kind{G2Realtime}},
+	G2:                  {about: "a dependency cycle with read-write anti-dependencies", implies: []Kind{G2Process}, rulesOut: []Model{Serializable}},
+	G2Process:           {about: "G2 with process-order dependencies", implies: []Kind{G2Realtime}, rulesOut: []Model{StrongSessionSerializable}},
+	G2Realtime:          {about: "G2 with real-time dependencies", rulesOut: []Model{StrictSerializable}},
+	LostUpdate:          {about: "two transactions read one version of a key and both wrote it", implies: []Kind{G2Item}, rulesOut: []Model{CursorStability, RepeatableRead}},
+	Internal:            {about: "a transaction's read disagreed with its own earlier writes or reads", rulesOut: []Model{SnapshotIsolation, Serializable, StrongSessionSnapshotIsolation, StrongSnapshotIsolation}},
+	IncompatibleOrder:   {about: "two reads of one key show versions no single order explains", implies: []Kind{G1a}},
+	DuplicateElements:   {about: "a read of a list showed an element twice", rulesOut: []Model{ReadUncommitted}},
+	DirtyUpdate:         {about: "a write built on a version an aborted transaction wrote", implies: []Kind{G1a}},
+	FutureRead:          {about: "a transaction read a value it wrote only later", implies: []Kind{G1c}},
+	CyclicVersions:      {about: "the versions of a key cannot be put in one order", rulesOut: []Model{ReadUncommitted}},
 }
 
 // Kinds returns every anomaly kind, sorted by name.
@@ -277,4 +306,37 @@ func (k Kind) RulesOut() []Model {
 		}
 	}
 	return out
+}
+
+// Boundary says what anomalies of kinds ks rule out as Elle's boundary
+// does (elle/consistency_model.clj, its :not and :also-not): not are the
+// weakest models ruled out (none of them implies another ruled out),
+// alsoNot every other model ruled out, each strongest first. A history
+// showing the anomalies is "not read-committed, and so also not
+// snapshot-isolation, serializable, …".
+func Boundary(ks ...Kind) (not, alsoNot []Model) {
+	out := map[Model]bool{}
+	for _, k := range ks {
+		for _, m := range k.RulesOut() {
+			out[m] = true
+		}
+	}
+	for _, m := range Models() {
+		if !out[m] {
+			continue
+		}
+		weakest := true
+		for x := range out {
+			if x != m && Implies(m, x) {
+				weakest = false
+				break
+			}
+		}
+		if weakest {
+			not = append(not, m)
+		} else {
+			alsoNot = append(alsoNot, m)
+		}
+	}
+	return not, alsoNot
 }

@@ -66,7 +66,7 @@ func TestKindRulesOut(t *testing.T) {
 	}{
 		{StaleRead, []Model{Linearizable, StrictSerializable}, []Model{Sequential, Causal}},
 		{LostCASUpdate, []Model{Sequential, Linearizable}, []Model{Causal, PRAM}},
-		{UnwrittenRead, []Model{ReadYourWrites, MonotonicReads, WeakCausal, Causal, Linearizable}, []Model{Counter, ReadCommitted}},
+		{UnwrittenRead, []Model{ReadYourWrites, MonotonicReads, WeakCausal, Causal, Linearizable, ReadUncommitted, ReadCommitted, StrictSerializable}, []Model{Counter, BoundedStaleness}},
 		{EffectBeforeCause, []Model{WritesFollowReads, Causal, Sequential}, []Model{PRAM, WeakCausal}},
 		{GSingle, []Model{ConsistentView, SnapshotIsolation, Serializable, StrictSerializable, UpdateSerializable}, []Model{RepeatableRead, ReadCommitted, CursorStability}},
 		{G2Item, []Model{RepeatableRead, Serializable}, []Model{SnapshotIsolation, ReadCommitted}},

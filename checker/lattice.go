@@ -54,6 +54,11 @@ const (
 	Counter Model = "counter"
 	SetFull Model = "set-full"
 	Bank    Model = "bank"
+	// OnCall is the invariant of the on-call workload, the doctors'
+	// write-skew example (Cahill, Röhm & Fekete, "Serializable Isolation
+	// for Snapshot Databases", SIGMOD 2008): at least the minimum of
+	// doctors on call in every state a committed transaction reads.
+	OnCall Model = "on-call"
 )
 
 // implies is the model lattice, as on Jepsen's map of consistency models
@@ -95,6 +100,7 @@ var implies = map[Model][]Model{
 	Counter:          nil,
 	SetFull:          nil,
 	Bank:             nil,
+	OnCall:           nil,
 }
 
 // Models returns every known model, strongest first: by level (the

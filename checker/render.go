@@ -197,11 +197,17 @@ type anomalyJSON struct {
 	Ops         []int64 `json:"ops"`
 	Steps       []Step  `json:"steps,omitempty"`
 	Explanation string  `json:"explanation"`
+	// Not and AlsoNot are what the kind rules out (Boundary): Elle's
+	// :not and :also-not.
+	Not     []Model `json:"not,omitempty"`
+	AlsoNot []Model `json:"also_not,omitempty"`
 }
 
-// MarshalJSON writes the anomaly's data and its rendered explanation.
+// MarshalJSON writes the anomaly's data, its rendered explanation and
+// the models its kind rules out.
 func (a Anomaly) MarshalJSON() ([]byte, error) {
-	return json.Marshal(anomalyJSON{Kind: a.Kind, Key: a.Key, Ops: a.Ops, Steps: a.Steps, Explanation: a.Explanation()})
+	not, also := Boundary(a.Kind)
+	return json.Marshal(anomalyJSON{Kind: a.Kind, Key: a.Key, Ops: a.Ops, Steps: a.Steps, Explanation: a.Explanation(), Not: not, AlsoNot: also})
 }
 
 // UnmarshalJSON reads what MarshalJSON wrote; the sentence comes back as

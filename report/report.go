@@ -51,7 +51,9 @@ func (f FileResult) Worst() checker.Verdict {
 // time) and, beneath it, the reason of every unknown verdict and every
 // anomaly's explanation: an anomaly several models found is shown once,
 // with the models it breaks, and its operations are named by index and
-// line. Then, apart under their own heading, come the measurements
+// line, and followed by what its kind rules out as Elle says it (checker.Boundary):
+// "G1a: not read-committed; also not …", the weakest models it breaks,
+// then the stronger ones. Then, apart under their own heading, come the measurements
 // (checker.Measured results), which judge nothing. Every string that came
 // from the history is escaped (checker.Escape), so no history can move
 // the cursor, recolour the terminal or forge a line.
@@ -112,6 +114,13 @@ func WriteText(w io.Writer, f FileResult) error {
 			fmt.Fprintf(&b, " on %s", checker.Escape(checker.KeyName(a.Key)))
 		}
 		fmt.Fprintf(&b, ", %s %s\n  %s\n", plural(len(a.Ops), "operation"), opList(a), a.Explanation())
+		if not, also := checker.Boundary(a.Kind); len(not) > 0 {
+			fmt.Fprintf(&b, "  %s: not %s", a.Kind, modelList(not))
+			if len(also) > 0 {
+				fmt.Fprintf(&b, "; also not %s", modelList(also))
+			}
+			b.WriteString("\n")
+		}
 	}
 	writeMeasures(&b, measures)
 	_, err := io.WriteString(w, b.String())

@@ -3,6 +3,8 @@ package report
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"consist/checker"
 	"consist/checker/linearizable"
 	"consist/checker/suite"
+	"consist/checker/txn"
 	"consist/history"
 )
 
@@ -187,5 +190,64 @@ func TestWriteTextShowsWarnings(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "warning: time goes backwards\\x1b[2J\n") {
 		t.Fatalf("output:\n%s", b.String())
+	}
+}
+
+// Each anomaly is followed by what it rules out, as Elle's :not and
+// :also-not say it: a G-single-item cycle (read skew) is not
+// repeatable-read nor consistent-view (Adya's PL-2.99 and PL-2+), and so
+// not any model stronger; read-committed stands.
+func TestWriteTextSaysWhatEachAnomalyRulesOut(t *testing.T) {
+	h, err := history.Parse([]byte(strings.Join([]string{
+		`{"type":"invoke","process":0,"f":"txn","value":[["append","x",1],["append","y",1]]}`,
+		`{"type":"invoke","process":1,"f":"txn","value":[["r","x",null],["r","y",null]]}`,
+		`{"type":"ok","process":0,"f":"txn","value":[["append","x",1],["append","y",1]]}`,
+		`{"type":"ok","process":1,"f":"txn","value":[["r","x",[1]],["r","y",[]]]}`,
+	}, "\n")), "skew.jsonl", history.JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := txn.Checker{}.CheckModels(context.Background(), h, checker.Options{}, checker.Serializable, checker.RepeatableRead, checker.ReadCommitted)
+	var b bytes.Buffer
+	if err := WriteText(&b, FileResult{File: "skew.jsonl", Format: "jsonl", Ops: 2, Processes: 2, Results: rs}); err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	for _, l := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(l, "  G-single-item: not ") {
+			line = l
+		}
+	}
+	if line == "" {
+		t.Fatalf("no line says what the G-single-item cycle rules out:\n%s", b.String())
+	}
+	not, also, ok := strings.Cut(strings.TrimPrefix(line, "  G-single-item: not "), "; also not ")
+	if !ok || not != "repeatable-read, consistent-view" {
+		t.Errorf("not %q, want repeatable-read, consistent-view: %q", not, line)
+	}
+	for _, m := range []string{"strict-serializable", "serializable", "snapshot-isolation", "update-serializable"} {
+		if !slices.Contains(strings.Split(also, ", "), m) {
+			t.Errorf("also not lacks %s: %q", m, line)
+		}
+	}
+	if strings.Contains(line, "read-committed") || strings.Contains(line, "cursor-stability") {
+		t.Errorf("read-committed and cursor-stability hold, but the line rules them out: %q", line)
+	}
+	// JSON carries the same.
+	j, err := json.Marshal(rs[0].Anomalies[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Kind    string   `json:"kind"`
+		Not     []string `json:"not"`
+		AlsoNot []string `json:"also_not"`
+	}
+	if err := json.Unmarshal(j, &back); err != nil {
+		t.Fatal(err)
+	}
+	wantNot, _ := checker.Boundary(checker.Kind(back.Kind))
+	if len(back.Not) == 0 || len(back.Not) != len(wantNot) || len(back.AlsoNot) == 0 {
+		t.Errorf("JSON of a %s: not %v, also_not %v; want not %v and some also_not", back.Kind, back.Not, back.AlsoNot, wantNot)
 	}
 }

@@ -1,52 +1,14 @@
 package workloads
 
-import (
-	"math/rand/v2"
-	"sync/atomic"
-
-	"consist/adapters"
-	"consist/checker"
-)
-
-// listAppend is appends of unique integers to a few lists, and reads of a
-// whole list (1 read to 3 appends by default; 5 lists). Each read names
-// every append it saw, in order, which is what Elle-style checkers infer
-// dependencies from.
-type listAppend struct {
-	opts Options
-	keys []string
-	mix  mix
-	// next hands out appended values, unique across lists.
-	next atomic.Int64
-}
-
-func newListAppend(opts Options) (*listAppend, error) {
-	keys, err := keyNames("list-append", "l", opts, 5)
-	if err != nil {
-		return nil, err
-	}
-	m, err := newMix("list-append", "append", opts, mix{reads: 1, updates: 3})
-	if err != nil {
-		return nil, err
-	}
-	return &listAppend{opts: opts, keys: keys, mix: m}, nil
-}
-
-func (*listAppend) Name() string { return "list-append" }
-
-// Models: none yet names the list histories. No checker of consist judges
-// single-object list appends today: the linearizability checker's
-// key-value strings (get, put, append) are not lists read whole. The
-// histories are for the transactional (Elle-style) checkers to come; until
-// then every applicable model is tried, and the verdict is honestly
-// unknown.
-func (*listAppend) Models() []checker.Model { return nil }
-
-// Final reads every list.
-func (w *listAppend) Final() []adapters.Op { return readAll(adapters.List, w.keys) }
-
-func (w *listAppend) Generator(_ int, rng *rand.Rand) Generator {
-	pick, _ := newKeyPicker(rng, len(w.keys), w.opts.Distribution)
-	return &keyedGen{kind: adapters.List, update: "append", keys: w.keys, mix: w.mix, rng: rng, pick: pick,
-		value: func() int64 { return w.next.Add(1) }}
+// newListAppend returns Elle's list-append workload (Kingsbury & Alvaro,
+// "Elle", VLDB 2020, §3; elle.list-append/gen): transactions of 1 to
+// MaxTxnLength micro-ops, each ["append", k, v] or ["r", k, nil] (the
+// read's answer is the whole list), over Keys active integer keys; a key
+// is retired after MaxWritesPerKey appends, and its values are 1, 2, ...,
+// unique per key, so that each read names, in order, every append it saw:
+// what the transactional checker infers write-write, write-read and
+// read-write dependencies from. Reads and appends are drawn 1:1 unless
+// Reads and Writes weigh them.
+func newListAppend(opts Options) (*txnWorkload, error) {
+	return newTxnWorkload("list-append", "append", opts)
 }

@@ -8,8 +8,11 @@
 // Finisher, for the final reads that end a run.
 //
 // The workloads: register (read, write, cas), counter (add, read), set
-// (add, read), list-append (append, read) and bank (transfer, read, after
-// a setup write of every balance).
+// (add, read) and bank (transfer, read, after a setup write of every
+// balance) act on one object per operation; list-append and rw-register
+// are Elle's transactional workloads (transactions of appends and reads,
+// or writes and reads, over a rotating pool of keys), and on-call is the
+// doctors' write-skew example, in transactions too.
 package workloads
 
 import (
@@ -62,15 +65,29 @@ type Generator interface {
 type Options struct {
 	// Keys is how many keys the operations spread over: registers,
 	// counters, sets or lists, or the bank's accounts (default 5; 1 for
-	// counter).
+	// counter); the active keys of list-append and rw-register (default
+	// 5); on-call's doctors (default 3).
 	Keys int
 	// Distribution picks keys: "uniform" (default) or "zipf".
 	Distribution string
 	// Reads, Writes and CAS weigh the kinds of operation: for the
 	// register reads, writes and cas (default 2:1:1 when all are zero);
 	// for the other workloads Writes weighs their update (add, append,
-	// transfer) against reads, and CAS must be 0.
+	// transfer; a transactional workload's appends or writes, micro-op
+	// by micro-op; on-call's doctors leaving or coming back) against
+	// reads, and CAS must be 0.
 	Reads, Writes, CAS int
+	// MaxTxnLength is the most micro-ops in a transaction of the
+	// transactional workloads (list-append, rw-register): each draws
+	// 1 to MaxTxnLength (default 4).
+	MaxTxnLength int
+	// MaxWritesPerKey is how many appends (list-append) or writes
+	// (rw-register) a key takes before it is retired and a fresh key
+	// takes its place among the active ones (default 32).
+	MaxWritesPerKey int
+	// MinOnCall is how many doctors the on-call workload's rule keeps on
+	// call (default 1).
+	MinOnCall int
 }
 
 // New returns the workload called name.
@@ -86,13 +103,17 @@ func New(name string, opts Options) (Workload, error) {
 		return newBank(opts)
 	case "list-append":
 		return newListAppend(opts)
+	case "rw-register":
+		return newRWRegister(opts)
+	case "on-call":
+		return newOnCall(opts)
 	}
 	return nil, fmt.Errorf("unknown workload %q: use one of %v", name, Names())
 }
 
 // Names lists the workloads New knows, sorted.
 func Names() []string {
-	names := []string{"register", "counter", "set", "bank", "list-append"}
+	names := []string{"register", "counter", "set", "bank", "list-append", "rw-register", "on-call"}
 	sort.Strings(names)
 	return names
 }
@@ -187,3 +208,19 @@ func (g *keyedGen) Next() adapters.Op {
 
 // Done: what the store answered does not change what is drawn next.
 func (*keyedGen) Done(adapters.Op, bool, any) {}
+
+// KindOf returns the kind of object wl acts on: what its Kind method
+// says, if it has one; else the kind of its setup operations, or else of
+// the first operation a generator draws (from a throwaway generator, so
+// drawing changes nothing).
+func KindOf(wl Workload) adapters.Kind {
+	if k, ok := wl.(interface{ Kind() adapters.Kind }); ok {
+		return k.Kind()
+	}
+	if s, ok := wl.(Setup); ok {
+		if ops := s.Setup(); len(ops) > 0 {
+			return ops[0].Kind
+		}
+	}
+	return wl.Generator(0, rand.New(rand.NewPCG(0, 0))).Next().Kind
+}

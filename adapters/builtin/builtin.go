@@ -37,12 +37,51 @@ type Store struct {
 	// Profile is what consist should find when it tests the store.
 	Profile Profile
 	// Holds are the kinds of object the store keeps; nil means every
-	// kind.
+	// kind of single object (register, counter, set, list, bank), and
+	// no transactions.
 	Holds []adapters.Kind
 }
 
+// objectKinds are what a store whose Holds is nil keeps.
+var objectKinds = []adapters.Kind{adapters.Register, adapters.Counter, adapters.Set, adapters.List, adapters.Bank}
+
 // CanHold reports whether the store keeps objects of kind k.
-func (s Store) CanHold(k adapters.Kind) bool { return s.Holds == nil || slices.Contains(s.Holds, k) }
+func (s Store) CanHold(k adapters.Kind) bool {
+	if s.Holds == nil {
+		return slices.Contains(objectKinds, k)
+	}
+	return slices.Contains(s.Holds, k)
+}
+
+// Holder returns the store's Holds as an adapters.Holder: what the
+// networks Open starts answer, each refusal saying what to use instead.
+func (s Store) Holder() adapters.Holder { return holder{s} }
+
+type holder struct{ s Store }
+
+func (h holder) Holds(k adapters.Kind) (bool, string) {
+	if h.s.CanHold(k) {
+		return true, ""
+	}
+	if k == adapters.Txn {
+		var takers []string
+		for _, o := range Stores() {
+			if o.CanHold(adapters.Txn) {
+				takers = append(takers, o.Name)
+			}
+		}
+		return false, fmt.Sprintf("the %s store applies each operation to one object, with no transactions; run transactional workloads on a store that takes them (%s)", h.s.Name, strings.Join(takers, ", "))
+	}
+	kinds := h.s.Holds
+	if kinds == nil {
+		kinds = objectKinds
+	}
+	var names []string
+	for _, k := range kinds {
+		names = append(names, k.String()+"s")
+	}
+	return false, fmt.Sprintf("the %s store keeps %s only; run it with a workload of those, or pick another store", h.s.Name, strings.Join(names, ", "))
+}
 
 // Profile is a store's documented consistency: the models it guarantees
 // whatever the faults, and the ones it is expected to break, each with a
@@ -69,7 +108,8 @@ type Break struct {
 
 // Run is one run of a store: a workload under some faults.
 type Run struct {
-	// Workload is the workload's name (register, counter, set, bank).
+	// Workload is the workload's name (register, counter, set, bank,
+	// list-append, rw-register, on-call).
 	Workload string
 	// Faults are the kinds of fault the nemesis injects; none means a
 	// run without faults.
@@ -137,29 +177,36 @@ var DefaultLatency = simnet.Uniform(100*time.Microsecond, time.Millisecond)
 
 // Shorthands for the profiles.
 var (
-	partition = []nemesis.Kind{nemesis.Partition}
-	crashes   = []nemesis.Kind{nemesis.Partition, nemesis.Kill, nemesis.Pause}
+	// transactional are the kinds a store that applies transactions
+	// atomically keeps: every kind.
+	transactional = []adapters.Kind{adapters.Register, adapters.Counter, adapters.Set, adapters.List, adapters.Bank, adapters.Txn}
+	partition     = []nemesis.Kind{nemesis.Partition}
+	crashes       = []nemesis.Kind{nemesis.Partition, nemesis.Kill, nemesis.Pause}
 )
 
 var stores = []Store{
-	{Name: "single", Summary: "one node applying every operation atomically: the linearizable baseline", Nodes: 1, New: single.New,
+	{Name: "single", Summary: "one node applying every operation, transactions included, atomically: the linearizable and strict-serializable baseline", Nodes: 1, New: single.New,
 		Profile: Profile{
-			Guarantees: []checker.Model{checker.Linearizable, checker.Convergence, checker.Counter, checker.SetFull, checker.Bank},
-			Runs:       []Run{{"register", []nemesis.Kind{nemesis.Kill, nemesis.Pause}}, {"bank", []nemesis.Kind{nemesis.Kill}}},
-		}},
-	{Name: "paxos", Summary: "a log replicated by Multi-Paxos, reads through the log: linearizable; a minority side of a partition is unavailable, not wrong", Nodes: 3,
+			Guarantees: []checker.Model{checker.StrictSerializable, checker.Linearizable, checker.Convergence, checker.Counter, checker.SetFull, checker.Bank},
+			Runs: []Run{{"register", []nemesis.Kind{nemesis.Kill, nemesis.Pause}}, {"bank", []nemesis.Kind{nemesis.Kill}},
+				{"list-append", []nemesis.Kind{nemesis.Kill, nemesis.Pause}}},
+		},
+		Holds: transactional},
+	{Name: "paxos", Summary: "a log replicated by Multi-Paxos, reads and transactions through the log: linearizable, strict-serializable; a minority side of a partition is unavailable, not wrong", Nodes: 3,
 		New: func(cfg simnet.Config) *simnet.Network { return paxos.New(cfg, paxos.Options{}) },
 		Profile: Profile{
-			Guarantees: []checker.Model{checker.Linearizable, checker.Convergence, checker.Counter, checker.SetFull, checker.Bank},
-			Runs:       []Run{{"register", crashes}, {"counter", crashes}},
-		}},
-	{Name: "paxos-local-read", Summary: "paxos, but every node answers reads from its own applied state: a prefix of one log, so sequential, not linearizable (stale reads)", Nodes: 3,
+			Guarantees: []checker.Model{checker.StrictSerializable, checker.Linearizable, checker.Convergence, checker.Counter, checker.SetFull, checker.Bank},
+			Runs:       []Run{{"register", crashes}, {"counter", crashes}, {"list-append", crashes}},
+		},
+		Holds: transactional},
+	{Name: "paxos-local-read", Summary: "paxos, but every node answers reads (and read-only transactions) from its own applied state: a prefix of one log, so sequential and serializable, not linearizable or strict (stale reads)", Nodes: 3,
 		New: func(cfg simnet.Config) *simnet.Network { return paxos.New(cfg, paxos.Options{LocalReads: true}) },
 		Profile: Profile{
-			Guarantees: []checker.Model{checker.Sequential, checker.Convergence},
-			Breaks:     []Break{{checker.Linearizable, Run{"register", nil}}},
+			Guarantees: []checker.Model{checker.Sequential, checker.Serializable, checker.Convergence},
+			Breaks:     []Break{{checker.Linearizable, Run{"register", nil}}, {checker.StrictSerializable, Run{"list-append", crashes}}},
 			Runs:       []Run{{"register", crashes}},
-		}},
+		},
+		Holds: transactional},
 	{Name: "quorum", Summary: "N=3 replicas, writes to W=2 and reads from R=2, newest version wins: W + R > N, and still not linearizable", Nodes: 3,
 		New: func(cfg simnet.Config) *simnet.Network { return quorum.New(cfg, quorum.Options{}) },
 		Profile: Profile{
@@ -277,5 +324,5 @@ func Open(name string, seed uint64) (*simnet.Network, error) {
 // Open starts the store with seed, on its default number of nodes and
 // DefaultLatency.
 func (s Store) Open(seed uint64) *simnet.Network {
-	return s.New(simnet.Config{Nodes: s.Nodes, Seed: seed, Latency: DefaultLatency})
+	return s.New(simnet.Config{Nodes: s.Nodes, Seed: seed, Latency: DefaultLatency, Holder: s.Holder()})
 }

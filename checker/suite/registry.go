@@ -7,6 +7,7 @@ import (
 	"consist/checker/convergence"
 	"consist/checker/counter"
 	"consist/checker/linearizable"
+	"consist/checker/oncall"
 	"consist/checker/sequential"
 	"consist/checker/session"
 	"consist/checker/set"
@@ -60,6 +61,7 @@ var registry = []Registration{
 	{Checker: counter.Checker{}, Histories: "counter histories (add of integers, read returning an integer, at least one read succeeding)"},
 	{Checker: set.Checker{}, Histories: "set histories (add, read returning a list, at least one read succeeding)"},
 	{Checker: bank.Checker{}, Histories: "bank histories (a write of the balances, transfer, read returning a map of balances)"},
+	{Checker: oncall.Checker{}, Histories: "on-call histories (transactions reading every doctor's flag, after a setup transaction writing the rule to " + oncall.RuleKey + ")"},
 	{Checker: txn.Checker{}, Batch: true, Histories: "transactional histories (txn of append and list reads, Elle's list-append; or of w and r, Elle's rw-register)"},
 }
 

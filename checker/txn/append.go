@@ -40,12 +40,6 @@ type keyState struct {
 	observed int
 }
 
-// GarbageRead is the kind of a read of an element no transaction
-// appended. Elle reports it among the reads its version inference cannot
-// place; it rules out every transactional model (none lets a read return
-// what nobody wrote).
-const GarbageRead checker.Kind = checker.UnwrittenRead
-
 // inferAppend infers the dependencies of a list-append history as Elle
 // does (Kingsbury & Alvaro, VLDB 2020, §4.1 and elle/list_append.clj):
 //
@@ -54,7 +48,8 @@ const GarbageRead checker.Kind = checker.UnwrittenRead
 //     committed transactions that no read observed come after it, as their
 //     commit forces (Elle's unobserved writes);
 //   - a read that shows an element twice is duplicate-elements; one of an
-//     element nobody appended a garbage read; one of an element appended
+//     element nobody appended an unwritten-read (checker.UnwrittenRead:
+//     Elle has no kind for it, see the taxonomy); one of an element appended
 //     by an aborted transaction G1a; one ending at an element its writer
 //     appended before another append to the same key G1b; an aborted
 //     append followed in the version order by a committed one a dirty
@@ -154,7 +149,7 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 				wa, ok := writers[m.Key][e]
 				if !ok {
 					x := w()
-					inf.Anomalies = append(inf.Anomalies, x.Anomaly(GarbageRead, key,
+					inf.Anomalies = append(inf.Anomalies, x.Anomaly(checker.UnwrittenRead, key,
 						checker.Say("%s read key %s = %s, but no transaction appended %s to it", x.Op(t.Op), checker.Val(key), checker.Val(m.List), checker.Val(v))))
 					continue
 				}

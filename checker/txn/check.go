@@ -122,18 +122,14 @@ func (a *Analysis) Kinds() []checker.Kind {
 	return out
 }
 
-// rulesOut reports whether an anomaly of kind k rules out m. A garbage
-// read rules out every transactional model. The cycles found here are
-// all item cycles (every dependency is on one key), so G-single and
-// G-nonadjacent are Elle's G-single-item and G-nonadjacent-item, which
-// imply G2-item (elle/consistency_model.clj); the taxonomy's predicate
-// forms do not, so the item implication is added here.
+// rulesOut reports whether an anomaly of kind k rules out m, as the
+// taxonomy says (checker.Kind.RulesOut).
 func rulesOut(k checker.Kind, m checker.Model) bool {
 	key := [2]string{string(k), string(m)}
 	if v, ok := ruledOut.Load(key); ok {
 		return v.(bool)
 	}
-	v := rulesOutUncached(k, m)
+	v := slices.Contains(k.RulesOut(), m)
 	ruledOut.Store(key, v)
 	return v
 }
@@ -142,35 +138,10 @@ func rulesOut(k checker.Kind, m checker.Model) bool {
 // history may show many anomalies.
 var ruledOut sync.Map
 
-func rulesOutUncached(k checker.Kind, m checker.Model) bool {
-	if k == GarbageRead {
-		return true
-	}
-	if slices.Contains(k.RulesOut(), m) {
-		return true
-	}
-	if i, ok := itemOf[k]; ok {
-		return slices.Contains(i.RulesOut(), m)
-	}
-	return false
-}
-
-// itemOf maps the cycle kinds whose item form implies G2-item to that
-// G2-item kind.
-var itemOf = map[checker.Kind]checker.Kind{
-	checker.GSingle: checker.G2Item, checker.GSingleProcess: checker.G2ItemProcess, checker.GSingleRealtime: checker.G2ItemRealtime,
-	checker.GNonadjacent: checker.G2Item, checker.GNonadjProcess: checker.G2ItemProcess, checker.GNonadjRealtime: checker.G2ItemRealtime,
-}
-
-// Implies reports whether an anomaly of kind k, found by this checker, is
-// also one of kind x: the taxonomy's implications, and the item ones
-// (see rulesOut).
+// Implies reports whether an anomaly of kind k is also one of kind x, as
+// the taxonomy says (checker.Kind.AllImplied).
 func Implies(k, x checker.Kind) bool {
-	if slices.Contains(k.AllImplied(), x) {
-		return true
-	}
-	i, ok := itemOf[k]
-	return ok && slices.Contains(i.AllImplied(), x)
+	return slices.Contains(k.AllImplied(), x)
 }
 
 // Judge returns the verdict on m: invalid with the anomalies that rule it

@@ -75,18 +75,18 @@ type base struct {
 var bases = []base{
 	{checker.G0, langG0, []graph.Rel{WW}, -1},
 	{checker.G1c, langG1c, []graph.Rel{WW, WR}, int(WR)},
-	{checker.GSingle, langGSingle, []graph.Rel{WW, WR, RW}, int(RW)},
-	{checker.GNonadjacent, langGNonadjacent, []graph.Rel{WW, WR, RW}, int(RW)},
+	{checker.GSingleItem, langGSingle, []graph.Rel{WW, WR, RW}, int(RW)},
+	{checker.GNonadjItem, langGNonadjacent, []graph.Rel{WW, WR, RW}, int(RW)},
 	{checker.G2Item, langG2, []graph.Rel{WW, WR, RW}, int(RW)},
 }
 
 // variants of a kind by the extra relations its cycles may use.
 var variant = map[checker.Kind][3]checker.Kind{
-	checker.G0:           {checker.G0, checker.G0Process, checker.G0Realtime},
-	checker.G1c:          {checker.G1c, checker.G1cProcess, checker.G1cRealtime},
-	checker.GSingle:      {checker.GSingle, checker.GSingleProcess, checker.GSingleRealtime},
-	checker.GNonadjacent: {checker.GNonadjacent, checker.GNonadjProcess, checker.GNonadjRealtime},
-	checker.G2Item:       {checker.G2Item, checker.G2ItemProcess, checker.G2ItemRealtime},
+	checker.G0:          {checker.G0, checker.G0Process, checker.G0Realtime},
+	checker.G1c:         {checker.G1c, checker.G1cProcess, checker.G1cRealtime},
+	checker.GSingleItem: {checker.GSingleItem, checker.GSingleItemProcess, checker.GSingleItemRealtime},
+	checker.GNonadjItem: {checker.GNonadjItem, checker.GNonadjItemProcess, checker.GNonadjItemRealtime},
+	checker.G2Item:      {checker.G2Item, checker.G2ItemProcess, checker.G2ItemRealtime},
 }
 
 // cycles is one search of a dependency graph.
@@ -212,7 +212,9 @@ var searchBudget = func(edges int) int64 { return int64(4*edges) + 2_000_000 }
 
 // classify names a cycle as Elle's cycle explainer does (txn.clj): by its
 // number of rw edges (none: G0, or G1c when a wr edge is in it; one:
-// G-single; more, never two adjacent: G-nonadjacent; else G2-item), then
+// G-single-item; more, never two adjacent: G-nonadjacent-item; else
+// G2-item; every dependency here is on one key, so every cycle is an item
+// cycle, and Elle names them so too), then
 // -realtime when it holds a real-time edge, else -process when it holds a
 // process edge.
 func classify(rels []graph.Rel) checker.Kind {
@@ -241,9 +243,9 @@ func classify(rels []graph.Rel) checker.Kind {
 	case rw == 0:
 		k = checker.G1c
 	case rw == 1:
-		k = checker.GSingle
+		k = checker.GSingleItem
 	case !adjacent:
-		k = checker.GNonadjacent
+		k = checker.GNonadjItem
 	default:
 		k = checker.G2Item
 	}
@@ -288,8 +290,8 @@ func relation(r graph.Rel) checker.Relation {
 }
 
 // explain turns a cycle into an anomaly: the transactions named T1…Tn,
-// then one sentence per edge saying why it holds, then the models the
-// anomaly rules out.
+// then one sentence per edge saying why it holds. The models it rules out
+// follow from its kind (checker.Boundary); renderers say them.
 func (s *cycles) explain(k checker.Kind, c *graph.Cycle) checker.Anomaly {
 	c = shorten(c)
 	x := checker.NewWitness(s.th.H)
@@ -341,11 +343,7 @@ func (s *cycles) explain(k checker.Kind, c *graph.Cycle) checker.Anomaly {
 		order = append(order, s.th.Txns[v].Op)
 	}
 	x.Order(order...)
-	var ruled []string
-	for _, m := range k.RulesOut() {
-		ruled = append(ruled, string(m))
-	}
-	sentence := checker.Say("%s cycle of %d transactions: %s. %s. A %s cycle rules out %s", string(k), n, checker.Join(intro, "; "), checker.Join(steps, "; "), string(k), joinModels(ruled))
+	sentence := checker.Say("%s cycle of %d transactions: %s. %s", string(k), n, checker.Join(intro, "; "), checker.Join(steps, "; "))
 	if n == 1 {
 		key = nil
 	}
@@ -375,17 +373,6 @@ func shorten(c *graph.Cycle) *graph.Cycle {
 		}
 	}
 	return &graph.Cycle{Nodes: nodes, Rels: rels}
-}
-
-func joinModels(ms []string) string {
-	if len(ms) == 0 {
-		return "no model consist names"
-	}
-	out := ms[0]
-	for _, m := range ms[1:] {
-		out += ", " + m
-	}
-	return out
 }
 
 // readOf returns what transaction t first read of key k.

@@ -22,8 +22,8 @@ import (
 	"consist/checker/suite"
 	"consist/history"
 	"consist/internal/membudget"
-	"consist/recommend"
 	"consist/report"
+	"consist/run/folder"
 )
 
 type checkFlags struct {
@@ -171,7 +171,7 @@ func runCheck(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, fl
 	// For --report: every file's results, the first file's history and run.
 	var all []report.FileResult
 	var firstH *history.History
-	var firstRun *recommend.RunRecord
+	var firstRun *folder.RunRecord
 	for _, arg := range args {
 		src := resolveSource(arg)
 		fileModels, fileOpts := models, opts
@@ -352,7 +352,7 @@ type source struct {
 	// standard input).
 	name, path string
 	// run is the run folder's record, when the history is a run's.
-	run *recommend.RunRecord
+	run *folder.RunRecord
 	// err says why the argument names no history.
 	err error
 }
@@ -366,15 +366,15 @@ func resolveSource(arg string) source {
 	if err != nil || !info.IsDir() {
 		return source{name: arg, path: arg} // the reader says what is wrong with it
 	}
-	path := filepath.Join(arg, recommend.HistoryFile)
-	data, err := os.ReadFile(filepath.Join(arg, recommend.RunFile))
+	path := filepath.Join(arg, folder.HistoryFile)
+	data, err := os.ReadFile(filepath.Join(arg, folder.RunFile))
 	if err != nil {
 		if _, herr := os.Stat(path); herr == nil {
 			return source{name: path, path: path} // a folder with a history but no record
 		}
-		return source{name: arg, err: fmt.Errorf("%s is a directory, not a history: give a history file, - for standard input, or the folder of a run (holding %s and %s, e.g. store/latest)", arg, recommend.RunFile, recommend.HistoryFile)}
+		return source{name: arg, err: fmt.Errorf("%s is a directory, not a history: give a history file, - for standard input, or the folder of a run (holding %s and %s, e.g. store/latest)", arg, folder.RunFile, folder.HistoryFile)}
 	}
-	rec, err := recommend.ParseRunRecord(data, filepath.Join(arg, recommend.RunFile))
+	rec, err := folder.ParseRunRecord(data, filepath.Join(arg, folder.RunFile))
 	if err != nil {
 		return source{name: arg, err: err}
 	}

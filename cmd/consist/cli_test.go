@@ -23,7 +23,7 @@ import (
 	"consist/checker/sequential"
 	"consist/checker/suite"
 	"consist/history"
-	"consist/recommend"
+	"consist/run/folder"
 	"consist/workloads"
 )
 
@@ -133,8 +133,10 @@ func TestRunRefusesSenselessFlags(t *testing.T) {
 		{[]string{"--target", "redis", "--serializable-reads", "--endpoints", "127.0.0.1:1"}, "--serializable-reads is for --target etcd, not redis"},
 		{[]string{"--target", "etcd", "--isolation", "serializable", "--endpoints", "127.0.0.1:1"}, "--isolation is for --target mysql"},
 		{[]string{"--target", "etcd", "--cluster-dir", "/tmp/x", "--endpoints", "127.0.0.1:1"}, "add --cluster local"},
-		{[]string{"--store", "crdt", "--workload", "list-append"}, "--store crdt cannot hold the list-append workload's lists"},
-		{[]string{"--store", "crdt", "--workload", "bank"}, "run it with --workload counter, register, set"},
+		{[]string{"--store", "crdt", "--workload", "list-append"}, "--store crdt cannot run the list-append workload: the crdt store applies each operation to one object, with no transactions"},
+		{[]string{"--store", "crdt", "--workload", "bank"}, "it runs --workload counter, register, set"},
+		{[]string{"--store", "eventual", "--workload", "on-call"}, "on a store that takes them"},
+		{[]string{"--max-txn-length", "0"}, "--max-txn-length 0: a transaction needs at least 1 micro-op"},
 		{[]string{"--target", "etcd", "--workload", "bank", "--endpoints", "127.0.0.1:1"}, "runs the register, counter and set workloads"},
 	} {
 		dir := filepath.Join(t.TempDir(), "store")
@@ -328,12 +330,12 @@ func TestRunJSONAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	folder := filepath.Join(dir, "latest")
-	data, err := os.ReadFile(filepath.Join(folder, "run.json"))
+	runDir := filepath.Join(dir, "latest")
+	data, err := os.ReadFile(filepath.Join(runDir, "run.json"))
 	if err != nil {
 		t.Fatalf("a killed run left no run.json: %v; it said:\n%s", err, out)
 	}
-	rec, err := recommend.ParseRunRecord(data, "run.json")
+	rec, err := folder.ParseRunRecord(data, "run.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +351,7 @@ func TestRunJSONAtStart(t *testing.T) {
 	if rec.Flags["seed"] != "42" || rec.Flags["duration"] != "0s" || !slices.Contains(rec.Command, "--seed=42") {
 		t.Errorf("run.json flags %v, command %v", rec.Flags, rec.Command)
 	}
-	code, stdout, stderr := runCLI(t, "recommend", folder)
+	code, stdout, stderr := runCLI(t, "recommend", runDir)
 	if code != exitValid || !strings.Contains(stderr, "has no results") || !strings.Contains(stdout, "single delivered: linearizable") {
 		t.Fatalf("recommend on a killed run: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -366,7 +368,7 @@ func TestRunRepeats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec recommend.RunRecord
+	var rec folder.RunRecord
 	if err := json.Unmarshal(data, &rec); err != nil {
 		t.Fatal(err)
 	}
@@ -404,7 +406,7 @@ func TestStoresHoldWhatTheySay(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		kinds[workloadKind(wl)] = true
+		kinds[workloads.KindOf(wl)] = true
 	}
 	if len(kinds) != 5 {
 		t.Fatalf("the workloads act on %v, want five kinds", kinds)
@@ -418,8 +420,11 @@ func TestStoresHoldWhatTheySay(t *testing.T) {
 		}
 		for k := range kinds {
 			op := adapters.Op{Kind: k, F: "read", Key: "k0"}
-			if k == adapters.Bank {
+			switch k {
+			case adapters.Bank:
 				op.Key = nil
+			case adapters.Txn:
+				op = adapters.Op{Kind: k, F: "txn", Value: []adapters.MicroOp{{F: "r", Key: "k0"}}}
 			}
 			_, err := c.Do(ctx, op)
 			if s.CanHold(k) != (err == nil) {

@@ -9,9 +9,9 @@ import (
 
 	"consist/checker"
 	"consist/history"
-	"consist/recommend"
 	"consist/report"
 	reporthtml "consist/report/html"
+	"consist/run/folder"
 )
 
 // ReportFile is the name of the HTML report in a run folder and in the
@@ -38,7 +38,7 @@ func writeHTMLReport(dir string, r report.Report) (string, error) {
 // checkReport gathers what check read into one report: the results of
 // every file, the first file's history for the drawings, and the run's
 // settings when the first file is a run folder's.
-func checkReport(files []report.FileResult, h *history.History, run *recommend.RunRecord) report.Report {
+func checkReport(files []report.FileResult, h *history.History, run *folder.RunRecord) report.Report {
 	r := report.Report{Files: files, History: h}
 	switch len(files) {
 	case 1:
@@ -54,7 +54,7 @@ func checkReport(files []report.FileResult, h *history.History, run *recommend.R
 }
 
 // runSettings are the settings of the run rec records, for its report.
-func runSettings(rec recommend.RunRecord) *report.RunSettings {
+func runSettings(rec folder.RunRecord) *report.RunSettings {
 	s := &report.RunSettings{Store: rec.Store, Workload: rec.Workload, Clients: rec.Clients, Seed: rec.Seed,
 		Models: append([]checker.Model(nil), rec.Models...), Command: rec.Command, Version: rec.Version,
 		Started: rec.Started, Elapsed: rec.Elapsed, OK: rec.OK, Fail: rec.Fail, Info: rec.Info}

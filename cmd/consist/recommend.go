@@ -17,30 +17,54 @@ import (
 	"consist/checker"
 	"consist/history"
 	"consist/recommend"
+	"consist/run/folder"
 )
 
 func newRecommendCmd(stdout, stderr io.Writer) *cobra.Command {
 	var req recommend.Requirements
 	var asJSON bool
+	var use string
 	cmd := &cobra.Command{
 		Use:   "recommend [flags] [RUN-FOLDER]",
-		Short: "Recommend a consistency model for your requirements, or say which one a run delivered",
+		Short: "Recommend a consistency model or isolation level for your requirements, or say which one a run delivered",
 		Long: `Given requirements as flags, recommend names the weakest consistency model
 that meets them, says why and at what cost, names the bundled store that
 provides it (to try with consist run) and the settings of etcd, Redis and
 MySQL/MariaDB that do.
+
+Given --use and an application (transfers, inventory, reports, on-call), it
+names the weakest isolation level that rules out every anomaly the
+application cannot live with, says which anomaly each weaker level lets
+through (lost update, write skew, read skew, phantoms), and how to get
+the level from MariaDB, etcd and Redis.
 
 Given the folder of a run instead (store/latest, say), it says which models
 the tested store delivered — the strongest that held, the weakest that
 broke — and, for a bundled store, whether that matches its profile. A run
 that was killed before it wrote its results is checked first, with the
 settings of its run.json.`,
-		Example: `  consist recommend --strong
+		Example: `  consist recommend --use transfers
+  consist recommend --use reports --json
+  consist recommend --strong
   consist recommend --causal --available --global
   consist recommend --stale-ok --write-heavy
   consist recommend store/latest`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if use != "" {
+				others := cmd.Flags().NFlag() - 1
+				if asJSON {
+					others--
+				}
+				if len(args) > 0 || others > 0 {
+					return usageError("--use takes no other requirement and no run folder")
+				}
+				a, err := recommend.Isolation(use)
+				if err != nil {
+					return usageError("--use: %w", err)
+				}
+				return adviseIsolation(stdout, a, asJSON)
+			}
 			if len(args) == 1 {
 				if cmd.Flags().NFlag() > 0 && !asJSON {
 					return usageError("give requirements as flags, or a run folder, not both")
@@ -48,7 +72,7 @@ settings of its run.json.`,
 				return delivered(cmd.Context(), stdout, stderr, args[0], asJSON)
 			}
 			if req == (recommend.Requirements{}) {
-				return usageError("say what you need: --strong, --stale-ok, --causal, --available, --global, --write-heavy (or give a run folder)")
+				return usageError("say what you need: --strong, --stale-ok, --causal, --available, --global, --write-heavy, or --use %s for transactions (or give a run folder)", strings.Join(recommend.UseCaseNames(), "|"))
 			}
 			return advise(stdout, recommend.Recommend(req), asJSON)
 		},
@@ -60,6 +84,7 @@ settings of its run.json.`,
 	f.BoolVar(&req.Available, "available", false, "both sides of a partition must keep serving")
 	f.BoolVar(&req.Global, "global", false, "replicas are spread over distant regions")
 	f.BoolVar(&req.WriteHeavy, "write-heavy", false, "writes dominate and must be fast")
+	f.StringVar(&use, "use", "", "an application whose transactions need an isolation level: "+strings.Join(recommend.UseCaseNames(), ", "))
 	f.BoolVar(&asJSON, "json", false, "print the answer as JSON")
 	return cmd
 }
@@ -87,6 +112,50 @@ func advise(w io.Writer, r recommend.Recommendation, asJSON bool) error {
 	return err
 }
 
+// adviseIsolation renders the answer to a transactional question: the
+// level, why (each hazard, and what each weaker level lets through), then
+// the settings of each database.
+func adviseIsolation(w io.Writer, a recommend.Advice, asJSON bool) error {
+	if asJSON {
+		return writeJSON(w, a)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n%s\n\nIsolation level: %s\n\nWhy: it rules out every anomaly this application cannot live with:\n", a.Title, a.Question, a.Level)
+	for _, h := range a.Hazards {
+		fmt.Fprintf(&b, "  - %s (%s): %s\n", h.Name, h.Kind, h.Example)
+	}
+	for _, s := range a.Why {
+		fmt.Fprintf(&b, "  - %s\n", s)
+	}
+	if len(a.Weaker) > 0 {
+		b.WriteString("\nWeaker levels let through:\n")
+		for _, l := range a.Weaker {
+			names := make([]string, len(l.Allows))
+			for i, h := range l.Allows {
+				names[i] = fmt.Sprintf("%s (%s)", h.Name, h.Kind)
+			}
+			fmt.Fprintf(&b, "  - %s: %s\n", l.Model, strings.Join(names, ", "))
+		}
+	}
+	for _, s := range a.Settings {
+		fmt.Fprintf(&b, "\n%s (gives %s):\n", s.Database, s.Provides)
+		for _, step := range s.Steps {
+			fmt.Fprintf(&b, "    %s\n", step)
+		}
+		for _, c := range s.Caveats {
+			fmt.Fprintf(&b, "  - %s\n", c)
+		}
+	}
+	if len(a.Considerations) > 0 {
+		b.WriteString("\nConsider:\n")
+		for _, c := range a.Considerations {
+			fmt.Fprintf(&b, "  - %s\n", c)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
 // runVerdict is what a run folder says the store delivered.
 type runVerdict struct {
 	Store     string          `json:"store,omitempty"`
@@ -99,9 +168,9 @@ type runVerdict struct {
 
 func delivered(ctx context.Context, w, stderr io.Writer, dir string, asJSON bool) error {
 	var v runVerdict
-	var rec *recommend.RunRecord
-	if data, err := os.ReadFile(filepath.Join(dir, recommend.RunFile)); err == nil {
-		r, err := recommend.ParseRunRecord(data, filepath.Join(dir, recommend.RunFile))
+	var rec *folder.RunRecord
+	if data, err := os.ReadFile(filepath.Join(dir, folder.RunFile)); err == nil {
+		r, err := folder.ParseRunRecord(data, filepath.Join(dir, folder.RunFile))
 		if err != nil {
 			return &exitError{code: exitBad, err: err}
 		}
@@ -156,12 +225,12 @@ func delivered(ctx context.Context, w, stderr io.Writer, dir string, asJSON bool
 // runResults are the verdicts of the run in dir: its results.json, or,
 // for a run killed before it wrote one, a check of its history now with
 // the run's settings.
-func runResults(ctx context.Context, stderr io.Writer, dir string, rec *recommend.RunRecord) ([]checker.Result, error) {
-	name := filepath.Join(dir, recommend.ResultsFile)
+func runResults(ctx context.Context, stderr io.Writer, dir string, rec *folder.RunRecord) ([]checker.Result, error) {
+	name := filepath.Join(dir, folder.ResultsFile)
 	data, err := os.ReadFile(name)
 	switch {
 	case err == nil:
-		results, err := recommend.ParseResults(data, name)
+		results, err := folder.ParseResults(data, name)
 		if err != nil {
 			return nil, &exitError{code: exitBad, err: err}
 		}
@@ -169,7 +238,7 @@ func runResults(ctx context.Context, stderr io.Writer, dir string, rec *recommen
 	case rec == nil || !errors.Is(err, fs.ErrNotExist):
 		return nil, &exitError{code: exitBad, err: fmt.Errorf("%s is not a run folder: %w; give the folder consist run wrote, e.g. store/latest", dir, err)}
 	}
-	path := filepath.Join(dir, recommend.HistoryFile)
+	path := filepath.Join(dir, folder.HistoryFile)
 	fmt.Fprintf(stderr, "consist: %s has no results (the run was stopped before it checked); checking %s with the run's settings\n", dir, path)
 	fr, _ := checkFile(ctx, stderr, path, history.JSONL, rec.Models, checker.Options{Timeout: runCheckTimeout, Initial: rec.Initial})
 	if fr.Error != "" {

@@ -208,3 +208,46 @@ func TestRecommendReadsARunFolder(t *testing.T) {
 		t.Fatalf("a folder without results: exit %d, %s", code, stderr)
 	}
 }
+
+// TestRunTransactions runs paxos with list-append, as the README shows,
+// with the transaction flags: every operation is a transaction of at
+// most --max-txn-length micro-ops, no key takes more than
+// --max-writes-per-key appends, and the report gives the transactional
+// verdicts, strict-serializable holding.
+func TestRunTransactions(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI(t, "run", "--store", "paxos", "--workload", "list-append", "--nemesis", "kill", "--nemesis-interval", "200ms",
+		"--ops", "600", "--rate", "0", "--clients", "4", "--max-txn-length", "3", "--max-writes-per-key", "5", "--store-dir", dir)
+	if code != exitValid {
+		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"strict-serializable", "snapshot-isolation", "read-committed", "Strongest models that hold: strict-serializable"} {
+		if !strings.Contains(stdout, want) {
+			t.Fatalf("the report does not say %q:\n%s", want, stdout)
+		}
+	}
+	h, err := history.ReadFile(filepath.Join(dir, "latest", "history.jsonl"), history.JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appends := map[any]int{}
+	for _, op := range h.Ops[:600] {
+		mops, _ := op.Input.([]any)
+		if op.F != "txn" || len(mops) < 1 || len(mops) > 3 {
+			t.Fatalf("operation %+v: want a transaction of 1 to 3 micro-ops", op)
+		}
+		for _, m := range mops {
+			if m := m.([]any); m[0] == "append" {
+				appends[m[1]]++
+			}
+		}
+	}
+	for k, n := range appends {
+		if n > 5 {
+			t.Fatalf("key %v took %d appends, more than --max-writes-per-key 5", k, n)
+		}
+	}
+	if len(appends) < 20 {
+		t.Fatalf("appends went to %d keys: keys are not retired", len(appends))
+	}
+}

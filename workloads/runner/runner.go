@@ -13,6 +13,13 @@
 // has had Quiesce to recover, each worker performs the workload's final
 // operations (workloads.Finisher), such as reads of every key. A run
 // interrupted through its context skips the final phase; it still heals.
+//
+// A transaction (adapters.Txn) is recorded as the history's txn form,
+// Elle's: the invocation holds its micro-ops with every read's value nil,
+// an ok completion the micro-ops the store answered, reads filled in; a
+// failed (aborted) or unknown one repeats the invocation's. A store that
+// cannot take the workload's kind of operation (adapters.Supports) is
+// refused before anything starts, with an UnsupportedError.
 package runner
 
 import (
@@ -27,6 +34,7 @@ import (
 	"consist/adapters"
 	"consist/history"
 	"consist/nemesis"
+	"consist/run/clock"
 	"consist/workloads"
 )
 
@@ -58,12 +66,29 @@ type Config struct {
 	// Quiesce is how long the store is left alone between the heal and
 	// the final phase.
 	Quiesce time.Duration
+	// Clock is the time the run's schedule keeps: the duration, the
+	// pace, the timeouts and the quiesce (nil: the wall clock).
+	Clock clock.Clock
 }
 
 // setup and finisher are the optional phases of a workload; see
 // workloads.Setup and workloads.Finisher.
 type setup interface{ Setup() []adapters.Op }
 type finisher interface{ Final() []adapters.Op }
+
+// UnsupportedError is Run's error when the store cannot take the
+// workload's kind of operation (adapters.Supports): the run was refused
+// before it started, and nothing was recorded.
+type UnsupportedError struct {
+	Workload string
+	Err      error
+}
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("the %s workload cannot run here: %v", e.Workload, e.Err)
+}
+
+func (e *UnsupportedError) Unwrap() error { return e.Err }
 
 // Counts are a run's operations by outcome.
 type Counts struct {
@@ -81,6 +106,9 @@ func (c *Counts) Total() int64 { return c.OK.Load() + c.Fail.Load() + c.Info.Loa
 func Run(ctx context.Context, cfg Config, counts *Counts) error {
 	if err := cfg.check(); err != nil {
 		return err
+	}
+	if err := adapters.Supports(cfg.Store, workloads.KindOf(cfg.Workload)); err != nil {
+		return &UnsupportedError{Workload: cfg.Workload.Name(), Err: err}
 	}
 	if counts == nil {
 		counts = &Counts{}
@@ -103,7 +131,7 @@ func Run(ctx context.Context, cfg Config, counts *Counts) error {
 	main, endMain := context.WithCancel(ctx)
 	defer endMain()
 	if cfg.Duration > 0 {
-		main, endMain = context.WithTimeout(main, cfg.Duration)
+		main, endMain = cfg.Clock.WithTimeout(main, cfg.Duration)
 		defer endMain()
 	}
 	var faults sync.WaitGroup
@@ -120,14 +148,8 @@ func Run(ctx context.Context, cfg Config, counts *Counts) error {
 	if _, ok := cfg.Workload.(finisher); !ok {
 		return nil
 	}
-	if cfg.Quiesce > 0 {
-		t := time.NewTimer(cfg.Quiesce)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
+	if cfg.Quiesce > 0 && !cfg.Clock.Sleep(ctx, cfg.Quiesce) {
+		return nil
 	}
 	return r.phase(ctx, workers, r.finalOps)
 }
@@ -158,6 +180,7 @@ func (cfg *Config) check() error {
 	if cfg.OpTimeout == 0 {
 		cfg.OpTimeout = 5 * time.Second
 	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	return nil
 }
 
@@ -225,17 +248,13 @@ func (r *run) setup(ctx context.Context) error {
 // generator until the phase ends.
 func (r *run) mainLoop(ctx context.Context, w *worker) error {
 	cfg := r.cfg
-	var pace *time.Ticker
+	var pace *clock.Pacer
 	if cfg.Rate > 0 {
-		pace = time.NewTicker(time.Duration(float64(cfg.Clients) / cfg.Rate * float64(time.Second)))
-		defer pace.Stop()
+		pace = clock.NewPacer(cfg.Clock, time.Duration(float64(cfg.Clients)/cfg.Rate*float64(time.Second)))
 	}
 	for {
 		if pace != nil {
-			select {
-			case <-ctx.Done():
-			case <-pace.C:
-			}
+			pace.Wait(ctx)
 		}
 		if ctx.Err() != nil || (cfg.Ops > 0 && r.invoked.Add(1) > cfg.Ops) {
 			return nil
@@ -284,15 +303,33 @@ func (r *run) perform(ctx context.Context, w *worker, op adapters.Op) (outcome, 
 		w.client = c
 	}
 	inv := history.Event{Type: history.Invoke, Process: w.process, F: op.F, Key: op.Key, Value: op.Value, HasValue: true, Node: w.node}
+	txn := op.Kind == adapters.Txn
+	if txn {
+		inv.Value = txnValue(op.Value)
+	}
 	if _, err := r.cfg.Recorder.Record(inv); err != nil {
 		return outcome{}, err
 	}
-	opCtx, cancel := context.WithTimeout(w.unbound, r.cfg.OpTimeout)
+	opCtx, cancel := r.cfg.Clock.WithTimeout(w.unbound, r.cfg.OpTimeout)
 	value, err := w.client.Do(opCtx, op)
 	cancel()
 	done := inv
 	done.Type = adapters.Outcome(err)
-	if done.Type == history.OK && op.F == "read" {
+	switch {
+	case done.Type != history.OK:
+	case txn:
+		mops, ok := value.([]adapters.MicroOp)
+		asked, _ := op.Value.([]adapters.MicroOp)
+		if !ok || len(mops) != len(asked) {
+			// A store that answers a transaction with something else
+			// is broken: the outcome is unknown, and the error says so.
+			done.Type = history.Info
+			err = fmt.Errorf("the store answered the transaction with %T of %d micro-ops, not the %d micro-ops asked: fix the adapter", value, len(mops), len(asked))
+			value = nil
+			break
+		}
+		done.Value = adapters.MicroOpsValue(mops)
+	case op.F == "read":
 		done.Value = value
 	}
 	if err != nil {
@@ -312,4 +349,17 @@ func (r *run) perform(ctx context.Context, w *worker, op adapters.Op) (outcome, 
 		w.process = history.Process(r.nextProcess.Add(1) - 1)
 	}
 	return outcome{Type: done.Type, ok: done.Type == history.OK, value: value}, nil
+}
+
+// txnValue is a transaction's micro-ops as the history records them, the
+// reads' values nil.
+func txnValue(v any) any {
+	mops, _ := v.([]adapters.MicroOp)
+	out := adapters.MicroOpsValue(mops)
+	for _, m := range out {
+		if m := m.([]any); m[0] == "r" {
+			m[2] = nil
+		}
+	}
+	return out
 }

@@ -169,9 +169,10 @@ func (m *machine) Start(node *simnet.Node) {
 }
 
 func (m *machine) Request(req *simnet.Request) {
-	if m.opts.LocalReads && req.Op.F == "read" {
-		_, value, err := objects.Apply(m.objects[req.Op.Key], req.Op)
-		req.Reply(value, err)
+	if m.opts.LocalReads && objects.ReadOnly(req.Op) {
+		// objects.Do leaves the objects as they were: the operation
+		// only reads.
+		req.Reply(objects.Do(m.objects, req.Op))
 		return
 	}
 	m.seq++
@@ -599,10 +600,7 @@ func (m *machine) apply(cmd *command) {
 	}
 	r, dup := m.results[cmd.ID]
 	if !dup {
-		next, value, err := objects.Apply(m.objects[cmd.Op.Key], cmd.Op)
-		if err == nil {
-			m.objects[cmd.Op.Key] = next
-		}
+		value, err := objects.Do(m.objects, cmd.Op)
 		r = outcome{value, err}
 		m.results[cmd.ID] = r
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -699,5 +700,78 @@ func TestMinorityRefusesFreshRequests(t *testing.T) {
 	// cut, and chosen: either value may be read, but not nil.
 	if v != int64(1) && v != int64(2) {
 		t.Fatalf("read %v after healing, want 1 or 2", v)
+	}
+}
+
+// TestTransactionsAreOneEntry proposes every command twice, over a network
+// that duplicates messages, with transactions that append to two lists at
+// once and read them: each must apply once and atomically (both lists the
+// same length in every read), guarded ones must abort as their guard says,
+// and every node must end with the same lists, read locally too.
+func TestTransactionsAreOneEntry(t *testing.T) {
+	for _, local := range []bool{false, true} {
+		net := New(simnet.Config{Seed: 10, Latency: latency, Duplication: 0.3}, Options{duplicate: true, LocalReads: local})
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		const perNode = 30
+		for i, node := range net.Nodes() {
+			wg.Go(func() {
+				c, _ := net.Open(ctx, node)
+				for j := range perNode {
+					v := int64(i*perNode + j)
+					op := adapters.Op{Kind: adapters.Txn, F: "txn", Value: []adapters.MicroOp{
+						{F: "r", Key: "a"}, {F: "append", Key: "a", Value: v}, {F: "append", Key: "b", Value: v}, {F: "r", Key: "b"}}}
+					// Odd values are guarded to abort.
+					if v%2 == 1 {
+						op.Guard = func([]adapters.MicroOp) error { return errors.New("odd") }
+					}
+					if v%2 == 1 {
+						got, err := c.Do(ctx, op)
+						if got != nil || !errors.Is(err, adapters.ErrNotApplied) || !strings.Contains(err.Error(), "odd") {
+							t.Errorf("a guarded transaction on %s answered %v, %v", node, got, err)
+						}
+						continue
+					}
+					got, err := do(c, op)
+					if err != nil {
+						t.Errorf("txn on %s: %v", node, err)
+						return
+					}
+					mops := got.([]adapters.MicroOp)
+					a, _ := mops[0].Value.([]any)
+					b, _ := mops[3].Value.([]any)
+					if len(b) != len(a)+1 || b[len(b)-1] != v {
+						t.Errorf("txn on %s read a = %v then b = %v: not one atomic step", node, a, b)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		want := perNode * len(net.Nodes()) / 2
+		var first []any
+		for _, node := range net.Nodes() {
+			c, _ := net.Open(ctx, node)
+			// A write through the log first: the node answers it once it
+			// has applied it, and so every transaction before it, so that
+			// a local read there sees them all.
+			if _, err := do(c, adapters.Op{Kind: adapters.Txn, F: "txn", Value: []adapters.MicroOp{{F: "w", Key: "z", Value: int64(1)}}}); err != nil {
+				t.Fatalf("write on %s: %v", node, err)
+			}
+			got, err := do(c, adapters.Op{Kind: adapters.Txn, F: "txn", Value: []adapters.MicroOp{{F: "r", Key: "a"}, {F: "r", Key: "b"}}})
+			if err != nil {
+				t.Fatalf("read on %s: %v", node, err)
+			}
+			mops := got.([]adapters.MicroOp)
+			a, b := mops[0].Value.([]any), mops[1].Value.([]any)
+			if len(a) != want || !history.Equal(a, b) {
+				t.Fatalf("local reads %v: node %s holds a = %d elements, b = %d (want %d each, equal): a transaction applied twice, partly, or lost", local, node, len(a), len(b), want)
+			}
+			if first == nil {
+				first = a
+			} else if !history.Equal(first, a) {
+				t.Fatalf("nodes disagree on the list: %v and %v", first, a)
+			}
+		}
+		net.Close()
 	}
 }

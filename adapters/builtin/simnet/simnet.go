@@ -61,6 +61,10 @@ type Config struct {
 	Loss float64
 	// Duplication is the probability that a message is delivered twice.
 	Duplication float64
+	// Holder says what kinds of object the store on the network keeps;
+	// the Network answers adapters.Holder through it. nil: every kind
+	// but transactions.
+	Holder adapters.Holder
 }
 
 // Network is a set of nodes and the links between them. It is an
@@ -112,6 +116,18 @@ func New(cfg Config, factory Factory) *Network {
 		n.nodes[name].boot()
 	}
 	return n
+}
+
+// Holds reports whether the store on the network performs operations
+// of kind k, as Config.Holder says (adapters.Holder).
+func (n *Network) Holds(k adapters.Kind) (bool, string) {
+	if n.cfg.Holder != nil {
+		return n.cfg.Holder.Holds(k)
+	}
+	if k == adapters.Txn {
+		return false, "the store does not declare transactions"
+	}
+	return true, ""
 }
 
 // Nodes names the nodes, n1 first.

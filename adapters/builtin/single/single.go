@@ -1,7 +1,9 @@
 // Package single is the linearizable baseline store: one node on the
-// simulated network holding every object, applying each operation
-// atomically with the semantics of package objects and writing it to disk
-// before answering, so that a crash loses nothing acknowledged.
+// simulated network holding every object, applying each operation —
+// a transaction over several keys included — atomically with the
+// semantics of package objects and writing it to disk before answering,
+// so that a crash loses nothing acknowledged. One operation at a time,
+// in real time: linearizable, and strict-serializable for transactions.
 package single
 
 import (
@@ -30,9 +32,5 @@ func (m *machine) Start(n *simnet.Node) {
 func (m *machine) Receive(string, any) {}
 
 func (m *machine) Request(req *simnet.Request) {
-	next, result, err := objects.Apply(m.objects[req.Op.Key], req.Op)
-	if err == nil {
-		m.objects[req.Op.Key] = next
-	}
-	req.Reply(result, err)
+	req.Reply(objects.Do(m.objects, req.Op))
 }
