@@ -35,11 +35,12 @@ func TestCheckReport(t *testing.T) {
 	}
 }
 
-// TestRunReportsInBrowser makes the three kinds of report the issue asks
-// to look at and opens each in headless Chromium: a paxos run and an
-// eventual run under partitions (report.html in their run folders), and a
-// transactional history at read committed, whose cycles check --report
-// draws. Each loads with no console error and shows its verdict table,
+// TestRunReportsInBrowser makes the kinds of report the issue asks to
+// look at and opens each in headless Chromium: a paxos run, an eventual
+// run under partitions and a transactional run of paxos-local-read (whose
+// local read-only transactions make real-time cycles), report.html in
+// their run folders; and a generated transactional history at read
+// committed, whose cycles check --report draws. Each loads with no console error and shows its verdict table,
 // timeline and plots; a screenshot of each is written to
 // $CONSIST_SCREENSHOTS or the test's folder.
 func TestRunReportsInBrowser(t *testing.T) {
@@ -67,6 +68,8 @@ func TestRunReportsInBrowser(t *testing.T) {
 			filepath.Join(store, "paxos", "latest", ReportFile), false},
 		{"eventual-partitions-run", []string{"run", "--store", "eventual", "--ops", "1500", "--clients", "5", "--nemesis", "partition", "--nemesis-interval", "150ms", "--store-dir", filepath.Join(store, "eventual")},
 			filepath.Join(store, "eventual", "latest", ReportFile), true},
+		{"txn-paxos-local-read-run", []string{"run", "--store", "paxos-local-read", "--workload", "list-append", "--ops", "1500", "--clients", "5", "--nemesis", "partition", "--nemesis-interval", "200ms", "--store-dir", filepath.Join(store, "txn")},
+			filepath.Join(store, "txn", "latest", ReportFile), true},
 		{"txn-read-committed", []string{"check", "--report", txnDir, txnFile}, filepath.Join(txnDir, ReportFile), true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
