@@ -54,7 +54,8 @@ store/<test>/<start time>/history.jsonl as it happens (flushed every
 100 ms, so a killed run keeps what was acknowledged). It then heals the
 faults, lets the store settle, has every client perform the workload's
 final reads, checks the history against every model that applies, prints
-the verdict table, writes results.json beside the history, and points
+the verdict table, writes results.json and report.html (the HTML
+report: verdicts, anomalies, timeline, plots) beside the history, and points
 store/latest at the run. Ctrl-C stops the clients, heals every fault and
 still checks what was recorded; a second Ctrl-C kills consist.
 
@@ -174,6 +175,11 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 		return &exitError{code: exitBad, err: err}
 	}
 	fr := res.Check
+	if res.Dir != "" {
+		if _, err := writeHTMLReport(res.Dir, checkReport([]report.FileResult{fr}, res.History, &res.Record)); err != nil {
+			return &exitError{code: exitBad, err: err}
+		}
+	}
 	if fl.json {
 		err = report.WriteJSON(stdout, []report.FileResult{fr})
 	} else {
