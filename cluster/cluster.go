@@ -1,7 +1,9 @@
 // Package cluster starts real database servers as local processes on
-// loopback — a 3-member etcd cluster, a Redis primary with a replica, a
-// MariaDB server — and breaks them on the nemesis's orders: kill -9 and
-// restart a member, SIGSTOP and SIGCONT it, cut it off from its peers.
+// loopback and breaks them on the nemesis's orders: kill -9 and restart a
+// member, SIGSTOP and SIGCONT it, cut it off from its peers. Each kind of
+// server is a Layout its database's package registers (adapters/etcd: a
+// 3-member etcd cluster; adapters/redis: a Redis primary with a replica;
+// adapters/mysql: a MariaDB server); this package knows none of them.
 //
 // A cluster lives in a folder of its own: each member's data and log, and
 // cluster.json, which records how each member was started and its process
@@ -22,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -32,8 +35,13 @@ import (
 	"time"
 )
 
-// Kinds names the servers a cluster can be made of.
-func Kinds() []string { return []string{"etcd", "redis", "mariadb"} }
+// Kinds names the servers a cluster can be made of (every kind
+// registered), sorted.
+func Kinds() []string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	return slices.Sorted(maps.Keys(layouts))
+}
 
 // Options configure Up.
 type Options struct {
@@ -97,41 +105,67 @@ type Member struct {
 // Log is the member's log file.
 func (m *Member) Log() string { return filepath.Join(m.Dir, "server.log") }
 
-// kind is what a server kind supplies.
-type kind struct {
-	// members lays out the members under dir with ports from base.
-	members func(dir string, base int) []*Member
-	// basePort is the first of the kind's fixed ports (DefaultPorts).
-	basePort int
-	// ports is how many consecutive ports the members take from base.
-	ports int
-	// prepare runs before a member's first start (e.g. MariaDB's
-	// install-db).
-	prepare func(ctx context.Context, m *Member) error
-	// ready returns nil once the member serves clients.
-	ready func(ctx context.Context, c *Cluster, m *Member) error
+// Layout is what a kind of server supplies to run as a local cluster:
+// each database's package declares its own and registers it.
+type Layout struct {
+	// Kind names the kind (consist cluster up KIND).
+	Kind string
+	// Members lays out the members under dir with ports from base.
+	Members func(dir string, base int) []*Member
+	// BasePort is the first of the kind's fixed ports (DefaultPorts),
+	// away from the server's usual ones; Ports is how many consecutive
+	// ports the members take from the base.
+	BasePort, Ports int
+	// Binaries are the programs the kind needs.
+	Binaries []string
+	// Prepare, if set, runs before a member's first start (e.g.
+	// MariaDB's install-db).
+	Prepare func(ctx context.Context, m *Member) error
+	// Ready returns nil once the member serves clients.
+	Ready func(ctx context.Context, m *Member) error
 }
 
-var kinds = map[string]*kind{"etcd": etcdKind, "redis": redisKind, "mariadb": mariadbKind}
+var (
+	registryMu sync.RWMutex
+	layouts    = map[string]*Layout{}
+)
+
+// Register makes a kind of cluster known; each database's package calls
+// it once, from init. It panics on a kind registered twice or a layout
+// missing Members, Ports or Ready, as database/sql's Register does.
+func Register(l *Layout) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	switch {
+	case l == nil || l.Kind == "" || l.Members == nil || l.Ports <= 0 || l.Ready == nil:
+		panic("cluster: Register of an incomplete layout")
+	case layouts[l.Kind] != nil:
+		panic("cluster: Register called twice for " + l.Kind)
+	}
+	layouts[l.Kind] = l
+}
+
+// lookup returns the layout of a registered kind.
+func lookup(kindName string) (*Layout, bool) {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	l, ok := layouts[kindName]
+	return l, ok
+}
 
 // DefaultPorts are the fixed first ports of each kind's layout, away from
 // the servers' usual ports; scripts/servers.sh uses them.
 func DefaultPorts(kindName string) int {
-	if k, ok := kinds[kindName]; ok {
-		return k.basePort
+	if k, ok := lookup(kindName); ok {
+		return k.BasePort
 	}
 	return 0
 }
 
 // Binaries lists the programs a kind needs.
 func Binaries(kindName string) []string {
-	switch kindName {
-	case "etcd":
-		return []string{etcdPath}
-	case "redis":
-		return []string{redisPath}
-	case "mariadb":
-		return []string{mariadbPath, mariadbInstallPath}
+	if k, ok := lookup(kindName); ok {
+		return slices.Clone(k.Binaries)
 	}
 	return nil
 }
@@ -139,7 +173,7 @@ func Binaries(kindName string) []string {
 // Up starts a cluster of the kind and waits until every member serves.
 // On error it leaves nothing running.
 func Up(ctx context.Context, kindName string, opts Options) (*Cluster, error) {
-	k, ok := kinds[kindName]
+	k, ok := lookup(kindName)
 	if !ok {
 		return nil, fmt.Errorf("cluster %q: there is no such kind; use one of %v", kindName, Kinds())
 	}
@@ -163,11 +197,11 @@ func Up(ctx context.Context, kindName string, opts Options) (*Cluster, error) {
 	base := opts.BasePort
 	if base == 0 {
 		var err error
-		if base, err = FreePorts(k.ports); err != nil {
+		if base, err = FreePorts(k.Ports); err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", kindName, err)
 		}
 	}
-	c := &Cluster{state: state{Kind: kindName, Dir: dir, Detach: opts.Detach, Members: k.members(dir, base)},
+	c := &Cluster{state: state{Kind: kindName, Dir: dir, Detach: opts.Detach, Members: k.Members(dir, base)},
 		procs: map[string]*proc{}}
 	c.fw = newFirewall(dir)
 	started := false
@@ -191,8 +225,8 @@ func Up(ctx context.Context, kindName string, opts Options) (*Cluster, error) {
 				return nil, fmt.Errorf("cluster %s: give %s to uid %d: %w", kindName, m.Dir, m.UID, err)
 			}
 		}
-		if k.prepare != nil {
-			if err := k.prepare(ctx, m); err != nil {
+		if k.Prepare != nil {
+			if err := k.Prepare(ctx, m); err != nil {
 				return nil, fmt.Errorf("cluster %s: prepare %s: %w", kindName, m.Name, err)
 			}
 		}
@@ -260,7 +294,7 @@ func decodeState(dir string, data []byte) (*Cluster, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("%s: more follows the cluster's state: %s", path, redo)
 	}
-	k, ok := kinds[c.Kind]
+	k, ok := lookup(c.Kind)
 	if !ok {
 		return nil, fmt.Errorf("%s: unknown kind %q (consist runs %v): %s", path, c.Kind, Kinds(), redo)
 	}
@@ -272,10 +306,10 @@ func decodeState(dir string, data []byte) (*Cluster, error) {
 	}
 	_, port, err := net.SplitHostPort(c.Members[0].Addr)
 	base, perr := strconv.Atoi(port)
-	if err != nil || perr != nil || base <= 0 || base+k.ports > 65536 {
+	if err != nil || perr != nil || base <= 0 || base+k.Ports > 65536 {
 		return nil, fmt.Errorf("%s: the first member's address %q is not 127.0.0.1:PORT: %s", path, c.Members[0].Addr, redo)
 	}
-	want := k.members(c.Dir, base)
+	want := k.Members(c.Dir, base)
 	if len(c.Members) != len(want) {
 		return nil, fmt.Errorf("%s: %d members, where a %s cluster has %d: %s", path, len(c.Members), c.Kind, len(want), redo)
 	}
@@ -385,7 +419,7 @@ type MemberStatus struct {
 
 // Status checks every member.
 func (c *Cluster) Status(ctx context.Context) []MemberStatus {
-	k := kinds[c.Kind]
+	k, _ := lookup(c.Kind)
 	var out []MemberStatus
 	for _, m := range c.Members {
 		s := MemberStatus{Member: m, Alive: alive(m.PID), Paused: m.Paused}
@@ -396,7 +430,7 @@ func (c *Cluster) Status(ctx context.Context) []MemberStatus {
 			s.Err = errors.New("paused")
 		default:
 			rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			s.Err = k.ready(rctx, c, m)
+			s.Err = k.Ready(rctx, m)
 			cancel()
 		}
 		out = append(out, s)
@@ -424,14 +458,14 @@ func (c *Cluster) Down(ctx context.Context) error {
 
 // waitReady polls the member until it serves clients or timeout passes.
 func (c *Cluster) waitReady(ctx context.Context, m *Member, timeout time.Duration) error {
-	k := kinds[c.Kind]
+	k, _ := lookup(c.Kind)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		rctx, rcancel := context.WithTimeout(ctx, time.Second)
-		err := k.ready(rctx, c, m)
+		err := k.Ready(rctx, m)
 		rcancel()
 		if err == nil {
 			return nil
@@ -496,21 +530,19 @@ func FreePorts(n int) (int, error) {
 	return 0, errors.New("found no run of free ports on 127.0.0.1: give a --base-port")
 }
 
-// uidFor gives the member listening on port a uid of its own, so that
+// UIDFor gives the member listening on port a uid of its own, so that
 // partition rules can tell its traffic apart; ports are unique among live
 // clusters, so the uids are too. Without root every member runs as the
 // caller and partitions are refused.
-func uidFor(port int) int {
+func UIDFor(port int) int {
 	if os.Geteuid() != 0 {
 		return 0
 	}
 	return 200000 + port
 }
 
-func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
-
-// clone copies args.
-func clone(args []string) []string { return slices.Clone(args) }
+// Addr is the loopback address of port, where members listen.
+func Addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 
 // TempDir makes a folder for a test's cluster that the members, running
 // under uids of their own, can enter, and removes it when t ends.

@@ -67,7 +67,7 @@ func TestUpStatusDown(t *testing.T) {
 }
 
 func TestKillRestartPauseResume(t *testing.T) {
-	c := up(t, "etcd")
+	c := up(t, testKind)
 	m := c.Members[1]
 	if err := c.Kill(t.Context(), m.Addr); err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func TestKillRestartPauseResume(t *testing.T) {
 func TestPartitionRulesAndHeal(t *testing.T) {
 	servertest.Root(t)
 	servertest.Binary(t, nftPath)
-	c := up(t, "redis")
+	c := up(t, testKind)
 	if err := c.Partition(t.Context(), [][2]string{{c.Members[0].Addr, c.Members[1].Addr}}); err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func nftTable(t *testing.T, table string) string {
 // one cut off; Repair brings every member back to serving, with no drop
 // rule left.
 func TestRepair(t *testing.T) {
-	c := up(t, "etcd")
+	c := up(t, testKind)
 	n := c.Nodes()
 	if err := c.Pause(t.Context(), n[0]); err != nil {
 		t.Fatal(err)
@@ -167,7 +167,7 @@ func TestRepair(t *testing.T) {
 // TestUpLeavesOtherFoldersAlone: a folder that holds files but no
 // cluster is refused, and kept.
 func TestUpLeavesOtherFoldersAlone(t *testing.T) {
-	for _, bin := range Binaries("redis") {
+	for _, bin := range Binaries(testKind) {
 		servertest.Binary(t, bin)
 	}
 	dir := TempDir(t)
@@ -175,7 +175,7 @@ func TestUpLeavesOtherFoldersAlone(t *testing.T) {
 	if err := os.WriteFile(keep, []byte("mine"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Up(t.Context(), "redis", Options{Dir: dir}); err == nil || !strings.Contains(err.Error(), "new or empty") {
+	if _, err := Up(t.Context(), testKind, Options{Dir: dir}); err == nil || !strings.Contains(err.Error(), "new or empty") {
 		t.Fatalf("Up in a folder of files: %v", err)
 	}
 	if _, err := os.Stat(keep); err != nil {

@@ -98,7 +98,7 @@ func faultAll(t *testing.T, c *Cluster) {
 // leaves it up and healed: no drop rule, no paused member, every member
 // serving.
 func TestGuardHealsAClusterThatStaysUp(t *testing.T) {
-	c := detached(t, "redis")
+	c := detached(t, testKind)
 	g, err := StartGuard(t.Context(), c, false)
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +122,7 @@ func TestGuardHealsAClusterThatStaysUp(t *testing.T) {
 // TestGuardStopsTheClusterItsRunStarted: a run that dies with faults in
 // force on a cluster it started leaves no member, no table, no folder.
 func TestGuardStopsTheClusterItsRunStarted(t *testing.T) {
-	c := detached(t, "redis")
+	c := detached(t, testKind)
 	g, err := StartGuard(t.Context(), c, true)
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +144,7 @@ func TestGuardStopsTheClusterItsRunStarted(t *testing.T) {
 // TestGuardReleased: a run that ends properly releases its guardian,
 // which then touches nothing.
 func TestGuardReleased(t *testing.T) {
-	c := detached(t, "redis")
+	c := detached(t, testKind)
 	g, err := StartGuard(t.Context(), c, true)
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +170,7 @@ func TestGuardReleased(t *testing.T) {
 // guardian's answer (so the answer meets a closed pipe) is still healed
 // after.
 func TestGuardOfARunThatDiedAtOnce(t *testing.T) {
-	c := detached(t, "redis")
+	c := detached(t, testKind)
 	if err := c.Pause(t.Context(), c.Nodes()[0]); err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestGuardOfARunThatDiedAtOnce(t *testing.T) {
 // second guardian is refused and AwaitGuardians waits; after the release
 // both go ahead.
 func TestOneGuardianAtATime(t *testing.T) {
-	c := detached(t, "redis")
+	c := detached(t, testKind)
 	g, err := StartGuard(t.Context(), c, false)
 	if err != nil {
 		t.Fatal(err)

@@ -47,6 +47,7 @@ type Recorder struct {
 	lastTime int64
 	w        io.Writer
 	start    time.Time
+	now      func() time.Time // the clock of event times
 	// kept holds the events of a recorder made by NewMemoryRecorder,
 	// which has no writer.
 	kept []Event
@@ -69,10 +70,20 @@ const ringSize = 1 << 15
 // NewRecorder returns a recorder writing to w, flushing every interval (at
 // most DefaultFlushInterval when interval is not positive). Close it.
 func NewRecorder(w io.Writer, interval time.Duration) *Recorder {
+	return NewRecorderClock(w, interval, nil)
+}
+
+// NewRecorderClock is NewRecorder with event times read from now (nil:
+// the wall clock), as a run on virtual time records them. Flushes keep
+// wall time: they only move bytes.
+func NewRecorderClock(w io.Writer, interval time.Duration, now func() time.Time) *Recorder {
 	if interval <= 0 {
 		interval = DefaultFlushInterval
 	}
-	r := &Recorder{ring: make([]slot, ringSize), wake: make(chan struct{}, 1), w: w, start: time.Now(),
+	if now == nil {
+		now = time.Now
+	}
+	r := &Recorder{ring: make([]slot, ringSize), wake: make(chan struct{}, 1), w: w, start: now(), now: now,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go r.flushEvery(interval)
 	return r
@@ -80,7 +91,7 @@ func NewRecorder(w io.Writer, interval time.Duration) *Recorder {
 
 // Since returns the time elapsed since the recorder started, in the unit
 // of Event.Time.
-func (r *Recorder) Since() int64 { return int64(time.Since(r.start)) }
+func (r *Recorder) Since() int64 { return int64(r.now().Sub(r.start)) }
 
 // Record appends e, setting its Index to the next position and its Time
 // to now, and returns it as recorded. It returns the first write error

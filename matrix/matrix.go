@@ -7,7 +7,6 @@
 package matrix
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -15,11 +14,8 @@ import (
 
 	"consist/adapters/builtin"
 	"consist/checker"
-	"consist/checker/suite"
-	"consist/history"
-	"consist/nemesis"
+	"consist/run"
 	"consist/workloads"
-	"consist/workloads/runner"
 )
 
 // Config describes a matrix. Zero fields take their defaults.
@@ -199,32 +195,23 @@ func runCell(ctx context.Context, cfg Config, s builtin.Store, r builtin.Run) Ce
 	}
 	net := s.Open(cfg.Seed)
 	defer net.Close()
-	var out bytes.Buffer
-	rec := history.NewRecorder(&out, 0)
 	duration, interval := cfg.Duration, cfg.Interval
 	if d := s.Profile.RunFor; d > 0 && d < duration {
 		duration, interval = d, interval*d/cfg.Duration
 	}
-	nem, err := nemesis.New(net, nemesis.Schedule{Kinds: r.Faults, Interval: interval, Seed: cfg.Seed}, rec)
-	if err != nil {
-		c.Err = err.Error()
-		return c
+	res, err := run.Run(ctx, run.Config{System: &run.System{Name: s.Name, Store: net, Faults: net}, Workload: wl,
+		Faults: r.Faults, Interval: interval, Clients: cfg.Clients, Duration: duration, Rate: cfg.Rate,
+		OpTimeout: time.Second, Quiesce: 300 * time.Millisecond, Seed: cfg.Seed, CheckTimeout: time.Minute,
+		Name: s.Name + " " + c.Name})
+	c.OK, c.Fail, c.Info = res.OK, res.Fail, res.Info
+	switch {
+	case err != nil:
+		c.Err = fmt.Sprint("the run failed: ", err)
+	case res.Check.Error != "":
+		c.Err = res.Check.Error
+	default:
+		c.Results = res.Results()
 	}
-	var counts runner.Counts
-	runErr := runner.Run(ctx, runner.Config{Store: net, Workload: wl, Recorder: rec, Clients: cfg.Clients,
-		Duration: duration, Rate: cfg.Rate, OpTimeout: time.Second, Seed: cfg.Seed,
-		Nemesis: nem, Quiesce: 300 * time.Millisecond}, &counts)
-	c.OK, c.Fail, c.Info = counts.OK.Load(), counts.Fail.Load(), counts.Info.Load()
-	if err := rec.Close(); err != nil || runErr != nil {
-		c.Err = fmt.Sprint("the run failed: ", runErr, err)
-		return c
-	}
-	h, err := history.Parse(out.Bytes(), s.Name+" "+c.Name, history.JSONL)
-	if err != nil {
-		c.Err = err.Error()
-		return c
-	}
-	c.Results = suite.Check(context.WithoutCancel(ctx), h, checker.Options{Timeout: time.Minute}, wl.Models()...)
 	return c
 }
 

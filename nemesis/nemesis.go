@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"consist/history"
+	"consist/run/clock"
 )
 
 // Target is a system the nemesis acts on.
@@ -151,6 +152,8 @@ type Schedule struct {
 	// LossRate is the probability of losing a message during a loss
 	// fault (default 0.3).
 	LossRate float64
+	// Clock is the time the schedule keeps (nil: the wall clock).
+	Clock clock.Clock
 }
 
 func (s *Schedule) defaults() {
@@ -166,6 +169,7 @@ func (s *Schedule) defaults() {
 	if s.LossRate <= 0 {
 		s.LossRate = 0.3
 	}
+	s.Clock = clock.Or(s.Clock)
 }
 
 // Nemesis runs a schedule of faults against a target.
@@ -236,16 +240,7 @@ func (n *Nemesis) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	wait := func() bool {
-		t := time.NewTimer(n.sched.Interval)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.C:
-			return true
-		}
-	}
+	wait := func() bool { return n.sched.Clock.Sleep(ctx, n.sched.Interval) }
 	for i := 0; ; i++ {
 		if !wait() {
 			return nil

@@ -1,7 +1,6 @@
 package builtin_test
 
 import (
-	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -11,9 +10,10 @@ import (
 	"consist/checker/linearizable"
 	"consist/checker/suite"
 	"consist/history"
+	"consist/internal/storetest"
 	"consist/nemesis"
+	"consist/run"
 	"consist/workloads"
-	"consist/workloads/runner"
 )
 
 // truthRun runs the register workload against a bundled store under one
@@ -29,29 +29,13 @@ func truthRun(t *testing.T, store string, kinds []nemesis.Kind, seed uint64) *hi
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	rec := history.NewRecorder(&out, 0)
-	nem, err := nemesis.New(net, nemesis.Schedule{Kinds: kinds, Interval: 150 * time.Millisecond, Order: nemesis.Cycle, Seed: seed}, rec)
-	if err != nil {
-		t.Fatal(err)
+	res := storetest.Record(t, run.Config{System: &run.System{Name: store, Store: net}, Workload: wl, Clients: 6,
+		Duration: time.Second, Rate: 1500, OpTimeout: 250 * time.Millisecond, Seed: seed, Faults: kinds,
+		Interval: 150 * time.Millisecond, Order: nemesis.Cycle, Quiesce: 300 * time.Millisecond})
+	if res.OK < 100 {
+		t.Fatalf("%s under %v: only %d operations succeeded; the store did not serve", store, kinds, res.OK)
 	}
-	var counts runner.Counts
-	err = runner.Run(context.Background(), runner.Config{Store: net, Workload: wl, Recorder: rec, Clients: 6, Duration: time.Second,
-		Rate: 1500, OpTimeout: 250 * time.Millisecond, Seed: seed, Nemesis: nem, Quiesce: 300 * time.Millisecond}, &counts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rec.Close(); err != nil {
-		t.Fatal(err)
-	}
-	h, err := history.Parse(out.Bytes(), store, history.JSONL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if counts.OK.Load() < 100 {
-		t.Fatalf("%s under %v: only %d operations succeeded; the store did not serve", store, kinds, counts.OK.Load())
-	}
-	return h
+	return res.History
 }
 
 // TestLinearizableStoresStayLinearizable runs each store that promises

@@ -22,8 +22,8 @@ import (
 	"consist/checker/suite"
 	"consist/history"
 	"consist/internal/membudget"
-	"consist/recommend"
 	"consist/report"
+	"consist/run/folder"
 )
 
 type checkFlags struct {
@@ -35,6 +35,7 @@ type checkFlags struct {
 	nilRead   string
 	json      bool
 	html      string
+	report    string
 	graphs    string
 	scope     string
 	staleVers int
@@ -66,6 +67,11 @@ value), unless --model or --initial say otherwise.
 a model it stops is unknown. On a terminal a check that takes more than a
 second shows its progress on standard error.
 
+--report DIR writes DIR/report.html: one self-contained page with the
+verdicts, every anomaly with its operations drawn, a timeline of the
+operations per process, and latency and throughput plots with the faults
+shaded (of the first history).
+
 --html writes Porcupine's drawing of the first nonlinearizable key; when
 no key is nonlinearizable it writes nothing, says why on standard error,
 and the exit code is the verdicts' as ever.`,
@@ -95,6 +101,7 @@ and the exit code is the verdicts' as ever.`,
 	f.BoolVar(&fl.sequentialKeys, "sequential-keys", false, "rw-register transactions: assume each key is sequentially consistent, so each process's order orders its versions")
 	f.BoolVar(&fl.wfrKeys, "wfr-keys", false, "rw-register transactions: assume writes follow reads on each key, so a transaction's write follows the version it read")
 	f.StringVar(&fl.html, "html", "", "write Porcupine's visualization of the first nonlinearizable key to this HTML file")
+	f.StringVar(&fl.report, "report", "", "write an HTML report of every history checked (verdicts, anomalies, timeline, latency and rate plots) as report.html in this directory")
 	f.StringVar(&fl.graphs, "graphs", "", "write each transactional dependency cycle found as a Graphviz DOT file in this directory (and SVG when dot is installed)")
 	return cmd
 }
@@ -161,6 +168,10 @@ func runCheck(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, fl
 	var results []report.FileResult
 	htmlDone := fl.html == ""
 	var nothingToDraw []string
+	// For --report: every file's results, the first file's history and run.
+	var all []report.FileResult
+	var firstH *history.History
+	var firstRun *folder.RunRecord
 	for _, arg := range args {
 		src := resolveSource(arg)
 		fileModels, fileOpts := models, opts
@@ -174,6 +185,12 @@ func runCheck(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, fl
 		}
 		fr, h := checkSource(ctx, stdin, stderr, src, format, fileModels, fileOpts, watch)
 		code = worseExit(code, exitFor(fr))
+		if fl.report != "" {
+			if len(all) == 0 {
+				firstH, firstRun = h, src.run
+			}
+			all = append(all, fr)
+		}
 		if fl.graphs != "" && fr.Error == "" {
 			if err := writeGraphs(ctx, stderr, fl.graphs, fr); err != nil {
 				return &exitError{code: exitBad, err: err}
@@ -205,6 +222,13 @@ func runCheck(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, fl
 		if err := report.WriteJSON(stdout, results); err != nil {
 			return &exitError{code: exitBad, err: err}
 		}
+	}
+	if fl.report != "" {
+		path, err := writeHTMLReport(fl.report, checkReport(all, firstH, firstRun))
+		if err != nil {
+			return &exitError{code: exitBad, err: fmt.Errorf("--report: %w", err)}
+		}
+		fmt.Fprintf(stderr, "consist: report written to %s\n", path)
 	}
 	if !htmlDone {
 		if len(nothingToDraw) == 0 {
@@ -328,7 +352,7 @@ type source struct {
 	// standard input).
 	name, path string
 	// run is the run folder's record, when the history is a run's.
-	run *recommend.RunRecord
+	run *folder.RunRecord
 	// err says why the argument names no history.
 	err error
 }
@@ -342,15 +366,15 @@ func resolveSource(arg string) source {
 	if err != nil || !info.IsDir() {
 		return source{name: arg, path: arg} // the reader says what is wrong with it
 	}
-	path := filepath.Join(arg, recommend.HistoryFile)
-	data, err := os.ReadFile(filepath.Join(arg, recommend.RunFile))
+	path := filepath.Join(arg, folder.HistoryFile)
+	data, err := os.ReadFile(filepath.Join(arg, folder.RunFile))
 	if err != nil {
 		if _, herr := os.Stat(path); herr == nil {
 			return source{name: path, path: path} // a folder with a history but no record
 		}
-		return source{name: arg, err: fmt.Errorf("%s is a directory, not a history: give a history file, - for standard input, or the folder of a run (holding %s and %s, e.g. store/latest)", arg, recommend.RunFile, recommend.HistoryFile)}
+		return source{name: arg, err: fmt.Errorf("%s is a directory, not a history: give a history file, - for standard input, or the folder of a run (holding %s and %s, e.g. store/latest)", arg, folder.RunFile, folder.HistoryFile)}
 	}
-	rec, err := recommend.ParseRunRecord(data, filepath.Join(arg, recommend.RunFile))
+	rec, err := folder.ParseRunRecord(data, filepath.Join(arg, folder.RunFile))
 	if err != nil {
 		return source{name: arg, err: err}
 	}

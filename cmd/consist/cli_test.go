@@ -23,7 +23,7 @@ import (
 	"consist/checker/sequential"
 	"consist/checker/suite"
 	"consist/history"
-	"consist/recommend"
+	"consist/run/folder"
 	"consist/workloads"
 )
 
@@ -140,7 +140,7 @@ func TestRunRefusesSenselessFlags(t *testing.T) {
 		{[]string{"--store", "crdt", "--workload", "bank"}, "it runs --workload counter, register, set"},
 		{[]string{"--store", "eventual", "--workload", "on-call"}, "on a store that takes them"},
 		{[]string{"--max-txn-length", "0"}, "--max-txn-length 0: a transaction needs at least 1 micro-op"},
-		{[]string{"--target", "etcd", "--workload", "bank", "--endpoints", "127.0.0.1:1"}, "runs the register, counter and set workloads"},
+		{[]string{"--target", "etcd", "--workload", "bank", "--endpoints", "127.0.0.1:1"}, "runs the register, counter and set workloads and the transactional ones"},
 	} {
 		dir := filepath.Join(t.TempDir(), "store")
 		args := append([]string{"run", "--store-dir", dir}, tc.args...)
@@ -333,12 +333,12 @@ func TestRunJSONAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	folder := filepath.Join(dir, "latest")
-	data, err := os.ReadFile(filepath.Join(folder, "run.json"))
+	runDir := filepath.Join(dir, "latest")
+	data, err := os.ReadFile(filepath.Join(runDir, "run.json"))
 	if err != nil {
 		t.Fatalf("a killed run left no run.json: %v; it said:\n%s", err, out)
 	}
-	rec, err := recommend.ParseRunRecord(data, "run.json")
+	rec, err := folder.ParseRunRecord(data, "run.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +354,7 @@ func TestRunJSONAtStart(t *testing.T) {
 	if rec.Flags["seed"] != "42" || rec.Flags["duration"] != "0s" || !slices.Contains(rec.Command, "--seed=42") {
 		t.Errorf("run.json flags %v, command %v", rec.Flags, rec.Command)
 	}
-	code, stdout, stderr := runCLI(t, "recommend", folder)
+	code, stdout, stderr := runCLI(t, "recommend", runDir)
 	if code != exitValid || !strings.Contains(stderr, "has no results") || !strings.Contains(stdout, "single delivered: linearizable") {
 		t.Fatalf("recommend on a killed run: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -371,7 +371,7 @@ func TestRunRepeats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec recommend.RunRecord
+	var rec folder.RunRecord
 	if err := json.Unmarshal(data, &rec); err != nil {
 		t.Fatal(err)
 	}

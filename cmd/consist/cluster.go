@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"consist/cluster"
+	"consist/run/databases"
 )
 
 func newClusterCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -24,14 +25,14 @@ func newClusterCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	kindArg := func(_ *cobra.Command, args []string) error {
 		if len(args) != 1 {
-			return usageError("name one kind of cluster: %s", strings.Join(cluster.Kinds(), ", "))
+			return usageError("name one kind of cluster: %s", strings.Join(clusterKinds(), ", "))
 		}
-		for _, k := range cluster.Kinds() {
+		for _, k := range clusterKinds() {
 			if args[0] == k {
 				return nil
 			}
 		}
-		return usageError("no cluster kind %q: use %s", args[0], strings.Join(cluster.Kinds(), ", "))
+		return usageError("no cluster kind %q: use %s", args[0], strings.Join(clusterKinds(), ", "))
 	}
 	cmd := &cobra.Command{
 		Use:   "cluster up|down|status etcd|redis|mariadb",
@@ -139,32 +140,37 @@ func writeMembers(w io.Writer, states []cluster.MemberStatus) {
 	tw.Flush()
 }
 
+// clusterKinds are the kinds of local cluster, in the order of the
+// databases that run on them.
+func clusterKinds() []string {
+	var kinds []string
+	for _, d := range databases.All() {
+		kinds = append(kinds, d.Cluster)
+	}
+	return kinds
+}
+
 // targetOf names the run target that tests a cluster kind.
 func targetOf(kind string) string {
-	if kind == "mariadb" {
-		return "mysql"
+	if d, err := databases.OfCluster(kind); err == nil {
+		return d.Name
 	}
 	return kind
 }
 
 // clusterFaults lists the faults a cluster kind takes.
 func clusterFaults(kind string) string {
-	if kind == "mariadb" {
-		return "kill,pause"
+	if d, err := databases.OfCluster(kind); err == nil {
+		return d.FaultList()
 	}
-	return "kill,pause,partition"
+	return "none"
 }
 
 // clusterEnv is the cluster's addresses as the environment variables the
 // integration tests read (see internal/servertest).
 func clusterEnv(c *cluster.Cluster) []string {
-	switch c.Kind {
-	case "etcd":
-		return []string{"CONSIST_ETCD_ENDPOINTS=" + strings.Join(c.Nodes(), ",")}
-	case "redis":
-		return []string{"CONSIST_REDIS_PRIMARY=" + c.Nodes()[0], "CONSIST_REDIS_REPLICAS=" + strings.Join(c.Nodes()[1:], ",")}
-	case "mariadb":
-		return []string{"CONSIST_MYSQL_DSN='" + c.MariaDBDSN() + "'"}
+	if d, err := databases.OfCluster(c.Kind); err == nil && d.Env != nil {
+		return d.Env(c)
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"consist/checker"
 	"consist/history"
 	"consist/recommend"
+	"consist/run/folder"
 )
 
 func newRecommendCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -167,9 +168,9 @@ type runVerdict struct {
 
 func delivered(ctx context.Context, w, stderr io.Writer, dir string, asJSON bool) error {
 	var v runVerdict
-	var rec *recommend.RunRecord
-	if data, err := os.ReadFile(filepath.Join(dir, recommend.RunFile)); err == nil {
-		r, err := recommend.ParseRunRecord(data, filepath.Join(dir, recommend.RunFile))
+	var rec *folder.RunRecord
+	if data, err := os.ReadFile(filepath.Join(dir, folder.RunFile)); err == nil {
+		r, err := folder.ParseRunRecord(data, filepath.Join(dir, folder.RunFile))
 		if err != nil {
 			return &exitError{code: exitBad, err: err}
 		}
@@ -224,12 +225,12 @@ func delivered(ctx context.Context, w, stderr io.Writer, dir string, asJSON bool
 // runResults are the verdicts of the run in dir: its results.json, or,
 // for a run killed before it wrote one, a check of its history now with
 // the run's settings.
-func runResults(ctx context.Context, stderr io.Writer, dir string, rec *recommend.RunRecord) ([]checker.Result, error) {
-	name := filepath.Join(dir, recommend.ResultsFile)
+func runResults(ctx context.Context, stderr io.Writer, dir string, rec *folder.RunRecord) ([]checker.Result, error) {
+	name := filepath.Join(dir, folder.ResultsFile)
 	data, err := os.ReadFile(name)
 	switch {
 	case err == nil:
-		results, err := recommend.ParseResults(data, name)
+		results, err := folder.ParseResults(data, name)
 		if err != nil {
 			return nil, &exitError{code: exitBad, err: err}
 		}
@@ -237,7 +238,7 @@ func runResults(ctx context.Context, stderr io.Writer, dir string, rec *recommen
 	case rec == nil || !errors.Is(err, fs.ErrNotExist):
 		return nil, &exitError{code: exitBad, err: fmt.Errorf("%s is not a run folder: %w; give the folder consist run wrote, e.g. store/latest", dir, err)}
 	}
-	path := filepath.Join(dir, recommend.HistoryFile)
+	path := filepath.Join(dir, folder.HistoryFile)
 	fmt.Fprintf(stderr, "consist: %s has no results (the run was stopped before it checked); checking %s with the run's settings\n", dir, path)
 	fr, _ := checkFile(ctx, stderr, path, history.JSONL, rec.Models, checker.Options{Timeout: runCheckTimeout, Initial: rec.Initial})
 	if fr.Error != "" {

@@ -2,31 +2,27 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"consist/adapters"
 	"consist/adapters/builtin"
 	"consist/checker"
 	"consist/history"
 	"consist/nemesis"
-	"consist/recommend"
 	"consist/report"
+	consistrun "consist/run"
+	"consist/run/databases"
+	"consist/run/folder"
 	"consist/workloads"
-	"consist/workloads/runner"
 )
 
 type runFlags struct {
@@ -58,7 +54,8 @@ store/<test>/<start time>/history.jsonl as it happens (flushed every
 100 ms, so a killed run keeps what was acknowledged). It then heals the
 faults, lets the store settle, has every client perform the workload's
 final reads, checks the history against every model that applies, prints
-the verdict table, writes results.json beside the history, and points
+the verdict table, writes results.json and report.html (the HTML
+report: verdicts, anomalies, timeline, plots) beside the history, and points
 store/latest at the run. Ctrl-C stops the clients, heals every fault and
 still checks what was recorded; a second Ctrl-C kills consist.
 
@@ -154,75 +151,41 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	if err != nil {
 		return usageError("--workload: %w", err)
 	}
-	if err := storeHolds(fl, wl); err != nil {
+	cfg := consistrun.Config{Workload: wl, Faults: kinds, Interval: fl.interval, Clients: fl.clients, Duration: fl.duration,
+		Ops: fl.ops, Rate: fl.rate, OpTimeout: fl.opTimeout, Quiesce: fl.quiesce, Seed: fl.seed,
+		CheckTimeout: runCheckTimeout, Dir: fl.storeDir, Record: runRecord(fl)}
+	if err := targetConfig(fl, &cfg); err != nil {
 		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return &exitError{code: exitBad, err: err}
 	}
 	if fl.duration == 0 && fl.ops == 0 {
 		fmt.Fprintln(stderr, "consist: no --duration or --ops: running until Ctrl-C")
 	}
-	sys, err := openSystem(ctx, stderr, fl, kinds)
+	cfg.Notify = func(msg string) { fmt.Fprintf(stderr, "consist: %s\n", msg) }
+	cfg.Started = func(l consistrun.Live) func() { return startStatus(stderr, l.Counts, l.Nemesis, l.Start).stop }
+	cfg.Recorded = func(r consistrun.Result) {
+		interrupted := ""
+		if r.Interrupted {
+			interrupted = " (interrupted: faults healed, no final reads)"
+		}
+		total := r.OK + r.Fail + r.Info
+		fmt.Fprintf(stderr, "ran %s with %s for %v%s: %d ok, %d fail, %d info (%.0f ops/s); history in %s\n", r.Record.Store, fl.workload, r.Elapsed.Round(time.Millisecond), interrupted,
+			r.OK, r.Fail, r.Info, float64(total)/r.Elapsed.Seconds(), r.HistoryPath())
+	}
+	cfg.CheckFile = func(ctx context.Context, path string, models []checker.Model, opts checker.Options) (report.FileResult, *history.History) {
+		return checkFile(ctx, stderr, path, history.JSONL, models, opts)
+	}
+	res, err := consistrun.Run(ctx, cfg)
 	if err != nil {
-		return err
-	}
-	defer sys.close()
-	store := sys.store
-	if err := adapters.Supports(store, workloads.KindOf(wl)); err != nil {
-		return usageError("--workload %s: %w", fl.workload, err)
-	}
-	start := time.Now()
-	dir, err := newRunDir(fl.storeDir, sys.name+"-"+fl.workload, start)
-	if err != nil {
 		return &exitError{code: exitBad, err: err}
 	}
-	// run.json first, so that a run killed at any point can be checked,
-	// recommended on and repeated.
-	record := runRecord(fl, sys, wl, start)
-	runFile := filepath.Join(dir, recommend.RunFile)
-	if err := writeJSONFile(runFile, record); err != nil {
-		return &exitError{code: exitBad, err: err}
-	}
-	path := filepath.Join(dir, recommend.HistoryFile)
-	file, err := os.Create(path)
-	if err != nil {
-		return &exitError{code: exitBad, err: fmt.Errorf("create the history file: %w", err)}
-	}
-	defer file.Close()
-	rec := history.NewRecorder(file, history.DefaultFlushInterval)
-	nem, err := nemesis.New(sys.target, nemesis.Schedule{Kinds: kinds, Interval: fl.interval, Seed: fl.seed}, rec)
-	if err != nil {
-		return usageError("--nemesis: %w", err)
-	}
-	var counts runner.Counts
-	status := startStatus(stderr, &counts, nem, start)
-	runErr := runner.Run(ctx, runner.Config{Store: store, Workload: wl, Recorder: rec, Clients: fl.clients,
-		Duration: fl.duration, Ops: fl.ops, Rate: fl.rate, OpTimeout: fl.opTimeout, Seed: fl.seed,
-		Nemesis: nem, Quiesce: fl.quiesce}, &counts)
-	status.stop()
-	if err := rec.Close(); err != nil {
-		return &exitError{code: exitBad, err: err}
-	}
-	if runErr != nil {
-		return &exitError{code: exitBad, err: fmt.Errorf("the run stopped: %w (what was recorded is in %s)", runErr, path)}
-	}
-	elapsed := time.Since(start)
-	interrupted := ""
-	if ctx.Err() != nil {
-		interrupted = " (interrupted: faults healed, no final reads)"
-	}
-	fmt.Fprintf(stderr, "ran %s with %s for %v%s: %d ok, %d fail, %d info (%.0f ops/s); history in %s\n", sys.name, fl.workload, elapsed.Round(time.Millisecond), interrupted,
-		counts.OK.Load(), counts.Fail.Load(), counts.Info.Load(), float64(counts.Total())/elapsed.Seconds(), path)
-
-	ended := start.Add(elapsed).UTC()
-	record.Ended, record.Elapsed, record.Interrupted = &ended, elapsed.Round(time.Millisecond).String(), ctx.Err() != nil
-	record.OK, record.Fail, record.Info = counts.OK.Load(), counts.Fail.Load(), counts.Info.Load()
-	if err := writeJSONFile(runFile, record); err != nil {
-		return &exitError{code: exitBad, err: err}
-	}
-
-	// Check what was recorded, even after Ctrl-C.
-	fr, _ := checkFile(context.WithoutCancel(ctx), stderr, path, history.JSONL, record.Models, checker.Options{Timeout: runCheckTimeout, Initial: record.Initial})
-	if err := writeResults(filepath.Join(dir, recommend.ResultsFile), fr); err != nil {
-		return &exitError{code: exitBad, err: err}
+	fr := res.Check
+	if res.Dir != "" {
+		if _, err := writeHTMLReport(res.Dir, checkReport([]report.FileResult{fr}, res.History, &res.Record)); err != nil {
+			return &exitError{code: exitBad, err: err}
+		}
 	}
 	if fl.json {
 		err = report.WriteJSON(stdout, []report.FileResult{fr})
@@ -241,9 +204,18 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 // runCheckTimeout bounds the check at the end of a run.
 const runCheckTimeout = 60 * time.Second
 
-// targetOnly are the flags that only a --target run uses, and the target
-// each belongs to ("" for every target).
-var targetOnly = map[string]string{"endpoints": "", "dsn": "mysql", "isolation": "mysql", "serializable-reads": "etcd", "read-from-replica": "redis", "cluster": "", "cluster-dir": ""}
+// targetOnly are the flags that only a --target run uses, and the
+// targets each belongs to (none: every target): a database's own settings
+// are its flags.
+var targetOnly = func() map[string][]string {
+	only := map[string][]string{"endpoints": nil, "cluster": nil, "cluster-dir": nil}
+	for _, d := range databases.All() {
+		for _, s := range d.Settings {
+			only[s.Name] = append(only[s.Name], d.Name)
+		}
+	}
+	return only
+}()
 
 // validateRun refuses every flag of a run that makes no sense, before
 // anything is started or written.
@@ -278,15 +250,15 @@ func validateRun(fl runFlags) error {
 		switch only := targetOnly[name]; {
 		case fl.target == "" && name == "isolation":
 			// The bundled transactional stores take a level too.
-			if _, err := builtin.LookupIsolation(fl.store, fl.isolation); err != nil {
+			if _, err := builtin.LookupIsolation(fl.store, isolationFlag(fl)); err != nil {
 				return usageError("--isolation: %w", err)
 			}
 		case fl.target == "" && name == "cluster":
 			return usageError("--cluster %s tests a real database's cluster: add --target etcd, redis or mysql", fl.cluster)
 		case fl.target == "":
 			return usageError("--%s is for a real database: add --target, or leave it out to test the bundled store", name)
-		case only != "" && only != fl.target:
-			return usageError("--%s is for --target %s, not %s: leave it out", name, only, fl.target)
+		case only != nil && !slices.Contains(only, fl.target):
+			return usageError("--%s is for --target %s, not %s: leave it out", name, strings.Join(only, " or "), fl.target)
 		}
 	}
 	if changed("cluster-dir") && fl.cluster != "local" {
@@ -295,41 +267,18 @@ func validateRun(fl runFlags) error {
 	return nil
 }
 
-// storeHolds refuses a bundled store that cannot keep the objects the
-// workload acts on.
-func storeHolds(fl runFlags, wl workloads.Workload) error {
-	if fl.target != "" {
-		return nil // openSystem says which workloads a real database runs
-	}
-	s, err := builtin.Lookup(fl.store)
-	if err != nil {
-		return usageError("--store: %w", err)
-	}
-	ok, why := s.Holder().Holds(workloads.KindOf(wl))
-	if ok {
-		return nil
-	}
-	var fits []string
-	for _, name := range workloads.Names() {
-		if w, err := workloads.New(name, workloads.Options{}); err == nil && s.CanHold(workloads.KindOf(w)) {
-			fits = append(fits, name)
-		}
-	}
-	return usageError("--store %s cannot run the %s workload: %s (it runs --workload %s)", s.Name, wl.Name(), why, strings.Join(fits, ", "))
-}
-
-// runRecord describes the run that starts: every setting, for run.json.
-func runRecord(fl runFlags, sys *system, wl workloads.Workload, start time.Time) recommend.RunRecord {
-	rec := recommend.RunRecord{Version: version(), Store: sys.name, Target: fl.target != "", Nodes: sys.nodes, Cluster: fl.cluster,
-		Workload: fl.workload, Nemesis: fl.faults, Clients: fl.clients, Keys: fl.keys, Rate: fl.rate, Seed: fl.seed,
-		Models: wl.Models(), Started: start.UTC(), Flags: map[string]string{}, Command: []string{"consist", "run"}}
+// runRecord describes the run for run.json beyond what package run
+// fills in: the version, every flag, and the command that repeats it.
+func runRecord(fl runFlags) folder.RunRecord {
+	rec := folder.RunRecord{Version: version(), Cluster: fl.cluster, Nemesis: fl.faults, Keys: fl.keys,
+		Flags: map[string]string{}, Command: []string{"consist", "run"}}
 	if fl.flags == nil {
 		return rec
 	}
 	fl.flags.VisitAll(func(f *pflag.Flag) {
 		value := f.Value.String()
-		if f.Name == "dsn" {
-			value = withoutPassword(value)
+		if redact := redactor(f.Name); redact != nil {
+			value = redact(value)
 		}
 		if f.Name == "help" {
 			return
@@ -345,26 +294,12 @@ func runRecord(fl runFlags, sys *system, wl workloads.Workload, start time.Time)
 			}
 		case fl.target == "" && targetFlag: // refused without --target
 		case fl.target != "" && f.Name == "store": // refused with --target
-		case f.Name == "dsn" && value == "":
+		case redactor(f.Name) != nil && value == "":
 		default:
 			rec.Command = append(rec.Command, "--"+f.Name+"="+value)
 		}
 	})
 	return rec
-}
-
-// withoutPassword is a MySQL data source name with its password removed;
-// a DSN it cannot parse is left out altogether.
-func withoutPassword(dsn string) string {
-	if dsn == "" {
-		return ""
-	}
-	cfg, err := mysqldriver.ParseDSN(dsn)
-	if err != nil {
-		return ""
-	}
-	cfg.Passwd = ""
-	return cfg.FormatDSN()
 }
 
 // parseMix reads "reads:writes[:cas]" weights into opts; "" leaves the
@@ -387,46 +322,4 @@ func parseMix(s string, opts *workloads.Options) error {
 	}
 	opts.Reads, opts.Writes, opts.CAS = weights[0], weights[1], weights[2]
 	return nil
-}
-
-// newRunDir creates storeDir/<test>/<start time>/ and points
-// storeDir/latest at it.
-func newRunDir(storeDir, test string, start time.Time) (string, error) {
-	dir := filepath.Join(storeDir, test, start.UTC().Format("20060102T150405.000Z"))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("create the run folder: %w", err)
-	}
-	latest := filepath.Join(storeDir, "latest")
-	rel, err := filepath.Rel(storeDir, dir)
-	if err != nil {
-		return "", fmt.Errorf("point %s at the run: %w", latest, err)
-	}
-	_ = os.Remove(latest)
-	if err := os.Symlink(rel, latest); err != nil {
-		return "", fmt.Errorf("point %s at the run: %w", latest, err)
-	}
-	return dir, nil
-}
-
-func writeJSONFile(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
-func writeResults(path string, fr report.FileResult) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("write results: %w", err)
-	}
-	if err := report.WriteJSON(f, []report.FileResult{fr}); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

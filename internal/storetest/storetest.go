@@ -4,7 +4,6 @@
 package storetest
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"consist/checker/suite"
 	"consist/history"
 	"consist/nemesis"
+	"consist/run"
 	"consist/workloads"
 	"consist/workloads/runner"
 )
@@ -56,15 +56,13 @@ func RunPlan(t *testing.T, plan Plan, store adapters.Store, target nemesis.Targe
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, counts := Record(t, runner.Config{Store: store, Workload: wl, Clients: 10, Duration: plan.Duration,
-		Rate: plan.Rate, OpTimeout: plan.OpTimeout, Seed: seed, Quiesce: plan.Quiesce},
-		func(rec history.Sink) (*nemesis.Nemesis, error) {
-			return nemesis.New(target, nemesis.Schedule{Kinds: kinds, Interval: plan.Interval, Order: nemesis.Cycle, Seed: seed}, rec)
-		})
-	if counts.OK.Load() < plan.MinOK {
-		t.Fatalf("only %d operations succeeded: the store did not serve", counts.OK.Load())
+	res := Record(t, run.Config{System: &run.System{Name: t.Name(), Store: store, Faults: target}, Workload: wl, Clients: 10,
+		Duration: plan.Duration, Rate: plan.Rate, OpTimeout: plan.OpTimeout, Seed: seed, Quiesce: plan.Quiesce,
+		Faults: kinds, Interval: plan.Interval, Order: nemesis.Cycle})
+	if res.OK < plan.MinOK {
+		t.Fatalf("only %d operations succeeded: the store did not serve", res.OK)
 	}
-	return h
+	return res.History
 }
 
 // Workload runs the named workload against store with ten clients, as
@@ -76,35 +74,25 @@ func Workload(t testing.TB, store adapters.Store, workload string, d time.Durati
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Record(t, runner.Config{Store: store, Workload: wl, Clients: 10, Duration: d, Ops: ops, OpTimeout: 5 * time.Second, Seed: seed}, nil)
+	res := Record(t, run.Config{System: &run.System{Name: t.Name(), Store: store}, Workload: wl, Clients: 10, Duration: d, Ops: ops,
+		OpTimeout: 5 * time.Second, Seed: seed})
+	var counts runner.Counts
+	counts.OK.Store(res.OK)
+	counts.Fail.Store(res.Fail)
+	counts.Info.Store(res.Info)
+	return res.History, &counts
 }
 
-// Record runs cfg, recording into memory (and with the nemesis newNemesis
-// makes for the recorder, if given), and returns the history and counts.
-func Record(t testing.TB, cfg runner.Config, newNemesis func(history.Sink) (*nemesis.Nemesis, error)) (*history.History, *runner.Counts) {
+// Record runs cfg in memory, unchecked (NoCheck), and returns the
+// result, its history read back; it fails t if the run does.
+func Record(t testing.TB, cfg run.Config) run.Result {
 	t.Helper()
-	var out bytes.Buffer
-	rec := history.NewRecorder(&out, 0)
-	cfg.Recorder = rec
-	if newNemesis != nil {
-		nem, err := newNemesis(rec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Nemesis = nem
-	}
-	var counts runner.Counts
-	if err := runner.Run(context.Background(), cfg, &counts); err != nil {
-		t.Fatal(err)
-	}
-	if err := rec.Close(); err != nil {
-		t.Fatal(err)
-	}
-	h, err := history.Parse(out.Bytes(), t.Name(), history.JSONL)
+	cfg.NoCheck = true
+	res, err := run.Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h, &counts
+	return res
 }
 
 // Expect fails t unless every model of hold is valid on h and every

@@ -34,6 +34,7 @@ import (
 	"consist/adapters"
 	"consist/history"
 	"consist/nemesis"
+	"consist/run/clock"
 	"consist/workloads"
 )
 
@@ -65,6 +66,9 @@ type Config struct {
 	// Quiesce is how long the store is left alone between the heal and
 	// the final phase.
 	Quiesce time.Duration
+	// Clock is the time the run's schedule keeps: the duration, the
+	// pace, the timeouts and the quiesce (nil: the wall clock).
+	Clock clock.Clock
 }
 
 // setup and finisher are the optional phases of a workload; see
@@ -127,7 +131,7 @@ func Run(ctx context.Context, cfg Config, counts *Counts) error {
 	main, endMain := context.WithCancel(ctx)
 	defer endMain()
 	if cfg.Duration > 0 {
-		main, endMain = context.WithTimeout(main, cfg.Duration)
+		main, endMain = cfg.Clock.WithTimeout(main, cfg.Duration)
 		defer endMain()
 	}
 	var faults sync.WaitGroup
@@ -144,14 +148,8 @@ func Run(ctx context.Context, cfg Config, counts *Counts) error {
 	if _, ok := cfg.Workload.(finisher); !ok {
 		return nil
 	}
-	if cfg.Quiesce > 0 {
-		t := time.NewTimer(cfg.Quiesce)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
+	if cfg.Quiesce > 0 && !cfg.Clock.Sleep(ctx, cfg.Quiesce) {
+		return nil
 	}
 	return r.phase(ctx, workers, r.finalOps)
 }
@@ -182,6 +180,7 @@ func (cfg *Config) check() error {
 	if cfg.OpTimeout == 0 {
 		cfg.OpTimeout = 5 * time.Second
 	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	return nil
 }
 
@@ -249,17 +248,13 @@ func (r *run) setup(ctx context.Context) error {
 // generator until the phase ends.
 func (r *run) mainLoop(ctx context.Context, w *worker) error {
 	cfg := r.cfg
-	var pace *time.Ticker
+	var pace *clock.Pacer
 	if cfg.Rate > 0 {
-		pace = time.NewTicker(time.Duration(float64(cfg.Clients) / cfg.Rate * float64(time.Second)))
-		defer pace.Stop()
+		pace = clock.NewPacer(cfg.Clock, time.Duration(float64(cfg.Clients)/cfg.Rate*float64(time.Second)))
 	}
 	for {
 		if pace != nil {
-			select {
-			case <-ctx.Done():
-			case <-pace.C:
-			}
+			pace.Wait(ctx)
 		}
 		if ctx.Err() != nil || (cfg.Ops > 0 && r.invoked.Add(1) > cfg.Ops) {
 			return nil
@@ -315,7 +310,7 @@ func (r *run) perform(ctx context.Context, w *worker, op adapters.Op) (outcome, 
 	if _, err := r.cfg.Recorder.Record(inv); err != nil {
 		return outcome{}, err
 	}
-	opCtx, cancel := context.WithTimeout(w.unbound, r.cfg.OpTimeout)
+	opCtx, cancel := r.cfg.Clock.WithTimeout(w.unbound, r.cfg.OpTimeout)
 	value, err := w.client.Do(opCtx, op)
 	cancel()
 	done := inv

@@ -1,7 +1,6 @@
 package crdt_test
 
 import (
-	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -13,9 +12,10 @@ import (
 	setcheck "consist/checker/set"
 	"consist/checker/suite"
 	"consist/history"
+	"consist/internal/storetest"
 	"consist/nemesis"
+	consistrun "consist/run"
 	"consist/workloads"
-	"consist/workloads/runner"
 )
 
 // everyFault is each kind of fault in turn.
@@ -34,29 +34,13 @@ func run(t *testing.T, workload string, opts workloads.Options, kinds []nemesis.
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	rec := history.NewRecorder(&out, 0)
-	nem, err := nemesis.New(net, nemesis.Schedule{Kinds: kinds, Interval: 100 * time.Millisecond, Order: nemesis.Cycle, Seed: seed}, rec)
-	if err != nil {
-		t.Fatal(err)
+	res := storetest.Record(t, consistrun.Config{System: &consistrun.System{Name: "crdt", Store: net}, Workload: wl, Clients: 10,
+		Duration: 1500 * time.Millisecond, Rate: 1000, Seed: seed, Faults: kinds, Interval: 100 * time.Millisecond,
+		Order: nemesis.Cycle, Quiesce: 300 * time.Millisecond})
+	if res.OK < 500 {
+		t.Fatalf("only %d operations succeeded; the store did not serve", res.OK)
 	}
-	var counts runner.Counts
-	err = runner.Run(context.Background(), runner.Config{Store: net, Workload: wl, Recorder: rec, Clients: 10, Duration: 1500 * time.Millisecond,
-		Rate: 1000, Seed: seed, Nemesis: nem, Quiesce: 300 * time.Millisecond}, &counts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rec.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if counts.OK.Load() < 500 {
-		t.Fatalf("only %d operations succeeded; the store did not serve", counts.OK.Load())
-	}
-	h, err := history.Parse(out.Bytes(), "crdt", history.JSONL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
+	return res.History
 }
 
 // verdicts checks h against models and fails the test unless each

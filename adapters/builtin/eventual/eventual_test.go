@@ -17,6 +17,7 @@ import (
 	"consist/checker/suite"
 	"consist/history"
 	"consist/internal/storetest"
+	"consist/run"
 	"consist/workloads"
 	"consist/workloads/runner"
 )
@@ -363,19 +364,8 @@ func TestSiblingsModeReadsUnwrittenValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	rec := history.NewRecorder(&out, 0)
-	err = runner.Run(ctx, runner.Config{Store: net, Workload: wl, Recorder: rec, Clients: 10, Duration: time.Second, Rate: 1000, Seed: 1, Quiesce: 300 * time.Millisecond}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rec.Close(); err != nil {
-		t.Fatal(err)
-	}
-	h, err := history.Parse(out.Bytes(), "eventual", history.JSONL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := storetest.Record(t, run.Config{System: &run.System{Name: "eventual", Store: net}, Workload: wl, Clients: 10,
+		Duration: time.Second, Rate: 1000, Seed: 1, Quiesce: 300 * time.Millisecond}).History
 	lists := 0
 	for i := range h.Ops {
 		if _, ok := h.Ops[i].Output.([]any); ok && h.Ops[i].F == "read" {

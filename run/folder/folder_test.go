@@ -1,4 +1,4 @@
-package recommend_test
+package folder_test
 
 import (
 	"encoding/json"
@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"consist/checker"
-	"consist/recommend"
+	"consist/run/folder"
 )
 
 const goodRun = `{"version":"devel (revision abc)","command":["consist","run","--store=single"],"flags":{"store":"single"},
@@ -17,7 +17,7 @@ const goodResults = `[{"file":"h.jsonl","results":[{"model":"linearizable","verd
 {"model":"sequential","verdict":"valid","implied_by":"linearizable","stats":{}}]}]`
 
 func TestParseRunRecord(t *testing.T) {
-	r, err := recommend.ParseRunRecord([]byte(goodRun), "run.json")
+	r, err := folder.ParseRunRecord([]byte(goodRun), "run.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,14 +33,14 @@ func TestParseRunRecord(t *testing.T) {
 		{`[1]`, "not a run record"},
 		{``, "not a run record"},
 	} {
-		if _, err := recommend.ParseRunRecord([]byte(bad.data), "run.json"); err == nil || !strings.Contains(err.Error(), bad.says) {
+		if _, err := folder.ParseRunRecord([]byte(bad.data), "run.json"); err == nil || !strings.Contains(err.Error(), bad.says) {
 			t.Errorf("%s: error %v, want one saying %q", bad.data, err, bad.says)
 		}
 	}
 }
 
 func TestParseResults(t *testing.T) {
-	rs, err := recommend.ParseResults([]byte(goodResults), "results.json")
+	rs, err := folder.ParseResults([]byte(goodResults), "results.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestParseResults(t *testing.T) {
 		{`[{"results":[{"model":"nope","verdict":"valid"}]}]`, "unknown consistency model"},
 		{`{"results":[]}`, "does not hold"},
 	} {
-		if _, err := recommend.ParseResults([]byte(bad.data), "results.json"); err == nil || !strings.Contains(err.Error(), bad.says) {
+		if _, err := folder.ParseResults([]byte(bad.data), "results.json"); err == nil || !strings.Contains(err.Error(), bad.says) {
 			t.Errorf("%s: error %v, want one saying %q", bad.data, err, bad.says)
 		}
 	}
@@ -69,7 +69,7 @@ func FuzzParseRunRecord(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := recommend.ParseRunRecord(data, "run.json")
+		r, err := folder.ParseRunRecord(data, "run.json")
 		if err != nil {
 			return
 		}
@@ -80,7 +80,7 @@ func FuzzParseRunRecord(f *testing.F) {
 		if err != nil {
 			t.Fatalf("cannot write back what was read from %q: %v", data, err)
 		}
-		if _, err := recommend.ParseRunRecord(out, "again"); err != nil {
+		if _, err := folder.ParseRunRecord(out, "again"); err != nil {
 			t.Fatalf("what was read from %q does not read back: %v\n%s", data, err, out)
 		}
 	})
@@ -93,7 +93,7 @@ func FuzzParseResults(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rs, err := recommend.ParseResults(data, "results.json")
+		rs, err := folder.ParseResults(data, "results.json")
 		if err != nil {
 			return
 		}

@@ -1,6 +1,9 @@
-package cluster
+package etcd
 
 import (
+	"slices"
+
+	"consist/cluster"
 	"context"
 	"fmt"
 	"io"
@@ -15,39 +18,41 @@ const etcdPath = "/usr/bin/etcd"
 // ports base+3..base+5. Elections are quick (50 ms heartbeats, 500 ms
 // election timeout) and pre-vote keeps a healed member from deposing the
 // leader.
-var etcdKind = &kind{
-	basePort: 23791,
-	ports:    6,
-	members: func(dir string, base int) []*Member {
+var etcdKind = &cluster.Layout{
+	Kind:     "etcd",
+	Binaries: []string{etcdPath},
+	BasePort: 23791,
+	Ports:    6,
+	Members: func(dir string, base int) []*cluster.Member {
 		const n = 3
-		var cluster []string
+		var initial []string
 		for i := range n {
-			cluster = append(cluster, fmt.Sprintf("e%d=http://%s", i+1, addr(base+n+i)))
+			initial = append(initial, fmt.Sprintf("e%d=http://%s", i+1, cluster.Addr(base+n+i)))
 		}
-		var ms []*Member
+		var ms []*cluster.Member
 		for i := range n {
 			name := fmt.Sprintf("e%d", i+1)
 			client, peer := base+i, base+n+i
 			mdir := filepath.Join(dir, name)
 			args := []string{"--name", name, "--data-dir", filepath.Join(mdir, "data"),
-				"--listen-client-urls", "http://" + addr(client), "--advertise-client-urls", "http://" + addr(client),
-				"--listen-peer-urls", "http://" + addr(peer), "--initial-advertise-peer-urls", "http://" + addr(peer),
-				"--initial-cluster", strings.Join(cluster, ","), "--initial-cluster-token", fmt.Sprintf("consist-%d", base),
+				"--listen-client-urls", "http://" + cluster.Addr(client), "--advertise-client-urls", "http://" + cluster.Addr(client),
+				"--listen-peer-urls", "http://" + cluster.Addr(peer), "--initial-advertise-peer-urls", "http://" + cluster.Addr(peer),
+				"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-token", fmt.Sprintf("consist-%d", base),
 				"--initial-cluster-state", "new",
 				"--heartbeat-interval", "50", "--election-timeout", "500", "--pre-vote",
 				"--logger", "zap", "--log-level", "warn"}
-			restart := clone(args)
+			restart := slices.Clone(args)
 			for j, a := range restart {
 				if a == "new" && restart[j-1] == "--initial-cluster-state" {
 					restart[j] = "existing"
 				}
 			}
-			ms = append(ms, &Member{Name: name, Addr: addr(client), PeerPort: peer, UID: uidFor(client),
+			ms = append(ms, &cluster.Member{Name: name, Addr: cluster.Addr(client), PeerPort: peer, UID: cluster.UIDFor(client),
 				Path: etcdPath, Args: args, RestartArgs: restart, Dir: mdir})
 		}
 		return ms
 	},
-	ready: func(ctx context.Context, _ *Cluster, m *Member) error {
+	Ready: func(ctx context.Context, m *cluster.Member) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+m.Addr+"/health", nil)
 		if err != nil {
 			return err
@@ -64,3 +69,5 @@ var etcdKind = &kind{
 		return nil
 	},
 }
+
+func init() { cluster.Register(etcdKind) }

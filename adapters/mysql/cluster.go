@@ -1,12 +1,13 @@
-package cluster
+package mysql
 
 import (
 	"bytes"
+	"consist/cluster"
 	"context"
 	"database/sql"
 	"fmt"
 	"os"
-	"os/exec"
+	osexec "os/exec"
 	"path/filepath"
 	"strconv"
 
@@ -22,10 +23,12 @@ const (
 // with a database named consist. Commits are flushed to the log before
 // they are acknowledged (innodb-flush-log-at-trx-commit=1), so kill -9
 // loses nothing acknowledged.
-var mariadbKind = &kind{
-	basePort: 3390,
-	ports:    1,
-	members: func(dir string, base int) []*Member {
+var mariadbKind = &cluster.Layout{
+	Kind:     "mariadb",
+	Binaries: []string{mariadbPath, mariadbInstallPath},
+	BasePort: 3390,
+	Ports:    1,
+	Members: func(dir string, base int) []*cluster.Member {
 		mdir := filepath.Join(dir, "db")
 		args := []string{"--no-defaults", "--datadir=" + filepath.Join(mdir, "data"),
 			"--bind-address=127.0.0.1", "--port=" + strconv.Itoa(base), "--socket=" + filepath.Join(mdir, "sock"),
@@ -35,15 +38,15 @@ var mariadbKind = &kind{
 		if os.Geteuid() == 0 {
 			args = append(args[:1:1], append([]string{"--user=root"}, args[1:]...)...)
 		}
-		return []*Member{{Name: "db", Addr: addr(base), Path: mariadbPath, Args: args, Dir: mdir}}
+		return []*cluster.Member{{Name: "db", Addr: cluster.Addr(base), Path: mariadbPath, Args: args, Dir: mdir}}
 	},
-	prepare: func(ctx context.Context, m *Member) error {
+	Prepare: func(ctx context.Context, m *cluster.Member) error {
 		args := []string{"--no-defaults", "--datadir=" + filepath.Join(m.Dir, "data"),
 			"--auth-root-authentication-method=normal", "--skip-test-db", "--innodb-log-file-size=8M"}
 		if os.Geteuid() == 0 {
 			args = append(args, "--user=root")
 		}
-		cmd := exec.CommandContext(ctx, mariadbInstallPath, args...)
+		cmd := osexec.CommandContext(ctx, mariadbInstallPath, args...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Run(); err != nil {
@@ -51,7 +54,7 @@ var mariadbKind = &kind{
 		}
 		return nil
 	},
-	ready: func(ctx context.Context, _ *Cluster, m *Member) error {
+	Ready: func(ctx context.Context, m *cluster.Member) error {
 		cfg := mysql.NewConfig()
 		cfg.User, cfg.Net, cfg.Addr = "root", "tcp", m.Addr
 		cfg.Logger = &mysql.NopLogger{} // a server still starting is no news
@@ -65,9 +68,9 @@ var mariadbKind = &kind{
 	},
 }
 
-// MariaDBDSN is the data source name of a local MariaDB cluster's
-// database for go-sql-driver/mysql.
-func (c *Cluster) MariaDBDSN() string {
+// LocalDSN is the data source name of a local MariaDB cluster's
+// database.
+func LocalDSN(c *cluster.Cluster) string {
 	return "root@tcp(" + c.Members[0].Addr + ")/consist"
 }
 
@@ -78,3 +81,5 @@ func lastLines(s string, n int) string {
 	}
 	return string(bytes.Join(lines, []byte("; ")))
 }
+
+func init() { cluster.Register(mariadbKind) }

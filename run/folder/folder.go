@@ -1,4 +1,10 @@
-package recommend
+// Package folder is the schema of a run folder, the record a run leaves
+// under store/<store>-<workload>/<start time>/: run.json (RunRecord, the
+// run's settings, written when it starts and again when it ends),
+// history.jsonl (every event, flushed as it happens) and results.json
+// (the verdicts); store/latest points at the newest run. consist run
+// writes it through package run; consist check and recommend read it.
+package folder
 
 import (
 	"bytes"
@@ -6,19 +12,56 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"consist/checker"
 	"consist/history"
 )
 
-// The files of a run folder (store/<store>-<workload>/<start time>/) that
-// the readers below read.
+// The files of a run folder.
 const (
 	RunFile     = "run.json"
 	ResultsFile = "results.json"
 	HistoryFile = "history.jsonl"
+	// Latest is the link, in the store folder, to the newest run.
+	Latest = "latest"
 )
+
+// TimeLayout names a run's folder after its start time, in UTC.
+const TimeLayout = "20060102T150405.000Z"
+
+// Create makes storeDir/<test>/<start time>/ and points storeDir/latest
+// at it, and returns the folder's path.
+func Create(storeDir, test string, start time.Time) (string, error) {
+	dir := filepath.Join(storeDir, test, start.UTC().Format(TimeLayout))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("create the run folder: %w", err)
+	}
+	latest := filepath.Join(storeDir, Latest)
+	rel, err := filepath.Rel(storeDir, dir)
+	if err != nil {
+		return "", fmt.Errorf("point %s at the run: %w", latest, err)
+	}
+	_ = os.Remove(latest)
+	if err := os.Symlink(rel, latest); err != nil {
+		return "", fmt.Errorf("point %s at the run: %w", latest, err)
+	}
+	return dir, nil
+}
+
+// WriteJSON writes v, indented, to path.
+func WriteJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
 
 // RunRecord is what run.json records of a run: every setting needed to
 // repeat it and to check its history again. consist run writes it when

@@ -1,7 +1,8 @@
-package cluster
+package redis
 
 import (
 	"bufio"
+	"consist/cluster"
 	"context"
 	"fmt"
 	"io"
@@ -18,11 +19,13 @@ const redisPath = "/usr/bin/redis-server"
 // persisting anything: a killed primary comes back empty, and its replica
 // then empties too. The replica links in about 50 ms (diskless sync with
 // no delay). Cutting the two apart stops the replication stream.
-var redisKind = &kind{
-	basePort: 6390,
-	ports:    2,
-	members: func(dir string, base int) []*Member {
-		var ms []*Member
+var redisKind = &cluster.Layout{
+	Kind:     "redis",
+	Binaries: []string{redisPath},
+	BasePort: 6390,
+	Ports:    2,
+	Members: func(dir string, base int) []*cluster.Member {
+		var ms []*cluster.Member
 		for i, name := range []string{"primary", "replica"} {
 			port := base + i
 			mdir := filepath.Join(dir, name)
@@ -31,12 +34,12 @@ var redisKind = &kind{
 			if name == "replica" {
 				args = append(args, "--replicaof", "127.0.0.1", strconv.Itoa(base))
 			}
-			ms = append(ms, &Member{Name: name, Addr: addr(port), PeerPort: port, UID: uidFor(port),
+			ms = append(ms, &cluster.Member{Name: name, Addr: cluster.Addr(port), PeerPort: port, UID: cluster.UIDFor(port),
 				Path: redisPath, Args: args, Dir: mdir})
 		}
 		return ms
 	},
-	ready: func(ctx context.Context, c *Cluster, m *Member) error {
+	Ready: func(ctx context.Context, m *cluster.Member) error {
 		if err := redisCommand(ctx, m.Addr, "PING", "+PONG"); err != nil {
 			return err
 		}
@@ -97,3 +100,5 @@ func readReply(r *bufio.Reader, command string) (string, error) {
 	}
 	return string(body[:n]), nil
 }
+
+func init() { cluster.Register(redisKind) }

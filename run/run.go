@@ -1,0 +1,433 @@
+// Package run runs a test end to end, as Jepsen's core does: it opens the
+// system under test (a bundled store on its simulated network, a real
+// database at given addresses, or its local cluster), records every
+// operation of the workload's concurrent clients while the nemesis
+// injects faults, heals, lets the clients do their final reads, checks
+// the history against every model that applies, and keeps the run folder
+// (see package folder): run.json when the run starts and again when it
+// ends, history.jsonl flushed as it goes, results.json, and store/latest.
+//
+// consist run, consist matrix and the stores' tests all run through Run.
+// The clients' loop is workloads/runner's; the time of the schedule is
+// the Config's Clock (see package clock), the seam a deterministic
+// simulation replaces. Errors name settings by consist run's flags.
+package run
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"consist/adapters"
+	"consist/checker"
+	"consist/checker/suite"
+	"consist/history"
+	"consist/nemesis"
+	"consist/report"
+	"consist/run/clock"
+	"consist/run/folder"
+	"consist/run/target"
+	"consist/workloads"
+	"consist/workloads/runner"
+)
+
+// Config describes a run. What it tests is one of System, Database and
+// Store.
+type Config struct {
+	// Store names the bundled store to test (see adapters/builtin).
+	Store string
+	// Database is the real database to test (see package databases),
+	// reached through Conn, or on its local cluster when Local.
+	Database *target.Database
+	Conn     target.Conn
+	// Local tests the database's local cluster: the one up in
+	// ClusterDir (default cluster.DefaultDir), or one started for the
+	// run and stopped after it. Faults need it.
+	Local      bool
+	ClusterDir string
+	// System, if set, is the system to test, already open; the run
+	// neither opens nor closes it. Without Faults, the nemesis acts on
+	// its Store.
+	System *System
+
+	// Workload is what the clients do.
+	Workload workloads.Workload
+	// Faults are the faults the nemesis injects, each lasting Interval
+	// after a calm of Interval (default 1 s), picked in Order.
+	Faults   []nemesis.Kind
+	Interval time.Duration
+	Order    nemesis.Order
+	// Clients is the number of concurrent clients (default 10).
+	Clients int
+	// Duration and Ops end the main phase, whichever comes first; with
+	// neither, only ctx ends it.
+	Duration time.Duration
+	Ops      int64
+	// Rate is the most operations per second across all clients (0: as
+	// fast as the system answers).
+	Rate float64
+	// OpTimeout makes an unanswered operation unknown (default 5 s);
+	// Quiesce is how long the healed system settles before the final
+	// reads.
+	OpTimeout, Quiesce time.Duration
+	// Seed seeds every random choice: the operations, the faults, the
+	// simulated network.
+	Seed uint64
+
+	// Models are the models to check (default the workload's).
+	Models []checker.Model
+	// CheckTimeout bounds the check (default 60 s). NoCheck leaves the
+	// history unchecked, for callers that check it themselves.
+	CheckTimeout time.Duration
+	NoCheck      bool
+
+	// Dir is the folder runs are written under (store): the run's folder
+	// is Dir/<system>-<workload>/<start time>/. Empty: the history is
+	// kept in memory and nothing is written.
+	Dir string
+	// Record holds what run.json says beyond the run's settings: the
+	// version, the command and its flags, the nemesis as given, the
+	// keys, the cluster. Run fills in the rest.
+	Record folder.RunRecord
+	// Name labels the history in the results (default: the history
+	// file, or "<system>-<workload>").
+	Name string
+
+	// Clock is the time the schedule keeps (nil: the wall clock).
+	Clock clock.Clock
+
+	// Notify, if set, receives what the run has to say on its way: which
+	// cluster it tests or starts.
+	Notify func(msg string)
+	// Started, if set, is called as the clients start; the function it
+	// returns, once they have stopped.
+	Started func(Live) (stop func())
+	// Recorded, if set, is called once the history is complete, before
+	// it is checked.
+	Recorded func(Result)
+	// CheckFile, if set, checks the history file of a run folder in
+	// place of Run's own check (parse, then suite.Check); the CLI's
+	// keeps within its memory budget and shows progress.
+	CheckFile func(ctx context.Context, path string, models []checker.Model, opts checker.Options) (report.FileResult, *history.History)
+}
+
+// Live is a run in progress, for a status line.
+type Live struct {
+	// Counts are the operations completed so far, by outcome.
+	Counts *runner.Counts
+	// Nemesis says which fault is in force (Active).
+	Nemesis *nemesis.Nemesis
+	// Start is when the run started.
+	Start time.Time
+}
+
+// Result is what a run did and found.
+type Result struct {
+	// Dir is the run's folder ("" when kept in memory).
+	Dir string
+	// Record is run.json's content.
+	Record folder.RunRecord
+	// History is the recorded history, when it was read back.
+	History *history.History
+	// Check holds the verdicts (empty with NoCheck).
+	Check report.FileResult
+	// OK, Fail and Info count the operations by outcome.
+	OK, Fail, Info int64
+	// Elapsed is how long the clients ran, final reads included.
+	Elapsed time.Duration
+	// Interrupted: ctx ended the run, which healed and skipped the final
+	// reads.
+	Interrupted bool
+}
+
+// Results are the verdicts, one per model checked.
+func (r Result) Results() []checker.Result { return r.Check.Results }
+
+// HistoryPath is the run's history file ("" when kept in memory).
+func (r Result) HistoryPath() string {
+	if r.Dir == "" {
+		return ""
+	}
+	return filepath.Join(r.Dir, folder.HistoryFile)
+}
+
+// DefaultCheckTimeout bounds the check at the end of a run.
+const DefaultCheckTimeout = 60 * time.Second
+
+// Validate refuses a config that cannot run, before anything is opened or
+// written.
+func (cfg *Config) Validate() error {
+	switch n := btoi(cfg.Store != "") + btoi(cfg.Database != nil) + btoi(cfg.System != nil); {
+	case n == 0:
+		return errors.New("run: name what to test: a Store, a Database or a System")
+	case n > 1:
+		return errors.New("--store names a bundled store; --target tests a real database: give one of them")
+	case cfg.Workload == nil:
+		return errors.New("run: give a Workload")
+	case cfg.Clients < 0:
+		return fmt.Errorf("--clients %d: run at least 1 client", cfg.Clients)
+	case cfg.Ops < 0:
+		return fmt.Errorf("--ops %d: give a number of operations, or 0 for no limit", cfg.Ops)
+	case cfg.Duration < 0:
+		return fmt.Errorf("--duration %v: give a duration, or 0 to run until --ops or Ctrl-C", cfg.Duration)
+	case math.IsNaN(cfg.Rate) || math.IsInf(cfg.Rate, 0) || cfg.Rate < 0:
+		return fmt.Errorf("--rate %v: give operations per second, or 0 for as fast as the store answers", cfg.Rate)
+	case cfg.OpTimeout < 0:
+		return fmt.Errorf("--op-timeout %v: give how long an operation may take, e.g. 2s", cfg.OpTimeout)
+	case cfg.Interval < 0:
+		return fmt.Errorf("--nemesis-interval %v: give how long each fault lasts, e.g. 1s", cfg.Interval)
+	case cfg.Quiesce < 0:
+		return fmt.Errorf("--quiesce %v: give how long the store settles, or 0", cfg.Quiesce)
+	case cfg.Database == nil && (cfg.Local || cfg.ClusterDir != ""):
+		return errors.New("--cluster tests a real database's cluster: add --target")
+	}
+	switch {
+	case cfg.Store != "":
+		return checkHolds(cfg.Store, cfg.Workload)
+	case cfg.Database != nil:
+		return checkDatabase(cfg)
+	}
+	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (cfg *Config) defaults() {
+	if cfg.Clients == 0 {
+		cfg.Clients = 10
+	}
+	if cfg.OpTimeout == 0 {
+		cfg.OpTimeout = 5 * time.Second
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = time.Second
+	}
+	if cfg.CheckTimeout == 0 {
+		cfg.CheckTimeout = DefaultCheckTimeout
+	}
+	if cfg.Models == nil {
+		cfg.Models = cfg.Workload.Models()
+	}
+	cfg.Clock = clock.Or(cfg.Clock)
+}
+
+func (cfg *Config) notify(format string, args ...any) {
+	if cfg.Notify != nil {
+		cfg.Notify(fmt.Sprintf(format, args...))
+	}
+}
+
+// Run runs the test cfg describes: it opens the system, writes run.json
+// (when cfg.Dir is set), drives the clients while the nemesis injects
+// faults, heals, performs the final reads, writes run.json again with the
+// counts, checks the history and writes results.json. ctx ending stops
+// the clients; the run still heals, and checks what was recorded.
+//
+// The error is about the run itself (a setting, the system, the folder,
+// recording); the verdicts are in the Result. A run that stopped part
+// way returns what it has with the error.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return Result{}, err
+	}
+	cfg.defaults()
+	sys, err := open(ctx, &cfg)
+	if err != nil {
+		return Result{}, err
+	}
+	defer sys.Close()
+	if err := adapters.Supports(sys.Store, workloads.KindOf(cfg.Workload)); err != nil {
+		return Result{}, fmt.Errorf("--workload %s: %w", cfg.Workload.Name(), err)
+	}
+	// The nemesis is made before anything is written, so that a fault
+	// the system cannot take is refused first; it records into sink once
+	// the recorder exists. Without faults it only waits.
+	var sink lateSink
+	faults := sys.Faults
+	if faults == nil {
+		faults = sys.Store
+	}
+	nem, err := nemesis.New(faults, nemesis.Schedule{Kinds: cfg.Faults, Interval: cfg.Interval, Order: cfg.Order, Seed: cfg.Seed, Clock: cfg.Clock}, &sink)
+	if err != nil {
+		return Result{}, fmt.Errorf("--nemesis: %w", err)
+	}
+
+	start := cfg.Clock.Now()
+	res := Result{Record: cfg.record(sys, start)}
+	var out io.Writer
+	var buf bytes.Buffer
+	var runFile string
+	if cfg.Dir != "" {
+		if res.Dir, err = folder.Create(cfg.Dir, sys.Name+"-"+cfg.Workload.Name(), start); err != nil {
+			return res, err
+		}
+		// run.json first, so that a run killed at any point can be
+		// checked, recommended on and repeated.
+		runFile = filepath.Join(res.Dir, folder.RunFile)
+		if err := folder.WriteJSON(runFile, res.Record); err != nil {
+			return res, err
+		}
+		file, err := os.Create(res.HistoryPath())
+		if err != nil {
+			return res, fmt.Errorf("create the history file: %w", err)
+		}
+		defer file.Close()
+		out = file
+	} else {
+		out = &buf
+	}
+	rec := history.NewRecorderClock(out, history.DefaultFlushInterval, cfg.Clock.Now)
+	sink.set(rec)
+
+	var counts runner.Counts
+	stop := func() {}
+	if cfg.Started != nil {
+		stop = cfg.Started(Live{Counts: &counts, Nemesis: nem, Start: start})
+	}
+	runErr := runner.Run(ctx, runner.Config{Store: sys.Store, Workload: cfg.Workload, Recorder: rec, Clients: cfg.Clients,
+		Duration: cfg.Duration, Ops: cfg.Ops, Rate: cfg.Rate, OpTimeout: cfg.OpTimeout, Seed: cfg.Seed,
+		Nemesis: nem, Quiesce: cfg.Quiesce, Clock: cfg.Clock}, &counts)
+	stop()
+	res.OK, res.Fail, res.Info = counts.OK.Load(), counts.Fail.Load(), counts.Info.Load()
+	if err := rec.Close(); err != nil {
+		return res, err
+	}
+	if runErr != nil {
+		if res.Dir != "" {
+			return res, fmt.Errorf("the run stopped: %w (what was recorded is in %s)", runErr, res.HistoryPath())
+		}
+		return res, fmt.Errorf("the run stopped: %w", runErr)
+	}
+	res.Elapsed = cfg.Clock.Now().Sub(start)
+	res.Interrupted = ctx.Err() != nil
+	ended := start.Add(res.Elapsed).UTC()
+	r := &res.Record
+	r.Ended, r.Elapsed, r.Interrupted = &ended, res.Elapsed.Round(time.Millisecond).String(), res.Interrupted
+	r.OK, r.Fail, r.Info = res.OK, res.Fail, res.Info
+	if runFile != "" {
+		if err := folder.WriteJSON(runFile, res.Record); err != nil {
+			return res, err
+		}
+	}
+	if cfg.Recorded != nil {
+		cfg.Recorded(res)
+	}
+	if cfg.NoCheck {
+		if res.Dir == "" {
+			res.History, err = history.Parse(buf.Bytes(), cfg.name(sys), history.JSONL)
+		}
+		return res, err
+	}
+
+	// Check what was recorded, even after ctx ended.
+	cctx := context.WithoutCancel(ctx)
+	opts := checker.Options{Timeout: cfg.CheckTimeout, Initial: res.Record.Initial}
+	switch {
+	case res.Dir != "" && cfg.CheckFile != nil:
+		res.Check, res.History = cfg.CheckFile(cctx, res.HistoryPath(), cfg.Models, opts)
+	case res.Dir != "":
+		res.Check, res.History = check(cctx, res.HistoryPath(), nil, cfg.Models, opts)
+	default:
+		res.Check, res.History = check(cctx, cfg.name(sys), buf.Bytes(), cfg.Models, opts)
+	}
+	if res.Dir != "" {
+		if err := writeResults(filepath.Join(res.Dir, folder.ResultsFile), res.Check); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// name labels an in-memory history.
+func (cfg *Config) name(sys *System) string {
+	if cfg.Name != "" {
+		return cfg.Name
+	}
+	return sys.Name + "-" + cfg.Workload.Name()
+}
+
+// record describes the run that starts, for run.json.
+func (cfg *Config) record(sys *System, start time.Time) folder.RunRecord {
+	r := cfg.Record
+	r.Store, r.Target, r.Nodes = sys.Name, sys.Real, sys.Nodes
+	r.Workload, r.Clients, r.Rate, r.Seed = cfg.Workload.Name(), cfg.Clients, cfg.Rate, cfg.Seed
+	r.Models, r.Started = cfg.Models, start.UTC()
+	if r.Nemesis == "" {
+		r.Nemesis = "none"
+		if len(cfg.Faults) > 0 {
+			r.Nemesis = kindList(cfg.Faults)
+		}
+	}
+	return r
+}
+
+// check reads the history (from path, or data when given) and checks it
+// within opts.Timeout.
+func check(ctx context.Context, name string, data []byte, models []checker.Model, opts checker.Options) (report.FileResult, *history.History) {
+	fr := report.FileResult{File: name}
+	if opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+	}
+	var h *history.History
+	var err error
+	if data != nil {
+		h, err = history.Parse(data, name, history.JSONL)
+	} else {
+		h, err = history.ReadFileContext(ctx, name, history.JSONL, history.Limits{})
+	}
+	if err != nil {
+		fr.Error = err.Error()
+		return fr, nil
+	}
+	fr.Format, fr.Ops, fr.Processes, fr.TornLine, fr.Warnings = h.Format.String(), len(h.Ops), h.Processes(), h.TornLine, h.Warnings
+	fr.Results = suite.Check(ctx, h, opts, models...)
+	return fr, h
+}
+
+func writeResults(path string, fr report.FileResult) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("write results: %w", err)
+	}
+	if err := report.WriteJSON(f, []report.FileResult{fr}); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// lateSink passes events on to a sink set after it was handed out.
+type lateSink struct {
+	mu   sync.RWMutex
+	sink history.Sink
+}
+
+func (l *lateSink) set(s history.Sink) {
+	l.mu.Lock()
+	l.sink = s
+	l.mu.Unlock()
+}
+
+func (l *lateSink) Record(e history.Event) (history.Event, error) {
+	l.mu.RLock()
+	s := l.sink
+	l.mu.RUnlock()
+	if s == nil {
+		return e, errors.New("run: the nemesis recorded before the run started")
+	}
+	return s.Record(e)
+}
