@@ -140,7 +140,7 @@ func TestRunRefusesSenselessFlags(t *testing.T) {
 		{[]string{"--store", "crdt", "--workload", "bank"}, "it runs --workload counter, register, set"},
 		{[]string{"--store", "eventual", "--workload", "on-call"}, "on a store that takes them"},
 		{[]string{"--max-txn-length", "0"}, "--max-txn-length 0: a transaction needs at least 1 micro-op"},
-		{[]string{"--target", "etcd", "--workload", "bank", "--endpoints", "127.0.0.1:1"}, "runs the register, counter and set workloads and the transactional ones"},
+		{[]string{"--target", "etcd", "--workload", "bank", "--endpoints", "127.0.0.1:1"}, "runs the register, counter, set, list-append, rw-register and on-call workloads"},
 	} {
 		dir := filepath.Join(t.TempDir(), "store")
 		args := append([]string{"run", "--store-dir", dir}, tc.args...)
