@@ -195,8 +195,12 @@ func runCell(ctx context.Context, cfg Config, s builtin.Store, r builtin.Run) Ce
 	}
 	net := s.Open(cfg.Seed)
 	defer net.Close()
+	duration, interval := cfg.Duration, cfg.Interval
+	if d := s.Profile.RunFor; d > 0 && d < duration {
+		duration, interval = d, interval*d/cfg.Duration
+	}
 	res, err := run.Run(ctx, run.Config{System: &run.System{Name: s.Name, Store: net, Faults: net}, Workload: wl,
-		Faults: r.Faults, Interval: cfg.Interval, Clients: cfg.Clients, Duration: cfg.Duration, Rate: cfg.Rate,
+		Faults: r.Faults, Interval: interval, Clients: cfg.Clients, Duration: duration, Rate: cfg.Rate,
 		OpTimeout: time.Second, Quiesce: 300 * time.Millisecond, Seed: cfg.Seed, CheckTimeout: time.Minute,
 		Name: s.Name + " " + c.Name})
 	c.OK, c.Fail, c.Info = res.OK, res.Fail, res.Info

@@ -179,15 +179,19 @@ func TestRunRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bankWl, err := workloads.New("bank", workloads.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		cfg  run.Config
 		want string
 	}{
 		{run.Config{Workload: wl}, "name what to test"},
 		{run.Config{Store: "nosuch", Workload: wl}, "use one of ["},
-		{run.Config{Store: "crdt", Workload: appendWl}, "--store crdt cannot hold the list-append workload's lists"},
+		{run.Config{Store: "crdt", Workload: appendWl}, "--store crdt cannot run the list-append workload: the crdt store applies each operation to one object, with no transactions"},
 		{run.Config{Store: "single", Database: db(t, "etcd"), Workload: wl}, "give one of them"},
-		{run.Config{Database: db(t, "redis"), Workload: appendWl}, "register, counter and set"},
+		{run.Config{Database: db(t, "redis"), Workload: bankWl}, "--workload bank: the redis target runs the register, counter, set, list-append, rw-register and on-call workloads"},
 		{run.Config{Database: db(t, "etcd"), Workload: wl, Faults: []nemesis.Kind{nemesis.Kill}}, "add --cluster local"},
 		{run.Config{Database: db(t, "mysql"), Local: true, Workload: wl, Faults: []nemesis.Kind{nemesis.Partition}}, "no peers"},
 		{run.Config{Database: db(t, "etcd"), Local: true, Workload: wl, Conn: target.Conn{Endpoints: []string{"127.0.0.1:1"}}}, "leave out --endpoints"},

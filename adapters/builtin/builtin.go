@@ -14,6 +14,7 @@ import (
 	"consist/adapters/builtin/causal"
 	"consist/adapters/builtin/crdt"
 	"consist/adapters/builtin/eventual"
+	"consist/adapters/builtin/mvcc"
 	"consist/adapters/builtin/paxos"
 	"consist/adapters/builtin/quorum"
 	"consist/adapters/builtin/readyourwrites"
@@ -40,6 +41,13 @@ type Store struct {
 	// kind of single object (register, counter, set, list, bank), and
 	// no transactions.
 	Holds []adapters.Kind
+	// Family and Isolation are set on a transactional store offered at
+	// several isolation levels: one registered store per level, so that
+	// each level has a profile of its own and a row of its own in the
+	// matrix. Family is the name the levels share on the command line
+	// (--store mvcc --isolation serializable picks mvcc-serializable);
+	// Isolation is this store's level.
+	Family, Isolation string
 }
 
 // objectKinds are what a store whose Holds is nil keeps.
@@ -97,6 +105,10 @@ type Profile struct {
 	// Runs are the runs that test the guarantees; the runs of Breaks are
 	// added to them.
 	Runs []Run
+	// RunFor, when set, caps how long the matrix makes each run (its
+	// faults' interval shrinking in proportion), for a store that shows
+	// what it shows sooner than the matrix's default duration.
+	RunFor time.Duration
 }
 
 // Break is a model a store is expected to violate and a run that shows
@@ -283,6 +295,82 @@ var stores = []Store{
 			Runs: []Run{{"register", crashes}, {"set", crashes}},
 		},
 		Holds: []adapters.Kind{adapters.Register, adapters.Counter, adapters.Set}},
+}
+
+// txnRun is the run of the mvcc store: list-append under partitions
+// (which cut the database off from front ends, or front ends from each
+// other), kills and pauses.
+var txnRun = Run{"list-append", crashes}
+
+// mvccStore registers the mvcc store at one level. The store at InnoDB's
+// default level, repeatable-read, is called mvcc; the others mvcc-<level>.
+func mvccStore(level mvcc.Level, summary string, p Profile) Store {
+	name := "mvcc"
+	if level != mvcc.RepeatableRead {
+		name += "-" + level.String()
+	}
+	p.Runs = append(p.Runs, txnRun)
+	// Two seconds show every level's anomalies many times over (hundreds
+	// at the weak levels) and keep the five rows' cost in the matrix small.
+	p.RunFor = 2 * time.Second
+	return Store{Name: name, Summary: summary, Nodes: 3, Family: "mvcc", Isolation: level.String(),
+		New:     func(cfg simnet.Config) *simnet.Network { return mvcc.New(cfg, mvcc.Options{Level: level}) },
+		Profile: p, Holds: []adapters.Kind{adapters.Txn}}
+}
+
+func init() {
+	stores = append(stores,
+		// Read-uncommitted guarantees nothing the checker can confirm
+		// under faults: writes lock rows, so there are no dirty writes,
+		// but reads see versions of transactions that later roll back;
+		// when such a transaction's client never heard (info: a kill,
+		// or a client that gave up first), the checker must count its
+		// writes as possibly committed, and can infer a G0 cycle
+		// between two of them from dirty reads alone.
+		mvccStore(mvcc.ReadUncommitted, "MVCC as InnoDB does it, at read-uncommitted: reads see uncommitted versions (aborted and intermediate reads); writes lock rows, so no dirty writes",
+			Profile{Breaks: []Break{{checker.ReadCommitted, txnRun}}}),
+		mvccStore(mvcc.ReadCommitted, "MVCC as InnoDB does it, at read-committed: a read view per statement; read skew (G-single) and lost updates",
+			Profile{Guarantees: []checker.Model{checker.ReadCommitted}, Breaks: []Break{{checker.ConsistentView, txnRun}, {checker.RepeatableRead, txnRun}}}),
+		mvccStore(mvcc.RepeatableRead, "MVCC as InnoDB does it, at its default repeatable-read: a read view per transaction, but writes act on the newest version (current reads): lost update, G-single, G2-item and internal anomalies, as Jepsen found in MySQL 8.0.34",
+			Profile{Guarantees: []checker.Model{checker.ReadCommitted}, Breaks: []Break{{checker.RepeatableRead, txnRun}, {checker.ConsistentView, txnRun}, {checker.SnapshotIsolation, txnRun}}}),
+		mvccStore(mvcc.Serializable, "MVCC as InnoDB does it, at serializable: every read takes a shared row lock (two-phase locking), deadlocks broken by rolling back a victim",
+			Profile{Guarantees: []checker.Model{checker.StrictSerializable}}),
+		mvccStore(mvcc.SnapshotIsolation, "MVCC with a snapshot per transaction and first-updater-wins, as PostgreSQL's repeatable read: write skew (G2-item), no G-single",
+			Profile{Guarantees: []checker.Model{checker.StrongSnapshotIsolation}, Breaks: []Break{{checker.Serializable, txnRun}}}),
+	)
+}
+
+// LookupIsolation returns the bundled store called name at isolation
+// level isolation; "" leaves the store's own level.
+func LookupIsolation(name, isolation string) (Store, error) {
+	s, err := Lookup(name)
+	if err != nil || isolation == "" || s.Isolation == isolation {
+		return s, err
+	}
+	if s.Family == "" {
+		return Store{}, fmt.Errorf("store %s has no isolation levels to choose from: leave --isolation out, or use mvcc", name)
+	}
+	for _, v := range stores {
+		if v.Family == s.Family && v.Isolation == isolation {
+			if s.Name != s.Family {
+				return Store{}, fmt.Errorf("store %s runs at %s, not %s: use --store %s --isolation %s", s.Name, s.Isolation, isolation, s.Family, isolation)
+			}
+			return v, nil
+		}
+	}
+	return Store{}, fmt.Errorf("store %s has no isolation level %q: use one of %s", s.Family, isolation, strings.Join(Levels(s.Family), ", "))
+}
+
+// Levels returns the isolation levels of the stores of family, weakest
+// first, as registered.
+func Levels(family string) []string {
+	var out []string
+	for _, s := range stores {
+		if family != "" && s.Family == family {
+			out = append(out, s.Isolation)
+		}
+	}
+	return out
 }
 
 // Lookup returns the bundled store called name.

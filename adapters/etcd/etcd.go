@@ -14,6 +14,11 @@
 //     revision is still the one read, retried until it applies.
 //   - set: add is a Txn creating a key per element under the set's
 //     prefix, unless it exists; read lists the prefix.
+//   - transactions (Elle's list-append and rw-register): a Txn reading
+//     every key the transaction touches at one revision, then a Txn
+//     putting what it wrote if none of those keys changed since (their
+//     ModRevision compared), else it fails: optimistic concurrency,
+//     expected strict-serializable. See client.txn.
 //
 // Outcomes: a Txn whose comparison failed did not apply (fail). A failed
 // read changed nothing (fail). Every other error on a write — a deadline,
@@ -134,6 +139,9 @@ type client struct {
 func (c *client) Close() error { return c.c.Close() }
 
 func (c *client) Do(ctx context.Context, op adapters.Op) (any, error) {
+	if op.Kind == adapters.Txn {
+		return c.txn(ctx, op)
+	}
 	key := c.prefix + fmt.Sprint(op.Key)
 	switch op.Kind {
 	case adapters.Register:
@@ -165,7 +173,7 @@ func (c *client) Do(ctx context.Context, op adapters.Op) (any, error) {
 			return nil, c.addElement(ctx, key+"/"+encode(op.Value))
 		}
 	}
-	return nil, adapters.NotApplied(fmt.Sprintf("etcd: the etcd adapter supports register, counter and set objects (read, write and cas; read and add; read and add), not %s of a %s: pick another workload", op.F, op.Kind))
+	return nil, adapters.NotApplied(fmt.Sprintf("etcd: the etcd adapter supports register, counter and set objects (read, write and cas; read and add; read and add) and transactions, not %s of a %s: pick another workload", op.F, op.Kind))
 }
 
 func (c *client) get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {

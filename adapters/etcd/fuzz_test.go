@@ -3,6 +3,8 @@ package etcd
 import (
 	"strconv"
 	"testing"
+
+	"consist/history"
 )
 
 // FuzzDecode: no value stored in etcd panics the decoder; what it decodes
@@ -33,6 +35,28 @@ func FuzzDecode(f *testing.F) {
 		}
 		if got := decode([]byte(encode(n))); got != n {
 			t.Fatalf("%d written and read back as %#v", n, got)
+		}
+	})
+}
+
+// FuzzDecodeTxnValue: no value stored in etcd panics the decoder of a
+// transaction's key; a list it reads is written back the same, and a
+// list of integers written reads back as it was.
+func FuzzDecodeTxnValue(f *testing.F) {
+	for _, s := range []string{"", "[]", "[1]", "[1,2,3]", "[1,,2]", "[", "]", "[-1,9223372036854775807]", "[1,2", "[x]", "7", "[01]"} {
+		f.Add([]byte(s), int64(1), int64(-2))
+	}
+	f.Fuzz(func(t *testing.T, b []byte, x, y int64) {
+		v, err := decodeTxnValue(b)
+		if list, ok := v.([]any); ok && err == nil {
+			again, err := decodeTxnValue([]byte(encodeTxnValue(list)))
+			if err != nil || !history.Equal(again, list) {
+				t.Fatalf("decodeTxnValue(%q) = %v, written again and read back %v, %v", b, list, again, err)
+			}
+		}
+		list := []any{x, y}
+		if got, err := decodeTxnValue([]byte(encodeTxnValue(list))); err != nil || !history.Equal(got, list) {
+			t.Fatalf("%v written and read back as %v, %v", list, got, err)
 		}
 	})
 }

@@ -19,7 +19,7 @@ var Target = &target.Database{
 	Summary:   "etcd, a Raft-replicated key-value store",
 	Cluster:   "etcd",
 	Faults:    []nemesis.Kind{nemesis.Kill, nemesis.Pause, nemesis.Partition},
-	Workloads: []string{"register", "counter", "set"},
+	Workloads: []string{"register", "counter", "set", "list-append", "rw-register", "on-call"},
 	Settings: []target.Setting{{Name: "serializable-reads", Bool: true, Default: "false",
 		Usage: "etcd: serializable reads, answered by a member alone (may be stale), instead of linearizable ones"}},
 	Open: func(ctx context.Context, c target.Conn) (adapters.Store, error) {

@@ -47,11 +47,16 @@ const (
 func (c *client) Do(ctx context.Context, op adapters.Op) (any, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	key, err := keyOf(op)
-	if err != nil {
-		return nil, err
+	var b body
+	var err error
+	if op.Kind == adapters.Txn {
+		b, err = c.s.txnBody(op)
+	} else {
+		var key string
+		if key, err = keyOf(op); err == nil {
+			b, err = c.s.plan(op, key)
+		}
 	}
-	b, err := c.s.plan(op, key)
 	if err != nil {
 		return nil, err
 	}
@@ -89,24 +94,35 @@ func (c *client) Do(ctx context.Context, op adapters.Op) (any, error) {
 	return result, nil
 }
 
-// commitErr classifies an error of COMMIT: a read fails whatever it was,
-// and so does a write the server says it rolled back, or whose
-// transaction had already ended (database/sql rolls back a transaction
-// whose context ran out); any other leaves a write unknown.
+// commitErr classifies an error of COMMIT: a read (or a transaction that
+// only reads) fails whatever it was, and so does a write the server says
+// it rolled back, or whose transaction had already ended (database/sql
+// rolls back a transaction whose context ran out); any other leaves a
+// write unknown.
 func (c *client) commitErr(op adapters.Op, err error) error {
-	if op.F == "read" || rolledBack(err) || errors.Is(err, sql.ErrTxDone) {
+	readOnly := op.F == "read" || (op.Kind == adapters.Txn && !writes(op))
+	if readOnly || rolledBack(err) || errors.Is(err, sql.ErrTxDone) {
 		return c.fail(op, "commit", err)
 	}
-	return fmt.Errorf("mysql: %s %s on %s: commit: %w (the server may or may not have committed it)", op.F, history.Describe(op.Key), c.s.node, err)
+	return fmt.Errorf("mysql: %s on %s: commit: %w (the server may or may not have committed it)", what(op), c.s.node, err)
 }
 
-// fail wraps err, met while doing what, as a failure: op certainly did not
-// take effect.
-func (c *client) fail(op adapters.Op, what string, err error) error {
-	if what != "" {
-		what += ": "
+// what names op in messages: its function and key, or a transaction's
+// micro-ops.
+func what(op adapters.Op) string {
+	if mops, ok := op.Value.([]adapters.MicroOp); ok && op.Kind == adapters.Txn {
+		return "txn " + history.Describe(adapters.MicroOpsValue(mops))
 	}
-	return fmt.Errorf("mysql: %s %s on %s: %s%w (%w)", op.F, history.Describe(op.Key), c.s.node, what, err, adapters.ErrNotApplied)
+	return op.F + " " + history.Describe(op.Key)
+}
+
+// fail wraps err, met while doing doing, as a failure: op certainly did not
+// take effect.
+func (c *client) fail(op adapters.Op, doing string, err error) error {
+	if doing != "" {
+		doing += ": "
+	}
+	return fmt.Errorf("mysql: %s on %s: %s%w (%w)", what(op), c.s.node, doing, err, adapters.ErrNotApplied)
 }
 
 // drop lets go of the client's connection after err, unless err is the
@@ -227,7 +243,7 @@ func (s *Store) plan(op adapters.Op, key string) (body, error) {
 			return exec("INSERT IGNORE INTO "+t.sets+" (k, e) VALUES (?, ?)", key, e), nil
 		}
 	default:
-		return nil, adapters.NotApplied(fmt.Sprintf("mysql: the mysql adapter supports register, counter and set objects, not %s: pick another workload", op.Kind))
+		return nil, adapters.NotApplied(fmt.Sprintf("mysql: the mysql adapter supports register, counter and set objects and transactions, not %s: pick another workload", op.Kind))
 	}
 	return nil, adapters.NotApplied(fmt.Sprintf("mysql: a %s does not support %q", op.Kind, op.F))
 }

@@ -3,7 +3,7 @@
 // tested on MariaDB 10.11 and written for MySQL 8 as well: it uses only
 // SQL both accept.
 //
-// Objects are rows of three InnoDB tables that New creates in the DSN's
+// Objects are rows of four InnoDB tables that New creates in the DSN's
 // database, named after a per-run prefix:
 //
 //   - <prefix>_registers (k, v): a register is a row; a register never
@@ -15,18 +15,27 @@
 //     v = v + ?; a counter without a row reads 0.
 //   - <prefix>_sets (k, e): a set is its rows; add is INSERT IGNORE, and a
 //     read selects them ORDER BY e.
+//   - <prefix>_txn (k, l, r): the keys of transactions (Kind Txn, Elle's
+//     list-append and rw-register), a row per key holding its list in l
+//     (comma-separated decimals, appended with CONCAT as Jepsen's SQL
+//     suites do) and its register in r. A transaction is BEGIN, a
+//     statement per micro-op, COMMIT, at the store's isolation level:
+//     see txnBody for the statements, and the README's section on the
+//     isolation of real databases for what each level was found to give.
 //
 // Register values, counter deltas and set elements are int64 (BIGINT);
 // keys are strings (or integers) of at most 191 bytes, compared byte for
 // byte (VARBINARY, so that neither case nor trailing spaces make two keys
-// one). Other kinds of object (list, bank) are not supported.
+// one). Other kinds of object (list, bank) are not supported: Holds says
+// so before a run starts.
 //
 // Every operation is one transaction, begun with the store's isolation
 // level (Options.Isolation) on the client's own connection: each client
 // holds one connection of its own, taken on its first operation and
 // taken again after one broke.
 //
-// Guarantees and limitations: every operation touches a single row,
+// Guarantees and limitations of the single-object workloads: every
+// operation touches a single row,
 // InnoDB locks what it writes, and a read in a fresh transaction sees
 // every transaction committed before it began, so from READ COMMITTED up
 // the register is expected to be linearizable while the server stays up
@@ -42,8 +51,9 @@
 // Outcomes: an operation that failed before COMMIT was sent was rolled
 // back, or never began: fail. That includes a deadlock (1213), a lock
 // wait timeout (1205), a connection that could not be made or broke, and
-// an operation's context that ran out before COMMIT. A read fails on any
-// error, COMMIT's included. A write whose COMMIT failed is unknown (info),
+// an operation's context that ran out before COMMIT. A read, or a
+// transaction that only reads, fails on any error, COMMIT's included. A
+// write whose COMMIT failed is unknown (info),
 // since the server may have committed it — unless the server answered
 // that it rolled the transaction back (deadlock, lock wait timeout,
 // serialization failure), which fails it. The DSN's password never
@@ -74,7 +84,10 @@ type Options struct {
 	// Required. The adapter sets interpolateParams and clientFoundRows
 	// itself, and, when the DSN leaves them unset, a dial timeout of 5 s
 	// and read and write timeouts of 10 s, so that a server that stops
-	// answering ends an operation rather than the run.
+	// answering ends an operation rather than the run. A parameter the
+	// driver does not know is set as a session variable on every
+	// connection: innodb_snapshot_isolation=ON makes MariaDB's REPEATABLE
+	// READ snapshot isolation (10.6.18, 10.11.8 and later).
 	DSN string
 	// Isolation is the isolation level of every operation's transaction:
 	// sql.LevelReadUncommitted, LevelReadCommitted, LevelRepeatableRead
@@ -83,7 +96,8 @@ type Options struct {
 	// ParseIsolation reads one from its name.
 	Isolation sql.IsolationLevel
 	// TablePrefix names the tables: <TablePrefix>_registers,
-	// <TablePrefix>_counters and <TablePrefix>_sets. It may hold ASCII
+	// <TablePrefix>_counters, <TablePrefix>_sets and <TablePrefix>_txn.
+	// It may hold ASCII
 	// letters, digits and underscores, up to 50 of them. The default,
 	// "consist_" followed by a random run id, gives every run empty
 	// tables of its own; with a fixed prefix, tables left by an earlier
@@ -109,7 +123,7 @@ type Store struct {
 var _ adapters.Store = (*Store)(nil)
 
 // tables are the quoted names of a store's tables.
-type tables struct{ registers, counters, sets string }
+type tables struct{ registers, counters, sets, txn string }
 
 var prefixPattern = regexp.MustCompile(`^[A-Za-z0-9_]{1,50}$`)
 
@@ -166,7 +180,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s := &Store{opts: opts, db: sql.OpenDB(conn), node: cfg.Addr}
 	p := "`" + opts.TablePrefix
-	s.tables = tables{registers: p + "_registers`", counters: p + "_counters`", sets: p + "_sets`"}
+	s.tables = tables{registers: p + "_registers`", counters: p + "_counters`", sets: p + "_sets`", txn: p + "_txn`"}
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("mysql: connect to %s as %q: %w (check that the server runs there, and the user, password and database of the DSN)", cfg.Addr, cfg.User, err)
@@ -175,6 +189,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		"CREATE TABLE IF NOT EXISTS " + s.tables.registers + " (k VARBINARY(191) NOT NULL PRIMARY KEY, v BIGINT NULL) ENGINE=InnoDB",
 		"CREATE TABLE IF NOT EXISTS " + s.tables.counters + " (k VARBINARY(191) NOT NULL PRIMARY KEY, v BIGINT NOT NULL) ENGINE=InnoDB",
 		"CREATE TABLE IF NOT EXISTS " + s.tables.sets + " (k VARBINARY(191) NOT NULL, e BIGINT NOT NULL, PRIMARY KEY (k, e)) ENGINE=InnoDB",
+		"CREATE TABLE IF NOT EXISTS " + s.tables.txn + " (k VARBINARY(191) NOT NULL PRIMARY KEY, l MEDIUMTEXT NULL, r BIGINT NULL) ENGINE=InnoDB",
 	} {
 		if _, err := s.db.ExecContext(ctx, ddl); err != nil {
 			s.db.Close()
@@ -261,7 +276,7 @@ func (s *Store) drop() error {
 		_, err = conn.ExecContext(ctx, "SET SESSION lock_wait_timeout = 5")
 	}
 	if err == nil {
-		_, err = conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+s.tables.registers+", "+s.tables.counters+", "+s.tables.sets)
+		_, err = conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+s.tables.registers+", "+s.tables.counters+", "+s.tables.sets+", "+s.tables.txn)
 	}
 	if err != nil {
 		return fmt.Errorf("mysql: drop the tables %s_*: %w (drop them by hand, or set Options.Keep)", s.opts.TablePrefix, err)

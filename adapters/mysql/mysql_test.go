@@ -283,15 +283,15 @@ func TestCloseDropsTables(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := count(s.TablePrefix()); n != 3 {
-			t.Errorf("%d tables named %s_*, want 3", n, s.TablePrefix())
+		if n := count(s.TablePrefix()); n != 4 {
+			t.Errorf("%d tables named %s_*, want 4", n, s.TablePrefix())
 		}
 		storetest.Perform(t, storetest.Open(t, s), []storetest.Step{{Op: storetest.Reg("write", "k", int64(1)), Outcome: history.OK}})
 		storetest.Perform(t, storetest.Open(t, newStore(t, Options{})), []storetest.Step{{Op: storetest.Reg("read", "k", nil), Want: nil, Outcome: history.OK}})
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if got, want := count(s.TablePrefix()), map[bool]int{false: 0, true: 3}[keep]; got != want {
+		if got, want := count(s.TablePrefix()), map[bool]int{false: 0, true: 4}[keep]; got != want {
 			t.Errorf("keep %v: %d tables left, want %d", keep, got, want)
 		}
 		if keep {

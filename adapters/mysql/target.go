@@ -21,12 +21,12 @@ var Target = &target.Database{
 	Cluster:   "mariadb",
 	Faults:    []nemesis.Kind{nemesis.Kill, nemesis.Pause},
 	NoFault:   "a single MariaDB server has no peers to be cut off from",
-	Workloads: []string{"register", "counter", "set"},
+	Workloads: []string{"register", "counter", "set", "list-append", "rw-register", "on-call"},
 	Settings: []target.Setting{
 		{Name: "dsn", Address: true, Redact: withoutPassword,
 			Usage: "mysql: the data source name, user:password@tcp(host:port)/database (never printed or written into results)"},
 		{Name: "isolation", Default: "serializable",
-			Usage: "mysql: the transaction isolation level: read-uncommitted, read-committed, repeatable-read or serializable"},
+			Usage: "mysql: the transaction isolation level: read-uncommitted, read-committed, repeatable-read or serializable (the bundled mvcc store takes these and snapshot-isolation, default repeatable-read)"},
 	},
 	Open: func(ctx context.Context, c target.Conn) (adapters.Store, error) {
 		dsn := c.Setting("dsn")

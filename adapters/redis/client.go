@@ -44,6 +44,9 @@ return {0, cur}
 
 // Do performs op; see the package documentation for what its error means.
 func (c *client) Do(ctx context.Context, op adapters.Op) (any, error) {
+	if op.Kind == adapters.Txn {
+		return c.txn(ctx, op)
+	}
 	key, err := c.key(op)
 	if err != nil {
 		return nil, err
@@ -99,7 +102,7 @@ func (c *client) Do(ctx context.Context, op adapters.Op) (any, error) {
 			return nil, c.writeErr(op, c.primary.SAdd(ctx, key, e).Err())
 		}
 	default:
-		return nil, adapters.NotApplied(fmt.Sprintf("redis: the redis adapter supports register, counter and set objects, not %s: pick another workload", op.Kind))
+		return nil, adapters.NotApplied(fmt.Sprintf("redis: the redis adapter supports register, counter and set objects and transactions, not %s: pick another workload", op.Kind))
 	}
 	return nil, adapters.NotApplied(fmt.Sprintf("redis: a %s does not support %q", op.Kind, op.F))
 }

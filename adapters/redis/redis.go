@@ -10,9 +10,16 @@
 //   - counter: a string incremented with INCRBY; read is GET (a missing
 //     key reads 0).
 //   - set: a Redis set; add is SADD, read is SMEMBERS, returned sorted.
+//   - transactions (Elle's list-append and rw-register, and guarded ones):
+//     a key is a Redis list (appends, RPUSH) and a string (its register,
+//     SET); a transaction is one MULTI/EXEC of its micro-ops, its leading
+//     reads first read under WATCH when a guard needs them or when they
+//     come from a replica. See client.txn, and the README's section on
+//     the isolation of real databases for what reading from a replica
+//     does to transactions.
 //
-// Register values, counter deltas and set elements are int64; other kinds
-// of object (list, bank) are not supported.
+// Register values, counter deltas, set and list elements are int64; other
+// kinds of object (list, bank) are not supported, as Holds says.
 //
 // Every client has connections of its own: one to the primary, which
 // takes every write, and, with Options.ReadFromReplica, one to the replica

@@ -22,7 +22,7 @@ var Target = &target.Database{
 	Summary:   "Redis, a primary with asynchronous replicas",
 	Cluster:   "redis",
 	Faults:    []nemesis.Kind{nemesis.Kill, nemesis.Pause, nemesis.Partition},
-	Workloads: []string{"register", "counter", "set"},
+	Workloads: []string{"register", "counter", "set", "list-append", "rw-register", "on-call"},
 	Settings: []target.Setting{{Name: "read-from-replica", Bool: true, Default: "false",
 		Usage: "redis: send reads to the replicas"}},
 	Open: func(ctx context.Context, c target.Conn) (adapters.Store, error) {

@@ -35,6 +35,7 @@ type checkFlags struct {
 	nilRead   string
 	json      bool
 	html      string
+	report    string
 	graphs    string
 	scope     string
 	staleVers int
@@ -72,6 +73,11 @@ invalid fails with the anomalies, unknown is skipped with its reason),
 --markdown FILE the verdict tables and anomalies for a pull-request
 comment; - writes either to standard output instead of the tables.
 
+--report DIR writes DIR/report.html: one self-contained page with the
+verdicts, every anomaly with its operations drawn, a timeline of the
+operations per process, and latency and throughput plots with the faults
+shaded (of the first history).
+
 --html writes Porcupine's drawing of the first nonlinearizable key; when
 no key is nonlinearizable it writes nothing, says why on standard error,
 and the exit code is the verdicts' as ever.`,
@@ -102,6 +108,7 @@ and the exit code is the verdicts' as ever.`,
 	f.BoolVar(&fl.wfrKeys, "wfr-keys", false, "rw-register transactions: assume writes follow reads on each key, so a transaction's write follows the version it read")
 	f.StringVar(&fl.html, "html", "", "write Porcupine's visualization of the first nonlinearizable key to this HTML file")
 	addReportFlags(f, &fl.reports)
+	f.StringVar(&fl.report, "report", "", "write an HTML report of every history checked (verdicts, anomalies, timeline, latency and rate plots) as report.html in this directory")
 	f.StringVar(&fl.graphs, "graphs", "", "write each transactional dependency cycle found as a Graphviz DOT file in this directory (and SVG when dot is installed)")
 	return cmd
 }
@@ -172,6 +179,10 @@ func runCheck(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, fl
 	var reports []report.Report
 	htmlDone := fl.html == ""
 	var nothingToDraw []string
+	// For --report: every file's results, the first file's history and run.
+	var all []report.FileResult
+	var firstH *history.History
+	var firstRun *folder.RunRecord
 	for _, arg := range args {
 		src := resolveSource(arg)
 		fileModels, fileOpts := models, opts
@@ -185,6 +196,12 @@ func runCheck(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, fl
 		}
 		fr, h := checkSource(ctx, stdin, stderr, src, format, fileModels, fileOpts, watch)
 		code = worseExit(code, exitFor(fr))
+		if fl.report != "" {
+			if len(all) == 0 {
+				firstH, firstRun = h, src.run
+			}
+			all = append(all, fr)
+		}
 		if fl.graphs != "" && fr.Error == "" {
 			if err := writeGraphs(ctx, stderr, fl.graphs, fr); err != nil {
 				return &exitError{code: exitBad, err: err}
@@ -224,6 +241,13 @@ func runCheck(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, fl
 	}
 	if err := fl.reports.write(stdout, reports, report.JUnitOptions{Name: "consist check"}, nil); err != nil {
 		return &exitError{code: exitBad, err: err}
+	}
+	if fl.report != "" {
+		path, err := writeHTMLReport(fl.report, checkReport(all, firstH, firstRun))
+		if err != nil {
+			return &exitError{code: exitBad, err: fmt.Errorf("--report: %w", err)}
+		}
+		fmt.Fprintf(stderr, "consist: report written to %s\n", path)
 	}
 	if !htmlDone {
 		if len(nothingToDraw) == 0 {

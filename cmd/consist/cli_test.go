@@ -133,11 +133,14 @@ func TestRunRefusesSenselessFlags(t *testing.T) {
 		{[]string{"--target", "redis", "--serializable-reads", "--endpoints", "127.0.0.1:1"}, "--serializable-reads is for --target etcd, not redis"},
 		{[]string{"--target", "etcd", "--isolation", "serializable", "--endpoints", "127.0.0.1:1"}, "--isolation is for --target mysql"},
 		{[]string{"--target", "etcd", "--cluster-dir", "/tmp/x", "--endpoints", "127.0.0.1:1"}, "add --cluster local"},
+		{[]string{"--store", "paxos", "--isolation", "serializable"}, "store paxos has no isolation levels"},
+		{[]string{"--store", "mvcc", "--isolation", "chaos"}, "use one of read-uncommitted, read-committed, repeatable-read, serializable, snapshot-isolation"},
+		{[]string{"--store", "mvcc-serializable", "--isolation", "read-committed"}, "use --store mvcc --isolation read-committed"},
 		{[]string{"--store", "crdt", "--workload", "list-append"}, "--store crdt cannot run the list-append workload: the crdt store applies each operation to one object, with no transactions"},
 		{[]string{"--store", "crdt", "--workload", "bank"}, "it runs --workload counter, register, set"},
 		{[]string{"--store", "eventual", "--workload", "on-call"}, "on a store that takes them"},
 		{[]string{"--max-txn-length", "0"}, "--max-txn-length 0: a transaction needs at least 1 micro-op"},
-		{[]string{"--target", "etcd", "--workload", "bank", "--endpoints", "127.0.0.1:1"}, "runs the register, counter and set workloads"},
+		{[]string{"--target", "etcd", "--workload", "bank", "--endpoints", "127.0.0.1:1"}, "runs the register, counter, set, list-append, rw-register and on-call workloads"},
 	} {
 		dir := filepath.Join(t.TempDir(), "store")
 		args := append([]string{"run", "--store-dir", dir}, tc.args...)

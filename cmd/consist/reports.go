@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -88,30 +87,10 @@ func writeReportFile(stdout io.Writer, path, flag string, render func(io.Writer)
 	return nil
 }
 
-// runSettings are a run record's settings as a report shows them.
-func runSettings(rec folder.RunRecord) *report.RunSettings {
-	s := &report.RunSettings{Store: rec.Store, Workload: rec.Workload, Faults: faultKinds(rec.Nemesis), Clients: rec.Clients,
-		Seed: rec.Seed, Models: rec.Models, Command: rec.Command, Version: rec.Version, Started: rec.Started,
-		Elapsed: rec.Elapsed, OK: rec.OK, Fail: rec.Fail, Info: rec.Info}
-	return s
-}
-
-// faultKinds splits run.json's nemesis ("partition,kill", "none") into
-// its kinds.
-func faultKinds(nemesis string) []string {
-	var out []string
-	for _, k := range strings.Split(nemesis, ",") {
-		if k = strings.TrimSpace(k); k != "" && k != "none" {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
 // runTitle names a run in its report: its store and workload, and when it
-// started.
+// started, as checkReport does.
 func runTitle(rec folder.RunRecord) string {
-	return fmt.Sprintf("%s-%s, %s", rec.Store, rec.Workload, rec.Started.UTC().Format("2006-01-02 15:04:05"))
+	return checkReport(nil, nil, &rec).Title
 }
 
 // checkTitle names what consist check checked.

@@ -55,7 +55,8 @@ store/<test>/<start time>/history.jsonl as it happens (flushed every
 100 ms, so a killed run keeps what was acknowledged). It then heals the
 faults, lets the store settle, has every client perform the workload's
 final reads, checks the history against every model that applies, prints
-the verdict table, writes results.json beside the history, and points
+the verdict table, writes results.json and report.html (the HTML
+report: verdicts, anomalies, timeline, plots) beside the history, and points
 store/latest at the run. Ctrl-C stops the clients, heals every fault and
 still checks what was recorded; a second Ctrl-C kills consist.
 
@@ -112,7 +113,14 @@ Exit codes as for check: 0 valid, 1 invalid, 2 unknown, 3 bad input.`,
 func storeList() string {
 	var b strings.Builder
 	for _, s := range builtin.Stores() {
-		fmt.Fprintf(&b, "  %-9s %s\n", s.Name, s.Summary)
+		switch {
+		case s.Family != "" && s.Name != s.Family:
+			continue // listed as its family, with --isolation
+		case s.Family != "":
+			fmt.Fprintf(&b, "  %-9s %s; --isolation %s (default %s)\n", s.Name, s.Summary, strings.Join(builtin.Levels(s.Family), "|"), s.Isolation)
+		default:
+			fmt.Fprintf(&b, "  %-9s %s\n", s.Name, s.Summary)
+		}
 	}
 	return b.String()
 }
@@ -179,7 +187,12 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 		return &exitError{code: exitBad, err: err}
 	}
 	fr := res.Check
-	rep := report.Report{Title: runTitle(res.Record), Run: runSettings(res.Record), Files: []report.FileResult{fr}, History: res.History}
+	rep := checkReport([]report.FileResult{fr}, res.History, &res.Record)
+	if res.Dir != "" {
+		if _, err := writeHTMLReport(res.Dir, rep); err != nil {
+			return &exitError{code: exitBad, err: err}
+		}
+	}
 	switch {
 	case fl.json:
 		err = report.WriteJSON(stdout, rep)
@@ -245,6 +258,11 @@ func validateRun(fl runFlags) error {
 			continue
 		}
 		switch only := targetOnly[name]; {
+		case fl.target == "" && name == "isolation":
+			// The bundled transactional stores take a level too.
+			if _, err := builtin.LookupIsolation(fl.store, isolationFlag(fl)); err != nil {
+				return usageError("--isolation: %w", err)
+			}
 		case fl.target == "" && name == "cluster":
 			return usageError("--cluster %s tests a real database's cluster: add --target etcd, redis or mysql", fl.cluster)
 		case fl.target == "":
@@ -279,6 +297,11 @@ func runRecord(fl runFlags) folder.RunRecord {
 		_, targetFlag := targetOnly[f.Name]
 		switch {
 		case f.Name == "target" && value == "":
+		case fl.target == "" && f.Name == "isolation":
+			if s, err := builtin.LookupIsolation(fl.store, isolationFlag(fl)); err == nil && s.Isolation != "" {
+				rec.Flags[f.Name] = s.Isolation // the level the bundled store runs at
+				rec.Command = append(rec.Command, "--isolation="+s.Isolation)
+			}
 		case fl.target == "" && targetFlag: // refused without --target
 		case fl.target != "" && f.Name == "store": // refused with --target
 		case redactor(f.Name) != nil && value == "":

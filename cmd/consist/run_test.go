@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -206,6 +207,34 @@ func TestRecommendReadsARunFolder(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "recommend", t.TempDir()); code != exitBad || !strings.Contains(stderr, "not a run folder") {
 		t.Fatalf("a folder without results: exit %d, %s", code, stderr)
+	}
+}
+
+// TestRunMVCCAtAnIsolationLevel runs the mvcc store at snapshot
+// isolation: write skew breaks serializability (exit 1), snapshot
+// isolation holds, and run.json records the level the store ran at and
+// a command that reproduces it.
+func TestRunMVCCAtAnIsolationLevel(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI(t, "run", "--store", "mvcc", "--isolation", "snapshot-isolation", "--workload", "list-append",
+		"--nemesis", "none", "--ops", "1500", "--rate", "0", "--clients", "8", "--keys", "3", "--store-dir", dir)
+	if code != exitInvalid {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "Strongest models that hold: strong-snapshot-isolation") {
+		t.Fatalf("the report does not find snapshot isolation:\n%s", stdout)
+	}
+	var rec struct {
+		Store   string
+		Flags   map[string]string
+		Command []string
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "latest", "run.json"))
+	if err != nil || json.Unmarshal(data, &rec) != nil {
+		t.Fatalf("run.json: %v: %s", err, data)
+	}
+	if rec.Store != "mvcc-snapshot-isolation" || rec.Flags["isolation"] != "snapshot-isolation" || !slices.Contains(rec.Command, "--isolation=snapshot-isolation") {
+		t.Fatalf("run.json does not record the level: %s", data)
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"consist/adapters/builtin"
 	"os"
 	"strings"
 
@@ -46,7 +47,11 @@ func addTargetFlags(f *pflag.FlagSet, fl *targetFlags) {
 // names.
 func targetConfig(fl runFlags, cfg *consistrun.Config) error {
 	if fl.target == "" {
-		cfg.Store = fl.store
+		s, err := builtin.LookupIsolation(fl.store, isolationFlag(fl))
+		if err != nil {
+			return usageError("--store: %w", err)
+		}
+		cfg.Store = s.Name // the store at the level --isolation asks
 		return nil
 	}
 	db, err := databases.Lookup(fl.target)
@@ -116,4 +121,13 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// isolationFlag is the level --isolation asks of a bundled store: "" when
+// the flag was not given, so that the store keeps its own.
+func isolationFlag(fl runFlags) string {
+	if f := lookupFlag(fl, "isolation"); f != nil && f.Changed {
+		return f.Value.String()
+	}
+	return ""
 }

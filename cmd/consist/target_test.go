@@ -21,7 +21,7 @@ func TestTargetUsageErrors(t *testing.T) {
 	}{
 		{[]string{"--target", "etcd", "--endpoints", "127.0.0.1:1", "--nemesis", "kill"}, "add --cluster local"},
 		{[]string{"--target", "mysql", "--cluster", "local", "--nemesis", "partition"}, "no peers"},
-		{[]string{"--target", "redis", "--workload", "bank"}, "register, counter and set"},
+		{[]string{"--target", "redis", "--workload", "bank"}, "runs the register, counter, set, list-append, rw-register and on-call workloads"},
 		{[]string{"--target", "cassandra"}, "use etcd, redis or mysql"},
 		{[]string{"--target", "etcd", "--store", "paxos"}, "give one of them"},
 		{[]string{"--target", "etcd", "--cluster", "remote"}, "only cluster consist runs is local"},

@@ -28,6 +28,7 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/performance"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -167,7 +168,12 @@ func (b *Browser) OpenURL(t testing.TB, u string, init ...string) *Page {
 	if err := chromedp.Listen(ctx, p.record); err != nil {
 		t.Fatalf("open a tab for %s: %v", u, err)
 	}
-	var steps []chromedp.Action[chromedp.Void]
+	// Durations in the page's metrics are CPU time of its thread (see
+	// Metrics), so that a busy machine does not inflate them.
+	steps := []chromedp.Action[chromedp.Void]{chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, performance.Enable, performance.EnableParams{TimeDomain: performance.EnableTimeDomainThreadTicks})
+		return err
+	})}
 	for _, src := range init {
 		steps = append(steps, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 			_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src})
@@ -370,6 +376,31 @@ func (p *Page) Click(selector string, i int) {
 	p.t.Helper()
 	x, y := p.point(selector, i)
 	p.do(fmt.Sprintf("click %s [%d]", selector, i), chromedp.MouseClickXY(x, y))
+}
+
+// Metrics returns the page's run-time metrics, as the DevTools protocol's
+// Performance domain names them. The durations (TaskDuration,
+// ScriptDuration, LayoutDuration, RecalcStyleDuration, in seconds) are the
+// CPU time the page's main thread spent since it opened, which a loaded
+// machine does not inflate as it does wall-clock time; Nodes and
+// LayoutObjects count what the page holds.
+func (p *Page) Metrics() map[string]float64 {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, Timeout)
+	defer cancel()
+	var res performance.GetMetricsResult
+	if _, err := chromedp.Run(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		var err error
+		res, err = cdp.Call(ctx, t, performance.GetMetrics, cdp.Empty{})
+		return err
+	})); err != nil {
+		p.t.Fatalf("read the page's metrics: %v", err)
+	}
+	out := make(map[string]float64, len(res.Metrics))
+	for _, m := range res.Metrics {
+		out[m.Name] = m.Value
+	}
+	return out
 }
 
 // Screenshot writes a PNG of the whole page to path.
