@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -9,8 +10,11 @@ import (
 	"time"
 
 	"consist/checker"
+	"consist/checker/suite"
 	"consist/history"
 	"consist/internal/browsertest"
+	"consist/report"
+	reporthtml "consist/report/html"
 	"consist/report/porcupine"
 )
 
@@ -98,9 +102,10 @@ func TestBrowserRunsNothingFromARun(t *testing.T) {
 	}
 }
 
-// servedReportWorks serves Porcupine's page (what check --html writes)
-// from a run folder: under the server's sandboxing policy its script
-// still draws every operation, with no console error.
+// servedReportWorks serves a run's HTML report (report/html) and
+// Porcupine's page (what check --html writes) from a run folder: under
+// the server's sandboxing policy their scripts still run and draw, with
+// no console error.
 func servedReportWorks(t *testing.T, b *browsertest.Browser) {
 	store := t.TempDir()
 	run := writeRun(t, store, "t", "r", "paxos", "register", "none", time.Now(), "")
@@ -112,7 +117,7 @@ func servedReportWorks(t *testing.T, b *browsertest.Browser) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Create(filepath.Join(run, ReportFile))
+	f, err := os.Create(filepath.Join(run, "porcupine.html"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,12 +127,26 @@ func servedReportWorks(t *testing.T, b *browsertest.Browser) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
+	fr := report.FileResult{File: "h.jsonl", Format: "jsonl", Ops: len(h.Ops), Processes: h.Processes(),
+		Results: suite.Check(context.Background(), h, checker.Options{}, checker.Linearizable)}
+	var page bytes.Buffer
+	if err := reporthtml.Write(&page, report.Report{Title: "h.jsonl", Files: []report.FileResult{fr}, History: h}); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(run, ReportFile), page.String())
 	ts := start(t, store)
 	p := b.OpenURL(t, ts.URL+"/", watch)
 	if n := p.Count(`a[href="/files/t/r/report.html"]`); n != 1 {
 		t.Fatalf("%d links to the report, want 1", n)
 	}
 	p = b.OpenURL(t, ts.URL+"/files/t/r/report.html")
+	if rows, ops := p.Count("table.verdicts tbody tr"), p.Count("#timeline .op"); rows != 1 || ops != 2 {
+		t.Errorf("the served report shows %d verdicts and %d operations, want 1 and 2: %v", rows, ops, p.Messages())
+	}
+	if errs := p.Errors(); len(errs) != 0 {
+		t.Errorf("console errors in the served report: %v", errs)
+	}
+	p = b.OpenURL(t, ts.URL+"/files/t/r/porcupine.html")
 	if n := p.Count(".history-text"); n != 2 {
 		t.Errorf("the served page drew %d operations, want 2: %v", n, p.Messages())
 	}
