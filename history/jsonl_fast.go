@@ -35,7 +35,19 @@ type fastDecoder struct {
 	strs map[string]string  // interned f, node and error strings
 	vals map[string]any     // interned string values, boxed once
 	ints *[intCacheSize]any // recently boxed integers, by value
+	// reads maps a key to the longest list a txn read ["r", key, [...]]
+	// of it returned so far: a later read that returns a prefix of it
+	// shares its storage (the reads of a list-append key return the
+	// prefixes of one list, and hold most of such a history's values).
+	reads map[any][]any
+	// stack holds the elements of the arrays being decoded, so that each
+	// array is allocated once, at its final length.
+	stack []any
 }
+
+// maxSharedReads bounds the keys whose reads a fastDecoder shares, so that
+// a history of many keys costs no more memory than without sharing.
+const maxSharedReads = 1 << 20
 
 // intCacheSize is the number of boxed integers a fastDecoder keeps, each
 // in the slot its value modulo the size picks. Go boxes an int64 from 0
@@ -55,7 +67,7 @@ const maxFastDepth = 64
 const maxInternLen = 32
 
 func newFastDecoder() *fastDecoder {
-	return &fastDecoder{strs: map[string]string{}, vals: map[string]any{}, ints: new([intCacheSize]any)}
+	return &fastDecoder{strs: map[string]string{}, vals: map[string]any{}, ints: new([intCacheSize]any), reads: map[any][]any{}}
 }
 
 // event decodes line as decodeEventJSON would, or reports false if the
@@ -493,27 +505,99 @@ func (d *fastDecoder) digits() bool {
 }
 
 func (d *fastDecoder) array(depth int) (any, bool) {
+	base, ok := d.elements(depth)
+	if !ok {
+		return nil, false
+	}
+	return d.pop(base), true
+}
+
+// elements decodes an array's elements onto the stack, from base.
+func (d *fastDecoder) elements(depth int) (base int, ok bool) {
 	d.i++ // '['
-	a := make([]any, 0)
+	base = len(d.stack)
 	d.space()
 	if d.byte(']') {
-		return a, true
+		return base, true
 	}
 	for {
 		d.space()
-		v, ok := d.value(depth + 1)
-		if !ok {
-			return nil, false
+		var v any
+		if len(d.stack)-base == 2 && d.peek() == '[' && d.reads != nil && depth+1 < maxFastDepth && d.stack[base] == "r" {
+			v, ok = d.readList(d.stack[base+1], depth+1)
+		} else {
+			v, ok = d.value(depth + 1)
 		}
-		a = append(a, v)
+		if !ok {
+			d.stack = d.stack[:base]
+			return base, false
+		}
+		d.stack = append(d.stack, v)
 		d.space()
 		if d.byte(']') {
-			return a, true
+			return base, true
 		}
 		if !d.byte(',') {
-			return nil, false
+			d.stack = d.stack[:base]
+			return base, false
 		}
 	}
+}
+
+// pop returns the elements from base as a new list and takes them off
+// the stack.
+func (d *fastDecoder) pop(base int) []any {
+	a := make([]any, len(d.stack)-base)
+	copy(a, d.stack[base:])
+	clear(d.stack[base:])
+	d.stack = d.stack[:base]
+	return a
+}
+
+// readList decodes the list a micro-op ["r", key, [...]] read, sharing
+// the storage of the longest earlier read of key when it is a prefix of
+// that one.
+func (d *fastDecoder) readList(key any, depth int) (any, bool) {
+	switch key.(type) {
+	case int64, string:
+	default:
+		return d.array(depth)
+	}
+	base, ok := d.elements(depth)
+	if !ok {
+		return nil, false
+	}
+	elems := d.stack[base:]
+	prev, seen := d.reads[key]
+	if len(elems) > 0 && len(elems) <= len(prev) && scalarPrefix(elems, prev) {
+		clear(elems)
+		d.stack = d.stack[:base]
+		return prev[:len(elems):len(elems)], true
+	}
+	list := d.pop(base)
+	if (seen || len(d.reads) < maxSharedReads) && len(list) > len(prev) && scalarPrefix(prev, list) {
+		d.reads[key] = list
+	}
+	return list, true
+}
+
+// scalarPrefix reports whether a is a prefix of b, every element of a an
+// int64 or a string.
+func scalarPrefix(a, b []any) bool {
+	if len(a) > len(b) {
+		return false
+	}
+	for i, x := range a {
+		switch x.(type) {
+		case int64, string:
+		default:
+			return false
+		}
+		if x != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *fastDecoder) object(depth int) (any, bool) {

@@ -19,6 +19,54 @@ func elem(v any) any {
 	return v
 }
 
+// table maps the elements of one key to T: small non-negative integers
+// (what Elle's workloads append) by position in a slice, every other
+// value by its elem in a map.
+type table[T any] struct {
+	dense []T
+	set   []bool
+	m     map[any]T
+}
+
+// get returns what v maps to.
+func (t *table[T]) get(v any) (T, bool) {
+	if i, ok := v.(int64); ok && i >= 0 && i < int64(len(t.dense)) {
+		return t.dense[i], t.set[i]
+	}
+	x, ok := t.m[elem(v)]
+	return x, ok
+}
+
+// put maps v to x.
+func (t *table[T]) put(v any, x T) {
+	if i, ok := v.(int64); ok && i >= 0 && i < 2*int64(len(t.dense))+64 {
+		if i >= int64(len(t.dense)) {
+			t.grow(int(i) + 1)
+		}
+		t.dense[i], t.set[i] = x, true
+		return
+	}
+	if t.m == nil {
+		t.m = map[any]T{}
+	}
+	t.m[elem(v)] = x
+}
+
+// grow makes the dense part n long, moving into it the integers the map
+// held below n.
+func (t *table[T]) grow(n int) {
+	old := len(t.dense)
+	n = max(n, 2*old)
+	t.dense = append(t.dense, make([]T, n-old)...)
+	t.set = append(t.set, make([]bool, n-old)...)
+	for k, x := range t.m {
+		if i, ok := k.(int64); ok && i >= int64(old) && i < int64(n) {
+			t.dense[i], t.set[i] = x, true
+			delete(t.m, k)
+		}
+	}
+}
+
 // writerAt says which transaction appended an element of a key, and where.
 type writerAt struct {
 	txn int32
@@ -33,7 +81,7 @@ type keyState struct {
 	// committed appends no read observed.
 	order []any
 	// pos maps an element to its position in order.
-	pos map[any]int32
+	pos table[int32]
 	// longest is the transaction and micro-op whose read gave order.
 	longestTxn, longestMop int32
 	// observed is the length of the longest read.
@@ -70,10 +118,7 @@ const GarbageRead checker.Kind = checker.UnwrittenRead
 func inferAppend(ctx context.Context, th *History) (Inference, error) {
 	inf := Inference{Deps: make([]Dep, 0, 3*len(th.Txns))}
 	nk := len(th.Keys)
-	writers := make([]map[any]writerAt, nk)
-	for i := range writers {
-		writers[i] = map[any]writerAt{}
-	}
+	writers := make([]table[writerAt], nk)
 	w := func() *checker.Witness { return checker.NewWitness(th.H) }
 	// Writers of each element; a value appended twice to one key makes
 	// the version order ambiguous, which Elle refuses too.
@@ -83,8 +128,7 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 			if m.Kind != Append {
 				continue
 			}
-			e := elem(m.Value)
-			if prev, ok := writers[m.Key][e]; ok {
+			if prev, ok := writers[m.Key].get(m.Value); ok {
 				return inf, fmt.Errorf("value %s is appended to key %s twice (operations %d and %d): list-append histories need unique values per key, as Elle requires; make the workload append distinct values", history.Canonical(m.Value), history.Canonical(th.Keys[m.Key]), th.Txns[prev.txn].Index, t.Index)
 			}
 			last := true
@@ -94,7 +138,7 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 					break
 				}
 			}
-			writers[m.Key][e] = writerAt{txn: int32(ti), mop: int32(mi), last: last}
+			writers[m.Key].put(m.Value, writerAt{txn: int32(ti), mop: int32(mi), last: last})
 		}
 	}
 	// The longest read of each key.
@@ -117,11 +161,9 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 	}
 	for k := range keys {
 		ks := &keys[k]
-		ks.pos = make(map[any]int32, len(ks.order))
 		for i, v := range ks.order {
-			e := elem(v)
-			if _, dup := ks.pos[e]; !dup {
-				ks.pos[e] = int32(i)
+			if _, dup := ks.pos.get(v); !dup {
+				ks.pos.put(v, int32(i))
 			}
 		}
 	}
@@ -151,7 +193,7 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 						checker.Say("%s read key %s = %s, which shows %s twice", x.Op(t.Op), checker.Val(key), checker.Val(m.List), checker.Val(v))))
 					break
 				}
-				wa, ok := writers[m.Key][e]
+				wa, ok := writers[m.Key].get(v)
 				if !ok {
 					x := w()
 					inf.Anomalies = append(inf.Anomalies, x.Anomaly(GarbageRead, key,
@@ -173,7 +215,7 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 				}
 			}
 			if n := len(m.List); n > 0 {
-				if wa, ok := writers[m.Key][elem(m.List[n-1])]; ok && !wa.last && wa.txn != int32(ti) {
+				if wa, ok := writers[m.Key].get(m.List[n-1]); ok && !wa.last && wa.txn != int32(ti) {
 					wt := &th.Txns[wa.txn]
 					x := w()
 					inf.Anomalies = append(inf.Anomalies, x.Anomaly(checker.G1b, key,
@@ -189,7 +231,7 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 	tookEffect := make([]bool, len(th.Txns))
 	for k := range keys {
 		for _, v := range keys[k].order {
-			if wa, ok := writers[k][elem(v)]; ok && th.Txns[wa.txn].Type == history.Info {
+			if wa, ok := writers[k].get(v); ok && th.Txns[wa.txn].Type == history.Info {
 				tookEffect[wa.txn] = true
 			}
 		}
@@ -204,9 +246,8 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 				continue
 			}
 			ks := &keys[m.Key]
-			e := elem(m.Value)
-			if _, ok := ks.pos[e]; !ok {
-				ks.pos[e] = int32(len(ks.order))
+			if _, ok := ks.pos.get(m.Value); !ok {
+				ks.pos.put(m.Value, int32(len(ks.order)))
 				ks.order = append(ks.order, m.Value)
 			}
 		}
@@ -215,12 +256,12 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 	for k := range keys {
 		ks := &keys[k]
 		for i := 0; i < ks.observed; i++ {
-			wa, ok := writers[k][elem(ks.order[i])]
+			wa, ok := writers[k].get(ks.order[i])
 			if !ok || th.Txns[wa.txn].Type != history.Fail {
 				continue
 			}
 			for j := i + 1; j < ks.observed; j++ {
-				wb, ok := writers[k][elem(ks.order[j])]
+				wb, ok := writers[k].get(ks.order[j])
 				if ok && th.Txns[wb.txn].Committed() {
 					x := w()
 					at, bt := &th.Txns[wa.txn], &th.Txns[wb.txn]
@@ -239,10 +280,10 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 		prev := int32(-1)
 		var prevV any
 		for i, v := range ks.order[:ks.observed] {
-			if ks.pos[elem(v)] != int32(i) {
+			if p, _ := ks.pos.get(v); p != int32(i) {
 				continue // a duplicate: its first place stands
 			}
-			wa, ok := writers[k][elem(v)]
+			wa, ok := writers[k].get(v)
 			if !ok {
 				prev = -1
 				continue
@@ -267,11 +308,11 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 			next := 0
 			if n := len(m.List); n > 0 {
 				last := m.List[n-1]
-				wa, ok := writers[m.Key][elem(last)]
+				wa, ok := writers[m.Key].get(last)
 				if ok && wa.txn != int32(ti) && th.Txns[wa.txn].Type != history.Fail {
 					inf.Deps = append(inf.Deps, Dep{From: wa.txn, To: int32(ti), Rel: WR, Key: m.Key, Value: last})
 				}
-				p, ok := ks.pos[elem(last)]
+				p, ok := ks.pos.get(last)
 				if !ok {
 					continue
 				}
@@ -279,7 +320,7 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 			}
 			if next < len(ks.order) {
 				nv := ks.order[next]
-				wa, ok := writers[m.Key][elem(nv)]
+				wa, ok := writers[m.Key].get(nv)
 				if ok && wa.txn != int32(ti) && th.Txns[wa.txn].Type != history.Fail {
 					var last any
 					if n := len(m.List); n > 0 {
@@ -292,7 +333,7 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 			// order: each must follow the read.
 			if next >= ks.observed {
 				for j := max(next+1, ks.observed); j < len(ks.order); j++ {
-					wa := writers[m.Key][elem(ks.order[j])]
+					wa, _ := writers[m.Key].get(ks.order[j])
 					if wa.txn != int32(ti) {
 						inf.Deps = append(inf.Deps, Dep{From: int32(ti), To: wa.txn, Rel: RW, Key: m.Key, Value: lastOf(m.List), Next: ks.order[j]})
 					}
@@ -306,12 +347,12 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 		if ks.observed == 0 || ks.observed >= len(ks.order) {
 			continue
 		}
-		wa, ok := writers[k][elem(ks.order[ks.observed-1])]
+		wa, ok := writers[k].get(ks.order[ks.observed-1])
 		if !ok || th.Txns[wa.txn].Type == history.Fail {
 			continue
 		}
 		for j := ks.observed; j < len(ks.order); j++ {
-			wb := writers[k][elem(ks.order[j])]
+			wb, _ := writers[k].get(ks.order[j])
 			if wb.txn != wa.txn {
 				inf.Deps = append(inf.Deps, Dep{From: wa.txn, To: wb.txn, Rel: WW, Key: int32(k), Value: ks.order[ks.observed-1], Next: ks.order[j]})
 			}

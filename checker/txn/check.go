@@ -225,24 +225,29 @@ func Analyze(ctx context.Context, h *history.History, opts checker.Options, proc
 	}
 	a := &Analysis{Anomalies: inf.Anomalies, Incomplete: map[checker.Kind]string{}, Txns: len(th.Txns)}
 	a.Anomalies = append(a.Anomalies, lostUpdates(th)...)
-	var pdeps, rdeps []Dep
+	var pedges, redges []edge
 	if process {
-		pdeps = processDeps(th)
+		pedges = processDeps(th)
 	}
 	if realtime {
-		rdeps = realtimeDeps(th)
+		redges = realtimeDeps(th)
 	}
-	deps := [][]Dep{inf.Deps, pdeps, rdeps}
 	b := graph.NewBuilder(len(th.Txns))
-	b.Grow(len(inf.Deps) + len(pdeps) + len(rdeps))
-	for _, ds := range deps {
-		for i := range ds {
-			b.Add(ds[i].From, ds[i].To, ds[i].Rel)
-		}
+	b.Grow(len(inf.Deps) + len(pedges) + len(redges))
+	for i := range inf.Deps {
+		b.Add(inf.Deps[i].From, inf.Deps[i].To, inf.Deps[i].Rel)
 	}
+	for _, e := range pedges {
+		b.Add(e.from, e.to, Process)
+	}
+	for _, e := range redges {
+		b.Add(e.from, e.to, Realtime)
+	}
+	pedges, redges = nil, nil
 	g := b.Build()
+	b = nil
 	a.Edges = g.Edges()
-	s := &cycles{th: th, g: g, deps: deps, a: a}
+	s := &cycles{th: th, g: g, deps: inf.Deps, a: a}
 	if err := s.search(ctx, process, realtime); err != nil {
 		return nil, err
 	}
@@ -315,18 +320,22 @@ func lostUpdates(th *History) []checker.Anomaly {
 	return out
 }
 
+// edge is a process or real-time edge: the graph's edge is all there is
+// to say about it.
+type edge struct{ from, to int32 }
+
 // processDeps links each committed transaction to the next transaction of
 // its process.
-func processDeps(th *History) []Dep {
+func processDeps(th *History) []edge {
 	last := map[history.Process]int32{}
-	out := make([]Dep, 0, len(th.Txns))
+	out := make([]edge, 0, len(th.Txns))
 	for ti := range th.Txns {
 		t := &th.Txns[ti]
 		if t.Type == history.Fail {
 			continue
 		}
 		if p, ok := last[t.Process]; ok {
-			out = append(out, Dep{From: p, To: int32(ti), Rel: Process, Key: -1})
+			out = append(out, edge{p, int32(ti)})
 		}
 		if t.Committed() {
 			last[t.Process] = int32(ti)
@@ -344,7 +353,7 @@ func processDeps(th *History) []Dep {
 // frontier transactions it was linked from, since its own edges then
 // imply theirs. The edges are linear in the history for bounded
 // concurrency, and their transitive closure is the real-time order.
-func realtimeDeps(th *History) []Dep {
+func realtimeDeps(th *History) []edge {
 	type event struct {
 		txn      int32
 		complete bool
@@ -369,14 +378,14 @@ func realtimeDeps(th *History) []Dep {
 	}
 	var frontier []int32
 	seenAtInvoke := map[int32][]int32{}
-	out := make([]Dep, 0, 2*len(th.Txns))
+	out := make([]edge, 0, 2*len(th.Txns))
 	for _, e := range at {
 		if e.txn < 0 {
 			continue
 		}
 		if !e.complete {
 			for _, f := range frontier {
-				out = append(out, Dep{From: f, To: e.txn, Rel: Realtime, Key: -1})
+				out = append(out, edge{f, e.txn})
 			}
 			if th.Txns[e.txn].Committed() && len(frontier) > 0 {
 				seenAtInvoke[e.txn] = slices.Clone(frontier)

@@ -93,7 +93,8 @@ var variant = map[checker.Kind][3]checker.Kind{
 type cycles struct {
 	th   *History
 	g    *graph.Graph
-	deps [][]Dep
+	// deps are the data dependencies (ww, wr, rw) behind g's edges.
+	deps []Dep
 	a    *Analysis
 	// depAt finds the dependency behind an edge, built on first use.
 	depAt map[depKey]*Dep
@@ -122,6 +123,12 @@ func (s *cycles) search(ctx context.Context, process, realtime bool) error {
 	}
 	found := map[checker.Kind]bool{}
 	budget := searchBudget(s.g.Edges())
+	// Every cycle of every pass lies in a component of the whole graph:
+	// when it has none (an acyclic history, the common case), nothing is
+	// searched, and nothing restricted.
+	if len(s.g.SCCs()) == 0 {
+		return nil
+	}
 	for _, extra := range passes {
 		pi := 0
 		if len(extra) > 0 {
@@ -260,12 +267,10 @@ func classify(rels []graph.Rel) checker.Kind {
 func (s *cycles) dep(from, to int32, rel graph.Rel) *Dep {
 	if s.depAt == nil {
 		s.depAt = map[depKey]*Dep{}
-		for _, ds := range s.deps {
-			for i := range ds {
-				d := &ds[i]
-				if _, ok := s.depAt[depKey{d.From, d.To, d.Rel}]; !ok {
-					s.depAt[depKey{d.From, d.To, d.Rel}] = d
-				}
+		for i := range s.deps {
+			d := &s.deps[i]
+			if _, ok := s.depAt[depKey{d.From, d.To, d.Rel}]; !ok {
+				s.depAt[depKey{d.From, d.To, d.Rel}] = d
 			}
 		}
 	}
