@@ -91,8 +91,8 @@ var variant = map[checker.Kind][3]checker.Kind{
 
 // cycles is one search of a dependency graph.
 type cycles struct {
-	th   *History
-	g    *graph.Graph
+	th *History
+	g  *graph.Graph
 	// deps are the data dependencies (ww, wr, rw) behind g's edges.
 	deps []Dep
 	a    *Analysis
