@@ -40,10 +40,22 @@ type fastDecoder struct {
 	// shares its storage (the reads of a list-append key return the
 	// prefixes of one list, and hold most of such a history's values).
 	reads map[any][]any
+	// arrays caches short arrays of plain scalars (a micro-op such as
+	// ["append", 3, 7], which a transaction's completion repeats, or
+	// ["r", 3, null], which every invocation reading key 3 holds), boxed,
+	// each in the slot the hash of its text picks.
+	arrays *[arrayCacheSize]any
 	// stack holds the elements of the arrays being decoded, so that each
 	// array is allocated once, at its final length.
 	stack []any
 }
+
+// arrayCacheSize is the number of short arrays a fastDecoder keeps, and
+// maxCachedArray the longest array it keeps.
+const (
+	arrayCacheSize = 8192
+	maxCachedArray = 4
+)
 
 // maxSharedReads bounds the keys whose reads a fastDecoder shares, so that
 // a history of many keys costs no more memory than without sharing.
@@ -67,7 +79,7 @@ const maxFastDepth = 64
 const maxInternLen = 32
 
 func newFastDecoder() *fastDecoder {
-	return &fastDecoder{strs: map[string]string{}, vals: map[string]any{}, ints: new([intCacheSize]any), reads: map[any][]any{}}
+	return &fastDecoder{strs: map[string]string{}, vals: map[string]any{}, ints: new([intCacheSize]any), reads: map[any][]any{}, arrays: new([arrayCacheSize]any)}
 }
 
 // event decodes line as decodeEventJSON would, or reports false if the
@@ -505,11 +517,39 @@ func (d *fastDecoder) digits() bool {
 }
 
 func (d *fastDecoder) array(depth int) (any, bool) {
+	start := d.i
 	base, ok := d.elements(depth)
 	if !ok {
 		return nil, false
 	}
+	if n := len(d.stack) - base; d.arrays != nil && n > 0 && n <= maxCachedArray && plainScalars(d.stack[base:]) {
+		h := uint32(2166136261) // FNV-1a of the array's text
+		for _, c := range d.b[start:d.i] {
+			h = (h ^ uint32(c)) * 16777619
+		}
+		slot := &d.arrays[h%arrayCacheSize]
+		if l, ok := (*slot).([]any); ok && len(l) == n && scalarPrefix(d.stack[base:], l) {
+			clear(d.stack[base:])
+			d.stack = d.stack[:base]
+			return *slot, true
+		}
+		*slot = d.pop(base)
+		return *slot, true
+	}
 	return d.pop(base), true
+}
+
+// plainScalars reports whether every element of a is an int64, a string
+// or nil: values whose equal copies no reader tells apart.
+func plainScalars(a []any) bool {
+	for _, x := range a {
+		switch x.(type) {
+		case int64, string, nil:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // elements decodes an array's elements onto the stack, from base.
@@ -582,14 +622,14 @@ func (d *fastDecoder) readList(key any, depth int) (any, bool) {
 }
 
 // scalarPrefix reports whether a is a prefix of b, every element of a an
-// int64 or a string.
+// int64, a string or nil.
 func scalarPrefix(a, b []any) bool {
 	if len(a) > len(b) {
 		return false
 	}
 	for i, x := range a {
 		switch x.(type) {
-		case int64, string:
+		case int64, string, nil:
 		default:
 			return false
 		}

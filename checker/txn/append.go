@@ -116,7 +116,11 @@ const GarbageRead checker.Kind = checker.UnwrittenRead
 //     read). Only a transaction's first read of a key before it appends
 //     to it (an external read) gives wr and rw edges.
 func inferAppend(ctx context.Context, th *History) (Inference, error) {
-	inf := Inference{Deps: make([]Dep, 0, 3*len(th.Txns))}
+	mops := 0
+	for ti := range th.Txns {
+		mops += len(th.Txns[ti].Mops)
+	}
+	inf := Inference{Deps: make([]Dep, 0, mops+mops/2)}
 	nk := len(th.Keys)
 	writers := make([]table[writerAt], nk)
 	w := func() *checker.Witness { return checker.NewWitness(th.H) }
@@ -405,17 +409,22 @@ func lastOf(l []any) any {
 // only later (future-read).
 func internalAppend(th *History) []checker.Anomaly {
 	var out []checker.Anomaly
+	type expect struct {
+		prefix   []any // a known whole list, when read is set
+		read     bool
+		appended []any
+	}
+	var buf []expect
 	for ti := range th.Txns {
 		t := &th.Txns[ti]
 		if !t.Committed() || len(t.Mops) < 2 {
 			continue
 		}
-		type expect struct {
-			prefix   []any // a known whole list, when read is set
-			read     bool
-			appended []any
+		buf = slices.Grow(buf[:0], len(t.Mops))[:len(t.Mops)]
+		for i := range buf {
+			buf[i].prefix, buf[i].read, buf[i].appended = nil, false, buf[i].appended[:0]
 		}
-		exp := make([]expect, len(t.Mops)) // by the first micro-op of each key
+		exp := buf // by the first micro-op of each key
 		for mi, m := range t.Mops {
 			e := &exp[mi]
 			for j, m2 := range t.Mops[:mi] {
@@ -458,7 +467,7 @@ func internalAppend(th *History) []checker.Anomaly {
 							what = "equal its earlier read followed by its own appends"
 						}
 						out = append(out, x.Anomaly(checker.Internal, key,
-							checker.Say("%s read key %s = %s, which does not %s, %s", x.Op(t.Op), checker.Val(key), checker.Val(m.List), what, checker.Val(want))))
+							checker.Say("%s read key %s = %s, which does not %s, %s", x.Op(t.Op), checker.Val(key), checker.Val(m.List), what, checker.Val(slices.Clone(want)))))
 					}
 				}
 			next:
