@@ -39,7 +39,7 @@ type fastDecoder struct {
 	// of it returned so far: a later read that returns a prefix of it
 	// shares its storage (the reads of a list-append key return the
 	// prefixes of one list, and hold most of such a history's values).
-	reads map[any][]any
+	reads map[any]*sharedRead
 	// arrays caches short arrays of plain scalars (a micro-op such as
 	// ["append", 3, 7], which a transaction's completion repeats, or
 	// ["r", 3, null], which every invocation reading key 3 holds), boxed,
@@ -79,7 +79,7 @@ const maxFastDepth = 64
 const maxInternLen = 32
 
 func newFastDecoder() *fastDecoder {
-	return &fastDecoder{strs: map[string]string{}, vals: map[string]any{}, ints: new([intCacheSize]any), reads: map[any][]any{}, arrays: new([arrayCacheSize]any)}
+	return &fastDecoder{strs: map[string]string{}, vals: map[string]any{}, ints: new([intCacheSize]any), reads: map[any]*sharedRead{}, arrays: new([arrayCacheSize]any)}
 }
 
 // event decodes line as decodeEventJSON would, or reports false if the
@@ -594,6 +594,16 @@ func (d *fastDecoder) pop(base int) []any {
 	return a
 }
 
+// sharedRead is the longest list read of one key so far.
+type sharedRead struct {
+	list []any
+	// text is the list as the file wrote it, when every element is an
+	// int64 and the text holds only digits, minus signs, commas and the
+	// brackets: a later read whose text is a prefix of it, up to a comma,
+	// is a prefix of list, without decoding.
+	text []byte
+}
+
 // readList decodes the list a micro-op ["r", key, [...]] read, sharing
 // the storage of the longest earlier read of key when it is a prefix of
 // that one.
@@ -603,22 +613,62 @@ func (d *fastDecoder) readList(key any, depth int) (any, bool) {
 	default:
 		return d.array(depth)
 	}
+	start := d.i
+	prev := d.reads[key]
+	if prev != nil && prev.text != nil {
+		t, b := prev.text, d.b[d.i:]
+		commas, j := 0, 0
+		for j < len(t) && j < len(b) && t[j] == b[j] {
+			if t[j] == ',' {
+				commas++
+			}
+			j++
+		}
+		switch {
+		case j == len(t):
+			d.i += j
+			return prev.list, true
+		case j > 1 && j < len(b) && t[j] == ',' && b[j] == ']':
+			d.i += j + 1
+			return prev.list[: commas+1 : commas+1], true
+		}
+	}
 	base, ok := d.elements(depth)
 	if !ok {
 		return nil, false
 	}
 	elems := d.stack[base:]
-	prev, seen := d.reads[key]
-	if len(elems) > 0 && len(elems) <= len(prev) && scalarPrefix(elems, prev) {
+	if prev != nil && len(elems) > 0 && len(elems) <= len(prev.list) && scalarPrefix(elems, prev.list) {
 		clear(elems)
 		d.stack = d.stack[:base]
-		return prev[:len(elems):len(elems)], true
+		return prev.list[:len(elems):len(elems)], true
 	}
 	list := d.pop(base)
-	if (seen || len(d.reads) < maxSharedReads) && len(list) > len(prev) && scalarPrefix(prev, list) {
-		d.reads[key] = list
+	if prev == nil && len(d.reads) < maxSharedReads && len(list) > 0 {
+		prev = &sharedRead{}
+		d.reads[key] = prev
+	}
+	if prev != nil && len(list) > len(prev.list) && scalarPrefix(prev.list, list) {
+		prev.list, prev.text = list, intListText(list, d.b[start:d.i])
 	}
 	return list, true
+}
+
+// intListText returns a copy of text, the text of list, if every element
+// of list is an int64 and text holds nothing but digits, minus signs,
+// commas and brackets; else nil.
+func intListText(list []any, text []byte) []byte {
+	for _, x := range list {
+		if _, ok := x.(int64); !ok {
+			return nil
+		}
+	}
+	for _, c := range text {
+		if !('0' <= c && c <= '9' || c == '-' || c == ',' || c == '[' || c == ']') {
+			return nil
+		}
+	}
+	return append([]byte(nil), text...)
 }
 
 // scalarPrefix reports whether a is a prefix of b, every element of a an
