@@ -596,6 +596,9 @@ func (d *fastDecoder) pop(base int) []any {
 
 // sharedRead is the longest list read of one key so far.
 type sharedRead struct {
+	// list is that read; its spare capacity holds nothing any decoded
+	// value sees (every list handed out has no spare capacity), so a
+	// longer read that extends it is appended in place.
 	list []any
 	// text is the list as the file wrote it, when every element is an
 	// int64 and the text holds only digits, minus signs, commas and the
@@ -606,7 +609,7 @@ type sharedRead struct {
 
 // readList decodes the list a micro-op ["r", key, [...]] read, sharing
 // the storage of the longest earlier read of key when it is a prefix of
-// that one.
+// that one, or extends it.
 func (d *fastDecoder) readList(key any, depth int) (any, bool) {
 	switch key.(type) {
 	case int64, string:
@@ -627,7 +630,7 @@ func (d *fastDecoder) readList(key any, depth int) (any, bool) {
 		switch {
 		case j == len(t):
 			d.i += j
-			return prev.list, true
+			return prev.list[:len(prev.list):len(prev.list)], true
 		case j > 1 && j < len(b) && t[j] == ',' && b[j] == ']':
 			d.i += j + 1
 			return prev.list[: commas+1 : commas+1], true
@@ -638,20 +641,29 @@ func (d *fastDecoder) readList(key any, depth int) (any, bool) {
 		return nil, false
 	}
 	elems := d.stack[base:]
-	if prev != nil && len(elems) > 0 && len(elems) <= len(prev.list) && scalarPrefix(elems, prev.list) {
-		clear(elems)
+	n := len(elems)
+	if n == 0 {
 		d.stack = d.stack[:base]
-		return prev.list[:len(elems):len(elems)], true
+		return make([]any, 0), true
 	}
-	list := d.pop(base)
-	if prev == nil && len(d.reads) < maxSharedReads && len(list) > 0 {
-		prev = &sharedRead{}
+	if prev == nil && len(d.reads) < maxSharedReads {
+		prev = &sharedRead{list: make([]any, 0, max(2*n, 8))}
 		d.reads[key] = prev
 	}
-	if prev != nil && len(list) > len(prev.list) && scalarPrefix(prev.list, list) {
-		prev.list, prev.text = list, intListText(list, d.b[start:d.i])
+	if prev == nil {
+		return d.pop(base), true
 	}
-	return list, true
+	switch {
+	case n <= len(prev.list) && scalarPrefix(elems, prev.list):
+	case scalarPrefix(prev.list, elems) && plainScalars(elems[len(prev.list):]):
+		prev.list = append(prev.list, elems[len(prev.list):]...)
+		prev.text = intListText(prev.list, d.b[start:d.i])
+	default:
+		return d.pop(base), true
+	}
+	clear(elems)
+	d.stack = d.stack[:base]
+	return prev.list[:n:n], true
 }
 
 // intListText returns a copy of text, the text of list, if every element
