@@ -171,6 +171,22 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 			}
 		}
 	}
+	// clean[k] is how long a prefix of key k's longest read holds no
+	// duplicate, no element nobody appended and none an aborted
+	// transaction appended: a read that is a prefix of that one, no
+	// longer, shows none of the anomalies below but G1b.
+	clean := make([]int, nk)
+	for k := range keys {
+		ks := &keys[k]
+		for i, v := range ks.order {
+			p, _ := ks.pos.get(v)
+			wa, ok := writers[k].get(v)
+			if p != int32(i) || !ok || th.Txns[wa.txn].Type == history.Fail {
+				break
+			}
+			clean[k] = i + 1
+		}
+	}
 	// Reads: duplicates, garbage, incompatible orders, G1a, G1b, and the
 	// edges they give.
 	incompatible := map[int32]bool{}
@@ -186,10 +202,16 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 			}
 			ks := &keys[m.Key]
 			key := th.Keys[m.Key]
-			if len(m.List) > 16 {
+			// A read the history reader shared with the longest read's
+			// storage is its prefix.
+			prefix := len(m.List) > 0 && len(m.List) <= clean[m.Key] && &m.List[0] == &ks.order[0]
+			if len(m.List) > 16 && !prefix {
 				clear(seen)
 			}
 			for i, v := range m.List {
+				if prefix {
+					break
+				}
 				e := elem(v)
 				if dupAt(m.List, i, e, seen) {
 					x := w()

@@ -377,24 +377,27 @@ func realtimeDeps(th *History) []edge {
 		}
 	}
 	var frontier []int32
-	seenAtInvoke := map[int32][]int32{}
+	// seen[t] is where, in out, the edges into t from the frontier at
+	// its invocation lie: their sources are that frontier.
+	seen := make([][2]int, len(th.Txns))
 	out := make([]edge, 0, 2*len(th.Txns))
 	for _, e := range at {
 		if e.txn < 0 {
 			continue
 		}
 		if !e.complete {
+			lo := len(out)
 			for _, f := range frontier {
 				out = append(out, edge{f, e.txn})
 			}
-			if th.Txns[e.txn].Committed() && len(frontier) > 0 {
-				seenAtInvoke[e.txn] = slices.Clone(frontier)
-			}
+			seen[e.txn] = [2]int{lo, len(out)}
 			continue
 		}
-		if gone := seenAtInvoke[e.txn]; len(gone) > 0 {
-			frontier = slices.DeleteFunc(frontier, func(f int32) bool { return slices.Contains(gone, f) })
-			delete(seenAtInvoke, e.txn)
+		if r := seen[e.txn]; r[1] > r[0] {
+			gone := out[r[0]:r[1]]
+			frontier = slices.DeleteFunc(frontier, func(f int32) bool {
+				return slices.ContainsFunc(gone, func(g edge) bool { return g.from == f })
+			})
 		}
 		frontier = append(frontier, e.txn)
 	}
