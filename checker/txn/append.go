@@ -127,6 +127,9 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 	// Writers of each element; a value appended twice to one key makes
 	// the version order ambiguous, which Elle refuses too.
 	for ti := range th.Txns {
+		if ti&4095 == 0 && ctx.Err() != nil {
+			return inf, ctx.Err()
+		}
 		t := &th.Txns[ti]
 		for mi, m := range t.Mops {
 			if m.Kind != Append {
@@ -192,6 +195,9 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 	incompatible := map[int32]bool{}
 	seen := map[any]bool{}
 	for ti := range th.Txns {
+		if ti&4095 == 0 && ctx.Err() != nil {
+			return inf, ctx.Err()
+		}
 		t := &th.Txns[ti]
 		if !t.Committed() {
 			continue
@@ -263,6 +269,9 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 		}
 	}
 	for ti := range th.Txns {
+		if ti&4095 == 0 && ctx.Err() != nil {
+			return inf, ctx.Err()
+		}
 		t := &th.Txns[ti]
 		if !t.Committed() && !tookEffect[ti] {
 			continue
@@ -322,6 +331,9 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 	}
 	// wr and rw from external reads.
 	for ti := range th.Txns {
+		if ti&4095 == 0 && ctx.Err() != nil {
+			return inf, ctx.Err()
+		}
 		t := &th.Txns[ti]
 		if !t.Committed() {
 			continue

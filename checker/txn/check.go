@@ -2,6 +2,7 @@ package txn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -209,9 +210,12 @@ func Analyze(ctx context.Context, h *history.History, opts checker.Options, proc
 	if !(Checker{}).Applies(h) {
 		return nil, fmt.Errorf("the history holds operations other than txn: the transactional checker judges histories of transactions only")
 	}
-	th, err := FromHistory(h)
+	th, err := fromHistory(ctx, h)
 	if err != nil {
 		return nil, err
+	}
+	if ctx.Err() != nil {
+		return nil, stopped(ctx, "reading the transactions")
 	}
 	var inf Inference
 	switch th.Workload {
@@ -220,11 +224,17 @@ func Analyze(ctx context.Context, h *history.History, opts checker.Options, proc
 	default:
 		inf, err = inferRegister(ctx, th, opts)
 	}
+	if ctx.Err() != nil {
+		return nil, stopped(ctx, "inferring the dependencies")
+	}
 	if err != nil {
 		return nil, err
 	}
 	a := &Analysis{Anomalies: inf.Anomalies, Incomplete: map[checker.Kind]string{}, Txns: len(th.Txns)}
 	a.Anomalies = append(a.Anomalies, lostUpdates(th)...)
+	if ctx.Err() != nil {
+		return nil, stopped(ctx, "inferring the dependencies")
+	}
 	var pedges, redges []edge
 	if process {
 		pedges = processDeps(th)
@@ -246,12 +256,34 @@ func Analyze(ctx context.Context, h *history.History, opts checker.Options, proc
 	pedges, redges = nil, nil
 	g := b.Build()
 	b = nil
+	if ctx.Err() != nil {
+		return nil, stopped(ctx, "building the dependency graph")
+	}
 	a.Edges = g.Edges()
 	s := &cycles{th: th, g: g, deps: inf.Deps, a: a}
 	if err := s.search(ctx, process, realtime); err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// stopped is the error of an analysis whose context ended during phase:
+// it says why (time, memory, cancellation) and what to do, and wraps the
+// context's error.
+func stopped(ctx context.Context, phase string) error {
+	return fmt.Errorf("the check stopped while %s: %s (%w)", phase, stopReason(ctx), ctx.Err())
+}
+
+// stopReason says why ctx ended, in words a person can act on.
+func stopReason(ctx context.Context) string {
+	cause := context.Cause(ctx)
+	switch {
+	case errors.Is(cause, context.DeadlineExceeded):
+		return "it ran out of time; give it more with --timeout"
+	case cause == context.Canceled:
+		return "it was cancelled"
+	}
+	return cause.Error()
 }
 
 // lostUpdates finds Elle's lost updates directly: two committed

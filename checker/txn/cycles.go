@@ -145,10 +145,12 @@ func (s *cycles) search(ctx context.Context, process, realtime bool) error {
 			continue
 		}
 		for _, b := range bases {
-			if ctx.Err() != nil {
-				return fmt.Errorf("the cycle search was cut short: %w; give it more time (--timeout)", ctx.Err())
-			}
 			if found[b.kind] {
+				continue
+			}
+			if ctx.Err() != nil {
+				// What was found stands; what was not searched is unknown.
+				s.a.Incomplete[variant[b.kind][pi]] = "was stopped: " + stopReason(ctx)
 				continue
 			}
 			rels := append(append([]graph.Rel{}, b.rels...), extra...)
@@ -190,7 +192,11 @@ func (s *cycles) search(ctx context.Context, process, realtime bool) error {
 				}
 			}
 			if incomplete && !found[b.kind] {
-				s.a.Incomplete[variant[b.kind][pi]] = "stopped at its work limit before trying every start"
+				why := "stopped at its work limit before trying every start"
+				if ctx.Err() != nil {
+					why = "was stopped: " + stopReason(ctx)
+				}
+				s.a.Incomplete[variant[b.kind][pi]] = why
 			} else if !incomplete {
 				delete(s.a.Incomplete, variant[b.kind][pi])
 			}

@@ -15,6 +15,7 @@
 package txn
 
 import (
+	"context"
 	"fmt"
 
 	"consist/checker"
@@ -133,6 +134,12 @@ type Dep struct {
 // of micro-ops the history reader has already validated; a history that
 // mixes append with w, or list reads with register reads, is refused.
 func FromHistory(h *history.History) (*History, error) {
+	return fromHistory(context.Background(), h)
+}
+
+// fromHistory is FromHistory, stopping early (with a nil error: the
+// caller looks at ctx) when ctx ends.
+func fromHistory(ctx context.Context, h *history.History) (*History, error) {
 	th := &History{H: h, Txns: make([]Txn, 0, len(h.Ops))}
 	var keyOfSlow func(any) int32
 	keys := map[string]int32{}
@@ -195,6 +202,9 @@ func FromHistory(h *history.History) (*History, error) {
 	}
 	slab := make([]Mop, total)
 	for i := range h.Ops {
+		if i&8191 == 0 && ctx.Err() != nil {
+			return th, nil
+		}
 		op := &h.Ops[i]
 		if op.F != "txn" {
 			return nil, fmt.Errorf("operation %d is %q, not a txn: a transactional history holds transactions only", h.OpIndex(op), op.F)

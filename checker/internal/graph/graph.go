@@ -426,6 +426,7 @@ func (g *Graph) ShortestCycleOfAll(ctx context.Context, a *Automaton, lim Limits
 // res.Cycle, updating res; lim.Work bounds res.Work, the work so far.
 func (g *Graph) shortestIn(ctx context.Context, comp []int32, a *Automaton, starts []int32, lim Limits, res *Search) {
 	s := newSearcher(g, comp, a)
+	s.ctx = ctx
 	s.work = res.Work
 	if starts == nil {
 		starts = comp
@@ -453,6 +454,10 @@ func (g *Graph) shortestIn(ctx context.Context, comp []int32, a *Automaton, star
 		}
 		c := s.from(start, bound, workLimit)
 		if c == nil {
+			if s.stopped {
+				res.Complete = false // the context ended inside the search
+				break
+			}
 			if workLimit > 0 && s.work >= workLimit {
 				res.Complete = false // cut short: a cycle through start may be missed
 			}
@@ -483,7 +488,15 @@ type searcher struct {
 	gen    uint32
 	queue  []int32
 	work   int64
+	// ctx is looked at every so many nodes of one search; stopped says
+	// it ended one.
+	ctx     context.Context
+	stopped bool
 }
+
+// ctxEvery is how many product nodes a search visits between two looks
+// at its context.
+const ctxEvery = 1 << 14
 
 func newSearcher(g *Graph, comp []int32, a *Automaton) *searcher {
 	k := len(comp) * a.States()
@@ -527,6 +540,10 @@ func (s *searcher) from(start int32, bound int, workLimit int64) *Cycle {
 			if bound > 0 && level >= bound {
 				return nil
 			}
+		}
+		if head&(ctxEvery-1) == ctxEvery-1 && s.ctx != nil && s.ctx.Err() != nil {
+			s.stopped = true
+			return nil
 		}
 		p := s.queue[head]
 		v, st := s.comp[p/q], int(p%q)
