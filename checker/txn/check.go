@@ -217,6 +217,22 @@ func Analyze(ctx context.Context, h *history.History, opts checker.Options, proc
 	if ctx.Err() != nil {
 		return nil, stopped(ctx, "reading the transactions")
 	}
+	// The lost updates and the process and real-time edges depend on the
+	// transactions alone: they are found on a second core while the
+	// inference runs, and joined in a fixed order.
+	var pedges, redges []edge
+	var lost []checker.Anomaly
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		lost = lostUpdates(th)
+		if process {
+			pedges = processDeps(th)
+		}
+		if realtime {
+			redges = realtimeDeps(th)
+		}
+	}()
 	var inf Inference
 	switch th.Workload {
 	case ListAppend:
@@ -224,6 +240,7 @@ func Analyze(ctx context.Context, h *history.History, opts checker.Options, proc
 	default:
 		inf, err = inferRegister(ctx, th, opts)
 	}
+	<-done
 	if ctx.Err() != nil {
 		return nil, stopped(ctx, "inferring the dependencies")
 	}
@@ -231,17 +248,7 @@ func Analyze(ctx context.Context, h *history.History, opts checker.Options, proc
 		return nil, err
 	}
 	a := &Analysis{Anomalies: inf.Anomalies, Incomplete: map[checker.Kind]string{}, Txns: len(th.Txns)}
-	a.Anomalies = append(a.Anomalies, lostUpdates(th)...)
-	if ctx.Err() != nil {
-		return nil, stopped(ctx, "inferring the dependencies")
-	}
-	var pedges, redges []edge
-	if process {
-		pedges = processDeps(th)
-	}
-	if realtime {
-		redges = realtimeDeps(th)
-	}
+	a.Anomalies = append(a.Anomalies, lost...)
 	b := graph.NewBuilder(len(th.Txns))
 	b.Grow(len(inf.Deps) + len(pedges) + len(redges))
 	for i := range inf.Deps {
