@@ -116,11 +116,27 @@ const GarbageRead checker.Kind = checker.UnwrittenRead
 //     read). Only a transaction's first read of a key before it appends
 //     to it (an external read) gives wr and rw edges.
 func inferAppend(ctx context.Context, th *History) (Inference, error) {
-	mops := 0
-	for ti := range th.Txns {
-		mops += len(th.Txns[ti].Mops)
+	return inferAppendTo(ctx, th, nil)
+}
+
+// inferAppendTo is inferAppend giving each dependency to sink, when it is
+// not nil, instead of keeping it in Deps.
+func inferAppendTo(ctx context.Context, th *History, sink func(*Dep)) (Inference, error) {
+	var inf Inference
+	if sink == nil {
+		mops := 0
+		for ti := range th.Txns {
+			mops += len(th.Txns[ti].Mops)
+		}
+		inf.Deps = make([]Dep, 0, mops+mops/2)
 	}
-	inf := Inference{Deps: make([]Dep, 0, mops+mops/2)}
+	add := func(d Dep) {
+		if sink != nil {
+			sink(&d)
+			return
+		}
+		inf.Deps = append(inf.Deps, d)
+	}
 	nk := len(th.Keys)
 	writers := make([]table[writerAt], nk)
 	w := func() *checker.Witness { return checker.NewWitness(th.H) }
@@ -324,7 +340,7 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 				continue
 			}
 			if prev >= 0 && prev != wa.txn && th.Txns[wa.txn].Type != history.Fail && th.Txns[prev].Type != history.Fail {
-				inf.Deps = append(inf.Deps, Dep{From: prev, To: wa.txn, Rel: WW, Key: int32(k), Value: prevV, Next: v})
+				add(Dep{From: prev, To: wa.txn, Rel: WW, Key: int32(k), Value: prevV, Next: v})
 			}
 			prev, prevV = wa.txn, v
 		}
@@ -348,7 +364,7 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 				last := m.List[n-1]
 				wa, ok := writers[m.Key].get(last)
 				if ok && wa.txn != int32(ti) && th.Txns[wa.txn].Type != history.Fail {
-					inf.Deps = append(inf.Deps, Dep{From: wa.txn, To: int32(ti), Rel: WR, Key: m.Key, Value: last})
+					add(Dep{From: wa.txn, To: int32(ti), Rel: WR, Key: m.Key, Value: last})
 				}
 				p, ok := ks.pos.get(last)
 				if !ok {
@@ -364,7 +380,7 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 					if n := len(m.List); n > 0 {
 						last = m.List[n-1]
 					}
-					inf.Deps = append(inf.Deps, Dep{From: int32(ti), To: wa.txn, Rel: RW, Key: m.Key, Value: last, Next: nv})
+					add(Dep{From: int32(ti), To: wa.txn, Rel: RW, Key: m.Key, Value: last, Next: nv})
 				}
 			}
 			// Unobserved appends after the read of the whole observed
@@ -373,7 +389,7 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 				for j := max(next+1, ks.observed); j < len(ks.order); j++ {
 					wa, _ := writers[m.Key].get(ks.order[j])
 					if wa.txn != int32(ti) {
-						inf.Deps = append(inf.Deps, Dep{From: int32(ti), To: wa.txn, Rel: RW, Key: m.Key, Value: lastOf(m.List), Next: ks.order[j]})
+						add(Dep{From: int32(ti), To: wa.txn, Rel: RW, Key: m.Key, Value: lastOf(m.List), Next: ks.order[j]})
 					}
 				}
 			}
@@ -392,7 +408,7 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 		for j := ks.observed; j < len(ks.order); j++ {
 			wb, _ := writers[k].get(ks.order[j])
 			if wb.txn != wa.txn {
-				inf.Deps = append(inf.Deps, Dep{From: wa.txn, To: wb.txn, Rel: WW, Key: int32(k), Value: ks.order[ks.observed-1], Next: ks.order[j]})
+				add(Dep{From: wa.txn, To: wb.txn, Rel: WW, Key: int32(k), Value: ks.order[ks.observed-1], Next: ks.order[j]})
 			}
 		}
 	}

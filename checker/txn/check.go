@@ -233,12 +233,24 @@ func Analyze(ctx context.Context, h *history.History, opts checker.Options, proc
 			redges = realtimeDeps(th)
 		}
 	}()
+	// A list-append inference gives its dependencies straight to the
+	// graph: they are kept only when the graph has a cycle to explain.
+	b := graph.NewBuilder(len(th.Txns))
 	var inf Inference
 	switch th.Workload {
 	case ListAppend:
-		inf, err = inferAppend(ctx, th)
+		mops := 0
+		for ti := range th.Txns {
+			mops += len(th.Txns[ti].Mops)
+		}
+		b.Grow(mops + mops/2)
+		inf, err = inferAppendTo(ctx, th, func(d *Dep) { b.Add(d.From, d.To, d.Rel) })
 	default:
 		inf, err = inferRegister(ctx, th, opts)
+		b.Grow(len(inf.Deps))
+		for i := range inf.Deps {
+			b.Add(inf.Deps[i].From, inf.Deps[i].To, inf.Deps[i].Rel)
+		}
 	}
 	<-done
 	if ctx.Err() != nil {
@@ -249,11 +261,7 @@ func Analyze(ctx context.Context, h *history.History, opts checker.Options, proc
 	}
 	a := &Analysis{Anomalies: inf.Anomalies, Incomplete: map[checker.Kind]string{}, Txns: len(th.Txns)}
 	a.Anomalies = append(a.Anomalies, lost...)
-	b := graph.NewBuilder(len(th.Txns))
-	b.Grow(len(inf.Deps) + len(pedges) + len(redges))
-	for i := range inf.Deps {
-		b.Add(inf.Deps[i].From, inf.Deps[i].To, inf.Deps[i].Rel)
-	}
+	b.Grow(len(pedges) + len(redges))
 	for _, e := range pedges {
 		b.Add(e.from, e.to, Process)
 	}
@@ -266,7 +274,28 @@ func Analyze(ctx context.Context, h *history.History, opts checker.Options, proc
 	if ctx.Err() != nil {
 		return nil, stopped(ctx, "building the dependency graph")
 	}
+	comps := g.SCCs()
 	a.Edges = g.Edges()
+	if len(comps) == 0 {
+		return a, nil // acyclic: nothing to search, nothing to explain
+	}
+	if th.Workload == ListAppend {
+		// The dependencies behind the edges a cycle may use: those inside
+		// a component, inferred again.
+		comp := make([]int32, len(th.Txns))
+		for i, c := range comps {
+			for _, v := range c {
+				comp[v] = int32(i) + 1
+			}
+		}
+		if _, err := inferAppendTo(ctx, th, func(d *Dep) {
+			if comp[d.From] != 0 && comp[d.From] == comp[d.To] {
+				inf.Deps = append(inf.Deps, *d)
+			}
+		}); err != nil {
+			return nil, stopped(ctx, "inferring the dependencies")
+		}
+	}
 	s := &cycles{th: th, g: g, deps: inf.Deps, a: a}
 	if err := s.search(ctx, process, realtime); err != nil {
 		return nil, err
