@@ -220,17 +220,17 @@ func Analyze(ctx context.Context, h *history.History, opts checker.Options, proc
 	// The lost updates and the process and real-time edges depend on the
 	// transactions alone: they are found on a second core while the
 	// inference runs, and joined in a fixed order.
-	var pedges, redges []edge
+	pb, rb := graph.NewBuilder(len(th.Txns)), graph.NewBuilder(len(th.Txns))
 	var lost []checker.Anomaly
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		lost = lostUpdates(th)
 		if process {
-			pedges = processDeps(th)
+			processDeps(th, pb)
 		}
 		if realtime {
-			redges = realtimeDeps(th)
+			realtimeInto(th, rb)
 		}
 	}()
 	// A list-append inference gives its dependencies straight to the
@@ -261,16 +261,8 @@ func Analyze(ctx context.Context, h *history.History, opts checker.Options, proc
 	}
 	a := &Analysis{Anomalies: inf.Anomalies, Incomplete: map[checker.Kind]string{}, Txns: len(th.Txns)}
 	a.Anomalies = append(a.Anomalies, lost...)
-	b.Grow(len(pedges) + len(redges))
-	for _, e := range pedges {
-		b.Add(e.from, e.to, Process)
-	}
-	for _, e := range redges {
-		b.Add(e.from, e.to, Realtime)
-	}
-	pedges, redges = nil, nil
-	g := b.Build()
-	b = nil
+	g := b.Build(pb, rb)
+	b, pb, rb = nil, nil, nil
 	if ctx.Err() != nil {
 		return nil, stopped(ctx, "building the dependency graph")
 	}
@@ -392,18 +384,18 @@ func lostUpdates(th *History) []checker.Anomaly {
 // to say about it.
 type edge struct{ from, to int32 }
 
-// processDeps links each committed transaction to the next transaction of
-// its process.
-func processDeps(th *History) []edge {
+// processDeps links, in b, each committed transaction to the next
+// transaction of its process.
+func processDeps(th *History, b *graph.Builder) {
 	last := map[history.Process]int32{}
-	out := make([]edge, 0, len(th.Txns))
+	b.Grow(len(th.Txns))
 	for ti := range th.Txns {
 		t := &th.Txns[ti]
 		if t.Type == history.Fail {
 			continue
 		}
 		if p, ok := last[t.Process]; ok {
-			out = append(out, edge{p, int32(ti)})
+			b.Add(p, int32(ti), Process)
 		}
 		if t.Committed() {
 			last[t.Process] = int32(ti)
@@ -411,7 +403,6 @@ func processDeps(th *History) []edge {
 			delete(last, t.Process)
 		}
 	}
-	return out
 }
 
 // realtimeDeps links committed transactions in real time, sparsely as
@@ -422,6 +413,17 @@ func processDeps(th *History) []edge {
 // imply theirs. The edges are linear in the history for bounded
 // concurrency, and their transitive closure is the real-time order.
 func realtimeDeps(th *History) []edge {
+	b := graph.NewBuilder(len(th.Txns))
+	realtimeInto(th, b)
+	out := make([]edge, b.Len())
+	for i := range out {
+		out[i].from, out[i].to = b.Edge(i)
+	}
+	return out
+}
+
+// realtimeInto adds realtimeDeps's edges to b, which holds no other.
+func realtimeInto(th *History, b *graph.Builder) {
 	type event struct {
 		txn      int32
 		complete bool
@@ -445,29 +447,32 @@ func realtimeDeps(th *History) []edge {
 		}
 	}
 	var frontier []int32
-	// seen[t] is where, in out, the edges into t from the frontier at
-	// its invocation lie: their sources are that frontier.
+	// seen[t] is where, in b, the edges into t from the frontier at its
+	// invocation lie: their sources are that frontier.
 	seen := make([][2]int, len(th.Txns))
-	out := make([]edge, 0, 2*len(th.Txns))
+	b.Grow(2 * len(th.Txns))
 	for _, e := range at {
 		if e.txn < 0 {
 			continue
 		}
 		if !e.complete {
-			lo := len(out)
+			lo := b.Len()
 			for _, f := range frontier {
-				out = append(out, edge{f, e.txn})
+				b.Add(f, e.txn, Realtime)
 			}
-			seen[e.txn] = [2]int{lo, len(out)}
+			seen[e.txn] = [2]int{lo, b.Len()}
 			continue
 		}
 		if r := seen[e.txn]; r[1] > r[0] {
-			gone := out[r[0]:r[1]]
 			frontier = slices.DeleteFunc(frontier, func(f int32) bool {
-				return slices.ContainsFunc(gone, func(g edge) bool { return g.from == f })
+				for i := r[0]; i < r[1]; i++ {
+					if g, _ := b.Edge(i); g == f {
+						return true
+					}
+				}
+				return false
 			})
 		}
 		frontier = append(frontier, e.txn)
 	}
-	return out
 }

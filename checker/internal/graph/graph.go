@@ -89,41 +89,76 @@ type Graph struct {
 	rels []Mask
 }
 
-// Build sorts and merges the edges into a Graph. The builder may be
-// reused afterwards only to build the same graph again. It is two stable
-// counting sorts, by target then by source, so each row comes out sorted
-// by target: linear in nodes and edges, with no allocation per row.
-func (b *Builder) Build() *Graph {
+// Len returns the number of edges added so far.
+func (b *Builder) Len() int { return len(b.from) }
+
+// Edge returns the i-th edge added: its source and target.
+func (b *Builder) Edge(i int) (from, to int32) { return b.from[i], b.to[i] }
+
+// Build sorts and merges the edges into a Graph: b's, and those of more
+// (builders of the same nodes, filled apart, on other goroutines for
+// example). The builders may be reused afterwards only to build the same
+// graph again. It is two stable counting sorts, by target then by
+// source, so each row comes out sorted by target: linear in nodes and
+// edges, with no allocation per row.
+func (b *Builder) Build(more ...*Builder) *Graph {
+	parts := append([]*Builder{b}, more...)
+	total := 0
+	for _, p := range parts {
+		total += len(p.to)
+	}
+	// edge numbers run through the parts in order.
+	part := func(i int32) (*Builder, int32) {
+		for _, p := range parts {
+			if int(i) < len(p.to) {
+				return p, i
+			}
+			i -= int32(len(p.to))
+		}
+		panic("graph: edge out of range")
+	}
 	g := &Graph{off: make([]int32, b.n+1)}
 	// By target: byTo lists the edges in ascending order of target.
 	at := make([]int32, b.n+1)
-	for _, t := range b.to {
-		at[t+1]++
+	for _, p := range parts {
+		for _, t := range p.to {
+			at[t+1]++
+		}
 	}
 	for v := 0; v < b.n; v++ {
 		at[v+1] += at[v]
 	}
-	byTo := make([]int32, len(b.to))
-	for i, t := range b.to {
-		byTo[at[t]] = int32(i)
-		at[t]++
+	byTo := make([]int32, total)
+	base := int32(0)
+	for _, p := range parts {
+		for i, t := range p.to {
+			byTo[at[t]] = base + int32(i)
+			at[t]++
+		}
+		base += int32(len(p.to))
 	}
 	// By source, keeping that order within each row.
-	for _, f := range b.from {
-		g.off[f+1]++
+	for _, p := range parts {
+		for _, f := range p.from {
+			g.off[f+1]++
+		}
 	}
 	for v := 0; v < b.n; v++ {
 		g.off[v+1] += g.off[v]
 	}
-	to := make([]int32, len(b.to))
-	rels := make([]Mask, len(b.to))
+	to := make([]int32, total)
+	rels := make([]Mask, total)
 	fill := at[:b.n] // reused: the targets' offsets are no longer needed
 	copy(fill, g.off[:b.n])
-	for _, i := range byTo {
-		f := b.from[i]
+	for _, e := range byTo {
+		p, i := b, e
+		if len(parts) > 1 {
+			p, i = part(e)
+		}
+		f := p.from[i]
 		j := fill[f]
 		fill[f]++
-		to[j], rels[j] = b.to[i], b.rels[i]
+		to[j], rels[j] = p.to[i], p.rels[i]
 	}
 	// Merge duplicates in place.
 	w := int32(0)
