@@ -3,6 +3,7 @@ package txn
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"consist/checker"
+	"consist/checker/internal/graph"
+	"consist/checker/internal/txnoracle"
 	"consist/history"
 	"consist/internal/corpus"
 	"consist/internal/membudget"
@@ -169,4 +172,56 @@ func TestHugeSCCWithinBudget(t *testing.T) {
 	if unknown == 0 {
 		t.Errorf("every model settled although searches stopped: %v", a.Incomplete)
 	}
+}
+
+// TestCompactRealtimeDecidesCycles checks, on random small histories,
+// that the data and process edges with the compact form of real time
+// (compactRealtime) have a cycle exactly when they have one with the
+// sparse real-time edges the search uses (realtimeDeps).
+func TestCompactRealtimeDecidesCycles(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 2026))
+	cyclic := 0
+	for i := range 1500 {
+		w := txnoracle.ListAppend
+		if i%3 == 0 {
+			w = txnoracle.RWRegister
+		}
+		g := txnoracle.Generate(rng, txnoracle.GenConfig{Workload: w})
+		h, err := history.Parse(g.History.JSONL(), "random.jsonl", history.JSONL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		th, err := FromHistory(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var inf Inference
+		if th.Workload == ListAppend {
+			inf, err = inferAppend(context.Background(), th)
+		} else {
+			inf, err = inferRegister(context.Background(), th, checker.Options{})
+		}
+		if err != nil {
+			continue // values appended twice, say: not a graph question
+		}
+		n := len(th.Txns)
+		data, pb, rb := graph.NewBuilder(n), graph.NewBuilder(n), graph.NewBuilder(n)
+		for _, d := range inf.Deps {
+			data.Add(d.From, d.To, d.Rel)
+		}
+		processDeps(th, pb)
+		realtimeInto(th, rb)
+		sparse := len(data.Build(pb, rb).SCCs()) > 0
+		compact := len(compactRealtime(th).Build(data, pb).SCCs()) > 0
+		if sparse != compact {
+			t.Fatalf("history %d: a cycle with sparse real time %v, with compact real time %v\n%s", i, sparse, compact, g.History.JSONL())
+		}
+		if sparse {
+			cyclic++
+		}
+	}
+	if cyclic == 0 {
+		t.Errorf("no random history had a cycle: the comparison shows nothing")
+	}
+	t.Logf("%d of 1500 histories cyclic", cyclic)
 }

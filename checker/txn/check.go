@@ -220,7 +220,8 @@ func Analyze(ctx context.Context, h *history.History, opts checker.Options, proc
 	// The lost updates and the process and real-time edges depend on the
 	// transactions alone: they are found on a second core while the
 	// inference runs, and joined in a fixed order.
-	pb, rb := graph.NewBuilder(len(th.Txns)), graph.NewBuilder(len(th.Txns))
+	pb := graph.NewBuilder(len(th.Txns))
+	var cb *graph.Builder
 	var lost []checker.Anomaly
 	done := make(chan struct{})
 	go func() {
@@ -230,7 +231,7 @@ func Analyze(ctx context.Context, h *history.History, opts checker.Options, proc
 			processDeps(th, pb)
 		}
 		if realtime {
-			realtimeInto(th, rb)
+			cb = compactRealtime(th)
 		}
 	}()
 	// A list-append inference gives its dependencies straight to the
@@ -261,8 +262,26 @@ func Analyze(ctx context.Context, h *history.History, opts checker.Options, proc
 	}
 	a := &Analysis{Anomalies: inf.Anomalies, Incomplete: map[checker.Kind]string{}, Txns: len(th.Txns)}
 	a.Anomalies = append(a.Anomalies, lost...)
-	g := b.Build(pb, rb)
-	b, pb, rb = nil, nil, nil
+	var g *graph.Graph
+	if realtime {
+		// Whether the graph has a cycle at all is decided on the real
+		// time's compact form (compactRealtime), a few edges a
+		// transaction; the sparse real-time edges the search needs are
+		// made only when it has one.
+		gc := cb.Build(b, pb)
+		cb = nil
+		if len(gc.SCCs()) == 0 {
+			a.Edges = gc.Edges()
+			return a, nil
+		}
+		gc = nil
+		rb := graph.NewBuilder(len(th.Txns))
+		realtimeInto(th, rb)
+		g = b.Build(pb, rb)
+	} else {
+		g = b.Build(pb)
+	}
+	b, pb = nil, nil
 	if ctx.Err() != nil {
 		return nil, stopped(ctx, "building the dependency graph")
 	}
@@ -403,6 +422,64 @@ func processDeps(th *History, b *graph.Builder) {
 			delete(last, t.Process)
 		}
 	}
+}
+
+// compactRealtime returns a builder of the transactions and one node more
+// per completion of a committed transaction, in which every committed
+// transaction leads to its completion's node, each completion's node to
+// the next one's, and the node of the last completion before a
+// transaction's invocation to that transaction (when it did not abort).
+// One transaction reaches another through these nodes exactly when the
+// first committed and completed before the second was invoked: the
+// real-time order realtimeDeps's edges close to, in three edges a
+// transaction or fewer. A graph of the data and process edges with these
+// has a cycle exactly when the graph with realtimeDeps's edges has one.
+func compactRealtime(th *History) *graph.Builder {
+	type event struct {
+		txn      int32
+		complete bool
+	}
+	n, m := 0, 0
+	for i := range th.Txns {
+		t := &th.Txns[i]
+		n = max(n, t.Invoke+1, t.Complete+1)
+		if t.Committed() && t.Complete >= 0 {
+			m++
+		}
+	}
+	at := make([]event, n)
+	for i := range at {
+		at[i].txn = -1
+	}
+	for ti := range th.Txns {
+		t := &th.Txns[ti]
+		if t.Type == history.Fail {
+			continue
+		}
+		at[t.Invoke] = event{txn: int32(ti)}
+		if t.Committed() && t.Complete >= 0 {
+			at[t.Complete] = event{txn: int32(ti), complete: true}
+		}
+	}
+	nt := int32(len(th.Txns))
+	b := graph.NewBuilder(len(th.Txns) + m)
+	b.Grow(len(th.Txns) + 2*m)
+	last := int32(-1) // the node of the last completion so far
+	for _, e := range at {
+		switch {
+		case e.txn < 0:
+		case e.complete:
+			c := nt + last + 1
+			b.Add(e.txn, c, Realtime)
+			if last >= 0 {
+				b.Add(nt+last, c, Realtime)
+			}
+			last++
+		case last >= 0:
+			b.Add(nt+last, e.txn, Realtime)
+		}
+	}
+	return b
 }
 
 // realtimeDeps links committed transactions in real time, sparsely as
