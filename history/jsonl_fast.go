@@ -647,7 +647,7 @@ func (d *fastDecoder) readList(key any, depth int) (any, bool) {
 		return make([]any, 0), true
 	}
 	if prev == nil && len(d.reads) < maxSharedReads {
-		prev = &sharedRead{list: make([]any, 0, max(2*n, 8))}
+		prev = &sharedRead{list: make([]any, 0, max(2*n, 32))} // 32: Elle's appends per key
 		d.reads[key] = prev
 	}
 	if prev == nil {

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"consist/checker"
+	"consist/checker/internal/graph"
 	"consist/history"
 )
 
@@ -116,26 +117,28 @@ const GarbageRead checker.Kind = checker.UnwrittenRead
 //     read). Only a transaction's first read of a key before it appends
 //     to it (an external read) gives wr and rw edges.
 func inferAppend(ctx context.Context, th *History) (Inference, error) {
-	return inferAppendTo(ctx, th, nil)
+	return inferAppendTo(ctx, th, nil, nil)
 }
 
-// inferAppendTo is inferAppend giving each dependency to sink, when it is
-// not nil, instead of keeping it in Deps.
-func inferAppendTo(ctx context.Context, th *History, sink func(*Dep)) (Inference, error) {
+// inferAppendTo is inferAppend adding each dependency's edge to b, when b
+// is not nil, instead of keeping the dependency in Deps; with b nil, keep,
+// when not nil, says which dependencies to keep, by their ends.
+func inferAppendTo(ctx context.Context, th *History, b *graph.Builder, keep func(from, to int32) bool) (Inference, error) {
 	var inf Inference
-	if sink == nil {
+	if b == nil && keep == nil {
 		mops := 0
 		for ti := range th.Txns {
 			mops += len(th.Txns[ti].Mops)
 		}
 		inf.Deps = make([]Dep, 0, mops+mops/2)
 	}
-	add := func(d Dep) {
-		if sink != nil {
-			sink(&d)
-			return
+	add := func(from, to int32, rel graph.Rel, key int32, value, next any) {
+		switch {
+		case b != nil:
+			b.Add(from, to, rel)
+		case keep == nil || keep(from, to):
+			inf.Deps = append(inf.Deps, Dep{From: from, To: to, Rel: rel, Key: key, Value: value, Next: next})
 		}
-		inf.Deps = append(inf.Deps, d)
 	}
 	nk := len(th.Keys)
 	writers := make([]table[writerAt], nk)
@@ -340,7 +343,7 @@ func inferAppendTo(ctx context.Context, th *History, sink func(*Dep)) (Inference
 				continue
 			}
 			if prev >= 0 && prev != wa.txn && th.Txns[wa.txn].Type != history.Fail && th.Txns[prev].Type != history.Fail {
-				add(Dep{From: prev, To: wa.txn, Rel: WW, Key: int32(k), Value: prevV, Next: v})
+				add(prev, wa.txn, WW, int32(k), prevV, v)
 			}
 			prev, prevV = wa.txn, v
 		}
@@ -364,7 +367,7 @@ func inferAppendTo(ctx context.Context, th *History, sink func(*Dep)) (Inference
 				last := m.List[n-1]
 				wa, ok := writers[m.Key].get(last)
 				if ok && wa.txn != int32(ti) && th.Txns[wa.txn].Type != history.Fail {
-					add(Dep{From: wa.txn, To: int32(ti), Rel: WR, Key: m.Key, Value: last})
+					add(wa.txn, int32(ti), WR, m.Key, last, nil)
 				}
 				p, ok := ks.pos.get(last)
 				if !ok {
@@ -380,7 +383,7 @@ func inferAppendTo(ctx context.Context, th *History, sink func(*Dep)) (Inference
 					if n := len(m.List); n > 0 {
 						last = m.List[n-1]
 					}
-					add(Dep{From: int32(ti), To: wa.txn, Rel: RW, Key: m.Key, Value: last, Next: nv})
+					add(int32(ti), wa.txn, RW, m.Key, last, nv)
 				}
 			}
 			// Unobserved appends after the read of the whole observed
@@ -389,7 +392,7 @@ func inferAppendTo(ctx context.Context, th *History, sink func(*Dep)) (Inference
 				for j := max(next+1, ks.observed); j < len(ks.order); j++ {
 					wa, _ := writers[m.Key].get(ks.order[j])
 					if wa.txn != int32(ti) {
-						add(Dep{From: int32(ti), To: wa.txn, Rel: RW, Key: m.Key, Value: lastOf(m.List), Next: ks.order[j]})
+						add(int32(ti), wa.txn, RW, m.Key, lastOf(m.List), ks.order[j])
 					}
 				}
 			}
@@ -408,7 +411,7 @@ func inferAppendTo(ctx context.Context, th *History, sink func(*Dep)) (Inference
 		for j := ks.observed; j < len(ks.order); j++ {
 			wb, _ := writers[k].get(ks.order[j])
 			if wb.txn != wa.txn {
-				add(Dep{From: wa.txn, To: wb.txn, Rel: WW, Key: int32(k), Value: ks.order[ks.observed-1], Next: ks.order[j]})
+				add(wa.txn, wb.txn, WW, int32(k), ks.order[ks.observed-1], ks.order[j])
 			}
 		}
 	}

@@ -245,7 +245,7 @@ func Analyze(ctx context.Context, h *history.History, opts checker.Options, proc
 			mops += len(th.Txns[ti].Mops)
 		}
 		b.Grow(mops + mops/2)
-		inf, err = inferAppendTo(ctx, th, func(d *Dep) { b.Add(d.From, d.To, d.Rel) })
+		inf, err = inferAppendTo(ctx, th, b, nil)
 	default:
 		inf, err = inferRegister(ctx, th, opts)
 		b.Grow(len(inf.Deps))
@@ -299,11 +299,11 @@ func Analyze(ctx context.Context, h *history.History, opts checker.Options, proc
 				comp[v] = int32(i) + 1
 			}
 		}
-		if _, err := inferAppendTo(ctx, th, func(d *Dep) {
-			if comp[d.From] != 0 && comp[d.From] == comp[d.To] {
-				inf.Deps = append(inf.Deps, *d)
-			}
-		}); err != nil {
+		again, err := inferAppendTo(ctx, th, nil, func(from, to int32) bool {
+			return comp[from] != 0 && comp[from] == comp[to]
+		})
+		inf.Deps = again.Deps
+		if err != nil {
 			return nil, stopped(ctx, "inferring the dependencies")
 		}
 	}
