@@ -605,6 +605,19 @@ type sharedRead struct {
 	// brackets: a later read whose text is a prefix of it, up to a comma,
 	// is a prefix of list, without decoding.
 	text []byte
+	// boxed[n] is list[:n:n], boxed, once made.
+	boxed []any
+}
+
+// prefix returns the first n elements of the longest read, boxed.
+func (r *sharedRead) prefix(n int) any {
+	if n >= len(r.boxed) {
+		r.boxed = append(r.boxed, make([]any, n+1-len(r.boxed))...)
+	}
+	if r.boxed[n] == nil {
+		r.boxed[n] = r.list[:n:n]
+	}
+	return r.boxed[n]
 }
 
 // readList decodes the list a micro-op ["r", key, [...]] read, sharing
@@ -630,10 +643,10 @@ func (d *fastDecoder) readList(key any, depth int) (any, bool) {
 		switch {
 		case j == len(t):
 			d.i += j
-			return prev.list[:len(prev.list):len(prev.list)], true
+			return prev.prefix(len(prev.list)), true
 		case j > 1 && j < len(b) && t[j] == ',' && b[j] == ']':
 			d.i += j + 1
-			return prev.list[: commas+1 : commas+1], true
+			return prev.prefix(commas + 1), true
 		}
 	}
 	base, ok := d.elements(depth)
@@ -663,7 +676,7 @@ func (d *fastDecoder) readList(key any, depth int) (any, bool) {
 	}
 	clear(elems)
 	d.stack = d.stack[:base]
-	return prev.list[:n:n], true
+	return prev.prefix(n), true
 }
 
 // intListText returns a copy of text, the text of list, if every element
