@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"consist/checker"
 	"consist/history"
+	"consist/internal/corpus"
 	"consist/internal/txngen"
 )
 
@@ -236,5 +238,23 @@ func BenchmarkTxngen(b *testing.B) {
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "txns/s")
 		})
+	}
+}
+
+// BenchmarkHugeSCC reads and checks Elle's performance case, huge-scc.edn
+// (10,254 transactions, one strongly connected component of thousands),
+// against every transactional model at once.
+func BenchmarkHugeSCC(b *testing.B) {
+	path := filepath.Join(corpus.Require(b, "jepsen/elle/histories"), "huge-scc.edn")
+	b.ReportAllocs()
+	for b.Loop() {
+		h, err := history.ReadFile(path, history.Auto)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rs := (Checker{}).Check(context.Background(), h, checker.Options{})
+		if rs[0].Verdict != checker.Invalid {
+			b.Fatalf("%s: %s %s, want invalid", rs[0].Model, rs[0].Verdict, rs[0].Reason)
+		}
 	}
 }
