@@ -26,8 +26,12 @@ import (
 // FuzzJSONLFastMatchesSlow checks this.
 //
 // A fastDecoder shares the short strings it decodes (f, node, string
-// values) between events; its zero value shares nothing and is ready to
-// use. It is not safe for concurrent use.
+// values) between events, and lists: short arrays of plain scalars (a
+// transaction's micro-ops), and the lists a transaction read of a key,
+// each a prefix of the longest read of the key so far (values are never
+// changed in place, so sharing only saves memory and time); its zero
+// value shares nothing and is ready to use. It is not safe for concurrent
+// use.
 type fastDecoder struct {
 	b []byte // the line
 	i int    // the next byte to read
