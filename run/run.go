@@ -333,7 +333,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 	// Check what was recorded, even after ctx ended.
 	cctx := context.WithoutCancel(ctx)
-	opts := checker.Options{Timeout: cfg.CheckTimeout, Initial: res.Record.Initial}
+	opts := checker.Options{Timeout: cfg.CheckTimeout, Initial: res.Record.Initial, WFRKeys: res.Record.WFRKeys}
 	switch {
 	case res.Dir != "" && cfg.CheckFile != nil:
 		res.Check, res.History = cfg.CheckFile(cctx, res.HistoryPath(), cfg.Models, opts)
@@ -364,6 +364,11 @@ func (cfg *Config) record(sys *System, start time.Time) folder.RunRecord {
 	r.Store, r.Target, r.Nodes = sys.Name, sys.Real, sys.Nodes
 	r.Workload, r.Clients, r.Rate, r.Seed = cfg.Workload.Name(), cfg.Clients, cfg.Rate, cfg.Seed
 	r.Models, r.Started = cfg.Models, start.UTC()
+	if a, ok := cfg.Workload.(workloads.Assumer); ok {
+		var opts checker.Options
+		a.Assume(&opts)
+		r.WFRKeys = opts.WFRKeys
+	}
 	if r.Nemesis == "" {
 		r.Nemesis = "none"
 		if len(cfg.Faults) > 0 {

@@ -93,6 +93,9 @@ type RunRecord struct {
 	// Initial is the value every object holds before its first write, as
 	// the checks assume it (null: never written).
 	Initial any `json:"initial"`
+	// WFRKeys: the transactional checks assume writes follow reads on
+	// each key (the workload asks it; see workloads.Assumer).
+	WFRKeys bool `json:"wfr_keys,omitempty"`
 	// Started is when the run began; Ended, when it ended (unset if it was
 	// killed).
 	Started     time.Time  `json:"started"`
