@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -110,7 +109,7 @@ func Run(ctx context.Context, cfg Config, counts *Counts) error {
 		main, endMain = cfg.Clock.WithTimeout(main, cfg.Duration)
 		defer endMain()
 	}
-	var faults sync.WaitGroup
+	faults := clock.NewGroup(cfg.Clock)
 	var nemesisErr error
 	if cfg.Nemesis != nil {
 		faults.Go(func() { nemesisErr = cfg.Nemesis.Run(main) })
@@ -132,7 +131,7 @@ func Run(ctx context.Context, cfg Config, counts *Counts) error {
 
 // phase runs body for every worker at once and waits for them all.
 func (r *run) phase(ctx context.Context, workers []*worker, body func(context.Context, *worker) error) error {
-	var wg sync.WaitGroup
+	wg := clock.NewGroup(r.cfg.Clock)
 	errs := make([]error, len(workers))
 	for i, w := range workers {
 		wg.Go(func() { errs[i] = body(ctx, w) })

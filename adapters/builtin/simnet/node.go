@@ -31,6 +31,8 @@ type Node struct {
 	wake    chan struct{}
 	pending map[*Request]struct{}
 	rng     *rand.Rand
+	// draining: in virtual time, a drain of the queue is scheduled.
+	draining bool
 }
 
 type nodeState uint8
@@ -71,12 +73,13 @@ func (nd *Node) Send(to string, msg any) {
 // crashed in the meantime; a paused node runs it when resumed.
 func (nd *Node) After(d time.Duration, f func()) {
 	epoch := nd.currentEpoch()
-	time.AfterFunc(d, func() { nd.enqueueAt(epoch, event{timer: f}) })
+	nd.net.after(d, func() { nd.enqueueAt(epoch, event{timer: f}) })
 }
 
-// Now returns the node's clock: real time plus the node's skew.
+// Now returns the node's clock: true time (virtual or real) plus the
+// node's skew.
 func (nd *Node) Now() time.Time {
-	return time.Now().Add(time.Duration(nd.skew.Load()))
+	return nd.net.now().Add(time.Duration(nd.skew.Load()))
 }
 
 // Rand returns the node's source of randomness, seeded from the
@@ -111,7 +114,9 @@ func (nd *Node) boot() {
 	epoch, wake, m := nd.epoch, nd.wake, nd.machine
 	nd.queue = append(nd.queue, event{start: true})
 	nd.mu.Unlock()
-	go nd.loop(epoch, wake, m)
+	if nd.net.sched == nil {
+		go nd.loop(epoch, wake, m)
+	}
 	nd.mu.Lock()
 	nd.wakeLocked()
 	nd.mu.Unlock()
@@ -144,6 +149,26 @@ func (nd *Node) loop(epoch uint64, wake chan struct{}, m Machine) {
 			}
 			clear(batch)
 		}
+	}
+}
+
+// drain handles, in virtual time, the events queued for the node: the
+// event loop's counterpart of loop.
+func (nd *Node) drain() {
+	nd.mu.Lock()
+	nd.draining = false
+	if nd.state != up {
+		nd.mu.Unlock()
+		return
+	}
+	epoch, m, batch := nd.epoch, nd.machine, nd.queue
+	nd.queue = nil
+	nd.mu.Unlock()
+	for _, ev := range batch {
+		if !nd.runs(epoch) {
+			break
+		}
+		nd.handle(m, ev)
 	}
 }
 
@@ -204,6 +229,13 @@ func (nd *Node) enqueueAt(epoch uint64, ev event) {
 }
 
 func (nd *Node) wakeLocked() {
+	if nd.net.sched != nil {
+		if !nd.draining {
+			nd.draining = true
+			nd.net.sched.After(0, nd.drain)
+		}
+		return
+	}
 	select {
 	case nd.wake <- struct{}{}:
 	default:
@@ -223,7 +255,9 @@ func (nd *Node) stop(err error) {
 	nd.queue = nil
 	pending := nd.pending
 	nd.pending = nil
-	close(nd.wake)
+	if nd.net.sched == nil {
+		close(nd.wake)
+	}
 	nd.mu.Unlock()
 	for req := range pending {
 		req.finish(result{err: err})
@@ -297,6 +331,9 @@ func (r *Request) finish(res result) bool {
 		return false
 	}
 	r.reply <- res
+	if s := r.node.net.sched; s != nil {
+		s.Poke()
+	}
 	return true
 }
 
@@ -322,12 +359,26 @@ func (c *client) Do(ctx context.Context, op adapters.Op) (any, error) {
 	nd.mu.Lock()
 	if nd.state == down {
 		nd.mu.Unlock()
+		if s := nd.net.sched; s != nil {
+			refused := false
+			s.After(RefusedAfter, func() { refused = true; s.Poke() })
+			s.Block(ctx, func() bool { return refused })
+		}
 		return nil, adapters.NotApplied(fmt.Sprintf("connection refused: node %s is down", nd.name))
 	}
 	nd.pending[req] = struct{}{}
 	nd.queue = append(nd.queue, event{request: req})
 	nd.wakeLocked()
 	nd.mu.Unlock()
+	if s := nd.net.sched; s != nil {
+		// An answer that came is taken before a context that ended.
+		s.Block(ctx, func() bool { return len(req.reply) > 0 })
+		select {
+		case r := <-req.reply:
+			return c.take(r)
+		default:
+		}
+	}
 	select {
 	case r := <-req.reply:
 		return c.take(r)
