@@ -296,6 +296,7 @@ type Request struct {
 	node    *Node
 	reply   chan result
 	done    atomic.Bool
+	back    time.Duration // in virtual time, the answer's way back
 }
 
 type result struct {
@@ -330,10 +331,11 @@ func (r *Request) finish(res result) bool {
 	if !r.done.CompareAndSwap(false, true) {
 		return false
 	}
-	r.reply <- res
 	if s := r.node.net.sched; s != nil {
-		s.Poke()
+		s.After(r.back, func() { r.reply <- res; s.Poke() })
+		return true
 	}
+	r.reply <- res
 	return true
 }
 
@@ -356,29 +358,18 @@ func (c *client) Close() error { return nil }
 func (c *client) Do(ctx context.Context, op adapters.Op) (any, error) {
 	nd := c.node
 	req := &Request{Op: op, Session: c.session, node: nd, reply: c.reply}
+	if s := nd.net.sched; s != nil {
+		return c.doVirtual(ctx, s, req)
+	}
 	nd.mu.Lock()
 	if nd.state == down {
 		nd.mu.Unlock()
-		if s := nd.net.sched; s != nil {
-			refused := false
-			s.After(RefusedAfter, func() { refused = true; s.Poke() })
-			s.Block(ctx, func() bool { return refused })
-		}
 		return nil, adapters.NotApplied(fmt.Sprintf("connection refused: node %s is down", nd.name))
 	}
 	nd.pending[req] = struct{}{}
 	nd.queue = append(nd.queue, event{request: req})
 	nd.wakeLocked()
 	nd.mu.Unlock()
-	if s := nd.net.sched; s != nil {
-		// An answer that came is taken before a context that ended.
-		s.Block(ctx, func() bool { return len(req.reply) > 0 })
-		select {
-		case r := <-req.reply:
-			return c.take(r)
-		default:
-		}
-	}
 	select {
 	case r := <-req.reply:
 		return c.take(r)
@@ -391,6 +382,53 @@ func (c *client) Do(ctx context.Context, op adapters.Op) (any, error) {
 		}
 		return c.take(<-req.reply)
 	}
+}
+
+// doVirtual is Do in virtual time. The request and its answer each
+// travel with a latency drawn as messages' are (clients' links are never
+// cut), so that every operation takes virtual time; each request has a
+// reply channel of its own, so that an answer arriving after the client
+// gave up on it is dropped.
+func (c *client) doVirtual(ctx context.Context, s Scheduler, req *Request) (any, error) {
+	nd, net := c.node, c.node.net
+	req.reply = make(chan result, 1)
+	nd.mu.Lock()
+	isDown := nd.state == down
+	nd.mu.Unlock()
+	if isDown {
+		refused := false
+		s.After(RefusedAfter, func() { refused = true; s.Poke() })
+		s.Block(ctx, func() bool { return refused })
+		return nil, adapters.NotApplied(fmt.Sprintf("connection refused: node %s is down", nd.name))
+	}
+	net.mu.Lock()
+	there := net.latency.Draw(net.rng)
+	req.back = net.latency.Draw(net.rng)
+	net.mu.Unlock()
+	s.After(there, func() {
+		nd.mu.Lock()
+		if nd.state == down {
+			nd.mu.Unlock()
+			req.finish(result{err: adapters.NotApplied(fmt.Sprintf("connection refused: node %s is down", nd.name))})
+			return
+		}
+		nd.pending[req] = struct{}{}
+		nd.queue = append(nd.queue, event{request: req})
+		nd.wakeLocked()
+		nd.mu.Unlock()
+	})
+	s.Block(ctx, func() bool { return len(req.reply) > 0 })
+	select {
+	case r := <-req.reply:
+		return c.take(r)
+	default:
+	}
+	if req.done.CompareAndSwap(false, true) {
+		nd.mu.Lock()
+		delete(nd.pending, req)
+		nd.mu.Unlock()
+	}
+	return nil, fmt.Errorf("no answer from node %s: %w", nd.name, ctx.Err())
 }
 
 // take returns an answer, keeping the session state it brings.
