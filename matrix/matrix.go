@@ -13,8 +13,11 @@ import (
 	"time"
 
 	"consist/adapters/builtin"
+	"consist/adapters/builtin/simnet"
 	"consist/checker"
 	"consist/run"
+	"consist/run/clock"
+	"consist/run/sim"
 	"consist/workloads"
 )
 
@@ -36,6 +39,10 @@ type Config struct {
 	Seed uint64
 	// Parallel is how many runs go at once (default 1).
 	Parallel int
+	// RealTime runs the stores on the wall clock, as before simulation;
+	// by default each run is a deterministic simulation (package
+	// run/sim) that its seed replays.
+	RealTime bool
 	// Done, if set, is called after each run, from the goroutine that
 	// ran it.
 	Done func(Cell)
@@ -193,9 +200,15 @@ func runCell(ctx context.Context, cfg Config, s builtin.Store, r builtin.Run) Ce
 		c.Err = err.Error()
 		return c
 	}
-	net := s.Open(cfg.Seed)
+	var clk clock.Clock
+	var sched simnet.Scheduler
+	if !cfg.RealTime {
+		sm := sim.New(sim.Epoch)
+		clk, sched = sm, sm
+	}
+	net := s.OpenOn(cfg.Seed, sched)
 	defer net.Close()
-	res, err := run.Run(ctx, run.Config{System: &run.System{Name: s.Name, Store: net, Faults: net}, Workload: wl,
+	res, err := run.Run(ctx, run.Config{System: &run.System{Name: s.Name, Store: net, Faults: net}, Workload: wl, Clock: clk, RealTime: cfg.RealTime,
 		Faults: r.Faults, Interval: cfg.Interval, Clients: cfg.Clients, Duration: cfg.Duration, Rate: cfg.Rate,
 		OpTimeout: time.Second, Quiesce: 300 * time.Millisecond, Seed: cfg.Seed, CheckTimeout: time.Minute,
 		Name: s.Name + " " + c.Name})

@@ -20,6 +20,7 @@ type matrixFlags struct {
 	seed           uint64
 	parallel       int
 	json, markdown bool
+	realTime       bool
 }
 
 func newMatrixCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -48,6 +49,7 @@ disagrees · 3 bad usage or a run that could not be made.`,
 	f.StringVar(&fl.stores, "store", "", "the stores to run, comma-separated (default all: "+strings.Join(builtin.Names(), ", ")+")")
 	f.Uint64Var(&fl.seed, "seed", 1, "seed of every run")
 	f.IntVar(&fl.parallel, "parallel", 2, "how many runs go at once")
+	f.BoolVar(&fl.realTime, "real-time", false, "run the stores on the wall clock instead of deterministic simulations")
 	f.BoolVar(&fl.json, "json", false, "print the matrix as JSON")
 	f.BoolVar(&fl.markdown, "markdown", false, "print the matrix as a Markdown table")
 	return cmd
@@ -57,7 +59,7 @@ func runMatrix(ctx context.Context, stdout, stderr io.Writer, fl matrixFlags) er
 	if fl.json && fl.markdown {
 		return usageError("--json and --markdown: choose one")
 	}
-	cfg := matrix.Config{Duration: fl.duration, Seed: fl.seed, Parallel: fl.parallel}
+	cfg := matrix.Config{Duration: fl.duration, Seed: fl.seed, Parallel: fl.parallel, RealTime: fl.realTime}
 	if fl.stores != "" {
 		for _, name := range strings.Split(fl.stores, ",") {
 			s, err := builtin.Lookup(strings.TrimSpace(name))
