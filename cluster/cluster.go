@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -34,12 +35,12 @@ import (
 	"time"
 )
 
-// Kinds names the servers a cluster can be made of, in the order they
-// were registered.
+// Kinds names the servers a cluster can be made of (every kind
+// registered), sorted.
 func Kinds() []string {
 	registryMu.RLock()
 	defer registryMu.RUnlock()
-	return slices.Clone(kindOrder)
+	return slices.Sorted(maps.Keys(layouts))
 }
 
 // Options configure Up.
@@ -127,7 +128,6 @@ type Layout struct {
 var (
 	registryMu sync.RWMutex
 	layouts    = map[string]*Layout{}
-	kindOrder  []string
 )
 
 // Register makes a kind of cluster known; each database's package calls
@@ -143,7 +143,6 @@ func Register(l *Layout) {
 		panic("cluster: Register called twice for " + l.Kind)
 	}
 	layouts[l.Kind] = l
-	kindOrder = append(kindOrder, l.Kind)
 }
 
 // lookup returns the layout of a registered kind.

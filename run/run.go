@@ -171,9 +171,9 @@ func (r Result) HistoryPath() string {
 // DefaultCheckTimeout bounds the check at the end of a run.
 const DefaultCheckTimeout = 60 * time.Second
 
-// Check refuses a config that cannot run, before anything is opened or
+// Validate refuses a config that cannot run, before anything is opened or
 // written.
-func (cfg *Config) Check() error {
+func (cfg *Config) Validate() error {
 	switch n := btoi(cfg.Store != "") + btoi(cfg.Database != nil) + btoi(cfg.System != nil); {
 	case n == 0:
 		return errors.New("run: name what to test: a Store, a Database or a System")
@@ -252,7 +252,7 @@ func (cfg *Config) notify(format string, args ...any) {
 // recording); the verdicts are in the Result. A run that stopped part
 // way returns what it has with the error.
 func Run(ctx context.Context, cfg Config) (Result, error) {
-	if err := cfg.Check(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return Result{}, err
 	}
 	cfg.defaults()

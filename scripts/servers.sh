@@ -16,6 +16,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The kinds of cluster: each is a database's layout, in its package
+# (adapters/etcd, adapters/redis, adapters/mysql).
 KINDS="etcd redis mariadb"
 PACKAGES="etcd-server etcd-client redis-server mariadb-server nftables"
 BINARIES="/usr/bin/etcd /usr/bin/redis-server /usr/sbin/mariadbd /usr/bin/mariadb-install-db /usr/sbin/nft"

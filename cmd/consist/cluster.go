@@ -25,14 +25,14 @@ func newClusterCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	kindArg := func(_ *cobra.Command, args []string) error {
 		if len(args) != 1 {
-			return usageError("name one kind of cluster: %s", strings.Join(cluster.Kinds(), ", "))
+			return usageError("name one kind of cluster: %s", strings.Join(clusterKinds(), ", "))
 		}
-		for _, k := range cluster.Kinds() {
+		for _, k := range clusterKinds() {
 			if args[0] == k {
 				return nil
 			}
 		}
-		return usageError("no cluster kind %q: use %s", args[0], strings.Join(cluster.Kinds(), ", "))
+		return usageError("no cluster kind %q: use %s", args[0], strings.Join(clusterKinds(), ", "))
 	}
 	cmd := &cobra.Command{
 		Use:   "cluster up|down|status etcd|redis|mariadb",
@@ -138,6 +138,16 @@ func writeMembers(w io.Writer, states []cluster.MemberStatus) {
 		fmt.Fprintf(tw, "  %s\t%s\tpid %s\t%s\n", s.Member.Name, s.Member.Addr, pid, state)
 	}
 	tw.Flush()
+}
+
+// clusterKinds are the kinds of local cluster, in the order of the
+// databases that run on them.
+func clusterKinds() []string {
+	var kinds []string
+	for _, d := range databases.All() {
+		kinds = append(kinds, d.Cluster)
+	}
+	return kinds
 }
 
 // targetOf names the run target that tests a cluster kind.

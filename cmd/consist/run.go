@@ -146,7 +146,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	if err := targetConfig(fl, &cfg); err != nil {
 		return err
 	}
-	if err := cfg.Check(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return &exitError{code: exitBad, err: err}
 	}
 	if fl.duration == 0 && fl.ops == 0 {

@@ -55,7 +55,7 @@ func targetConfig(fl runFlags, cfg *consistrun.Config) error {
 	}
 	cfg.Database = db
 	if fl.storeSet {
-		cfg.Store = fl.store // refused by cfg.Check: one of them
+		cfg.Store = fl.store // refused by cfg.Validate: one of them
 	}
 	switch fl.cluster {
 	case "":
