@@ -3,6 +3,7 @@ package run_test
 import (
 	"crypto/sha256"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -59,6 +60,27 @@ func TestSimulationReproduces(t *testing.T) {
 	}
 }
 
+// BenchmarkSimulatedPaxos runs 10 s of simulated time of paxos under
+// partitions and kills, unchecked: the target is well under 1 s of wall
+// time per run.
+func BenchmarkSimulatedPaxos(b *testing.B) {
+	wl, err := workloads.New("register", workloads.Options{Keys: 5})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		res, err := run.Run(b.Context(), run.Config{Store: "paxos", Workload: wl, Duration: 10 * time.Second, Rate: 1000, Seed: 1,
+			Faults: []nemesis.Kind{nemesis.Partition, nemesis.Kill}, OpTimeout: 2 * time.Second, Quiesce: 500 * time.Millisecond, NoCheck: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Elapsed < 10*time.Second {
+			b.Fatalf("simulated %v, want 10s", res.Elapsed)
+		}
+		b.ReportMetric(res.Wall.Seconds(), "wall-s/run")
+	}
+}
+
 // firstDiff shows the first line where a and b differ.
 func firstDiff(a, b []byte) string {
 	line := 1
@@ -72,7 +94,7 @@ func firstDiff(a, b []byte) string {
 				}
 				return string(x[start:j])
 			}
-			return "line " + itoa(line) + ":\n  " + end(a) + "\n  " + end(b)
+			return "line " + strconv.Itoa(line) + ":\n  " + end(a) + "\n  " + end(b)
 		}
 		if a[i] == '\n' {
 			line++
@@ -80,15 +102,4 @@ func firstDiff(a, b []byte) string {
 		}
 	}
 	return "one is a prefix of the other"
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
 }
