@@ -274,16 +274,25 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, fmt.Errorf("--nemesis: %w", err)
 	}
 
+	// run.json's times and the folder's name are the clock's, except in a
+	// simulation: they are then the wall clock's (so that two runs get two
+	// folders), and Simulation records the virtual time the history's
+	// times count from.
 	wallStart, start := time.Now(), cfg.Clock.Now()
-	res := Result{Record: cfg.record(sys, wallStart)}
-	if s, ok := cfg.Clock.(*sim.Sim); ok {
-		res.Record.Simulation = &folder.Simulation{Epoch: s.Epoch()}
+	simulated, _ := cfg.Clock.(*sim.Sim)
+	recordStart := start
+	if simulated != nil {
+		recordStart = wallStart
+	}
+	res := Result{Record: cfg.record(sys, recordStart)}
+	if simulated != nil {
+		res.Record.Simulation = &folder.Simulation{Epoch: simulated.Epoch()}
 	}
 	var out io.Writer
 	var buf bytes.Buffer
 	var runFile string
 	if cfg.Dir != "" {
-		if res.Dir, err = folder.Create(cfg.Dir, sys.Name+"-"+cfg.Workload.Name(), wallStart); err != nil {
+		if res.Dir, err = folder.Create(cfg.Dir, sys.Name+"-"+cfg.Workload.Name(), recordStart); err != nil {
 			return res, err
 		}
 		// run.json first, so that a run killed at any point can be
@@ -325,13 +334,17 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	res.Elapsed, res.Wall = cfg.Clock.Now().Sub(start), time.Since(wallStart)
 	res.Interrupted = ctx.Err() != nil
-	ended := wallStart.Add(res.Wall).UTC()
+	took := res.Elapsed
+	if simulated != nil {
+		took = res.Wall
+	}
+	ended := recordStart.Add(took).UTC()
 	r := &res.Record
-	r.Ended, r.Elapsed, r.Interrupted = &ended, res.Wall.Round(time.Millisecond).String(), res.Interrupted
+	r.Ended, r.Elapsed, r.Interrupted = &ended, took.Round(time.Millisecond).String(), res.Interrupted
+	r.OK, r.Fail, r.Info = res.OK, res.Fail, res.Info
 	if r.Simulation != nil {
 		r.Simulation.Elapsed = res.Elapsed.String()
 	}
-	r.OK, r.Fail, r.Info = res.OK, res.Fail, res.Info
 	if runFile != "" {
 		if err := folder.WriteJSON(runFile, res.Record); err != nil {
 			return res, err
