@@ -225,7 +225,15 @@ func (r *run) mainLoop(ctx context.Context, w *worker) error {
 	cfg := r.cfg
 	var pace *clock.Pacer
 	if cfg.Rate > 0 {
-		pace = clock.NewPacer(cfg.Clock, time.Duration(float64(cfg.Clients)/cfg.Rate*float64(time.Second)))
+		// The workers' ticks are staggered evenly over the interval, so
+		// that the operations come at the rate rather than in bursts of
+		// one per worker (which a simulation, where nothing jitters,
+		// would keep in step for the whole run).
+		every := time.Duration(float64(cfg.Clients) / cfg.Rate * float64(time.Second))
+		if w.id > 0 && !cfg.Clock.Sleep(ctx, every*time.Duration(w.id)/time.Duration(cfg.Clients)) {
+			return nil
+		}
+		pace = clock.NewPacer(cfg.Clock, every)
 	}
 	for {
 		if pace != nil {
