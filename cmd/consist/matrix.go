@@ -49,7 +49,7 @@ disagrees · 3 bad usage or a run that could not be made.`,
 	f.DurationVar(&fl.duration, "duration", 5*time.Second, "how long each run of each store lasts")
 	f.StringVar(&fl.stores, "store", "", "the stores to run, comma-separated (default all: "+strings.Join(builtin.Names(), ", ")+")")
 	f.Uint64Var(&fl.seed, "seed", 1, "seed of every run")
-	f.IntVar(&fl.seeds, "seeds", 1, "how many seeds each run is tried under (--seed, --seed+1, ...): a break shows if any seed shows it")
+	f.IntVar(&fl.seeds, "seeds", 4, "how many seeds each run is tried under (--seed, --seed+1, ...): a break shows if any seed shows it")
 	f.IntVar(&fl.parallel, "parallel", 2, "how many runs go at once")
 	f.BoolVar(&fl.realTime, "real-time", false, "run the stores on the wall clock instead of deterministic simulations")
 	f.BoolVar(&fl.json, "json", false, "print the matrix as JSON")
