@@ -114,8 +114,11 @@ func (m *Matrix) seedText() string {
 			for i, s := range mk.BrokenSeeds {
 				seeds[i] = fmt.Sprint(s)
 			}
-			fmt.Fprintf(&b, "%s: %s broke under %d of %d seeds (%s)\n", r.Store, model, len(mk.BrokenSeeds), mk.Seeds, strings.Join(seeds, ", "))
+			fmt.Fprintf(&b, "- %s: %s broke under %d of %d seeds (%s)\n", r.Store, model, len(mk.BrokenSeeds), mk.Seeds, strings.Join(seeds, ", "))
 		}
 	}
-	return b.String()
+	if b.Len() == 0 {
+		return ""
+	}
+	return "The expected breaks, by seed (consist run --seed N replays one):\n" + b.String()
 }

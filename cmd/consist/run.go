@@ -160,7 +160,11 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 			interrupted = " (interrupted: faults healed, no final reads)"
 		}
 		total := r.OK + r.Fail + r.Info
-		fmt.Fprintf(stderr, "ran %s with %s for %v%s: %d ok, %d fail, %d info (%.0f ops/s); history in %s\n", r.Record.Store, fl.workload, r.Elapsed.Round(time.Millisecond), interrupted,
+		took := r.Elapsed.Round(time.Millisecond).String()
+		if r.Record.Simulation != nil {
+			took += fmt.Sprintf(" of simulated time (%v of real time; --seed %d replays it)", r.Wall.Round(time.Millisecond), fl.seed)
+		}
+		fmt.Fprintf(stderr, "ran %s with %s for %s%s: %d ok, %d fail, %d info (%.0f ops/s); history in %s\n", r.Record.Store, fl.workload, took, interrupted,
 			r.OK, r.Fail, r.Info, float64(total)/r.Elapsed.Seconds(), r.HistoryPath())
 	}
 	cfg.CheckFile = func(ctx context.Context, path string, models []checker.Model, opts checker.Options) (report.FileResult, *history.History) {
