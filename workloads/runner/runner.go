@@ -13,6 +13,11 @@
 // has had Quiesce to recover, each worker performs the workload's final
 // operations (workloads.Finisher), such as reads of every key. A run
 // interrupted through its context skips the final phase; it still heals.
+//
+// Every goroutine the runner starts and every wait it makes go through
+// Config.Clock (clock.Group, Sleep, WithTimeout, a Pacer) or the store's
+// client, so that a deterministic simulation (package run/sim) runs the
+// workers and the nemesis one at a time on virtual time.
 package runner
 
 import (
