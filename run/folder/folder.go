@@ -105,6 +105,20 @@ type RunRecord struct {
 	OK          int64      `json:"ok"`
 	Fail        int64      `json:"fail"`
 	Info        int64      `json:"info"`
+	// Simulation is set when the run was a deterministic simulation
+	// (a bundled store): the same settings and seed replay it exactly.
+	// Started, Ended and Elapsed are then wall-clock times; the history's
+	// are virtual.
+	Simulation *Simulation `json:"simulation,omitempty"`
+}
+
+// Simulation describes a simulated run's virtual time.
+type Simulation struct {
+	// Epoch is the virtual time the run started at: the history's times
+	// count from it.
+	Epoch time.Time `json:"epoch"`
+	// Elapsed is the virtual time the run took.
+	Elapsed string `json:"elapsed,omitempty"`
 }
 
 // maxFolderFile bounds what the readers accept: a run.json or results.json
