@@ -10,7 +10,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"unicode/utf8"
 )
@@ -243,7 +245,7 @@ func Parse(data []byte, name string, format Format) (*History, error) {
 	if format == JSONL {
 		data, torn = dropTornTail(data)
 	}
-	if !utf8.Valid(data) || bytes.IndexByte(data, 0) >= 0 {
+	if !isText(data) {
 		line := 1 + bytes.Count(data[:firstInvalid(data)], []byte("\n"))
 		return nil, &Error{File: name, Line: line, Msg: "the file is binary, not a text history", Fix: "pass a JSON Lines, EDN or Porcupine log file"}
 	}
@@ -377,4 +379,36 @@ func startsJSONObject(line []byte) bool {
 	}
 	rest := bytes.TrimLeft(line[1:], " \t")
 	return len(rest) > 0 && rest[0] == '"'
+}
+
+// isText reports whether data is valid UTF-8 without a NUL byte. A large
+// file is checked in pieces, one per processor, split at newlines (which
+// no multi-byte character holds).
+func isText(data []byte) bool {
+	parts := runtime.GOMAXPROCS(0)
+	if len(data) < 1<<22 || parts < 2 {
+		return utf8.Valid(data) && bytes.IndexByte(data, 0) < 0
+	}
+	ok := make([]bool, parts)
+	var wg sync.WaitGroup
+	for p := 0; p < parts; p++ {
+		piece := data
+		if p < parts-1 {
+			end := bytes.IndexByte(data[len(data)/(parts-p):], '\n')
+			if end < 0 {
+				end = len(data)
+			} else {
+				end += len(data)/(parts-p) + 1
+			}
+			piece, data = data[:end], data[end:]
+		}
+		wg.Go(func() { ok[p] = utf8.Valid(piece) && bytes.IndexByte(piece, 0) < 0 })
+	}
+	wg.Wait()
+	for _, v := range ok {
+		if !v {
+			return false
+		}
+	}
+	return true
 }

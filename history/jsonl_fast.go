@@ -26,8 +26,12 @@ import (
 // FuzzJSONLFastMatchesSlow checks this.
 //
 // A fastDecoder shares the short strings it decodes (f, node, string
-// values) between events; its zero value shares nothing and is ready to
-// use. It is not safe for concurrent use.
+// values) between events, and lists: short arrays of plain scalars (a
+// transaction's micro-ops), and the lists a transaction read of a key,
+// each a prefix of the longest read of the key so far (values are never
+// changed in place, so sharing only saves memory and time); its zero
+// value shares nothing and is ready to use. It is not safe for concurrent
+// use.
 type fastDecoder struct {
 	b []byte // the line
 	i int    // the next byte to read
@@ -35,7 +39,31 @@ type fastDecoder struct {
 	strs map[string]string  // interned f, node and error strings
 	vals map[string]any     // interned string values, boxed once
 	ints *[intCacheSize]any // recently boxed integers, by value
+	// reads maps a key to the longest list a txn read ["r", key, [...]]
+	// of it returned so far: a later read that returns a prefix of it
+	// shares its storage (the reads of a list-append key return the
+	// prefixes of one list, and hold most of such a history's values).
+	reads map[any]*sharedRead
+	// arrays caches short arrays of plain scalars (a micro-op such as
+	// ["append", 3, 7], which a transaction's completion repeats, or
+	// ["r", 3, null], which every invocation reading key 3 holds), boxed,
+	// each in the slot the hash of its text picks.
+	arrays *[arrayCacheSize]any
+	// stack holds the elements of the arrays being decoded, so that each
+	// array is allocated once, at its final length.
+	stack []any
 }
+
+// arrayCacheSize is the number of short arrays a fastDecoder keeps, and
+// maxCachedArray the longest array it keeps.
+const (
+	arrayCacheSize = 8192
+	maxCachedArray = 4
+)
+
+// maxSharedReads bounds the keys whose reads a fastDecoder shares, so that
+// a history of many keys costs no more memory than without sharing.
+const maxSharedReads = 1 << 20
 
 // intCacheSize is the number of boxed integers a fastDecoder keeps, each
 // in the slot its value modulo the size picks. Go boxes an int64 from 0
@@ -55,7 +83,7 @@ const maxFastDepth = 64
 const maxInternLen = 32
 
 func newFastDecoder() *fastDecoder {
-	return &fastDecoder{strs: map[string]string{}, vals: map[string]any{}, ints: new([intCacheSize]any)}
+	return &fastDecoder{strs: map[string]string{}, vals: map[string]any{}, ints: new([intCacheSize]any), reads: map[any]*sharedRead{}, arrays: new([arrayCacheSize]any)}
 }
 
 // event decodes line as decodeEventJSON would, or reports false if the
@@ -493,27 +521,202 @@ func (d *fastDecoder) digits() bool {
 }
 
 func (d *fastDecoder) array(depth int) (any, bool) {
+	start := d.i
+	base, ok := d.elements(depth)
+	if !ok {
+		return nil, false
+	}
+	if n := len(d.stack) - base; d.arrays != nil && n > 0 && n <= maxCachedArray && plainScalars(d.stack[base:]) {
+		h := uint32(2166136261) // FNV-1a of the array's text
+		for _, c := range d.b[start:d.i] {
+			h = (h ^ uint32(c)) * 16777619
+		}
+		slot := &d.arrays[h%arrayCacheSize]
+		if l, ok := (*slot).([]any); ok && len(l) == n && scalarPrefix(d.stack[base:], l) {
+			clear(d.stack[base:])
+			d.stack = d.stack[:base]
+			return *slot, true
+		}
+		*slot = d.pop(base)
+		return *slot, true
+	}
+	return d.pop(base), true
+}
+
+// plainScalars reports whether every element of a is an int64, a string
+// or nil: values whose equal copies no reader tells apart.
+func plainScalars(a []any) bool {
+	for _, x := range a {
+		switch x.(type) {
+		case int64, string, nil:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// elements decodes an array's elements onto the stack, from base.
+func (d *fastDecoder) elements(depth int) (base int, ok bool) {
 	d.i++ // '['
-	a := make([]any, 0)
+	base = len(d.stack)
 	d.space()
 	if d.byte(']') {
-		return a, true
+		return base, true
 	}
 	for {
 		d.space()
-		v, ok := d.value(depth + 1)
-		if !ok {
-			return nil, false
+		var v any
+		if len(d.stack)-base == 2 && d.peek() == '[' && d.reads != nil && depth+1 < maxFastDepth && d.stack[base] == "r" {
+			v, ok = d.readList(d.stack[base+1], depth+1)
+		} else {
+			v, ok = d.value(depth + 1)
 		}
-		a = append(a, v)
+		if !ok {
+			d.stack = d.stack[:base]
+			return base, false
+		}
+		d.stack = append(d.stack, v)
 		d.space()
 		if d.byte(']') {
-			return a, true
+			return base, true
 		}
 		if !d.byte(',') {
-			return nil, false
+			d.stack = d.stack[:base]
+			return base, false
 		}
 	}
+}
+
+// pop returns the elements from base as a new list and takes them off
+// the stack.
+func (d *fastDecoder) pop(base int) []any {
+	a := make([]any, len(d.stack)-base)
+	copy(a, d.stack[base:])
+	clear(d.stack[base:])
+	d.stack = d.stack[:base]
+	return a
+}
+
+// sharedRead is the longest list read of one key so far.
+type sharedRead struct {
+	// list is that read; its spare capacity holds nothing any decoded
+	// value sees (every list handed out has no spare capacity), so a
+	// longer read that extends it is appended in place.
+	list []any
+	// text is the list as the file wrote it, when every element is an
+	// int64 and the text holds only digits, minus signs, commas and the
+	// brackets: a later read whose text is a prefix of it, up to a comma,
+	// is a prefix of list, without decoding.
+	text []byte
+	// boxed[n] is list[:n:n], boxed, once made.
+	boxed []any
+}
+
+// prefix returns the first n elements of the longest read, boxed.
+func (r *sharedRead) prefix(n int) any {
+	if n >= len(r.boxed) {
+		r.boxed = append(r.boxed, make([]any, n+1-len(r.boxed))...)
+	}
+	if r.boxed[n] == nil {
+		r.boxed[n] = r.list[:n:n]
+	}
+	return r.boxed[n]
+}
+
+// readList decodes the list a micro-op ["r", key, [...]] read, sharing
+// the storage of the longest earlier read of key when it is a prefix of
+// that one, or extends it.
+func (d *fastDecoder) readList(key any, depth int) (any, bool) {
+	switch key.(type) {
+	case int64, string:
+	default:
+		return d.array(depth)
+	}
+	start := d.i
+	prev := d.reads[key]
+	if prev != nil && prev.text != nil {
+		t, b := prev.text, d.b[d.i:]
+		commas, j := 0, 0
+		for j < len(t) && j < len(b) && t[j] == b[j] {
+			if t[j] == ',' {
+				commas++
+			}
+			j++
+		}
+		switch {
+		case j == len(t):
+			d.i += j
+			return prev.prefix(len(prev.list)), true
+		case j > 1 && j < len(b) && t[j] == ',' && b[j] == ']':
+			d.i += j + 1
+			return prev.prefix(commas + 1), true
+		}
+	}
+	base, ok := d.elements(depth)
+	if !ok {
+		return nil, false
+	}
+	elems := d.stack[base:]
+	n := len(elems)
+	if n == 0 {
+		d.stack = d.stack[:base]
+		return make([]any, 0), true
+	}
+	if prev == nil && len(d.reads) < maxSharedReads {
+		prev = &sharedRead{list: make([]any, 0, max(2*n, 32))} // 32: Elle's appends per key
+		d.reads[key] = prev
+	}
+	if prev == nil {
+		return d.pop(base), true
+	}
+	switch {
+	case n <= len(prev.list) && scalarPrefix(elems, prev.list):
+	case scalarPrefix(prev.list, elems) && plainScalars(elems[len(prev.list):]):
+		prev.list = append(prev.list, elems[len(prev.list):]...)
+		prev.text = intListText(prev.list, d.b[start:d.i])
+	default:
+		return d.pop(base), true
+	}
+	clear(elems)
+	d.stack = d.stack[:base]
+	return prev.prefix(n), true
+}
+
+// intListText returns a copy of text, the text of list, if every element
+// of list is an int64 and text holds nothing but digits, minus signs,
+// commas and brackets; else nil.
+func intListText(list []any, text []byte) []byte {
+	for _, x := range list {
+		if _, ok := x.(int64); !ok {
+			return nil
+		}
+	}
+	for _, c := range text {
+		if !('0' <= c && c <= '9' || c == '-' || c == ',' || c == '[' || c == ']') {
+			return nil
+		}
+	}
+	return append([]byte(nil), text...)
+}
+
+// scalarPrefix reports whether a is a prefix of b, every element of a an
+// int64, a string or nil.
+func scalarPrefix(a, b []any) bool {
+	if len(a) > len(b) {
+		return false
+	}
+	for i, x := range a {
+		switch x.(type) {
+		case int64, string, nil:
+		default:
+			return false
+		}
+		if x != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *fastDecoder) object(depth int) (any, bool) {

@@ -9,12 +9,16 @@ package matrix
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	"consist/adapters/builtin"
+	"consist/adapters/builtin/simnet"
 	"consist/checker"
 	"consist/run"
+	"consist/run/clock"
+	"consist/run/sim"
 	"consist/workloads"
 )
 
@@ -32,10 +36,20 @@ type Config struct {
 	Clients int
 	Rate    float64
 	Keys    int
-	// Seed seeds every run.
+	// Seed seeds every run; with Seeds, the runs take the seeds Seed,
+	// Seed+1, ..., Seed+Seeds-1.
 	Seed uint64
+	// Seeds is how many seeds each run of a profile is tried under
+	// (default 1): a break shows if any of them shows it, and each mark
+	// says under which seeds its model broke (a simulated run replays
+	// from its seed).
+	Seeds int
 	// Parallel is how many runs go at once (default 1).
 	Parallel int
+	// RealTime runs the stores on the wall clock, as before simulation;
+	// by default each run is a deterministic simulation (package
+	// run/sim) that its seed replays.
+	RealTime bool
 	// Done, if set, is called after each run, from the goroutine that
 	// ran it.
 	Done func(Cell)
@@ -63,6 +77,9 @@ func (c *Config) defaults() {
 	if c.Parallel <= 0 {
 		c.Parallel = 1
 	}
+	if c.Seeds <= 0 {
+		c.Seeds = 1
+	}
 }
 
 // Cell is the outcome of one run of one store.
@@ -70,7 +87,9 @@ type Cell struct {
 	Store string      `json:"store"`
 	Run   builtin.Run `json:"-"`
 	// Name names the run, as "register under partition".
-	Name    string           `json:"run"`
+	Name string `json:"run"`
+	// Seed is the run's seed: consist run --seed replays it.
+	Seed    uint64           `json:"seed"`
 	OK      int64            `json:"ok"`
 	Fail    int64            `json:"fail"`
 	Info    int64            `json:"info"`
@@ -88,6 +107,12 @@ type Mark struct {
 	Expected string `json:"expected,omitempty"`
 	// Disagrees says, when the verdict contradicts the profile, how.
 	Disagrees string `json:"disagrees,omitempty"`
+	// BrokenSeeds are the seeds of the runs that found the model broken
+	// (each once, in order), and Seeds how many seeds were tried: a
+	// break that shows under some seeds only is still claimed, with a
+	// seed that replays it.
+	BrokenSeeds []uint64 `json:"broken_seeds,omitempty"`
+	Seeds       int      `json:"seeds"`
 }
 
 // Row is one store's marks.
@@ -133,6 +158,7 @@ func Run(ctx context.Context, cfg Config) (*Matrix, error) {
 		row, cell int
 		store     builtin.Store
 		run       builtin.Run
+		seed      uint64
 	}
 	var jobs []job
 	rows := make([]Row, len(cfg.Stores))
@@ -141,9 +167,11 @@ func Run(ctx context.Context, cfg Config) (*Matrix, error) {
 		if len(runs) == 0 {
 			return nil, fmt.Errorf("matrix: store %s has no runs in its profile: give it Runs or Breaks", s.Name)
 		}
-		rows[i] = Row{Store: s.Name, Cells: make([]Cell, len(runs))}
+		rows[i] = Row{Store: s.Name, Cells: make([]Cell, len(runs)*cfg.Seeds)}
 		for j, r := range runs {
-			jobs = append(jobs, job{i, j, s, r})
+			for k := range cfg.Seeds {
+				jobs = append(jobs, job{i, j*cfg.Seeds + k, s, r, cfg.Seed + uint64(k)})
+			}
 		}
 	}
 	work := make(chan job)
@@ -151,7 +179,7 @@ func Run(ctx context.Context, cfg Config) (*Matrix, error) {
 	for range cfg.Parallel {
 		wg.Go(func() {
 			for j := range work {
-				c := runCell(ctx, cfg, j.store, j.run)
+				c := runCell(ctx, cfg, j.store, j.run, j.seed)
 				rows[j.row].Cells[j.cell] = c
 				if cfg.Done != nil {
 					cfg.Done(c)
@@ -170,7 +198,7 @@ func Run(ctx context.Context, cfg Config) (*Matrix, error) {
 	m := &Matrix{Duration: cfg.Duration}
 	seen := map[checker.Model]bool{}
 	for i, s := range cfg.Stores {
-		rows[i].Marks = judge(s.Profile, rows[i].Cells)
+		rows[i].Marks = judge(s.Profile, rows[i].Cells, cfg.Seeds)
 		for model := range rows[i].Marks {
 			seen[model] = true
 		}
@@ -186,22 +214,28 @@ func Run(ctx context.Context, cfg Config) (*Matrix, error) {
 }
 
 // runCell runs one store under one run and checks the history.
-func runCell(ctx context.Context, cfg Config, s builtin.Store, r builtin.Run) Cell {
-	c := Cell{Store: s.Name, Run: r, Name: r.String()}
+func runCell(ctx context.Context, cfg Config, s builtin.Store, r builtin.Run, seed uint64) Cell {
+	c := Cell{Store: s.Name, Run: r, Name: r.String(), Seed: seed}
 	wl, err := workloads.New(r.Workload, workloads.Options{Keys: cfg.Keys})
 	if err != nil {
 		c.Err = err.Error()
 		return c
 	}
-	net := s.Open(cfg.Seed)
+	var clk clock.Clock
+	var sched simnet.Scheduler
+	if !cfg.RealTime {
+		sm := sim.New(sim.Epoch)
+		clk, sched = sm, sm
+	}
+	net := s.OpenOn(seed, sched)
 	defer net.Close()
 	duration, interval := cfg.Duration, cfg.Interval
 	if d := s.Profile.RunFor; d > 0 && d < duration {
 		duration, interval = d, interval*d/cfg.Duration
 	}
-	res, err := run.Run(ctx, run.Config{System: &run.System{Name: s.Name, Store: net, Faults: net}, Workload: wl,
+	res, err := run.Run(ctx, run.Config{System: &run.System{Name: s.Name, Store: net, Faults: net}, Workload: wl, Clock: clk, RealTime: cfg.RealTime,
 		Faults: r.Faults, Interval: interval, Clients: cfg.Clients, Duration: duration, Rate: cfg.Rate,
-		OpTimeout: time.Second, Quiesce: 300 * time.Millisecond, Seed: cfg.Seed, CheckTimeout: time.Minute,
+		OpTimeout: time.Second, Quiesce: 300 * time.Millisecond, Seed: seed, CheckTimeout: time.Minute,
 		Name: s.Name + " " + c.Name})
 	c.OK, c.Fail, c.Info = res.OK, res.Fail, res.Info
 	switch {
@@ -217,26 +251,30 @@ func runCell(ctx context.Context, cfg Config, s builtin.Store, r builtin.Run) Ce
 
 // judge merges a store's runs into one mark per model and compares each
 // with the profile.
-func judge(p builtin.Profile, cells []Cell) map[checker.Model]Mark {
+func judge(p builtin.Profile, cells []Cell, seeds int) map[checker.Model]Mark {
 	marks := map[checker.Model]Mark{}
 	for _, c := range cells {
 		for _, r := range c.Results {
 			mk, ok := marks[r.Model]
 			switch {
 			case !ok:
-				mk = Mark{Verdict: r.Verdict}
+				mk = Mark{Verdict: r.Verdict, Seeds: seeds}
 			case r.Verdict.Worse(mk.Verdict):
 				mk.Verdict = r.Verdict
 			}
 			if r.Verdict == checker.Invalid {
 				mk.Anomalies += len(r.Anomalies)
+				if !slices.Contains(mk.BrokenSeeds, c.Seed) {
+					mk.BrokenSeeds = append(mk.BrokenSeeds, c.Seed)
+					slices.Sort(mk.BrokenSeeds)
+				}
 			}
 			marks[r.Model] = mk
 		}
 	}
 	for _, b := range p.Breaks {
 		if _, ok := marks[b.Model]; !ok {
-			marks[b.Model] = Mark{Verdict: checker.Unknown}
+			marks[b.Model] = Mark{Verdict: checker.Unknown, Seeds: seeds}
 		}
 	}
 	for model, mk := range marks {
@@ -259,19 +297,27 @@ func judge(p builtin.Profile, cells []Cell) map[checker.Model]Mark {
 	return marks
 }
 
-// verdictIn returns model's verdict in the cell of run, or Unknown.
+// verdictIn returns model's verdict in the cells of run: Invalid if any
+// seed found it broken, else the first seed's verdict, or Unknown.
 func verdictIn(cells []Cell, run builtin.Run, model checker.Model) checker.Verdict {
+	v := checker.Unknown
 	for _, c := range cells {
 		if c.Run.String() != run.String() {
 			continue
 		}
 		for _, r := range c.Results {
-			if r.Model == model {
+			if r.Model != model {
+				continue
+			}
+			if r.Verdict == checker.Invalid {
 				return r.Verdict
+			}
+			if v == checker.Unknown {
+				v = r.Verdict
 			}
 		}
 	}
-	return checker.Unknown
+	return v
 }
 
 // brokenIn says where model broke, with the first anomaly's explanation.
@@ -282,9 +328,9 @@ func brokenIn(cells []Cell, model checker.Model) string {
 				continue
 			}
 			if len(r.Anomalies) > 0 {
-				return fmt.Sprintf("it broke in %s: %s", c.Name, r.Anomalies[0].Explanation())
+				return fmt.Sprintf("it broke in %s, seed %d: %s", c.Name, c.Seed, r.Anomalies[0].Explanation())
 			}
-			return fmt.Sprintf("it broke in %s (%s)", c.Name, r.Reason)
+			return fmt.Sprintf("it broke in %s, seed %d (%s)", c.Name, c.Seed, r.Reason)
 		}
 	}
 	return "it broke"

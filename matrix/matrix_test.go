@@ -3,6 +3,7 @@ package matrix_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,13 +11,14 @@ import (
 	"consist/adapters/builtin"
 	"consist/checker"
 	"consist/matrix"
+	"consist/nemesis"
 )
 
 // TestProfiles runs every bundled store as consist matrix does, for a
 // shorter time, and asserts that each behaves as its profile says: no
 // guaranteed model broken, every expected anomaly shown.
 func TestProfiles(t *testing.T) {
-	m, err := matrix.Run(context.Background(), matrix.Config{Duration: 2 * time.Second, Parallel: 2, Seed: 1})
+	m, err := matrix.Run(context.Background(), matrix.Config{Duration: 2 * time.Second, Parallel: 2, Seed: 1, RealTime: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,6 +35,43 @@ func TestProfiles(t *testing.T) {
 	t.Log("\n" + out.String())
 }
 
+// TestSimulatedMatrixReplays: the matrix of two stores, each run under
+// two seeds in simulation, gives the same counts and verdicts twice.
+func TestSimulatedMatrixReplays(t *testing.T) {
+	var stores []builtin.Store
+	for _, name := range []string{"paxos", "eventual"} {
+		s, err := builtin.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stores = append(stores, s)
+	}
+	run := func() string {
+		m, err := matrix.Run(context.Background(), matrix.Config{Stores: stores, Duration: time.Second, Parallel: 2, Seed: 5, Seeds: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		for _, r := range m.Rows {
+			for _, c := range r.Cells {
+				fmt.Fprintf(&out, "%s %s seed %d: %d/%d/%d", r.Store, c.Name, c.Seed, c.OK, c.Fail, c.Info)
+				for _, res := range c.Results {
+					fmt.Fprintf(&out, " %s=%s", res.Model, res.Verdict)
+				}
+				out.WriteString("\n")
+			}
+		}
+		return out.String()
+	}
+	first := run()
+	if strings.Count(first, "seed 6") == 0 || strings.Count(first, "\n") < 4 {
+		t.Fatalf("the matrix ran no second seed:\n%s", first)
+	}
+	if second := run(); second != first {
+		t.Fatalf("two simulated matrices differ:\n%s\nand\n%s", first, second)
+	}
+}
+
 // TestDisagreementsAreMarked judges a store against a profile it cannot
 // meet: the broken guarantee and the break that never showed must both be
 // marked, and the text must say so.
@@ -47,9 +86,9 @@ func TestDisagreementsAreMarked(t *testing.T) {
 	s.Profile = builtin.Profile{
 		Guarantees: []checker.Model{checker.Linearizable},
 		Breaks:     []builtin.Break{{Model: checker.Counter, Run: builtin.Run{Workload: "set"}}},
-		Runs:       []builtin.Run{{Workload: "register", Faults: nil}},
+		Runs:       []builtin.Run{{Workload: "register", Faults: []nemesis.Kind{nemesis.Partition}}},
 	}
-	m, err := matrix.Run(context.Background(), matrix.Config{Stores: []builtin.Store{s}, Duration: 500 * time.Millisecond, Seed: 1})
+	m, err := matrix.Run(context.Background(), matrix.Config{Stores: []builtin.Store{s}, Duration: 2 * time.Second, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -95,7 +95,30 @@ func (m *Matrix) WriteMarkdown(w io.Writer) error {
 func (m *Matrix) disagreementText() string {
 	d := m.Disagreements()
 	if len(d) == 0 {
-		return "Every store behaved as its profile says.\n"
+		return m.seedText() + "Every store behaved as its profile says.\n"
 	}
-	return fmt.Sprintf("%d disagreements with the profiles:\n- %s\n", len(d), strings.Join(d, "\n- "))
+	return m.seedText() + fmt.Sprintf("%d disagreements with the profiles:\n- %s\n", len(d), strings.Join(d, "\n- "))
+}
+
+// seedText says, for each expected break, under how many of the seeds
+// tried it showed and which replay it; nothing when one seed was tried.
+func (m *Matrix) seedText() string {
+	var b strings.Builder
+	for _, r := range m.Rows {
+		for _, model := range m.Models {
+			mk, ok := r.Marks[model]
+			if !ok || mk.Expected != "breaks" || mk.Seeds < 2 {
+				continue
+			}
+			seeds := make([]string, len(mk.BrokenSeeds))
+			for i, s := range mk.BrokenSeeds {
+				seeds[i] = fmt.Sprint(s)
+			}
+			fmt.Fprintf(&b, "- %s: %s broke under %d of %d seeds (%s)\n", r.Store, model, len(mk.BrokenSeeds), mk.Seeds, strings.Join(seeds, ", "))
+		}
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	return "The expected breaks, by seed (consist run --seed N replays one):\n" + b.String()
 }

@@ -237,7 +237,7 @@ func (n *Nemesis) Run(ctx context.Context) error {
 	defer n.active.Store(nil)
 	healCtx := context.WithoutCancel(ctx)
 	if len(n.sched.Kinds) == 0 {
-		<-ctx.Done()
+		clock.Wait(n.sched.Clock, ctx)
 		return nil
 	}
 	wait := func() bool { return n.sched.Clock.Sleep(ctx, n.sched.Interval) }

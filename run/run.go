@@ -33,6 +33,7 @@ import (
 	"consist/report"
 	"consist/run/clock"
 	"consist/run/folder"
+	"consist/run/sim"
 	"consist/run/target"
 	"consist/workloads"
 	"consist/workloads/runner"
@@ -100,8 +101,15 @@ type Config struct {
 	// file, or "<system>-<workload>").
 	Name string
 
-	// Clock is the time the schedule keeps (nil: the wall clock).
+	// Clock is the time the schedule keeps (nil: a new deterministic
+	// simulation, package sim, for a bundled Store; the wall clock
+	// otherwise). A System on a simulated network takes the simulation
+	// its network runs on (see OpenStore).
 	Clock clock.Clock
+	// RealTime runs a bundled Store on the wall clock, its nodes on
+	// goroutines of their own, as before simulation: a seed then does not
+	// reproduce the run.
+	RealTime bool
 
 	// Notify, if set, receives what the run has to say on its way: which
 	// cluster it tests or starts.
@@ -124,8 +132,10 @@ type Live struct {
 	Counts *runner.Counts
 	// Nemesis says which fault is in force (Active).
 	Nemesis *nemesis.Nemesis
-	// Start is when the run started.
+	// Start is when the run started, on the wall clock.
 	Start time.Time
+	// Clock is the run's clock: the simulation's, for a bundled store.
+	Clock clock.Clock
 }
 
 // Result is what a run did and found.
@@ -140,8 +150,9 @@ type Result struct {
 	Check report.FileResult
 	// OK, Fail and Info count the operations by outcome.
 	OK, Fail, Info int64
-	// Elapsed is how long the clients ran, final reads included.
-	Elapsed time.Duration
+	// Elapsed is how long the clients ran, final reads included, on the
+	// run's clock (virtual time in a simulation); Wall, in real time.
+	Elapsed, Wall time.Duration
 	// Interrupted: ctx ended the run, which healed and skipped the final
 	// reads.
 	Interrupted bool
@@ -220,6 +231,9 @@ func (cfg *Config) defaults() {
 	if cfg.Models == nil {
 		cfg.Models = cfg.Workload.Models()
 	}
+	if cfg.Clock == nil && cfg.Store != "" && !cfg.RealTime {
+		cfg.Clock = sim.New(sim.Epoch)
+	}
 	cfg.Clock = clock.Or(cfg.Clock)
 }
 
@@ -264,13 +278,25 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, fmt.Errorf("--nemesis: %w", err)
 	}
 
-	start := cfg.Clock.Now()
-	res := Result{Record: cfg.record(sys, start)}
+	// run.json's times and the folder's name are the clock's, except in a
+	// simulation: they are then the wall clock's (so that two runs get two
+	// folders), and Simulation records the virtual time the history's
+	// times count from.
+	wallStart, start := time.Now(), cfg.Clock.Now()
+	simulated, _ := cfg.Clock.(*sim.Sim)
+	recordStart := start
+	if simulated != nil {
+		recordStart = wallStart
+	}
+	res := Result{Record: cfg.record(sys, recordStart)}
+	if simulated != nil {
+		res.Record.Simulation = &folder.Simulation{Epoch: simulated.Epoch()}
+	}
 	var out io.Writer
 	var buf bytes.Buffer
 	var runFile string
 	if cfg.Dir != "" {
-		if res.Dir, err = folder.Create(cfg.Dir, sys.Name+"-"+cfg.Workload.Name(), start); err != nil {
+		if res.Dir, err = folder.Create(cfg.Dir, sys.Name+"-"+cfg.Workload.Name(), recordStart); err != nil {
 			return res, err
 		}
 		// run.json first, so that a run killed at any point can be
@@ -294,7 +320,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	var counts runner.Counts
 	stop := func() {}
 	if cfg.Started != nil {
-		stop = cfg.Started(Live{Counts: &counts, Nemesis: nem, Start: start})
+		stop = cfg.Started(Live{Counts: &counts, Nemesis: nem, Start: wallStart, Clock: cfg.Clock})
 	}
 	runErr := runner.Run(ctx, runner.Config{Store: sys.Store, Workload: cfg.Workload, Recorder: rec, Clients: cfg.Clients,
 		Duration: cfg.Duration, Ops: cfg.Ops, Rate: cfg.Rate, OpTimeout: cfg.OpTimeout, Seed: cfg.Seed,
@@ -310,12 +336,19 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		return res, fmt.Errorf("the run stopped: %w", runErr)
 	}
-	res.Elapsed = cfg.Clock.Now().Sub(start)
+	res.Elapsed, res.Wall = cfg.Clock.Now().Sub(start), time.Since(wallStart)
 	res.Interrupted = ctx.Err() != nil
-	ended := start.Add(res.Elapsed).UTC()
+	took := res.Elapsed
+	if simulated != nil {
+		took = res.Wall
+	}
+	ended := recordStart.Add(took).UTC()
 	r := &res.Record
-	r.Ended, r.Elapsed, r.Interrupted = &ended, res.Elapsed.Round(time.Millisecond).String(), res.Interrupted
+	r.Ended, r.Elapsed, r.Interrupted = &ended, took.Round(time.Millisecond).String(), res.Interrupted
 	r.OK, r.Fail, r.Info = res.OK, res.Fail, res.Info
+	if r.Simulation != nil {
+		r.Simulation.Elapsed = res.Elapsed.String()
+	}
 	if runFile != "" {
 		if err := folder.WriteJSON(runFile, res.Record); err != nil {
 			return res, err
@@ -333,7 +366,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 	// Check what was recorded, even after ctx ended.
 	cctx := context.WithoutCancel(ctx)
-	opts := checker.Options{Timeout: cfg.CheckTimeout, Initial: res.Record.Initial}
+	opts := checker.Options{Timeout: cfg.CheckTimeout, Initial: res.Record.Initial, WFRKeys: res.Record.WFRKeys}
 	switch {
 	case res.Dir != "" && cfg.CheckFile != nil:
 		res.Check, res.History = cfg.CheckFile(cctx, res.HistoryPath(), cfg.Models, opts)
@@ -364,6 +397,11 @@ func (cfg *Config) record(sys *System, start time.Time) folder.RunRecord {
 	r.Store, r.Target, r.Nodes = sys.Name, sys.Real, sys.Nodes
 	r.Workload, r.Clients, r.Rate, r.Seed = cfg.Workload.Name(), cfg.Clients, cfg.Rate, cfg.Seed
 	r.Models, r.Started = cfg.Models, start.UTC()
+	if a, ok := cfg.Workload.(workloads.Assumer); ok {
+		var opts checker.Options
+		a.Assume(&opts)
+		r.WFRKeys = opts.WFRKeys
+	}
 	if r.Nemesis == "" {
 		r.Nemesis = "none"
 		if len(cfg.Faults) > 0 {

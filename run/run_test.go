@@ -310,3 +310,33 @@ func TestRunKeepsItsClock(t *testing.T) {
 		t.Fatalf("%d sleeps and %d timeouts on the clock for %d operations", c.sleeps.Load(), c.timeouts.Load(), res.OK)
 	}
 }
+
+// TestRunRecordsAssumptions: the on-call workload's checks assume writes
+// follow reads; the run records it in run.json, and the check makes it.
+func TestRunRecordsAssumptions(t *testing.T) {
+	wl, err := workloads.New("on-call", workloads.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	res, err := run.Run(t.Context(), run.Config{Store: "single", Workload: wl, Clients: 3, Ops: 60, Seed: 1, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(res.Dir, folder.RunFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := folder.ParseRunRecord(data, "run.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.WFRKeys {
+		t.Fatalf("run.json does not record on-call's writes-follow-reads assumption: %s", data)
+	}
+	for _, r := range res.Results() {
+		if r.Verdict != checker.Valid {
+			t.Errorf("single is atomic, so %s should hold: %s", r.Model, r.Verdict)
+		}
+	}
+}

@@ -8,8 +8,11 @@ import (
 
 	"consist/adapters"
 	"consist/adapters/builtin"
+	"consist/adapters/builtin/simnet"
 	"consist/cluster"
 	"consist/nemesis"
+	"consist/run/clock"
+	"consist/run/sim"
 	"consist/workloads"
 )
 
@@ -50,11 +53,27 @@ func open(ctx context.Context, cfg *Config) (*System, error) {
 	case cfg.Database != nil:
 		return openDatabase(ctx, cfg)
 	}
-	net, err := builtin.Open(cfg.Store, cfg.Seed)
+	sys, err := OpenStore(cfg.Store, cfg.Seed, cfg.Clock)
 	if err != nil {
 		return nil, fmt.Errorf("--store: %w", err)
 	}
-	return &System{Name: cfg.Store, Store: net, Faults: net, close: func() { net.Close() }}, nil
+	return sys, nil
+}
+
+// OpenStore opens the bundled store called name with seed: in virtual
+// time on c when c is a simulation (package sim), in real time
+// otherwise. Its Close closes the network.
+func OpenStore(name string, seed uint64, c clock.Clock) (*System, error) {
+	s, err := builtin.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	var sched simnet.Scheduler
+	if sm, ok := c.(*sim.Sim); ok {
+		sched = sm
+	}
+	net := s.OpenOn(seed, sched)
+	return &System{Name: name, Store: net, Faults: net, close: func() { net.Close() }}, nil
 }
 
 // checkDatabase refuses a database run that cannot be, before anything

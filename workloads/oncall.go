@@ -82,6 +82,15 @@ func (*onCall) Models() []checker.Model {
 	return append([]checker.Model{checker.OnCall}, TxnModels()...)
 }
 
+// Assume: writes follow reads (Elle's wfr-keys). Every transaction reads
+// each doctor before it writes its own flag, and a flag written after the
+// version its transaction read follows that version in every execution a
+// serializable or snapshot-isolated store can give; with the assumption
+// the transactional checker orders the flags, infers the read-write
+// dependencies, and names write skew (G2-item) where it happens. Without
+// it, register versions are unordered and write skew passes unseen.
+func (*onCall) Assume(opts *checker.Options) { opts.WFRKeys = true }
+
 // Setup writes the rule and every doctor on call, in one transaction.
 func (w *onCall) Setup() []adapters.Op {
 	mops := []adapters.MicroOp{{F: "w", Key: OnCallRuleKey, Value: int64(w.opts.MinOnCall)}}

@@ -52,6 +52,15 @@ type Finisher interface {
 	Final() []adapters.Op
 }
 
+// Assumer is implemented by workloads whose histories are checked under
+// an assumption about the store, stated in the checker's options (on-call
+// assumes writes follow reads, say). A run records the assumption in
+// run.json, and checking the run folder again makes it again.
+type Assumer interface {
+	// Assume sets the assumptions in opts.
+	Assume(opts *checker.Options)
+}
+
 // Generator draws one worker's operations.
 type Generator interface {
 	// Next returns the next operation to perform.

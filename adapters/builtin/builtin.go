@@ -411,6 +411,10 @@ func Open(name string, seed uint64) (*simnet.Network, error) {
 
 // Open starts the store with seed, on its default number of nodes and
 // DefaultLatency.
-func (s Store) Open(seed uint64) *simnet.Network {
-	return s.New(simnet.Config{Nodes: s.Nodes, Seed: seed, Latency: DefaultLatency, Holder: s.Holder()})
+func (s Store) Open(seed uint64) *simnet.Network { return s.OpenOn(seed, nil) }
+
+// OpenOn starts the store as Open does, in virtual time on sched (a
+// deterministic simulation), or in real time when sched is nil.
+func (s Store) OpenOn(seed uint64, sched simnet.Scheduler) *simnet.Network {
+	return s.New(simnet.Config{Nodes: s.Nodes, Seed: seed, Latency: DefaultLatency, Scheduler: sched, Holder: s.Holder()})
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"consist/checker"
+	"consist/checker/internal/graph"
 	"consist/history"
 )
 
@@ -17,6 +18,54 @@ func elem(v any) any {
 		return history.Canonical(v)
 	}
 	return v
+}
+
+// table maps the elements of one key to T: small non-negative integers
+// (what Elle's workloads append) by position in a slice, every other
+// value by its elem in a map.
+type table[T any] struct {
+	dense []T
+	set   []bool
+	m     map[any]T
+}
+
+// get returns what v maps to.
+func (t *table[T]) get(v any) (T, bool) {
+	if i, ok := v.(int64); ok && i >= 0 && i < int64(len(t.dense)) {
+		return t.dense[i], t.set[i]
+	}
+	x, ok := t.m[elem(v)]
+	return x, ok
+}
+
+// put maps v to x.
+func (t *table[T]) put(v any, x T) {
+	if i, ok := v.(int64); ok && i >= 0 && i < 2*int64(len(t.dense))+64 {
+		if i >= int64(len(t.dense)) {
+			t.grow(int(i) + 1)
+		}
+		t.dense[i], t.set[i] = x, true
+		return
+	}
+	if t.m == nil {
+		t.m = map[any]T{}
+	}
+	t.m[elem(v)] = x
+}
+
+// grow makes the dense part n long, moving into it the integers the map
+// held below n.
+func (t *table[T]) grow(n int) {
+	old := len(t.dense)
+	n = max(n, 2*old)
+	t.dense = append(t.dense, make([]T, n-old)...)
+	t.set = append(t.set, make([]bool, n-old)...)
+	for k, x := range t.m {
+		if i, ok := k.(int64); ok && i >= int64(old) && i < int64(n) {
+			t.dense[i], t.set[i] = x, true
+			delete(t.m, k)
+		}
+	}
 }
 
 // writerAt says which transaction appended an element of a key, and where.
@@ -33,7 +82,7 @@ type keyState struct {
 	// committed appends no read observed.
 	order []any
 	// pos maps an element to its position in order.
-	pos map[any]int32
+	pos table[int32]
 	// longest is the transaction and micro-op whose read gave order.
 	longestTxn, longestMop int32
 	// observed is the length of the longest read.
@@ -63,23 +112,44 @@ type keyState struct {
 //     read). Only a transaction's first read of a key before it appends
 //     to it (an external read) gives wr and rw edges.
 func inferAppend(ctx context.Context, th *History) (Inference, error) {
-	inf := Inference{Deps: make([]Dep, 0, 3*len(th.Txns))}
-	nk := len(th.Keys)
-	writers := make([]map[any]writerAt, nk)
-	for i := range writers {
-		writers[i] = map[any]writerAt{}
+	return inferAppendTo(ctx, th, nil, nil)
+}
+
+// inferAppendTo is inferAppend adding each dependency's edge to b, when b
+// is not nil, instead of keeping the dependency in Deps; with b nil, keep,
+// when not nil, says which dependencies to keep, by their ends.
+func inferAppendTo(ctx context.Context, th *History, b *graph.Builder, keep func(from, to int32) bool) (Inference, error) {
+	var inf Inference
+	if b == nil && keep == nil {
+		mops := 0
+		for ti := range th.Txns {
+			mops += len(th.Txns[ti].Mops)
+		}
+		inf.Deps = make([]Dep, 0, mops+mops/2)
 	}
+	add := func(from, to int32, rel graph.Rel, key int32, value, next any) {
+		switch {
+		case b != nil:
+			b.Add(from, to, rel)
+		case keep == nil || keep(from, to):
+			inf.Deps = append(inf.Deps, Dep{From: from, To: to, Rel: rel, Key: key, Value: value, Next: next})
+		}
+	}
+	nk := len(th.Keys)
+	writers := make([]table[writerAt], nk)
 	w := func() *checker.Witness { return checker.NewWitness(th.H) }
 	// Writers of each element; a value appended twice to one key makes
 	// the version order ambiguous, which Elle refuses too.
 	for ti := range th.Txns {
+		if ti&4095 == 0 && ctx.Err() != nil {
+			return inf, ctx.Err()
+		}
 		t := &th.Txns[ti]
 		for mi, m := range t.Mops {
 			if m.Kind != Append {
 				continue
 			}
-			e := elem(m.Value)
-			if prev, ok := writers[m.Key][e]; ok {
+			if prev, ok := writers[m.Key].get(m.Value); ok {
 				return inf, fmt.Errorf("value %s is appended to key %s twice (operations %d and %d): list-append histories need unique values per key, as Elle requires; make the workload append distinct values", history.Canonical(m.Value), history.Canonical(th.Keys[m.Key]), th.Txns[prev.txn].Index, t.Index)
 			}
 			last := true
@@ -89,7 +159,7 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 					break
 				}
 			}
-			writers[m.Key][e] = writerAt{txn: int32(ti), mop: int32(mi), last: last}
+			writers[m.Key].put(m.Value, writerAt{txn: int32(ti), mop: int32(mi), last: last})
 		}
 	}
 	// The longest read of each key.
@@ -112,12 +182,26 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 	}
 	for k := range keys {
 		ks := &keys[k]
-		ks.pos = make(map[any]int32, len(ks.order))
 		for i, v := range ks.order {
-			e := elem(v)
-			if _, dup := ks.pos[e]; !dup {
-				ks.pos[e] = int32(i)
+			if _, dup := ks.pos.get(v); !dup {
+				ks.pos.put(v, int32(i))
 			}
+		}
+	}
+	// clean[k] is how long a prefix of key k's longest read holds no
+	// duplicate, no element nobody appended and none an aborted
+	// transaction appended: a read that is a prefix of that one, no
+	// longer, shows none of the anomalies below but G1b.
+	clean := make([]int, nk)
+	for k := range keys {
+		ks := &keys[k]
+		for i, v := range ks.order {
+			p, _ := ks.pos.get(v)
+			wa, ok := writers[k].get(v)
+			if p != int32(i) || !ok || th.Txns[wa.txn].Type == history.Fail {
+				break
+			}
+			clean[k] = i + 1
 		}
 	}
 	// Reads: duplicates, garbage, incompatible orders, G1a, G1b, and the
@@ -125,6 +209,9 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 	incompatible := map[int32]bool{}
 	seen := map[any]bool{}
 	for ti := range th.Txns {
+		if ti&4095 == 0 && ctx.Err() != nil {
+			return inf, ctx.Err()
+		}
 		t := &th.Txns[ti]
 		if !t.Committed() {
 			continue
@@ -135,10 +222,16 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 			}
 			ks := &keys[m.Key]
 			key := th.Keys[m.Key]
-			if len(m.List) > 16 {
+			// A read the history reader shared with the longest read's
+			// storage is its prefix.
+			prefix := len(m.List) > 0 && len(m.List) <= clean[m.Key] && &m.List[0] == &ks.order[0]
+			if len(m.List) > 16 && !prefix {
 				clear(seen)
 			}
 			for i, v := range m.List {
+				if prefix {
+					break
+				}
 				e := elem(v)
 				if dupAt(m.List, i, e, seen) {
 					x := w()
@@ -146,7 +239,7 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 						checker.Say("%s read key %s = %s, which shows %s twice", x.Op(t.Op), checker.Val(key), checker.Val(m.List), checker.Val(v))))
 					break
 				}
-				wa, ok := writers[m.Key][e]
+				wa, ok := writers[m.Key].get(v)
 				if !ok {
 					x := w()
 					inf.Anomalies = append(inf.Anomalies, x.Anomaly(checker.UnwrittenRead, key,
@@ -168,7 +261,7 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 				}
 			}
 			if n := len(m.List); n > 0 {
-				if wa, ok := writers[m.Key][elem(m.List[n-1])]; ok && !wa.last && wa.txn != int32(ti) {
+				if wa, ok := writers[m.Key].get(m.List[n-1]); ok && !wa.last && wa.txn != int32(ti) {
 					wt := &th.Txns[wa.txn]
 					x := w()
 					inf.Anomalies = append(inf.Anomalies, x.Anomaly(checker.G1b, key,
@@ -184,12 +277,15 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 	tookEffect := make([]bool, len(th.Txns))
 	for k := range keys {
 		for _, v := range keys[k].order {
-			if wa, ok := writers[k][elem(v)]; ok && th.Txns[wa.txn].Type == history.Info {
+			if wa, ok := writers[k].get(v); ok && th.Txns[wa.txn].Type == history.Info {
 				tookEffect[wa.txn] = true
 			}
 		}
 	}
 	for ti := range th.Txns {
+		if ti&4095 == 0 && ctx.Err() != nil {
+			return inf, ctx.Err()
+		}
 		t := &th.Txns[ti]
 		if !t.Committed() && !tookEffect[ti] {
 			continue
@@ -199,9 +295,8 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 				continue
 			}
 			ks := &keys[m.Key]
-			e := elem(m.Value)
-			if _, ok := ks.pos[e]; !ok {
-				ks.pos[e] = int32(len(ks.order))
+			if _, ok := ks.pos.get(m.Value); !ok {
+				ks.pos.put(m.Value, int32(len(ks.order)))
 				ks.order = append(ks.order, m.Value)
 			}
 		}
@@ -210,12 +305,12 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 	for k := range keys {
 		ks := &keys[k]
 		for i := 0; i < ks.observed; i++ {
-			wa, ok := writers[k][elem(ks.order[i])]
+			wa, ok := writers[k].get(ks.order[i])
 			if !ok || th.Txns[wa.txn].Type != history.Fail {
 				continue
 			}
 			for j := i + 1; j < ks.observed; j++ {
-				wb, ok := writers[k][elem(ks.order[j])]
+				wb, ok := writers[k].get(ks.order[j])
 				if ok && th.Txns[wb.txn].Committed() {
 					x := w()
 					at, bt := &th.Txns[wa.txn], &th.Txns[wb.txn]
@@ -234,22 +329,25 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 		prev := int32(-1)
 		var prevV any
 		for i, v := range ks.order[:ks.observed] {
-			if ks.pos[elem(v)] != int32(i) {
+			if p, _ := ks.pos.get(v); p != int32(i) {
 				continue // a duplicate: its first place stands
 			}
-			wa, ok := writers[k][elem(v)]
+			wa, ok := writers[k].get(v)
 			if !ok {
 				prev = -1
 				continue
 			}
 			if prev >= 0 && prev != wa.txn && th.Txns[wa.txn].Type != history.Fail && th.Txns[prev].Type != history.Fail {
-				inf.Deps = append(inf.Deps, Dep{From: prev, To: wa.txn, Rel: WW, Key: int32(k), Value: prevV, Next: v})
+				add(prev, wa.txn, WW, int32(k), prevV, v)
 			}
 			prev, prevV = wa.txn, v
 		}
 	}
 	// wr and rw from external reads.
 	for ti := range th.Txns {
+		if ti&4095 == 0 && ctx.Err() != nil {
+			return inf, ctx.Err()
+		}
 		t := &th.Txns[ti]
 		if !t.Committed() {
 			continue
@@ -262,11 +360,11 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 			next := 0
 			if n := len(m.List); n > 0 {
 				last := m.List[n-1]
-				wa, ok := writers[m.Key][elem(last)]
+				wa, ok := writers[m.Key].get(last)
 				if ok && wa.txn != int32(ti) && th.Txns[wa.txn].Type != history.Fail {
-					inf.Deps = append(inf.Deps, Dep{From: wa.txn, To: int32(ti), Rel: WR, Key: m.Key, Value: last})
+					add(wa.txn, int32(ti), WR, m.Key, last, nil)
 				}
-				p, ok := ks.pos[elem(last)]
+				p, ok := ks.pos.get(last)
 				if !ok {
 					continue
 				}
@@ -274,22 +372,22 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 			}
 			if next < len(ks.order) {
 				nv := ks.order[next]
-				wa, ok := writers[m.Key][elem(nv)]
+				wa, ok := writers[m.Key].get(nv)
 				if ok && wa.txn != int32(ti) && th.Txns[wa.txn].Type != history.Fail {
 					var last any
 					if n := len(m.List); n > 0 {
 						last = m.List[n-1]
 					}
-					inf.Deps = append(inf.Deps, Dep{From: int32(ti), To: wa.txn, Rel: RW, Key: m.Key, Value: last, Next: nv})
+					add(int32(ti), wa.txn, RW, m.Key, last, nv)
 				}
 			}
 			// Unobserved appends after the read of the whole observed
 			// order: each must follow the read.
 			if next >= ks.observed {
 				for j := max(next+1, ks.observed); j < len(ks.order); j++ {
-					wa := writers[m.Key][elem(ks.order[j])]
+					wa, _ := writers[m.Key].get(ks.order[j])
 					if wa.txn != int32(ti) {
-						inf.Deps = append(inf.Deps, Dep{From: int32(ti), To: wa.txn, Rel: RW, Key: m.Key, Value: lastOf(m.List), Next: ks.order[j]})
+						add(int32(ti), wa.txn, RW, m.Key, lastOf(m.List), ks.order[j])
 					}
 				}
 			}
@@ -301,14 +399,14 @@ func inferAppend(ctx context.Context, th *History) (Inference, error) {
 		if ks.observed == 0 || ks.observed >= len(ks.order) {
 			continue
 		}
-		wa, ok := writers[k][elem(ks.order[ks.observed-1])]
+		wa, ok := writers[k].get(ks.order[ks.observed-1])
 		if !ok || th.Txns[wa.txn].Type == history.Fail {
 			continue
 		}
 		for j := ks.observed; j < len(ks.order); j++ {
-			wb := writers[k][elem(ks.order[j])]
+			wb, _ := writers[k].get(ks.order[j])
 			if wb.txn != wa.txn {
-				inf.Deps = append(inf.Deps, Dep{From: wa.txn, To: wb.txn, Rel: WW, Key: int32(k), Value: ks.order[ks.observed-1], Next: ks.order[j]})
+				add(wa.txn, wb.txn, WW, int32(k), ks.order[ks.observed-1], ks.order[j])
 			}
 		}
 	}
@@ -359,17 +457,22 @@ func lastOf(l []any) any {
 // only later (future-read).
 func internalAppend(th *History) []checker.Anomaly {
 	var out []checker.Anomaly
+	type expect struct {
+		prefix   []any // a known whole list, when read is set
+		read     bool
+		appended []any
+	}
+	var buf []expect
 	for ti := range th.Txns {
 		t := &th.Txns[ti]
 		if !t.Committed() || len(t.Mops) < 2 {
 			continue
 		}
-		type expect struct {
-			prefix   []any // a known whole list, when read is set
-			read     bool
-			appended []any
+		buf = slices.Grow(buf[:0], len(t.Mops))[:len(t.Mops)]
+		for i := range buf {
+			buf[i].prefix, buf[i].read, buf[i].appended = nil, false, buf[i].appended[:0]
 		}
-		exp := make([]expect, len(t.Mops)) // by the first micro-op of each key
+		exp := buf // by the first micro-op of each key
 		for mi, m := range t.Mops {
 			e := &exp[mi]
 			for j, m2 := range t.Mops[:mi] {
@@ -412,7 +515,7 @@ func internalAppend(th *History) []checker.Anomaly {
 							what = "equal its earlier read followed by its own appends"
 						}
 						out = append(out, x.Anomaly(checker.Internal, key,
-							checker.Say("%s read key %s = %s, which does not %s, %s", x.Op(t.Op), checker.Val(key), checker.Val(m.List), what, checker.Val(want))))
+							checker.Say("%s read key %s = %s, which does not %s, %s", x.Op(t.Op), checker.Val(key), checker.Val(m.List), what, checker.Val(slices.Clone(want)))))
 					}
 				}
 			next:

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"consist/checker"
 	"consist/history"
+	"consist/internal/corpus"
+	"consist/internal/txngen"
 )
 
 // genListAppend writes a seeded list-append history of n transactions in
@@ -200,5 +203,58 @@ func TestWriteGenerated(t *testing.T) {
 	}
 	if err := os.WriteFile(out, genListAppend(7, count, 50, 8), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// BenchmarkTxngen reads from its file and checks, against every
+// transactional model at once, issue 15's benchmark history
+// (txngen.Bench: list-append, 4 micro-ops a transaction, 50 active keys,
+// 10 clients, 1% crashed, 1% aborted) at 10,000 and 100,000 transactions,
+// and at 1,000,000 unless -short; it reports transactions per second. The
+// file is written once per size, outside the timing.
+func BenchmarkTxngen(b *testing.B) {
+	sizes := []int{10_000, 100_000, 1_000_000}
+	if testing.Short() {
+		sizes = sizes[:2]
+	}
+	dir := b.TempDir()
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("txns=%d", n), func(b *testing.B) {
+			path, _, err := txngen.BenchFile(context.Background(), dir, n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				h, err := history.ReadFile(path, history.JSONL)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, r := range (Checker{}).Check(context.Background(), h, checker.Options{}) {
+					if r.Verdict != checker.Valid {
+						b.Fatalf("%s: %s %s", r.Model, r.Verdict, r.Reason)
+					}
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "txns/s")
+		})
+	}
+}
+
+// BenchmarkHugeSCC reads and checks Elle's performance case, huge-scc.edn
+// (10,254 transactions, one strongly connected component of thousands),
+// against every transactional model at once.
+func BenchmarkHugeSCC(b *testing.B) {
+	path := filepath.Join(corpus.Require(b, "jepsen/elle/histories"), "huge-scc.edn")
+	b.ReportAllocs()
+	for b.Loop() {
+		h, err := history.ReadFile(path, history.Auto)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rs := (Checker{}).Check(context.Background(), h, checker.Options{})
+		if rs[0].Verdict != checker.Invalid {
+			b.Fatalf("%s: %s %s, want invalid", rs[0].Model, rs[0].Verdict, rs[0].Reason)
+		}
 	}
 }

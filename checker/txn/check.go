@@ -2,6 +2,7 @@ package txn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -180,44 +181,127 @@ func Analyze(ctx context.Context, h *history.History, opts checker.Options, proc
 	if !(Checker{}).Applies(h) {
 		return nil, fmt.Errorf("the history holds operations other than txn: the transactional checker judges histories of transactions only")
 	}
-	th, err := FromHistory(h)
+	th, err := fromHistory(ctx, h)
 	if err != nil {
 		return nil, err
 	}
+	if ctx.Err() != nil {
+		return nil, stopped(ctx, "reading the transactions")
+	}
+	// The lost updates and the process and real-time edges depend on the
+	// transactions alone: they are found on a second core while the
+	// inference runs, and joined in a fixed order.
+	pb := graph.NewBuilder(len(th.Txns))
+	var cb *graph.Builder
+	var lost []checker.Anomaly
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		lost = lostUpdates(th)
+		if process {
+			processDeps(th, pb)
+		}
+		if realtime {
+			cb = compactRealtime(th)
+		}
+	}()
+	// A list-append inference gives its dependencies straight to the
+	// graph: they are kept only when the graph has a cycle to explain.
+	b := graph.NewBuilder(len(th.Txns))
 	var inf Inference
 	switch th.Workload {
 	case ListAppend:
-		inf, err = inferAppend(ctx, th)
+		mops := 0
+		for ti := range th.Txns {
+			mops += len(th.Txns[ti].Mops)
+		}
+		b.Grow(mops + mops/2)
+		inf, err = inferAppendTo(ctx, th, b, nil)
 	default:
 		inf, err = inferRegister(ctx, th, opts)
+		b.Grow(len(inf.Deps))
+		for i := range inf.Deps {
+			b.Add(inf.Deps[i].From, inf.Deps[i].To, inf.Deps[i].Rel)
+		}
+	}
+	<-done
+	if ctx.Err() != nil {
+		return nil, stopped(ctx, "inferring the dependencies")
 	}
 	if err != nil {
 		return nil, err
 	}
 	a := &Analysis{Anomalies: inf.Anomalies, Incomplete: map[checker.Kind]string{}, Txns: len(th.Txns)}
-	a.Anomalies = append(a.Anomalies, lostUpdates(th)...)
-	var pdeps, rdeps []Dep
-	if process {
-		pdeps = processDeps(th)
-	}
+	a.Anomalies = append(a.Anomalies, lost...)
+	var g *graph.Graph
 	if realtime {
-		rdeps = realtimeDeps(th)
+		// Whether the graph has a cycle at all is decided on the real
+		// time's compact form (compactRealtime), a few edges a
+		// transaction; the sparse real-time edges the search needs are
+		// made only when it has one.
+		gc := cb.Build(b, pb)
+		cb = nil
+		if len(gc.SCCs()) == 0 {
+			a.Edges = gc.Edges()
+			return a, nil
+		}
+		gc = nil
+		rb := graph.NewBuilder(len(th.Txns))
+		realtimeInto(th, rb)
+		g = b.Build(pb, rb)
+	} else {
+		g = b.Build(pb)
 	}
-	deps := [][]Dep{inf.Deps, pdeps, rdeps}
-	b := graph.NewBuilder(len(th.Txns))
-	b.Grow(len(inf.Deps) + len(pdeps) + len(rdeps))
-	for _, ds := range deps {
-		for i := range ds {
-			b.Add(ds[i].From, ds[i].To, ds[i].Rel)
+	b, pb = nil, nil
+	if ctx.Err() != nil {
+		return nil, stopped(ctx, "building the dependency graph")
+	}
+	comps := g.SCCs()
+	a.Edges = g.Edges()
+	if len(comps) == 0 {
+		return a, nil // acyclic: nothing to search, nothing to explain
+	}
+	if th.Workload == ListAppend {
+		// The dependencies behind the edges a cycle may use: those inside
+		// a component, inferred again.
+		comp := make([]int32, len(th.Txns))
+		for i, c := range comps {
+			for _, v := range c {
+				comp[v] = int32(i) + 1
+			}
+		}
+		again, err := inferAppendTo(ctx, th, nil, func(from, to int32) bool {
+			return comp[from] != 0 && comp[from] == comp[to]
+		})
+		inf.Deps = again.Deps
+		if err != nil {
+			return nil, stopped(ctx, "inferring the dependencies")
 		}
 	}
-	g := b.Build()
-	a.Edges = g.Edges()
-	s := &cycles{th: th, g: g, deps: deps, a: a}
+	s := &cycles{th: th, g: g, deps: inf.Deps, a: a}
 	if err := s.search(ctx, process, realtime); err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// stopped is the error of an analysis whose context ended during phase:
+// it says why (time, memory, cancellation) and what to do, and wraps the
+// context's error.
+func stopped(ctx context.Context, phase string) error {
+	return fmt.Errorf("the check stopped while %s: %s (%w)", phase, stopReason(ctx), ctx.Err())
+}
+
+// stopReason says why ctx ended, in words a person can act on.
+func stopReason(ctx context.Context) string {
+	cause := context.Cause(ctx)
+	switch {
+	case errors.Is(cause, context.DeadlineExceeded):
+		return "it ran out of time; give it more with --timeout"
+	case cause == context.Canceled:
+		return "it was cancelled"
+	}
+	return cause.Error()
 }
 
 // lostUpdates finds Elle's lost updates directly: two committed
@@ -286,18 +370,22 @@ func lostUpdates(th *History) []checker.Anomaly {
 	return out
 }
 
-// processDeps links each committed transaction to the next transaction of
-// its process.
-func processDeps(th *History) []Dep {
+// edge is a process or real-time edge: the graph's edge is all there is
+// to say about it.
+type edge struct{ from, to int32 }
+
+// processDeps links, in b, each committed transaction to the next
+// transaction of its process.
+func processDeps(th *History, b *graph.Builder) {
 	last := map[history.Process]int32{}
-	out := make([]Dep, 0, len(th.Txns))
+	b.Grow(len(th.Txns))
 	for ti := range th.Txns {
 		t := &th.Txns[ti]
 		if t.Type == history.Fail {
 			continue
 		}
 		if p, ok := last[t.Process]; ok {
-			out = append(out, Dep{From: p, To: int32(ti), Rel: Process, Key: -1})
+			b.Add(p, int32(ti), Process)
 		}
 		if t.Committed() {
 			last[t.Process] = int32(ti)
@@ -305,7 +393,64 @@ func processDeps(th *History) []Dep {
 			delete(last, t.Process)
 		}
 	}
-	return out
+}
+
+// compactRealtime returns a builder of the transactions and one node more
+// per completion of a committed transaction, in which every committed
+// transaction leads to its completion's node, each completion's node to
+// the next one's, and the node of the last completion before a
+// transaction's invocation to that transaction (when it did not abort).
+// One transaction reaches another through these nodes exactly when the
+// first committed and completed before the second was invoked: the
+// real-time order realtimeDeps's edges close to, in three edges a
+// transaction or fewer. A graph of the data and process edges with these
+// has a cycle exactly when the graph with realtimeDeps's edges has one.
+func compactRealtime(th *History) *graph.Builder {
+	type event struct {
+		txn      int32
+		complete bool
+	}
+	n, m := 0, 0
+	for i := range th.Txns {
+		t := &th.Txns[i]
+		n = max(n, t.Invoke+1, t.Complete+1)
+		if t.Committed() && t.Complete >= 0 {
+			m++
+		}
+	}
+	at := make([]event, n)
+	for i := range at {
+		at[i].txn = -1
+	}
+	for ti := range th.Txns {
+		t := &th.Txns[ti]
+		if t.Type == history.Fail {
+			continue
+		}
+		at[t.Invoke] = event{txn: int32(ti)}
+		if t.Committed() && t.Complete >= 0 {
+			at[t.Complete] = event{txn: int32(ti), complete: true}
+		}
+	}
+	nt := int32(len(th.Txns))
+	b := graph.NewBuilder(len(th.Txns) + m)
+	b.Grow(len(th.Txns) + 2*m)
+	last := int32(-1) // the node of the last completion so far
+	for _, e := range at {
+		switch {
+		case e.txn < 0:
+		case e.complete:
+			c := nt + last + 1
+			b.Add(e.txn, c, Realtime)
+			if last >= 0 {
+				b.Add(nt+last, c, Realtime)
+			}
+			last++
+		case last >= 0:
+			b.Add(nt+last, e.txn, Realtime)
+		}
+	}
+	return b
 }
 
 // realtimeDeps links committed transactions in real time, sparsely as
@@ -315,7 +460,18 @@ func processDeps(th *History) []Dep {
 // frontier transactions it was linked from, since its own edges then
 // imply theirs. The edges are linear in the history for bounded
 // concurrency, and their transitive closure is the real-time order.
-func realtimeDeps(th *History) []Dep {
+func realtimeDeps(th *History) []edge {
+	b := graph.NewBuilder(len(th.Txns))
+	realtimeInto(th, b)
+	out := make([]edge, b.Len())
+	for i := range out {
+		out[i].from, out[i].to = b.Edge(i)
+	}
+	return out
+}
+
+// realtimeInto adds realtimeDeps's edges to b, which holds no other.
+func realtimeInto(th *History, b *graph.Builder) {
 	type event struct {
 		txn      int32
 		complete bool
@@ -339,26 +495,32 @@ func realtimeDeps(th *History) []Dep {
 		}
 	}
 	var frontier []int32
-	seenAtInvoke := map[int32][]int32{}
-	out := make([]Dep, 0, 2*len(th.Txns))
+	// seen[t] is where, in b, the edges into t from the frontier at its
+	// invocation lie: their sources are that frontier.
+	seen := make([][2]int, len(th.Txns))
+	b.Grow(2 * len(th.Txns))
 	for _, e := range at {
 		if e.txn < 0 {
 			continue
 		}
 		if !e.complete {
+			lo := b.Len()
 			for _, f := range frontier {
-				out = append(out, Dep{From: f, To: e.txn, Rel: Realtime, Key: -1})
+				b.Add(f, e.txn, Realtime)
 			}
-			if th.Txns[e.txn].Committed() && len(frontier) > 0 {
-				seenAtInvoke[e.txn] = slices.Clone(frontier)
-			}
+			seen[e.txn] = [2]int{lo, b.Len()}
 			continue
 		}
-		if gone := seenAtInvoke[e.txn]; len(gone) > 0 {
-			frontier = slices.DeleteFunc(frontier, func(f int32) bool { return slices.Contains(gone, f) })
-			delete(seenAtInvoke, e.txn)
+		if r := seen[e.txn]; r[1] > r[0] {
+			frontier = slices.DeleteFunc(frontier, func(f int32) bool {
+				for i := r[0]; i < r[1]; i++ {
+					if g, _ := b.Edge(i); g == f {
+						return true
+					}
+				}
+				return false
+			})
 		}
 		frontier = append(frontier, e.txn)
 	}
-	return out
 }

@@ -91,9 +91,10 @@ var variant = map[checker.Kind][3]checker.Kind{
 
 // cycles is one search of a dependency graph.
 type cycles struct {
-	th   *History
-	g    *graph.Graph
-	deps [][]Dep
+	th *History
+	g  *graph.Graph
+	// deps are the data dependencies (ww, wr, rw) behind g's edges.
+	deps []Dep
 	a    *Analysis
 	// depAt finds the dependency behind an edge, built on first use.
 	depAt map[depKey]*Dep
@@ -122,6 +123,12 @@ func (s *cycles) search(ctx context.Context, process, realtime bool) error {
 	}
 	found := map[checker.Kind]bool{}
 	budget := searchBudget(s.g.Edges())
+	// Every cycle of every pass lies in a component of the whole graph:
+	// when it has none (an acyclic history, the common case), nothing is
+	// searched, and nothing restricted.
+	if len(s.g.SCCs()) == 0 {
+		return nil
+	}
 	for _, extra := range passes {
 		pi := 0
 		if len(extra) > 0 {
@@ -138,10 +145,12 @@ func (s *cycles) search(ctx context.Context, process, realtime bool) error {
 			continue
 		}
 		for _, b := range bases {
-			if ctx.Err() != nil {
-				return fmt.Errorf("the cycle search was cut short: %w; give it more time (--timeout)", ctx.Err())
-			}
 			if found[b.kind] {
+				continue
+			}
+			if ctx.Err() != nil {
+				// What was found stands; what was not searched is unknown.
+				s.a.Incomplete[variant[b.kind][pi]] = "was stopped: " + stopReason(ctx)
 				continue
 			}
 			rels := append(append([]graph.Rel{}, b.rels...), extra...)
@@ -183,7 +192,11 @@ func (s *cycles) search(ctx context.Context, process, realtime bool) error {
 				}
 			}
 			if incomplete && !found[b.kind] {
-				s.a.Incomplete[variant[b.kind][pi]] = "stopped at its work limit before trying every start"
+				why := "stopped at its work limit before trying every start"
+				if ctx.Err() != nil {
+					why = "was stopped: " + stopReason(ctx)
+				}
+				s.a.Incomplete[variant[b.kind][pi]] = why
 			} else if !incomplete {
 				delete(s.a.Incomplete, variant[b.kind][pi])
 			}
@@ -262,12 +275,10 @@ func classify(rels []graph.Rel) checker.Kind {
 func (s *cycles) dep(from, to int32, rel graph.Rel) *Dep {
 	if s.depAt == nil {
 		s.depAt = map[depKey]*Dep{}
-		for _, ds := range s.deps {
-			for i := range ds {
-				d := &ds[i]
-				if _, ok := s.depAt[depKey{d.From, d.To, d.Rel}]; !ok {
-					s.depAt[depKey{d.From, d.To, d.Rel}] = d
-				}
+		for i := range s.deps {
+			d := &s.deps[i]
+			if _, ok := s.depAt[depKey{d.From, d.To, d.Rel}]; !ok {
+				s.depAt[depKey{d.From, d.To, d.Rel}] = d
 			}
 		}
 	}

@@ -15,6 +15,7 @@
 package txn
 
 import (
+	"context"
 	"fmt"
 
 	"consist/checker"
@@ -42,15 +43,15 @@ const (
 // Mop is one micro-operation of a transaction.
 type Mop struct {
 	Kind MopKind
+	// Known says whether a read's result is known: false for a read of a
+	// transaction that did not complete ok (its invocation carries nil).
+	Known bool
 	// Key is the key's number: Keys[Key] is its value.
 	Key int32
 	// Value is what Append or Write wrote, or what ReadRegister read.
 	Value any
 	// List is what ReadList read, in order.
 	List []any
-	// Known says whether a read's result is known: false for a read of a
-	// transaction that did not complete ok (its invocation carries nil).
-	Known bool
 }
 
 // Txn is one transaction: one operation of the history whose function is
@@ -133,19 +134,25 @@ type Dep struct {
 // of micro-ops the history reader has already validated; a history that
 // mixes append with w, or list reads with register reads, is refused.
 func FromHistory(h *history.History) (*History, error) {
+	return fromHistory(context.Background(), h)
+}
+
+// fromHistory is FromHistory, stopping early (with a nil error: the
+// caller looks at ctx) when ctx ends.
+func fromHistory(ctx context.Context, h *history.History) (*History, error) {
 	th := &History{H: h, Txns: make([]Txn, 0, len(h.Ops))}
 	var keyOfSlow func(any) int32
 	keys := map[string]int32{}
 	// Scalar keys are looked up as they are, without rendering them.
-	fast := map[any]int32{}
+	var fast table[int32]
 	keyOf := func(k any) int32 {
 		switch k.(type) {
 		case int64, string, float64, bool:
-			if n, ok := fast[k]; ok {
+			if n, ok := fast.get(k); ok {
 				return n
 			}
 			n := keyOfSlow(k)
-			fast[k] = n
+			fast.put(k, n)
 			return n
 		}
 		return keyOfSlow(k)
@@ -164,8 +171,11 @@ func FromHistory(h *history.History) (*History, error) {
 	// history, in which a read of null is a read of the empty list; a
 	// write, or a read of a value that is not a list, a rw-register one.
 	var appends, writes, registerReads bool
+	total := 0
 	for i := range h.Ops {
-		for _, m := range mopsOf(&h.Ops[i]) {
+		ms := mopsOf(&h.Ops[i])
+		total += len(ms)
+		for _, m := range ms {
 			mv := m.([]any)
 			switch mv[0] {
 			case "append":
@@ -190,7 +200,11 @@ func FromHistory(h *history.History) (*History, error) {
 	if writes {
 		th.Workload = RWRegister
 	}
+	slab := make([]Mop, total)
 	for i := range h.Ops {
+		if i&8191 == 0 && ctx.Err() != nil {
+			return th, nil
+		}
 		op := &h.Ops[i]
 		if op.F != "txn" {
 			return nil, fmt.Errorf("operation %d is %q, not a txn: a transactional history holds transactions only", h.OpIndex(op), op.F)
@@ -200,7 +214,8 @@ func FromHistory(h *history.History) (*History, error) {
 			t.Complete = -1
 		}
 		ms := mopsOf(op)
-		t.Mops = make([]Mop, 0, len(ms))
+		// One allocation holds every transaction's micro-ops.
+		t.Mops, slab = slab[:0:len(ms)], slab[len(ms):]
 		for _, m := range ms {
 			mv := m.([]any)
 			mop := Mop{Key: keyOf(mv[1])}

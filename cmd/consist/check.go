@@ -193,6 +193,7 @@ func runCheck(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, fl
 			if !fl.initialSet {
 				fileOpts.Initial = src.run.Initial
 			}
+			fileOpts.WFRKeys = fileOpts.WFRKeys || src.run.WFRKeys
 		}
 		fr, h := checkSource(ctx, stdin, stderr, src, format, fileModels, fileOpts, watch)
 		code = worseExit(code, exitFor(fr))

@@ -18,8 +18,10 @@ type matrixFlags struct {
 	duration time.Duration
 	stores   string
 	seed     uint64
+	seeds    int
 	parallel int
 	json     bool
+	realTime bool
 	reports  reportFlags
 }
 
@@ -49,7 +51,9 @@ disagrees · 3 bad usage or a run that could not be made.`,
 	f.DurationVar(&fl.duration, "duration", 5*time.Second, "how long each run of each store lasts")
 	f.StringVar(&fl.stores, "store", "", "the stores to run, comma-separated (default all: "+strings.Join(builtin.Names(), ", ")+")")
 	f.Uint64Var(&fl.seed, "seed", 1, "seed of every run")
+	f.IntVar(&fl.seeds, "seeds", 4, "how many seeds each run is tried under (--seed, --seed+1, ...): a break shows if any seed shows it")
 	f.IntVar(&fl.parallel, "parallel", 2, "how many runs go at once")
+	f.BoolVar(&fl.realTime, "real-time", false, "run the stores on the wall clock instead of deterministic simulations")
 	f.BoolVar(&fl.json, "json", false, "print the matrix as JSON")
 	addReportFlags(f, &fl.reports)
 	return cmd
@@ -59,7 +63,10 @@ func runMatrix(ctx context.Context, stdout, stderr io.Writer, fl matrixFlags) er
 	if err := fl.reports.validate(fl.json); err != nil {
 		return err
 	}
-	cfg := matrix.Config{Duration: fl.duration, Seed: fl.seed, Parallel: fl.parallel}
+	if fl.seeds < 1 {
+		return usageError("--seeds %d: try each run under at least 1 seed", fl.seeds)
+	}
+	cfg := matrix.Config{Duration: fl.duration, Seed: fl.seed, Seeds: fl.seeds, Parallel: fl.parallel, RealTime: fl.realTime}
 	if fl.stores != "" {
 		for _, name := range strings.Split(fl.stores, ",") {
 			s, err := builtin.Lookup(strings.TrimSpace(name))
@@ -75,7 +82,7 @@ func runMatrix(ctx context.Context, stdout, stderr io.Writer, fl matrixFlags) er
 		if c.Err != "" {
 			status = "error: " + c.Err
 		}
-		fmt.Fprintf(stderr, "%6.1fs  %-16s %-34s %s\n", time.Since(start).Seconds(), c.Store, c.Name, status)
+		fmt.Fprintf(stderr, "%6.1fs  %-16s %-34s seed %-3d %s\n", time.Since(start).Seconds(), c.Store, c.Name, c.Seed, status)
 	}
 	m, err := matrix.Run(ctx, cfg)
 	if err != nil {

@@ -30,12 +30,12 @@ func writeMatrixReports(stdout io.Writer, fl reportFlags, m *matrix.Matrix, stor
 		profiles[s.Name] = s.Profile
 	}
 	var reports []report.Report
-	runs := map[string]builtin.Run{} // by report title, one per cell
+	cells := map[string]matrix.Cell{} // by report title, one per cell
 	for _, row := range m.Rows {
 		for _, c := range row.Cells {
 			rep := cellReport(c)
 			reports = append(reports, rep)
-			runs[rep.Title] = c.Run
+			cells[rep.Title] = c
 		}
 	}
 	junit := report.JUnitOptions{Name: "consist matrix", Expect: func(rep *report.Report, _ *report.FileResult, model checker.Model) report.Expectation {
@@ -43,7 +43,7 @@ func writeMatrixReports(stdout io.Writer, fl reportFlags, m *matrix.Matrix, stor
 		switch {
 		case p.Guaranteed(model):
 			return report.ExpectHolds
-		case slices.ContainsFunc(p.Expected(model), func(r builtin.Run) bool { return r.String() == runs[rep.Title].String() }):
+		case slices.ContainsFunc(p.Expected(model), func(r builtin.Run) bool { return r.String() == cells[rep.Title].Run.String() }):
 			return report.ExpectBreaks
 		}
 		return report.ExpectNothing
@@ -56,7 +56,9 @@ func writeMatrixReports(stdout io.Writer, fl reportFlags, m *matrix.Matrix, stor
 		// Each run's verdicts, folded, the runs that disagree with the
 		// profile first, while the comment stays within what a pull
 		// request takes; the rest are named.
-		slices.SortStableFunc(reports, func(a, b report.Report) int { return cmpBool(disagrees(m, b.Title), disagrees(m, a.Title)) })
+		slices.SortStableFunc(reports, func(a, b report.Report) int {
+			return cmpBool(disagrees(m, cells[b.Title]), disagrees(m, cells[a.Title]))
+		})
 		var left []string
 		for _, rep := range reports {
 			var part bytes.Buffer
@@ -86,12 +88,11 @@ func writeMatrixReports(stdout io.Writer, fl reportFlags, m *matrix.Matrix, stor
 // characters GitHub takes in a comment.
 const maxMatrixMarkdown = 60000
 
-// disagrees tells whether the run titled title (STORE: RUN) has a verdict
-// the matrix marks as disagreeing with the store's profile.
-func disagrees(m *matrix.Matrix, title string) bool {
+// disagrees tells whether the run of cell c has a verdict the matrix
+// marks as disagreeing with the store's profile.
+func disagrees(m *matrix.Matrix, c matrix.Cell) bool {
 	for _, d := range m.Disagreements() {
-		store, run, _ := strings.Cut(title, ": ")
-		if strings.HasPrefix(d, store+": ") && strings.Contains(d, run) {
+		if strings.HasPrefix(d, c.Store+": ") && strings.Contains(d, c.Name) {
 			return true
 		}
 	}
@@ -114,10 +115,10 @@ func cellReport(c matrix.Cell) report.Report {
 	for i, f := range c.Run.Faults {
 		faults[i] = string(f)
 	}
-	name := c.Store + ": " + c.Name
+	name := fmt.Sprintf("%s: %s, seed %d", c.Store, c.Name, c.Seed)
 	return report.Report{
 		Title: name,
-		Run:   &report.RunSettings{Store: c.Store, Workload: c.Run.Workload, Faults: faults, OK: c.OK, Fail: c.Fail, Info: c.Info},
+		Run:   &report.RunSettings{Store: c.Store, Workload: c.Run.Workload, Faults: faults, Seed: c.Seed, OK: c.OK, Fail: c.Fail, Info: c.Info},
 		Files: []report.FileResult{{File: name, Format: "jsonl", Ops: int(c.OK + c.Fail + c.Info), Results: c.Results, Error: c.Err}},
 	}
 }

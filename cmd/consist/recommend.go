@@ -240,7 +240,7 @@ func runResults(ctx context.Context, stderr io.Writer, dir string, rec *folder.R
 	}
 	path := filepath.Join(dir, folder.HistoryFile)
 	fmt.Fprintf(stderr, "consist: %s has no results (the run was stopped before it checked); checking %s with the run's settings\n", dir, path)
-	fr, _ := checkFile(ctx, stderr, path, history.JSONL, rec.Models, checker.Options{Timeout: runCheckTimeout, Initial: rec.Initial})
+	fr, _ := checkFile(ctx, stderr, path, history.JSONL, rec.Models, checker.Options{Timeout: runCheckTimeout, Initial: rec.Initial, WFRKeys: rec.WFRKeys})
 	if fr.Error != "" {
 		return nil, &exitError{code: exitBad, err: fmt.Errorf("%s: %s", dir, fr.Error)}
 	}

@@ -214,7 +214,7 @@ func TestMatrixReports(t *testing.T) {
 	want := []string{"linearizable: linearizable does not hold: 1 anomaly, the first stale-read on key k1",
 		"sequential: sequential does not hold: 1 anomaly, the first stale-read on key k1",
 		"convergence: convergence should break in this run, but was valid"}
-	if len(j.Suites) != 1 || j.Suites[0].Name != "eventual: register under partition" || !slices.Equal(failed, want) ||
+	if len(j.Suites) != 1 || j.Suites[0].Name != "eventual: register under partition, seed 0" || !slices.Equal(failed, want) ||
 		j.Suites[0].Cases[0].Class != "consist.eventual.register under partition" {
 		t.Fatalf("suites %+v, failures %q, want %q", j.Suites, failed, want)
 	}
@@ -222,7 +222,7 @@ func TestMatrixReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| eventual | ✗ 1 ! | ✗ 1 ! | ✓ | ✗ 1 | ✓ ! |", "<details><summary>eventual\\: register under partition: 3 anomalies</summary>", "| linearizable | ❌ invalid | 1 |", "**lost** (set-full)"} {
+	for _, want := range []string{"| eventual | ✗ 1 ! | ✗ 1 ! | ✓ | ✗ 1 | ✓ ! |", "<details><summary>eventual\\: register under partition, seed 0: 3 anomalies</summary>", "| linearizable | ❌ invalid | 1 |", "**lost** (set-full)"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("the Markdown lacks %q:\n%s", want, md)
 		}
@@ -252,7 +252,7 @@ func TestMatrixMarkdownFitsAComment(t *testing.T) {
 	if n := len([]rune(md)); n > 65536 || !strings.Contains(md, "Not shown, to keep this short") {
 		t.Fatalf("%d characters, want at most 65,536 and the runs left out named", n)
 	}
-	if first := strings.Index(md, "<details><summary>"); !strings.HasPrefix(md[first:], "<details><summary>eventual\\: register59 without faults") {
+	if first := strings.Index(md, "<details><summary>"); !strings.HasPrefix(md[first:], "<details><summary>eventual\\: register59 without faults, seed 0") {
 		t.Errorf("the run that disagrees is not first:\n%.300s", md[first:])
 	}
 }

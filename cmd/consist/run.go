@@ -32,7 +32,7 @@ type runFlags struct {
 	duration, opTimeout, interval, quiesce               time.Duration
 	rate                                                 float64
 	seed                                                 uint64
-	json                                                 bool
+	json, realTime                                       bool
 	reports                                              reportFlags
 	// storeSet and faultsSet: the flags were given, not defaulted.
 	storeSet, faultsSet bool
@@ -103,6 +103,7 @@ Exit codes as for check: 0 valid, 1 invalid, 2 unknown, 3 bad input.`,
 	f.DurationVar(&fl.opTimeout, "op-timeout", 2*time.Second, "an operation unanswered this long is recorded as unknown (info)")
 	f.DurationVar(&fl.quiesce, "quiesce", 500*time.Millisecond, "how long the healed store settles before the final reads")
 	f.Uint64Var(&fl.seed, "seed", 1, "seed of every random choice: operations, faults, the simulated network")
+	f.BoolVar(&fl.realTime, "real-time", false, "run a bundled store on the wall clock, its nodes on goroutines, instead of a deterministic simulation the seed replays")
 	f.StringVar(&fl.storeDir, "store-dir", "store", "folder the runs are written under")
 	f.BoolVar(&fl.json, "json", false, "print the results as JSON on standard output")
 	addReportFlags(f, &fl.reports)
@@ -157,7 +158,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 		return usageError("--workload: %w", err)
 	}
 	cfg := consistrun.Config{Workload: wl, Faults: kinds, Interval: fl.interval, Clients: fl.clients, Duration: fl.duration,
-		Ops: fl.ops, Rate: fl.rate, OpTimeout: fl.opTimeout, Quiesce: fl.quiesce, Seed: fl.seed,
+		Ops: fl.ops, Rate: fl.rate, OpTimeout: fl.opTimeout, Quiesce: fl.quiesce, Seed: fl.seed, RealTime: fl.realTime,
 		CheckTimeout: runCheckTimeout, Dir: fl.storeDir, Record: runRecord(fl)}
 	if err := targetConfig(fl, &cfg); err != nil {
 		return err
@@ -176,7 +177,11 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 			interrupted = " (interrupted: faults healed, no final reads)"
 		}
 		total := r.OK + r.Fail + r.Info
-		fmt.Fprintf(stderr, "ran %s with %s for %v%s: %d ok, %d fail, %d info (%.0f ops/s); history in %s\n", r.Record.Store, fl.workload, r.Elapsed.Round(time.Millisecond), interrupted,
+		took := r.Elapsed.Round(time.Millisecond).String()
+		if r.Record.Simulation != nil {
+			took += fmt.Sprintf(" of simulated time (%v of real time; --seed %d replays it)", r.Wall.Round(time.Millisecond), fl.seed)
+		}
+		fmt.Fprintf(stderr, "ran %s with %s for %s%s: %d ok, %d fail, %d info (%.0f ops/s); history in %s\n", r.Record.Store, fl.workload, took, interrupted,
 			r.OK, r.Fail, r.Info, float64(total)/r.Elapsed.Seconds(), r.HistoryPath())
 	}
 	cfg.CheckFile = func(ctx context.Context, path string, models []checker.Model, opts checker.Options) (report.FileResult, *history.History) {

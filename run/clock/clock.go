@@ -10,12 +10,15 @@
 // Package run hands the clock of its Config to the recorder
 // (history.NewRecorderClock), the runner (workloads/runner) and the
 // nemesis; nothing else of a run's schedule calls time.Now, time.Sleep or
-// a timer. (The bundled stores' simulated network keeps its own timers
-// today: a simulation moves them onto the same clock.)
+// a timer. A run against a bundled store runs on a Lockstep clock
+// (package run/sim), which also runs the simulated network's timers and
+// the run's goroutines.
 package clock
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -95,4 +98,61 @@ func (p *Pacer) Wait(ctx context.Context) bool {
 	}
 	p.next = p.next.Add(p.every)
 	return true
+}
+
+// Lockstep is a clock that also runs the run's goroutines, one at a time
+// (a deterministic simulation, package run/sim). Code of a run that
+// starts goroutines or waits on something other than the clock does it
+// through Go, Group and Block, so that it runs under either kind of
+// clock.
+type Lockstep interface {
+	Clock
+	// Go starts f as a goroutine of the run.
+	Go(f func())
+	// Block waits until ready reports true or ctx ends (nil: never).
+	// ready is only called while no other goroutine of the run runs.
+	Block(ctx context.Context, ready func() bool)
+}
+
+// Wait waits until ctx ends.
+func Wait(c Clock, ctx context.Context) {
+	if ls, ok := c.(Lockstep); ok {
+		ls.Block(ctx, func() bool { return false })
+		return
+	}
+	<-ctx.Done()
+}
+
+// Group is a sync.WaitGroup whose goroutines are the clock's: under a
+// Lockstep clock they start with its Go and Wait blocks on it.
+type Group struct {
+	clock Clock
+	wg    sync.WaitGroup
+	n     atomic.Int64
+}
+
+// NewGroup returns a group of goroutines run on c.
+func NewGroup(c Clock) *Group { return &Group{clock: Or(c)} }
+
+// Go runs f on a new goroutine of the group.
+func (g *Group) Go(f func()) {
+	ls, ok := g.clock.(Lockstep)
+	if !ok {
+		g.wg.Go(f)
+		return
+	}
+	g.n.Add(1)
+	ls.Go(func() {
+		defer g.n.Add(-1)
+		f()
+	})
+}
+
+// Wait waits until every goroutine of the group has returned.
+func (g *Group) Wait() {
+	if ls, ok := g.clock.(Lockstep); ok {
+		ls.Block(nil, func() bool { return g.n.Load() == 0 })
+		return
+	}
+	g.wg.Wait()
 }

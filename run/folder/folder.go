@@ -93,6 +93,9 @@ type RunRecord struct {
 	// Initial is the value every object holds before its first write, as
 	// the checks assume it (null: never written).
 	Initial any `json:"initial"`
+	// WFRKeys: the transactional checks assume writes follow reads on
+	// each key (the workload asks it; see workloads.Assumer).
+	WFRKeys bool `json:"wfr_keys,omitempty"`
 	// Started is when the run began; Ended, when it ended (unset if it was
 	// killed).
 	Started     time.Time  `json:"started"`
@@ -102,6 +105,20 @@ type RunRecord struct {
 	OK          int64      `json:"ok"`
 	Fail        int64      `json:"fail"`
 	Info        int64      `json:"info"`
+	// Simulation is set when the run was a deterministic simulation
+	// (a bundled store): the same settings and seed replay it exactly.
+	// Started, Ended and Elapsed are then wall-clock times; the history's
+	// are virtual.
+	Simulation *Simulation `json:"simulation,omitempty"`
+}
+
+// Simulation describes a simulated run's virtual time.
+type Simulation struct {
+	// Epoch is the virtual time the run started at: the history's times
+	// count from it.
+	Epoch time.Time `json:"epoch"`
+	// Elapsed is the virtual time the run took.
+	Elapsed string `json:"elapsed,omitempty"`
 }
 
 // maxFolderFile bounds what the readers accept: a run.json or results.json

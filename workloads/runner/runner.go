@@ -20,6 +20,11 @@
 // failed (aborted) or unknown one repeats the invocation's. A store that
 // cannot take the workload's kind of operation (adapters.Supports) is
 // refused before anything starts, with an UnsupportedError.
+//
+// Every goroutine the runner starts and every wait it makes go through
+// Config.Clock (clock.Group, Sleep, WithTimeout, a Pacer) or the store's
+// client, so that a deterministic simulation (package run/sim) runs the
+// workers and the nemesis one at a time on virtual time.
 package runner
 
 import (
@@ -27,7 +32,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -134,7 +138,7 @@ func Run(ctx context.Context, cfg Config, counts *Counts) error {
 		main, endMain = cfg.Clock.WithTimeout(main, cfg.Duration)
 		defer endMain()
 	}
-	var faults sync.WaitGroup
+	faults := clock.NewGroup(cfg.Clock)
 	var nemesisErr error
 	if cfg.Nemesis != nil {
 		faults.Go(func() { nemesisErr = cfg.Nemesis.Run(main) })
@@ -156,7 +160,7 @@ func Run(ctx context.Context, cfg Config, counts *Counts) error {
 
 // phase runs body for every worker at once and waits for them all.
 func (r *run) phase(ctx context.Context, workers []*worker, body func(context.Context, *worker) error) error {
-	var wg sync.WaitGroup
+	wg := clock.NewGroup(r.cfg.Clock)
 	errs := make([]error, len(workers))
 	for i, w := range workers {
 		wg.Go(func() { errs[i] = body(ctx, w) })
@@ -250,7 +254,15 @@ func (r *run) mainLoop(ctx context.Context, w *worker) error {
 	cfg := r.cfg
 	var pace *clock.Pacer
 	if cfg.Rate > 0 {
-		pace = clock.NewPacer(cfg.Clock, time.Duration(float64(cfg.Clients)/cfg.Rate*float64(time.Second)))
+		// The workers' ticks are staggered evenly over the interval, so
+		// that the operations come at the rate rather than in bursts of
+		// one per worker (which a simulation, where nothing jitters,
+		// would keep in step for the whole run).
+		every := time.Duration(float64(cfg.Clients) / cfg.Rate * float64(time.Second))
+		if w.id > 0 && !cfg.Clock.Sleep(ctx, every*time.Duration(w.id)/time.Duration(cfg.Clients)) {
+			return nil
+		}
+		pace = clock.NewPacer(cfg.Clock, every)
 	}
 	for {
 		if pace != nil {

@@ -3,6 +3,7 @@ package causal
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -190,7 +191,10 @@ func (m *machine) receive(w write) {
 	m.pending[w.node][w.seq()] = w
 	for progress := true; progress; {
 		progress = false
-		for node, waiting := range m.pending {
+		// In the nodes' order, not Go's map order: a simulation must
+		// replay the same run from a seed.
+		for _, node := range slices.Sorted(maps.Keys(m.pending)) {
+			waiting := m.pending[node]
 			for {
 				next, ok := waiting[m.applied[node]+1]
 				if !ok || !m.deliverable(next) {
@@ -242,7 +246,8 @@ func (m *machine) apply(w write) {
 // applied clock has not.
 func (m *machine) missing(applied vclock.Clock) []write {
 	var out []write
-	for node, writes := range m.log {
+	for _, node := range slices.Sorted(maps.Keys(m.log)) {
+		writes := m.log[node]
 		if n := applied[node]; n < uint64(len(writes)) {
 			out = append(out, writes[n:]...)
 		}

@@ -130,8 +130,12 @@ type Trx struct {
 	view  *ReadView
 	undo  []any // the keys written, each once: the undo log's records
 	locks map[any]LockMode
-	wait  *lockReq
-	done  bool
+	// lockKeys are the keys of locks in the order first locked, so that
+	// releasing them grants waiters in one order every time (a
+	// simulation replays it).
+	lockKeys []any
+	wait     *lockReq
+	done     bool
 }
 
 // Waiting reports whether the transaction waits for a row lock.
@@ -364,6 +368,9 @@ func (q *lockQueue) grant(t *Trx, key any, mode LockMode) {
 	if q.granted[t] < mode {
 		q.granted[t] = mode
 	}
+	if _, held := t.locks[key]; !held {
+		t.lockKeys = append(t.lockKeys, key)
+	}
 	if t.locks[key] < mode {
 		t.locks[key] = mode
 	}
@@ -464,12 +471,13 @@ func (e *Engine) release(t *Trx) {
 		t.wait = nil
 		e.regrant(r.key, q)
 	}
-	for key := range t.locks {
+	for _, key := range t.lockKeys {
 		q := e.locks[key]
 		delete(q.granted, t)
 		e.regrant(key, q)
 	}
 	clear(t.locks)
+	t.lockKeys = t.lockKeys[:0]
 }
 
 func (e *Engine) regrant(key any, q *lockQueue) {

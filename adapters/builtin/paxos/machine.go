@@ -1,7 +1,10 @@
 package paxos
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"consist/adapters"
@@ -293,7 +296,8 @@ func (m *machine) setLeader(leader int, b ballot) {
 		return
 	}
 	m.leader, m.leaderBallot, m.leaderChosen = leader, b, 0
-	for _, w := range m.pending {
+	for _, id := range m.pendingIDs() {
+		w := m.pending[id]
 		if m.leader != leader || leader < 0 {
 			return
 		}
@@ -451,7 +455,8 @@ func (m *machine) leaderTick() {
 	l := m.lead
 	if m.tick%ticksPerHeartbeat == 0 {
 		m.broadcast(heartbeat{l.ballot, m.prefix})
-		for s, pr := range l.inflight {
+		for _, s := range slices.Sorted(maps.Keys(l.inflight)) {
+			pr := l.inflight[s]
 			if m.tick-pr.sent < ticksPerHeartbeat {
 				continue
 			}
@@ -640,10 +645,22 @@ func (m *machine) submit(w *waiting) {
 	}
 }
 
+// pendingIDs returns the ids of the waiting commands in a fixed order, so
+// that what the node sends does not follow Go's map order: a simulation
+// must replay the same run from a seed.
+func (m *machine) pendingIDs() []cmdID {
+	ids := slices.Collect(maps.Keys(m.pending))
+	slices.SortFunc(ids, func(a, b cmdID) int {
+		return cmp.Or(cmp.Compare(a.Node, b.Node), cmp.Compare(a.Boot, b.Boot), cmp.Compare(a.Seq, b.Seq))
+	})
+	return ids
+}
+
 // retryRequests hands waiting commands to the leader again, in case they
 // were lost, and refuses those that never found one.
 func (m *machine) retryRequests() {
-	for id, w := range m.pending {
+	for _, id := range m.pendingIDs() {
+		w := m.pending[id]
 		age := m.tick - w.born
 		switch {
 		case !w.forwarded && age >= m.waitTicks:

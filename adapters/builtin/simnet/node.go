@@ -31,6 +31,8 @@ type Node struct {
 	wake    chan struct{}
 	pending map[*Request]struct{}
 	rng     *rand.Rand
+	// draining: in virtual time, a drain of the queue is scheduled.
+	draining bool
 }
 
 type nodeState uint8
@@ -71,12 +73,13 @@ func (nd *Node) Send(to string, msg any) {
 // crashed in the meantime; a paused node runs it when resumed.
 func (nd *Node) After(d time.Duration, f func()) {
 	epoch := nd.currentEpoch()
-	time.AfterFunc(d, func() { nd.enqueueAt(epoch, event{timer: f}) })
+	nd.net.after(d, func() { nd.enqueueAt(epoch, event{timer: f}) })
 }
 
-// Now returns the node's clock: real time plus the node's skew.
+// Now returns the node's clock: true time (virtual or real) plus the
+// node's skew.
 func (nd *Node) Now() time.Time {
-	return time.Now().Add(time.Duration(nd.skew.Load()))
+	return nd.net.now().Add(time.Duration(nd.skew.Load()))
 }
 
 // Rand returns the node's source of randomness, seeded from the
@@ -111,7 +114,9 @@ func (nd *Node) boot() {
 	epoch, wake, m := nd.epoch, nd.wake, nd.machine
 	nd.queue = append(nd.queue, event{start: true})
 	nd.mu.Unlock()
-	go nd.loop(epoch, wake, m)
+	if nd.net.sched == nil {
+		go nd.loop(epoch, wake, m)
+	}
 	nd.mu.Lock()
 	nd.wakeLocked()
 	nd.mu.Unlock()
@@ -144,6 +149,26 @@ func (nd *Node) loop(epoch uint64, wake chan struct{}, m Machine) {
 			}
 			clear(batch)
 		}
+	}
+}
+
+// drain handles, in virtual time, the events queued for the node: the
+// event loop's counterpart of loop.
+func (nd *Node) drain() {
+	nd.mu.Lock()
+	nd.draining = false
+	if nd.state != up {
+		nd.mu.Unlock()
+		return
+	}
+	epoch, m, batch := nd.epoch, nd.machine, nd.queue
+	nd.queue = nil
+	nd.mu.Unlock()
+	for _, ev := range batch {
+		if !nd.runs(epoch) {
+			break
+		}
+		nd.handle(m, ev)
 	}
 }
 
@@ -204,6 +229,13 @@ func (nd *Node) enqueueAt(epoch uint64, ev event) {
 }
 
 func (nd *Node) wakeLocked() {
+	if nd.net.sched != nil {
+		if !nd.draining {
+			nd.draining = true
+			nd.net.sched.After(0, nd.drain)
+		}
+		return
+	}
 	select {
 	case nd.wake <- struct{}{}:
 	default:
@@ -223,7 +255,9 @@ func (nd *Node) stop(err error) {
 	nd.queue = nil
 	pending := nd.pending
 	nd.pending = nil
-	close(nd.wake)
+	if nd.net.sched == nil {
+		close(nd.wake)
+	}
 	nd.mu.Unlock()
 	for req := range pending {
 		req.finish(result{err: err})
@@ -262,6 +296,7 @@ type Request struct {
 	node    *Node
 	reply   chan result
 	done    atomic.Bool
+	back    time.Duration // in virtual time, the answer's way back
 }
 
 type result struct {
@@ -296,6 +331,10 @@ func (r *Request) finish(res result) bool {
 	if !r.done.CompareAndSwap(false, true) {
 		return false
 	}
+	if s := r.node.net.sched; s != nil {
+		s.After(r.back, func() { r.reply <- res; s.Poke() })
+		return true
+	}
 	r.reply <- res
 	return true
 }
@@ -319,6 +358,9 @@ func (c *client) Close() error { return nil }
 func (c *client) Do(ctx context.Context, op adapters.Op) (any, error) {
 	nd := c.node
 	req := &Request{Op: op, Session: c.session, node: nd, reply: c.reply}
+	if s := nd.net.sched; s != nil {
+		return c.doVirtual(ctx, s, req)
+	}
 	nd.mu.Lock()
 	if nd.state == down {
 		nd.mu.Unlock()
@@ -340,6 +382,53 @@ func (c *client) Do(ctx context.Context, op adapters.Op) (any, error) {
 		}
 		return c.take(<-req.reply)
 	}
+}
+
+// doVirtual is Do in virtual time. The request and its answer each
+// travel with a latency drawn as messages' are (clients' links are never
+// cut), so that every operation takes virtual time; each request has a
+// reply channel of its own, so that an answer arriving after the client
+// gave up on it is dropped.
+func (c *client) doVirtual(ctx context.Context, s Scheduler, req *Request) (any, error) {
+	nd, net := c.node, c.node.net
+	req.reply = make(chan result, 1)
+	nd.mu.Lock()
+	isDown := nd.state == down
+	nd.mu.Unlock()
+	if isDown {
+		refused := false
+		s.After(RefusedAfter, func() { refused = true; s.Poke() })
+		s.Block(ctx, func() bool { return refused })
+		return nil, adapters.NotApplied(fmt.Sprintf("connection refused: node %s is down", nd.name))
+	}
+	net.mu.Lock()
+	there := net.latency.Draw(net.rng)
+	req.back = net.latency.Draw(net.rng)
+	net.mu.Unlock()
+	s.After(there, func() {
+		nd.mu.Lock()
+		if nd.state == down {
+			nd.mu.Unlock()
+			req.finish(result{err: adapters.NotApplied(fmt.Sprintf("connection refused: node %s is down", nd.name))})
+			return
+		}
+		nd.pending[req] = struct{}{}
+		nd.queue = append(nd.queue, event{request: req})
+		nd.wakeLocked()
+		nd.mu.Unlock()
+	})
+	s.Block(ctx, func() bool { return len(req.reply) > 0 })
+	select {
+	case r := <-req.reply:
+		return c.take(r)
+	default:
+	}
+	if req.done.CompareAndSwap(false, true) {
+		nd.mu.Lock()
+		delete(nd.pending, req)
+		nd.mu.Unlock()
+	}
+	return nil, fmt.Errorf("no answer from node %s: %w", nd.name, ctx.Err())
 }
 
 // take returns an answer, keeping the session state it brings.

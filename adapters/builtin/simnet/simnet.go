@@ -13,9 +13,17 @@
 // are bound to.
 //
 // Random choices (latencies, losses, duplicates, the machines' own) draw
-// from sources seeded by Config.Seed. Real time and the Go scheduler still
-// decide how concurrent events interleave, so a run is reproducible only
-// as far as they allow.
+// from sources seeded by Config.Seed.
+//
+// The network runs in one of two modes. In real time (no
+// Config.Scheduler), each node's machine runs on a goroutine of its own
+// and latencies and timers are wall-clock timers: the Go scheduler then
+// decides how concurrent events interleave, so a run is reproducible only
+// as far as it allows. In virtual time (Config.Scheduler set, a run/sim
+// simulation), no goroutine of its own runs: every delivery, timer and
+// node wake-up is an event of the scheduler's queue, run one at a time in
+// the order of virtual time, and clients block on the scheduler; a seed
+// then gives the same run every time.
 package simnet
 
 import (
@@ -65,14 +73,36 @@ type Config struct {
 	// the Network answers adapters.Holder through it. nil: every kind
 	// but transactions.
 	Holder adapters.Holder
+	// Scheduler, if set, runs the network in virtual time (see the
+	// package documentation); nil runs it in real time.
+	Scheduler Scheduler
 }
+
+// Scheduler is the event loop of a simulation on virtual time (package
+// run/sim implements it). Its methods are called only by the goroutine
+// of the run that holds control, or from inside its events.
+type Scheduler interface {
+	// Now is the virtual time.
+	Now() time.Time
+	// After runs f in the event loop once d has passed.
+	After(d time.Duration, f func())
+	// Block blocks the calling goroutine until ready reports true or ctx
+	// ends; Poke says ready may have changed.
+	Block(ctx context.Context, ready func() bool)
+	Poke()
+}
+
+// RefusedAfter is how long a client of a node that is down takes, in
+// virtual time, to learn that its connection is refused: a round trip on
+// a local network. (In real time the refusal comes at once.)
+const RefusedAfter = time.Millisecond
 
 // Network is a set of nodes and the links between them. It is an
 // adapters.Store: clients open on a node and send it requests.
 type Network struct {
 	cfg     Config
 	factory Factory
-	start   time.Time
+	sched   Scheduler
 	names   []string
 	nodes   map[string]*Node
 
@@ -100,7 +130,7 @@ func New(cfg Config, factory Factory) *Network {
 	n := &Network{
 		cfg:     cfg,
 		factory: factory,
-		start:   time.Now(),
+		sched:   cfg.Scheduler,
 		nodes:   map[string]*Node{},
 		rng:     rand.New(rand.NewPCG(cfg.Seed, 0x51e7)),
 		latency: cfg.Latency,
@@ -193,9 +223,26 @@ func (n *Network) send(from *Node, epoch uint64, to string, msg any) {
 		if delays[i] <= 0 {
 			deliver()
 		} else {
-			time.AfterFunc(delays[i], deliver)
+			n.after(delays[i], deliver)
 		}
 	}
+}
+
+// after runs f once d has passed, on the scheduler's clock or the wall's.
+func (n *Network) after(d time.Duration, f func()) {
+	if n.sched != nil {
+		n.sched.After(d, f)
+		return
+	}
+	time.AfterFunc(d, f)
+}
+
+// now is the network's true time: virtual or real.
+func (n *Network) now() time.Time {
+	if n.sched != nil {
+		return n.sched.Now()
+	}
+	return time.Now()
 }
 
 // cut reports whether the link from one node to another is partitioned
@@ -316,7 +363,7 @@ func (n *Network) setPaused(node string, paused bool) error {
 	return nil
 }
 
-// Skew sets node's clock to run offset ahead of real time (behind, when
+// Skew sets node's clock to run offset ahead of true time (behind, when
 // negative); 0 puts it right.
 func (n *Network) Skew(_ context.Context, node string, offset time.Duration) error {
 	nd, err := n.node(node)

@@ -89,41 +89,76 @@ type Graph struct {
 	rels []Mask
 }
 
-// Build sorts and merges the edges into a Graph. The builder may be
-// reused afterwards only to build the same graph again. It is two stable
-// counting sorts, by target then by source, so each row comes out sorted
-// by target: linear in nodes and edges, with no allocation per row.
-func (b *Builder) Build() *Graph {
+// Len returns the number of edges added so far.
+func (b *Builder) Len() int { return len(b.from) }
+
+// Edge returns the i-th edge added: its source and target.
+func (b *Builder) Edge(i int) (from, to int32) { return b.from[i], b.to[i] }
+
+// Build sorts and merges the edges into a Graph: b's, and those of more
+// (builders of the same nodes, filled apart, on other goroutines for
+// example). The builders may be reused afterwards only to build the same
+// graph again. It is two stable counting sorts, by target then by
+// source, so each row comes out sorted by target: linear in nodes and
+// edges, with no allocation per row.
+func (b *Builder) Build(more ...*Builder) *Graph {
+	parts := append([]*Builder{b}, more...)
+	total := 0
+	for _, p := range parts {
+		total += len(p.to)
+	}
+	// edge numbers run through the parts in order.
+	part := func(i int32) (*Builder, int32) {
+		for _, p := range parts {
+			if int(i) < len(p.to) {
+				return p, i
+			}
+			i -= int32(len(p.to))
+		}
+		panic("graph: edge out of range")
+	}
 	g := &Graph{off: make([]int32, b.n+1)}
 	// By target: byTo lists the edges in ascending order of target.
 	at := make([]int32, b.n+1)
-	for _, t := range b.to {
-		at[t+1]++
+	for _, p := range parts {
+		for _, t := range p.to {
+			at[t+1]++
+		}
 	}
 	for v := 0; v < b.n; v++ {
 		at[v+1] += at[v]
 	}
-	byTo := make([]int32, len(b.to))
-	for i, t := range b.to {
-		byTo[at[t]] = int32(i)
-		at[t]++
+	byTo := make([]int32, total)
+	base := int32(0)
+	for _, p := range parts {
+		for i, t := range p.to {
+			byTo[at[t]] = base + int32(i)
+			at[t]++
+		}
+		base += int32(len(p.to))
 	}
 	// By source, keeping that order within each row.
-	for _, f := range b.from {
-		g.off[f+1]++
+	for _, p := range parts {
+		for _, f := range p.from {
+			g.off[f+1]++
+		}
 	}
 	for v := 0; v < b.n; v++ {
 		g.off[v+1] += g.off[v]
 	}
-	to := make([]int32, len(b.to))
-	rels := make([]Mask, len(b.to))
+	to := make([]int32, total)
+	rels := make([]Mask, total)
 	fill := at[:b.n] // reused: the targets' offsets are no longer needed
 	copy(fill, g.off[:b.n])
-	for _, i := range byTo {
-		f := b.from[i]
+	for _, e := range byTo {
+		p, i := b, e
+		if len(parts) > 1 {
+			p, i = part(e)
+		}
+		f := p.from[i]
 		j := fill[f]
 		fill[f]++
-		to[j], rels[j] = b.to[i], b.rels[i]
+		to[j], rels[j] = p.to[i], p.rels[i]
 	}
 	// Merge duplicates in place.
 	w := int32(0)
@@ -426,6 +461,7 @@ func (g *Graph) ShortestCycleOfAll(ctx context.Context, a *Automaton, lim Limits
 // res.Cycle, updating res; lim.Work bounds res.Work, the work so far.
 func (g *Graph) shortestIn(ctx context.Context, comp []int32, a *Automaton, starts []int32, lim Limits, res *Search) {
 	s := newSearcher(g, comp, a)
+	s.ctx = ctx
 	s.work = res.Work
 	if starts == nil {
 		starts = comp
@@ -453,6 +489,10 @@ func (g *Graph) shortestIn(ctx context.Context, comp []int32, a *Automaton, star
 		}
 		c := s.from(start, bound, workLimit)
 		if c == nil {
+			if s.stopped {
+				res.Complete = false // the context ended inside the search
+				break
+			}
 			if workLimit > 0 && s.work >= workLimit {
 				res.Complete = false // cut short: a cycle through start may be missed
 			}
@@ -483,7 +523,15 @@ type searcher struct {
 	gen    uint32
 	queue  []int32
 	work   int64
+	// ctx is looked at every so many nodes of one search; stopped says
+	// it ended one.
+	ctx     context.Context
+	stopped bool
 }
+
+// ctxEvery is how many product nodes a search visits between two looks
+// at its context.
+const ctxEvery = 1 << 14
 
 func newSearcher(g *Graph, comp []int32, a *Automaton) *searcher {
 	k := len(comp) * a.States()
@@ -527,6 +575,10 @@ func (s *searcher) from(start int32, bound int, workLimit int64) *Cycle {
 			if bound > 0 && level >= bound {
 				return nil
 			}
+		}
+		if head&(ctxEvery-1) == ctxEvery-1 && s.ctx != nil && s.ctx.Err() != nil {
+			s.stopped = true
+			return nil
 		}
 		p := s.queue[head]
 		v, st := s.comp[p/q], int(p%q)
