@@ -47,7 +47,7 @@ disagrees · 3 bad usage or a run that could not be made.`,
 	f.DurationVar(&fl.duration, "duration", 5*time.Second, "how long each run of each store lasts")
 	f.StringVar(&fl.stores, "store", "", "the stores to run, comma-separated (default all: "+strings.Join(builtin.Names(), ", ")+")")
 	f.Uint64Var(&fl.seed, "seed", 1, "seed of every run")
-	f.IntVar(&fl.parallel, "parallel", 2, "how many runs go at once")
+	f.IntVar(&fl.parallel, "parallel", 4, "how many runs go at once (the runs mostly wait on simulated latencies, so more than the cores)")
 	f.BoolVar(&fl.json, "json", false, "print the matrix as JSON")
 	f.BoolVar(&fl.markdown, "markdown", false, "print the matrix as a Markdown table")
 	return cmd
