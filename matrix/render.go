@@ -149,12 +149,12 @@ func (s section) cells() (head []string, rows [][]string) {
 	return head, rows
 }
 
-// legend spells out the abbreviated headers, as "lin linearizable".
+// legend spells out the abbreviated headers, as "lin: linearizable".
 func (s section) legend() []string {
 	var out []string
 	for _, model := range s.models {
 		if a, ok := abbrev[model]; ok {
-			out = append(out, a+" "+string(model))
+			out = append(out, a+": "+string(model))
 		}
 	}
 	return out

@@ -93,12 +93,12 @@ func TestTextFitsTerminal(t *testing.T) {
 			t.Errorf("store %s in the single-object table: %v, want %v", s.Name, got, want)
 		}
 	}
-	for _, want := range []string{"S-SER strict-serializable", "SS-SI strong-session-snapshot-isolation", "RU read-uncommitted", "MAV monotonic-atomic-view"} {
+	for _, want := range []string{"S-SER: strict-serializable", "SS-SI: strong-session-snapshot-isolation", "RU: read-uncommitted", "MAV: monotonic-atomic-view"} {
 		if !strings.Contains(txn, want) {
 			t.Errorf("the transactional legend lacks %q:\n%s", want, txn)
 		}
 	}
-	for _, want := range []string{"lin linearizable", "WFR writes-follow-reads", "CC causal-convergence"} {
+	for _, want := range []string{"lin: linearizable", "WFR: writes-follow-reads", "CC: causal-convergence"} {
 		if !strings.Contains(single, want) {
 			t.Errorf("the single-object legend lacks %q:\n%s", want, single)
 		}
@@ -121,7 +121,7 @@ func TestMarkdownTables(t *testing.T) {
 	}
 	md := out.String()
 	for _, want := range []string{"**Single-object models**", "**Transactional models**", "**Invariants (workload-specific checks)**",
-		"| store | S-SER | SS-SER |", "| mvcc-snapshot-isolation | ✗ 999 ! |", "S-SER strict-serializable"} {
+		"| store | S-SER | SS-SER |", "| mvcc-snapshot-isolation | ✗ 999 ! |", "S-SER: strict-serializable"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the Markdown lacks %q:\n%s", want, md)
 		}
