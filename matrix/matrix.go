@@ -1,7 +1,8 @@
 // Package matrix verifies the bundled stores against their profiles: it
 // runs every store with the workloads and faults its profile names, checks
-// every model that applies, and lays the verdicts out as a table — rows
-// stores, columns models — marking every verdict that disagrees with the
+// every model that applies, and lays the verdicts out as tables — rows
+// stores, columns models; single-object models, transactional models and
+// invariants apart — marking every verdict that disagrees with the
 // profile: a guaranteed model found broken, or a model expected to break
 // found holding in the run meant to break it.
 package matrix

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"consist/adapters/builtin"
 	"consist/checker"
@@ -18,7 +19,7 @@ import (
 // shorter time, and asserts that each behaves as its profile says: no
 // guaranteed model broken, every expected anomaly shown.
 func TestProfiles(t *testing.T) {
-	m, err := matrix.Run(context.Background(), matrix.Config{Duration: 2 * time.Second, Parallel: 2, Seed: 1, RealTime: true})
+	m, err := matrix.Run(context.Background(), matrix.Config{Duration: 2 * time.Second, Parallel: 4, Seed: 1, RealTime: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,6 +32,14 @@ func TestProfiles(t *testing.T) {
 	}
 	if len(m.Rows) != len(builtin.Stores()) {
 		t.Fatalf("%d rows for %d stores", len(m.Rows), len(builtin.Stores()))
+	}
+	for l := range strings.Lines(out.String()) {
+		if n := utf8.RuneCountInString(strings.TrimSuffix(l, "\n")); n > 120 {
+			t.Errorf("a line of the matrix is %d columns wide, want ≤ 120: %q", n, l)
+		}
+	}
+	if !strings.Contains(out.String(), "Transactional models\n") {
+		t.Errorf("no transactional table:\n%s", out.String())
 	}
 	t.Log("\n" + out.String())
 }

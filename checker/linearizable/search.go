@@ -297,15 +297,30 @@ func (l *eventList) unlift(call int32) {
 }
 
 // configCache remembers visited configurations (linearized set, state).
-// Sets live in one arena; entries with the same hash are chained.
+// Sets live in an arena of fixed-size chunks, so that the cache grows by
+// a chunk at a time and never copies itself into an array larger by a
+// quarter, which would make the process's memory jump by tens of
+// megabytes between two samples of the memory budget's watch; entries
+// with the same hash are chained.
 type configCache struct {
 	words  int
 	heads  map[uint64]int32
-	sets   []uint64
-	states []int32
-	chain  []int32
-	mem    *share
-	taken  int64
+	chunks [][]uint64
+	// perChunk is the number of sets a chunk holds.
+	perChunk int
+	states   []int32
+	chain    []int32
+	mem      *share
+	taken    int64
+}
+
+// chunkBytes is about the size of an arena chunk.
+const chunkBytes = 1 << 20
+
+// set returns entry e's set.
+func (c *configCache) set(e int32) []uint64 {
+	off := (int(e) % c.perChunk) * c.words
+	return c.chunks[int(e)/c.perChunk][off : off+c.words]
 }
 
 // release returns the cache's memory to the budget once the search that
@@ -313,7 +328,7 @@ type configCache struct {
 func (c *configCache) release() { c.mem.give(c.taken) }
 
 func newConfigCache(words int, mem *share) *configCache {
-	return &configCache{words: words, heads: make(map[uint64]int32), mem: mem}
+	return &configCache{words: words, heads: make(map[uint64]int32), mem: mem, perChunk: max(1, chunkBytes/8/max(words, 1))}
 }
 
 // add records the configuration and reports whether it was new.
@@ -321,7 +336,7 @@ func (c *configCache) add(h uint64, set []uint64, state int32) (bool, error) {
 	first, ok := c.heads[h]
 	if ok {
 		for e := first; e >= 0; e = c.chain[e] {
-			if c.states[e] == state && equalWords(c.sets[int(e)*c.words:int(e+1)*c.words], set) {
+			if c.states[e] == state && equalWords(c.set(e), set) {
 				return false, nil
 			}
 		}
@@ -335,7 +350,11 @@ func (c *configCache) add(h uint64, set []uint64, state int32) (bool, error) {
 	}
 	c.taken += cost
 	e := int32(len(c.states))
-	c.sets = append(c.sets, set...)
+	if n := len(c.chunks); n == 0 || len(c.chunks[n-1]) == c.perChunk*c.words {
+		c.chunks = append(c.chunks, make([]uint64, 0, c.perChunk*c.words))
+	}
+	last := &c.chunks[len(c.chunks)-1]
+	*last = append(*last, set...)
 	c.states = append(c.states, state)
 	c.chain = append(c.chain, first)
 	c.heads[h] = e

@@ -251,7 +251,7 @@ func allOps(r *reghist.History) []int32 {
 // every store: a linearizable store's history is sequentially consistent,
 // and so is the stale store's on a single key (histgen.Stale promises it
 // per key), so those must be proved valid, with a legal witness; the other
-// histories must be decided too.
+// histories must be decided too, but for those in undecidedByGraph.
 func TestGeneratedHistories(t *testing.T) {
 	ops := 20_000
 	if testing.Short() {
@@ -273,6 +273,22 @@ func TestGeneratedHistories(t *testing.T) {
 			r := prepare(t, h, checker.Options{})
 			var res checker.Result
 			settled, order := decideByGraph(context.Background(), r, checker.Options{}, &res)
+			if undecidedByGraph[genKey{cfg.Seed, store, cfg.Ops}] {
+				// Sequentially consistent, as a legal order found by
+				// perturbed guesses shows: the graph steps may leave it
+				// undecided, never call it invalid.
+				if randomWitness(t, r) == nil {
+					t.Fatalf("seed %d, %s: no legal order found; is the history still sequentially consistent?", cfg.Seed, store)
+				}
+				switch {
+				case settled && res.Verdict != checker.Valid:
+					t.Errorf("seed %d, %s: %s by %s, but a legal order exists", cfg.Seed, store, res.Verdict, res.Stats.Engine)
+				case settled:
+					t.Errorf("seed %d, %s: now decided (%s by %s); remove it from undecidedByGraph", cfg.Seed, store, res.Verdict, res.Stats.Engine)
+				}
+				t.Logf("seed %d, %s: valid, undecided by the graph steps", cfg.Seed, store)
+				continue
+			}
 			switch {
 			case !settled:
 				t.Errorf("seed %d, %s: undecided", cfg.Seed, store)
@@ -284,4 +300,48 @@ func TestGeneratedHistories(t *testing.T) {
 			t.Logf("seed %d, %s: %s by %s", cfg.Seed, store, res.Verdict, res.Stats.Engine)
 		}
 	}
+}
+
+// genKey names a histgen history of TestGeneratedHistories.
+type genKey struct {
+	seed  uint64
+	store histgen.Store
+	ops   int
+}
+
+// undecidedByGraph lists the generated histories the graph steps leave
+// undecided, rightly so: they are incomplete (deciding sequential
+// consistency is NP-complete even with unique values). The stale store on
+// ten keys, seed 3, 2,000 operations, is sequentially consistent, but
+// both guesses of a write order close a cycle, on the base graph and on
+// the saturated one, and saturation reaches its fixed point without a
+// cycle, even with a window holding every write; the search then decides
+// it (or runs out of time). At 20,000 operations the same configuration is
+// decided invalid by saturation.
+var undecidedByGraph = map[genKey]bool{
+	{3, histgen.Stale, 2_000}: true,
+}
+
+// randomWitness looks for a legal order of r by guessing on its saturated
+// graph with the zone rank perturbed by seeded noise that grows with each
+// try; it returns the order, or nil.
+func randomWitness(t *testing.T, r *reghist.History) []int32 {
+	t.Helper()
+	g, _ := newGraph(r)
+	g.link()
+	zones := zoneRank(g)
+	if _, err := g.saturate(context.Background(), 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	rank := make([]int32, len(zones))
+	for i := range 5000 {
+		for v := range rank {
+			rank[v] = zones[v]*8 + int32(rng.IntN(8*(1+i/100)))
+		}
+		if order, _ := g.guessOrder(context.Background(), rank); order != nil && legal(r, order) {
+			return order
+		}
+	}
+	return nil
 }

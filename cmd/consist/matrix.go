@@ -31,11 +31,14 @@ func newMatrixCmd(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "matrix [flags]",
 		Short: "Run every bundled store under faults and check it against its documented profile",
 		Long: `Matrix runs every bundled store with the workloads and faults its profile
-names, checks every model that applies, and prints a table — rows stores,
-columns models — with ✓ (holds), ✗ n (broken, n anomalies), ? (unknown) or
-· (not checked), marking with ! every verdict that disagrees with the
-store's profile: a guaranteed model found broken, or a model the store is
-expected to break found holding in the run meant to break it.
+names, checks every model that applies, and prints three tables — the
+single-object models, the transactional models (for the stores that take
+transactions) and the invariants; rows stores, columns models strongest
+first, abbreviated with a legend — with ✓ (holds), ✗ n (broken, n
+anomalies), ? (unknown) or · (not checked), marking with ! every verdict
+that disagrees with the store's profile: a guaranteed model found broken,
+or a model the store is expected to break found holding in the run meant
+to break it.
 
 Exit codes: 0 every store behaved as its profile says · 1 some verdict
 disagrees · 3 bad usage or a run that could not be made.`,
