@@ -16,6 +16,7 @@ import (
 	"consist/report"
 	reporthtml "consist/report/html"
 	"consist/report/porcupine"
+	"consist/run/folder"
 )
 
 // watch runs in every page before the page's own scripts: a payload that
@@ -133,7 +134,7 @@ func servedReportWorks(t *testing.T, b *browsertest.Browser) {
 	if err := reporthtml.Write(&page, report.Report{Title: "h.jsonl", Files: []report.FileResult{fr}, History: h}); err != nil {
 		t.Fatal(err)
 	}
-	write(t, filepath.Join(run, ReportFile), page.String())
+	write(t, filepath.Join(run, folder.ReportFile), page.String())
 	ts := start(t, store)
 	p := b.OpenURL(t, ts.URL+"/", watch)
 	if n := p.Count(`a[href="/files/t/r/report.html"]`); n != 1 {

@@ -40,9 +40,6 @@ import (
 	"consist/run/folder"
 )
 
-// ReportFile is the HTML report a run folder may hold.
-const ReportFile = "report.html"
-
 // The Content-Security-Policies of the responses.
 var (
 	// pagePolicy is that of the server's own pages: no script, no
@@ -173,7 +170,7 @@ func (s *Server) describe(fsys fs.FS, dir string, data []byte) Run {
 		return run
 	}
 	run.Started, run.Store, run.Workload, run.Faults = rec.Started, rec.Store, rec.Workload, rec.Nemesis
-	if st, err := fs.Stat(fsys, dir+"/"+ReportFile); err == nil && st.Mode().IsRegular() {
+	if st, err := fs.Stat(fsys, dir+"/"+folder.ReportFile); err == nil && st.Mode().IsRegular() {
 		run.Report = true
 	}
 	data, err = fs.ReadFile(fsys, dir+"/"+folder.ResultsFile)

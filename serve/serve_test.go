@@ -107,7 +107,7 @@ func TestListsRunsNewestFirst(t *testing.T) {
 	t0 := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
 	writeRun(t, store, "paxos-register", "20261205T100000.000Z", "paxos", "register", "partition,kill", t0, results(t, "valid", ""))
 	withReport := writeRun(t, store, "eventual-register", "20261205T110000.000Z", "eventual", "register", "partition", t0.Add(time.Hour), results(t, "invalid", "stale reads"))
-	write(t, filepath.Join(withReport, ReportFile), "<!doctype html><title>report</title>")
+	write(t, filepath.Join(withReport, folder.ReportFile), "<!doctype html><title>report</title>")
 	writeRun(t, store, "paxos-register", "20261205T120000.000Z", "paxos", "register", "none", t0.Add(2*time.Hour), "")
 	if err := os.Symlink("paxos-register/20261205T120000.000Z", filepath.Join(store, "latest")); err != nil {
 		t.Fatal(err)

@@ -14,10 +14,6 @@ import (
 	"consist/run/folder"
 )
 
-// ReportFile is the name of the HTML report in a run folder and in the
-// folder check --report names.
-const ReportFile = "report.html"
-
 // writeHTMLReport writes the report as dir/report.html and returns its
 // path.
 func writeHTMLReport(dir string, r report.Report) (string, error) {
@@ -28,7 +24,7 @@ func writeHTMLReport(dir string, r report.Report) (string, error) {
 	if err := reporthtml.Write(&buf, r); err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, ReportFile)
+	path := filepath.Join(dir, folder.ReportFile)
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		return "", fmt.Errorf("write the HTML report: %w", err)
 	}

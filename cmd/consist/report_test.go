@@ -10,6 +10,7 @@ import (
 
 	"consist/internal/browsertest"
 	"consist/internal/txngen"
+	"consist/run/folder"
 )
 
 // TestCheckReport writes the HTML report of a checked file with --report:
@@ -21,7 +22,7 @@ func TestCheckReport(t *testing.T) {
 	if code != exitInvalid {
 		t.Fatalf("exit %d, want %d: %s", code, exitInvalid, stderr)
 	}
-	page, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	page, err := os.ReadFile(filepath.Join(dir, folder.ReportFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,12 +66,12 @@ func TestRunReportsInBrowser(t *testing.T) {
 		anomalies bool
 	}{
 		{"paxos-run", []string{"run", "--store", "paxos", "--ops", "1500", "--clients", "5", "--nemesis", "partition,kill", "--nemesis-interval", "150ms", "--store-dir", filepath.Join(store, "paxos")},
-			filepath.Join(store, "paxos", "latest", ReportFile), false},
+			filepath.Join(store, "paxos", "latest", folder.ReportFile), false},
 		{"eventual-partitions-run", []string{"run", "--store", "eventual", "--ops", "1500", "--clients", "5", "--nemesis", "partition", "--nemesis-interval", "150ms", "--store-dir", filepath.Join(store, "eventual")},
-			filepath.Join(store, "eventual", "latest", ReportFile), true},
+			filepath.Join(store, "eventual", "latest", folder.ReportFile), true},
 		{"txn-paxos-local-read-run", []string{"run", "--store", "paxos-local-read", "--workload", "list-append", "--ops", "1500", "--clients", "5", "--nemesis", "partition", "--nemesis-interval", "200ms", "--store-dir", filepath.Join(store, "txn")},
-			filepath.Join(store, "txn", "latest", ReportFile), true},
-		{"txn-read-committed", []string{"check", "--report", txnDir, txnFile}, filepath.Join(txnDir, ReportFile), true},
+			filepath.Join(store, "txn", "latest", folder.ReportFile), true},
+		{"txn-read-committed", []string{"check", "--report", txnDir, txnFile}, filepath.Join(txnDir, folder.ReportFile), true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, stdout, stderr := runCLI(t, c.args...)
@@ -107,7 +108,7 @@ func TestRunWritesReport(t *testing.T) {
 	if code != exitValid {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	page, err := os.ReadFile(filepath.Join(dir, "latest", ReportFile))
+	page, err := os.ReadFile(filepath.Join(dir, "latest", folder.ReportFile))
 	if err != nil {
 		t.Fatal(err)
 	}

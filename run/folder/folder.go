@@ -25,6 +25,8 @@ const (
 	RunFile     = "run.json"
 	ResultsFile = "results.json"
 	HistoryFile = "history.jsonl"
+	// ReportFile is the self-contained HTML report (report/html).
+	ReportFile = "report.html"
 	// Latest is the link, in the store folder, to the newest run.
 	Latest = "latest"
 )
