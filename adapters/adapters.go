@@ -15,6 +15,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"consist/history"
 )
@@ -112,6 +114,24 @@ type Holder interface {
 	// of kind k, and if not, why (in a sentence that names what to use
 	// instead).
 	Holds(k Kind) (bool, string)
+}
+
+// RealKinds are the kinds of object the real databases' adapters keep:
+// registers, counters, sets and transactions (Elle's list-append and
+// rw-register), not lists or bank accounts.
+var RealKinds = []Kind{Register, Counter, Set, Txn}
+
+// HoldsOf answers Holder.Holds for an adapter called name that keeps the
+// kinds of object kinds.
+func HoldsOf(name string, kinds []Kind, k Kind) (bool, string) {
+	if slices.Contains(kinds, k) {
+		return true, ""
+	}
+	names := make([]string, len(kinds))
+	for i, kind := range kinds {
+		names[i] = kind.String()
+	}
+	return false, fmt.Sprintf("the %s adapter keeps %s objects, not %s objects: pick another workload", name, strings.Join(names, ", "), k)
 }
 
 // Supports returns nil when store can perform operations of kind k, and

@@ -11,15 +11,9 @@ import (
 	"consist/history"
 )
 
-// Holds says which kinds of object the store keeps: registers, counters,
-// sets and transactions (Elle's list-append and rw-register), not lists
-// or bank accounts.
+// Holds says which kinds of object the store keeps: adapters.RealKinds.
 func (s *Store) Holds(k adapters.Kind) (bool, string) {
-	switch k {
-	case adapters.Register, adapters.Counter, adapters.Set, adapters.Txn:
-		return true, ""
-	}
-	return false, fmt.Sprintf("the mysql adapter keeps registers, counters, sets and transactions (list-append, rw-register), not %s objects: pick another workload", k)
+	return adapters.HoldsOf("mysql", adapters.RealKinds, k)
 }
 
 var _ adapters.Holder = (*Store)(nil)
