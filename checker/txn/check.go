@@ -395,28 +395,21 @@ func processDeps(th *History, b *graph.Builder) {
 	}
 }
 
-// compactRealtime returns a builder of the transactions and one node more
-// per completion of a committed transaction, in which every committed
-// transaction leads to its completion's node, each completion's node to
-// the next one's, and the node of the last completion before a
-// transaction's invocation to that transaction (when it did not abort).
-// One transaction reaches another through these nodes exactly when the
-// first committed and completed before the second was invoked: the
-// real-time order realtimeDeps's edges close to, in three edges a
-// transaction or fewer. A graph of the data and process edges with these
-// has a cycle exactly when the graph with realtimeDeps's edges has one.
-func compactRealtime(th *History) *graph.Builder {
-	type event struct {
-		txn      int32
-		complete bool
-	}
-	n, m := 0, 0
+// event is a transaction's invocation or completion at its place in the
+// history; txn is -1 at a place that is neither (another event, or an
+// aborted transaction's).
+type event struct {
+	txn      int32
+	complete bool
+}
+
+// timeline places every invocation of a transaction that did not abort,
+// and every completion of a committed one, at its position in the
+// history.
+func timeline(th *History) []event {
+	n := 0
 	for i := range th.Txns {
-		t := &th.Txns[i]
-		n = max(n, t.Invoke+1, t.Complete+1)
-		if t.Committed() && t.Complete >= 0 {
-			m++
-		}
+		n = max(n, th.Txns[i].Invoke+1, th.Txns[i].Complete+1)
 	}
 	at := make([]event, n)
 	for i := range at {
@@ -432,6 +425,27 @@ func compactRealtime(th *History) *graph.Builder {
 			at[t.Complete] = event{txn: int32(ti), complete: true}
 		}
 	}
+	return at
+}
+
+// compactRealtime returns a builder of the transactions and one node more
+// per completion of a committed transaction, in which every committed
+// transaction leads to its completion's node, each completion's node to
+// the next one's, and the node of the last completion before a
+// transaction's invocation to that transaction (when it did not abort).
+// One transaction reaches another through these nodes exactly when the
+// first committed and completed before the second was invoked: the
+// real-time order realtimeDeps's edges close to, in three edges a
+// transaction or fewer. A graph of the data and process edges with these
+// has a cycle exactly when the graph with realtimeDeps's edges has one.
+func compactRealtime(th *History) *graph.Builder {
+	m := 0
+	for i := range th.Txns {
+		if t := &th.Txns[i]; t.Committed() && t.Complete >= 0 {
+			m++
+		}
+	}
+	at := timeline(th)
 	nt := int32(len(th.Txns))
 	b := graph.NewBuilder(len(th.Txns) + m)
 	b.Grow(len(th.Txns) + 2*m)
@@ -472,28 +486,7 @@ func realtimeDeps(th *History) []edge {
 
 // realtimeInto adds realtimeDeps's edges to b, which holds no other.
 func realtimeInto(th *History, b *graph.Builder) {
-	type event struct {
-		txn      int32
-		complete bool
-	}
-	n := 0
-	for i := range th.Txns {
-		n = max(n, th.Txns[i].Invoke+1, th.Txns[i].Complete+1)
-	}
-	at := make([]event, n)
-	for i := range at {
-		at[i].txn = -1
-	}
-	for ti := range th.Txns {
-		t := &th.Txns[ti]
-		if t.Type == history.Fail {
-			continue
-		}
-		at[t.Invoke] = event{txn: int32(ti)}
-		if t.Committed() && t.Complete >= 0 {
-			at[t.Complete] = event{txn: int32(ti), complete: true}
-		}
-	}
+	at := timeline(th)
 	var frontier []int32
 	// seen[t] is where, in b, the edges into t from the frontier at its
 	// invocation lie: their sources are that frontier.
