@@ -104,6 +104,6 @@ Exit codes: 0 valid · 1 invalid · 2 unknown (none invalid) · 3 bad input or u
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newCheckCmd(stdin, stdout, stderr), newRunCmd(stdout, stderr), newMatrixCmd(stdout, stderr), newRecommendCmd(stdout, stderr), newClusterCmd(stdout, stderr))
-	root.AddCommand(newBenchCmd(stdout, stderr), newServeCmd(stderr))
+	root.AddCommand(newBenchCmd(stdout, stderr), newServeCmd(stderr), newShrinkCmd(stdout, stderr))
 	return root
 }

@@ -86,7 +86,12 @@ Exit codes as for check: 0 valid, 1 invalid, 2 unknown, 3 bad input.`,
 			return runRun(cmd.Context(), stdout, stderr, fl)
 		},
 	}
-	f := cmd.Flags()
+	addRunFlags(cmd.Flags(), &fl)
+	return cmd
+}
+
+// addRunFlags declares consist run's flags on f, into fl.
+func addRunFlags(f *pflag.FlagSet, fl *runFlags) {
 	f.StringVar(&fl.store, "store", defaultStore, "the bundled store to test: "+strings.Join(builtin.Names(), ", "))
 	f.StringVar(&fl.workload, "workload", "register", "the workload: "+strings.Join(workloads.Names(), ", "))
 	f.StringVar(&fl.faults, "nemesis", "partition,kill", "faults to inject, comma-separated: "+joinFaults()+"; or none (with --target the default is none)")
@@ -108,7 +113,6 @@ Exit codes as for check: 0 valid, 1 invalid, 2 unknown, 3 bad input.`,
 	f.BoolVar(&fl.json, "json", false, "print the results as JSON on standard output")
 	addReportFlags(f, &fl.reports)
 	addTargetFlags(f, &fl.targetFlags)
-	return cmd
 }
 
 func storeList() string {
@@ -145,22 +149,8 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	if err := fl.reports.validate(fl.json); err != nil {
 		return err
 	}
-	kinds, err := nemesis.ParseKinds(fl.faults)
+	cfg, _, err := runConfig(fl)
 	if err != nil {
-		return usageError("--nemesis: %w", err)
-	}
-	opts := workloads.Options{Keys: fl.keys, Distribution: fl.distribution, MaxTxnLength: fl.maxTxnLength, MaxWritesPerKey: fl.maxWritesPerKey}
-	if err := parseMix(fl.mix, &opts); err != nil {
-		return usageError("--mix: %w", err)
-	}
-	wl, err := workloads.New(fl.workload, opts)
-	if err != nil {
-		return usageError("--workload: %w", err)
-	}
-	cfg := consistrun.Config{Workload: wl, Faults: kinds, Interval: fl.interval, Clients: fl.clients, Duration: fl.duration,
-		Ops: fl.ops, Rate: fl.rate, OpTimeout: fl.opTimeout, Quiesce: fl.quiesce, Seed: fl.seed, RealTime: fl.realTime,
-		CheckTimeout: runCheckTimeout, Dir: fl.storeDir, Record: runRecord(fl)}
-	if err := targetConfig(fl, &cfg); err != nil {
 		return err
 	}
 	if err := cfg.Validate(); err != nil {
@@ -214,6 +204,31 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// runConfig builds the run fl describes, and the options its workload
+// was made with.
+func runConfig(fl runFlags) (consistrun.Config, workloads.Options, error) {
+	var opts workloads.Options
+	kinds, err := nemesis.ParseKinds(fl.faults)
+	if err != nil {
+		return consistrun.Config{}, opts, usageError("--nemesis: %w", err)
+	}
+	opts = workloads.Options{Keys: fl.keys, Distribution: fl.distribution, MaxTxnLength: fl.maxTxnLength, MaxWritesPerKey: fl.maxWritesPerKey}
+	if err := parseMix(fl.mix, &opts); err != nil {
+		return consistrun.Config{}, opts, usageError("--mix: %w", err)
+	}
+	wl, err := workloads.New(fl.workload, opts)
+	if err != nil {
+		return consistrun.Config{}, opts, usageError("--workload: %w", err)
+	}
+	cfg := consistrun.Config{Workload: wl, Faults: kinds, Interval: fl.interval, Clients: fl.clients, Duration: fl.duration,
+		Ops: fl.ops, Rate: fl.rate, OpTimeout: fl.opTimeout, Quiesce: fl.quiesce, Seed: fl.seed, RealTime: fl.realTime,
+		CheckTimeout: runCheckTimeout, Dir: fl.storeDir, Record: runRecord(fl)}
+	if err := targetConfig(fl, &cfg); err != nil {
+		return consistrun.Config{}, opts, err
+	}
+	return cfg, opts, nil
 }
 
 // runCheckTimeout bounds the check at the end of a run.

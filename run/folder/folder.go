@@ -112,6 +112,9 @@ type RunRecord struct {
 	// Started, Ended and Elapsed are then wall-clock times; the history's
 	// are virtual.
 	Simulation *Simulation `json:"simulation,omitempty"`
+	// ShrunkFrom is the run folder this run was shrunk from (consist
+	// shrink), if it was.
+	ShrunkFrom string `json:"shrunk_from,omitempty"`
 }
 
 // Simulation describes a simulated run's virtual time.

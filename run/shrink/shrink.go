@@ -1,0 +1,292 @@
+// Package shrink makes a failing simulated run smaller while it still
+// fails the same way, as property-testing tools shrink a counterexample
+// (QuickCheck's shrinking; Hypothesis's test-case reduction, MacIver and
+// Donaldson, "Test-Case Reduction via Test-Case Generation", ECOOP 2020):
+// it replays the run (run.Run, a deterministic simulation on virtual time)
+// with fewer fault kinds, clients, keys, operations and a shorter
+// duration, and keeps a candidate when the checker still reports an
+// anomaly of the kind being kept.
+//
+// The search is greedy and deterministic: for each dimension in turn it
+// tries the value halved, then smaller steps (three quarters, seven
+// eighths, ..., one less), keeps the first candidate that still fails, and
+// starts over until no dimension shrinks. Every replay is a function of
+// the settings alone, so shrinking the same run twice gives the same
+// result, unless the budget ends the search at a different point.
+package shrink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"consist/checker"
+	"consist/history"
+	"consist/nemesis"
+	"consist/run"
+	"consist/workloads"
+)
+
+// Size is what shrinking varies: one point of the search.
+type Size struct {
+	Clients int
+	// Ops bounds the operations of the main phase (0: no bound).
+	Ops int64
+	// Duration bounds the main phase in simulated time (0: no bound).
+	Duration time.Duration
+	Keys     int
+	Faults   []nemesis.Kind
+}
+
+// String writes s as consist run's flags.
+func (s Size) String() string {
+	return fmt.Sprintf("--clients %d --ops %d --duration %v --keys %d --nemesis %s", s.Clients, s.Ops, s.Duration, s.Keys, FaultsFlag(s.Faults))
+}
+
+// FaultsFlag writes kinds as --nemesis takes them ("none" for none).
+func FaultsFlag(kinds []nemesis.Kind) string {
+	if len(kinds) == 0 {
+		return "none"
+	}
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ",")
+}
+
+// Config is a shrink: the failing run, and what to keep.
+type Config struct {
+	// Base is the failing run's configuration, as consist run built it
+	// from run.json: a bundled Store, run on a simulation (no Clock, not
+	// RealTime). Its Clients, Ops, Duration, Faults and Workload are
+	// replaced by each candidate's; the rest stays.
+	Base run.Config
+	// Keys is the number of keys the failing run's workload spread over.
+	Keys int
+	// Workload makes the workload for a number of keys, the failing
+	// run's other options unchanged.
+	Workload func(keys int) (workloads.Workload, error)
+	// Kind is the anomaly kind that must still appear.
+	Kind checker.Kind
+	// Budget bounds the search in wall time (0: only ctx bounds it);
+	// the smallest run found by then is the result.
+	Budget time.Duration
+	// Tried, if set, is told of every candidate replayed and whether it
+	// kept the anomaly.
+	Tried func(s Size, kept bool)
+}
+
+// Measure is how big a run was.
+type Measure struct {
+	Size
+	// Operations counts the client operations (ok, fail and info).
+	Operations int64
+	// Injected counts the faults the nemesis started.
+	Injected int
+	// Events counts the history's events.
+	Events int
+}
+
+// Result is what a shrink found.
+type Result struct {
+	// Before is the failing run replayed as it was; After, the smallest
+	// run found that still shows Kind.
+	Before, After Measure
+	// Run is the replay of After (its history in memory).
+	Run run.Result
+	// Replays counts the candidates run; BudgetSpent says the budget or
+	// ctx ended the search before no dimension could shrink further.
+	Replays     int
+	BudgetSpent bool
+}
+
+// ErrNoReplay is returned when the failing run, replayed from its
+// settings, does not show the anomaly kind.
+var ErrNoReplay = errors.New("the replay does not show the anomaly")
+
+// Shrink replays cfg.Base, then ever smaller candidates, and returns the
+// smallest that still shows cfg.Kind.
+func Shrink(ctx context.Context, cfg Config) (Result, error) {
+	if err := validate(&cfg); err != nil {
+		return Result{}, err
+	}
+	if cfg.Budget > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Budget)
+		defer cancel()
+	}
+	s := &search{cfg: cfg}
+	start := Size{Clients: cfg.Base.Clients, Ops: cfg.Base.Ops, Duration: cfg.Base.Duration, Keys: cfg.Keys, Faults: slices.Clone(cfg.Base.Faults)}
+	if start.Clients == 0 {
+		start.Clients = 10
+	}
+	first, ok, err := s.try(ctx, start)
+	if err != nil {
+		return Result{}, err
+	}
+	if ctx.Err() != nil {
+		return Result{}, fmt.Errorf("shrink: the budget ended while the run was replayed as it was (%w): give a larger --budget", ctx.Err())
+	}
+	if !ok {
+		return Result{}, fmt.Errorf("%w: replaying %s found no %s: the run does not reproduce (was it made by another version of consist?)", ErrNoReplay, start, cfg.Kind)
+	}
+	res := Result{Before: measure(start, first)}
+	// The operations bound is what the run did: from there on it shrinks.
+	total := first.OK + first.Fail + first.Info
+	cur, best := start, first
+	if cur.Ops == 0 || total < cur.Ops {
+		cand := cur
+		cand.Ops = total
+		if r, ok, err := s.try(ctx, cand); err == nil && ok {
+			cur, best = cand, r
+		}
+	}
+	for progress := true; progress && ctx.Err() == nil; {
+		progress = false
+		for _, dim := range dimensions {
+			for _, cand := range dim(cur) {
+				if ctx.Err() != nil {
+					break
+				}
+				r, ok, err := s.try(ctx, cand)
+				if err != nil {
+					if ctx.Err() != nil {
+						break
+					}
+					return Result{}, err
+				}
+				if ok {
+					cur, best, progress = cand, r, true
+					break
+				}
+			}
+		}
+	}
+	res.After, res.Run, res.Replays = measure(cur, best), best, s.replays
+	res.BudgetSpent = ctx.Err() != nil
+	return res, nil
+}
+
+func validate(cfg *Config) error {
+	switch {
+	case cfg.Base.Store == "":
+		return errors.New("shrink: only a run against a bundled store replays: a real database is not simulated")
+	case cfg.Base.RealTime:
+		return errors.New("shrink: the run was on the wall clock (--real-time): its seed does not replay it")
+	case cfg.Base.Clock != nil:
+		return errors.New("shrink: leave Base.Clock unset: every replay needs a fresh simulation")
+	case cfg.Workload == nil:
+		return errors.New("shrink: give a Workload maker")
+	case cfg.Kind == "":
+		return errors.New("shrink: name the anomaly kind to keep")
+	case cfg.Keys < 1:
+		return fmt.Errorf("shrink: %d keys: give the run's --keys", cfg.Keys)
+	}
+	return nil
+}
+
+type search struct {
+	cfg     Config
+	replays int
+}
+
+// try replays the run at size s, and says whether it shows the kind.
+func (s *search) try(ctx context.Context, size Size) (run.Result, bool, error) {
+	wl, err := s.cfg.Workload(size.Keys)
+	if err != nil {
+		return run.Result{}, false, fmt.Errorf("shrink: the workload with %d keys: %w", size.Keys, err)
+	}
+	c := s.cfg.Base
+	c.Clients, c.Ops, c.Duration, c.Faults, c.Workload = size.Clients, size.Ops, size.Duration, size.Faults, wl
+	c.Dir, c.Clock, c.Started, c.Recorded, c.CheckFile, c.Notify = "", nil, nil, nil, nil, nil
+	c.Record.Keys, c.Record.Nemesis = size.Keys, FaultsFlag(size.Faults)
+	s.replays++
+	r, err := run.Run(ctx, c)
+	if err != nil {
+		return r, false, fmt.Errorf("shrink: replaying %s: %w", size, err)
+	}
+	kept := !r.Interrupted && Shows(r.Results(), s.cfg.Kind)
+	if s.cfg.Tried != nil {
+		s.cfg.Tried(size, kept)
+	}
+	return r, kept, nil
+}
+
+// Shows reports whether any result holds an anomaly of kind k.
+func Shows(results []checker.Result, k checker.Kind) bool {
+	for _, r := range results {
+		for _, a := range r.Anomalies {
+			if a.Kind == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// measure says how big the replay r of size s was.
+func measure(s Size, r run.Result) Measure {
+	m := Measure{Size: s, Operations: r.OK + r.Fail + r.Info}
+	if r.History != nil {
+		m.Events = len(r.History.Events)
+		for _, e := range r.History.Events {
+			if e.Process == history.Nemesis && strings.HasPrefix(e.F, "start") {
+				m.Injected++
+			}
+		}
+	}
+	return m
+}
+
+// dimensions are the ways a size shrinks, in the order tried: each
+// returns the candidates, smallest first.
+var dimensions = []func(Size) []Size{
+	func(s Size) []Size { // fewer fault kinds: none, then one dropped at a time
+		var out []Size
+		if len(s.Faults) > 1 {
+			c := s
+			c.Faults = nil
+			out = append(out, c)
+		}
+		for i := range s.Faults {
+			c := s
+			c.Faults = slices.Delete(slices.Clone(s.Faults), i, i+1)
+			out = append(out, c)
+		}
+		return out
+	},
+	func(s Size) []Size {
+		return each(int64(s.Clients), 1, func(v int64) Size { c := s; c.Clients = int(v); return c })
+	},
+	func(s Size) []Size {
+		return each(int64(s.Keys), 1, func(v int64) Size { c := s; c.Keys = int(v); return c })
+	},
+	func(s Size) []Size {
+		if s.Ops == 0 {
+			return nil
+		}
+		return each(s.Ops, 1, func(v int64) Size { c := s; c.Ops = v; return c })
+	},
+	func(s Size) []Size {
+		if s.Duration == 0 {
+			return nil
+		}
+		ms := int64(s.Duration / time.Millisecond)
+		return each(ms, 1, func(v int64) Size { c := s; c.Duration = time.Duration(v) * time.Millisecond; return c })
+	},
+}
+
+// each lists the values below v as shrinking tries them: least, then
+// halfway between least and v, then v less a quarter of the gap, ...,
+// then v less one.
+func each(v, least int64, at func(int64) Size) []Size {
+	var out []Size
+	for gap := v - least; gap > 0; gap /= 2 {
+		out = append(out, at(v-gap))
+	}
+	return out
+}
