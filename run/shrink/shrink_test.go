@@ -14,9 +14,9 @@ import (
 	"consist/workloads"
 )
 
-// failing is a run of the register workload against store under faults,
-// 2 s of simulated time, and the workload maker shrink needs.
-func failing(t *testing.T, store string, faults ...nemesis.Kind) (run.Config, func(int) (workloads.Workload, error)) {
+// failing is a run of the register workload against store under faults
+// for d of simulated time, and the workload maker shrink needs.
+func failing(t *testing.T, store string, d time.Duration, faults ...nemesis.Kind) (run.Config, func(int) (workloads.Workload, error)) {
 	t.Helper()
 	mk := func(keys int) (workloads.Workload, error) {
 		return workloads.New("register", workloads.Options{Keys: keys})
@@ -25,7 +25,7 @@ func failing(t *testing.T, store string, faults ...nemesis.Kind) (run.Config, fu
 	if err != nil {
 		t.Fatal(err)
 	}
-	return run.Config{Store: store, Workload: wl, Faults: faults, Interval: time.Second, Clients: 10, Duration: 2 * time.Second,
+	return run.Config{Store: store, Workload: wl, Faults: faults, Interval: time.Second, Clients: 10, Duration: d,
 		Rate: 1000, OpTimeout: 2 * time.Second, Quiesce: 500 * time.Millisecond, Seed: 1}, mk
 }
 
@@ -45,9 +45,9 @@ func firstKind(t *testing.T, cfg run.Config) checker.Kind {
 	return ""
 }
 
-func shrinkStore(t *testing.T, store string, faults ...nemesis.Kind) (shrink.Result, checker.Kind) {
+func shrinkStore(t *testing.T, store string, d time.Duration, faults ...nemesis.Kind) (shrink.Result, checker.Kind) {
 	t.Helper()
-	base, mk := failing(t, store, faults...)
+	base, mk := failing(t, store, d, faults...)
 	kind := firstKind(t, base)
 	res, err := shrink.Shrink(context.Background(), shrink.Config{Base: base, Keys: 5, Workload: mk, Kind: kind})
 	if err != nil {
@@ -84,14 +84,14 @@ func shrinkStore(t *testing.T, store string, faults ...nemesis.Kind) (shrink.Res
 }
 
 func TestShrinkEventual(t *testing.T) {
-	shrinkStore(t, "eventual", nemesis.Partition, nemesis.Kill)
+	shrinkStore(t, "eventual", 3*time.Second, nemesis.Partition, nemesis.Kill)
 }
 
 // TestShrinkQuorumIsDeterministic shrinks a quorum run under partitions
 // twice and gets the same smallest run, history included.
 func TestShrinkQuorumIsDeterministic(t *testing.T) {
-	one, kind := shrinkStore(t, "quorum", nemesis.Partition)
-	base, mk := failing(t, "quorum", nemesis.Partition)
+	one, kind := shrinkStore(t, "quorum", 2*time.Second, nemesis.Partition)
+	base, mk := failing(t, "quorum", 2*time.Second, nemesis.Partition)
 	two, err := shrink.Shrink(context.Background(), shrink.Config{Base: base, Keys: 5, Workload: mk, Kind: kind})
 	if err != nil {
 		t.Fatal(err)
@@ -102,8 +102,7 @@ func TestShrinkQuorumIsDeterministic(t *testing.T) {
 }
 
 func TestShrinkRefuses(t *testing.T) {
-	base, mk := failing(t, "single")
-	base.Duration = 200 * time.Millisecond
+	base, mk := failing(t, "single", 200*time.Millisecond)
 	ctx := context.Background()
 	// A store that keeps the model shows no stale read to keep.
 	if _, err := shrink.Shrink(ctx, shrink.Config{Base: base, Keys: 5, Workload: mk, Kind: checker.Kind("stale-read")}); !errors.Is(err, shrink.ErrNoReplay) {
@@ -129,7 +128,7 @@ func TestShrinkRefuses(t *testing.T) {
 // TestBudgetEndsTheSearch: a budget spent keeps the smallest run found so
 // far, still failing.
 func TestBudgetEndsTheSearch(t *testing.T) {
-	base, mk := failing(t, "eventual", nemesis.Partition, nemesis.Kill)
+	base, mk := failing(t, "eventual", 3*time.Second, nemesis.Partition, nemesis.Kill)
 	kind := firstKind(t, base)
 	replays := 0
 	ctx, cancel := context.WithCancel(context.Background())
