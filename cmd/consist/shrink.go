@@ -128,7 +128,12 @@ func runShrink(ctx context.Context, stdout, stderr io.Writer, dir string, fl shr
 
 	fmt.Fprintf(stderr, "consist: shrinking %s while it shows %s (budget %v)\n", dir, kind, fl.budget)
 	began := time.Now()
-	res, err := shrink.Shrink(ctx, shrink.Config{Base: base, Keys: rf.keys, Workload: newWorkload, Kind: kind, Budget: fl.budget})
+	kept := func(s shrink.Size, ok bool) {
+		if ok {
+			fmt.Fprintf(stderr, "consist: still %s at %s\n", kind, s)
+		}
+	}
+	res, err := shrink.Shrink(ctx, shrink.Config{Base: base, Keys: rf.keys, Workload: newWorkload, Kind: kind, Budget: fl.budget, Tried: kept})
 	if err != nil {
 		return bad(err)
 	}
