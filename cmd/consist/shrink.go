@@ -37,7 +37,7 @@ func newShrinkCmd(stdout, stderr io.Writer) *cobra.Command {
 		Long: `Shrink reads a failing run's run.json and results.json and replays it
 (the same bundled store, workload, seed, faults and models, a
 deterministic simulation) with fewer fault kinds, clients, keys,
-operations and a shorter duration, keeping each smaller run that still
+operations, a shorter duration and a shorter nemesis interval, keeping each smaller run that still
 shows the anomaly kind: the first anomaly's kind, or --kind. It tries
 each setting halved, then smaller steps, until none shrinks or --budget
 is spent, writes the smallest run found as a run folder of its own
@@ -143,7 +143,7 @@ func runShrink(ctx context.Context, stdout, stderr io.Writer, dir string, fl shr
 	// repeats it.
 	after := res.After
 	for name, value := range map[string]string{"clients": strconv.Itoa(after.Clients), "ops": strconv.FormatInt(after.Ops, 10),
-		"duration": after.Duration.String(), "keys": strconv.Itoa(after.Keys), "nemesis": shrink.FaultsFlag(after.Faults)} {
+		"duration": after.Duration.String(), "keys": strconv.Itoa(after.Keys), "nemesis": shrink.FaultsFlag(after.Faults), "nemesis-interval": after.Interval.String()} {
 		if err := fs.Set(name, value); err != nil {
 			return bad(fmt.Errorf("shrink: set --%s: %w", name, err))
 		}
@@ -185,6 +185,7 @@ func runShrink(ctx context.Context, stdout, stderr io.Writer, dir string, fl shr
 	fmt.Fprintf(tw, "clients\t%d\t%d\n", before.Clients, after.Clients)
 	fmt.Fprintf(tw, "keys\t%d\t%d\n", before.Keys, after.Keys)
 	fmt.Fprintf(tw, "faults\t%s (%d injected)\t%s (%d injected)\n", shrink.FaultsFlag(before.Faults), before.Injected, shrink.FaultsFlag(after.Faults), after.Injected)
+	fmt.Fprintf(tw, "--nemesis-interval\t%v\t%v\n", before.Interval, after.Interval)
 	fmt.Fprintf(tw, "--ops, --duration\t%d, %v\t%d, %v\n", before.Ops, before.Duration, after.Ops, after.Duration)
 	fmt.Fprintf(tw, "history\t%d events, %d bytes\t%d events, %d bytes\n", before.Events, beforeBytes, after.Events, afterBytes)
 	if err := tw.Flush(); err != nil {

@@ -3,13 +3,14 @@
 // (QuickCheck's shrinking; Hypothesis's test-case reduction, MacIver and
 // Donaldson, "Test-Case Reduction via Test-Case Generation", ECOOP 2020):
 // it replays the run (run.Run, a deterministic simulation on virtual time)
-// with fewer fault kinds, clients, keys, operations and a shorter
-// duration, and keeps a candidate when the checker still reports an
+// with fewer fault kinds, clients, keys, operations, a shorter duration
+// and a shorter nemesis interval, and keeps a candidate when the checker still reports an
 // anomaly of the kind being kept.
 //
 // The search is greedy and deterministic: for each dimension in turn it
-// tries the value halved, then smaller steps (three quarters, seven
-// eighths, ..., one less), keeps the first candidate that still fails, and
+// tries the least value, then the value halved, then smaller steps (three
+// quarters, seven eighths, ..., one less), keeps the first candidate that
+// still fails without injecting more faults than the run it replaces, and
 // starts over until no dimension shrinks. Every replay is a function of
 // the settings alone, so shrinking the same run twice gives the same
 // result, unless the budget ends the search at a different point.
@@ -19,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -39,11 +41,13 @@ type Size struct {
 	Duration time.Duration
 	Keys     int
 	Faults   []nemesis.Kind
+	// Interval is how long each fault lasts, and the calm before it.
+	Interval time.Duration
 }
 
 // String writes s as consist run's flags.
 func (s Size) String() string {
-	return fmt.Sprintf("--clients %d --ops %d --duration %v --keys %d --nemesis %s", s.Clients, s.Ops, s.Duration, s.Keys, FaultsFlag(s.Faults))
+	return fmt.Sprintf("--clients %d --ops %d --duration %v --keys %d --nemesis %s --nemesis-interval %v", s.Clients, s.Ops, s.Duration, s.Keys, FaultsFlag(s.Faults), s.Interval)
 }
 
 // FaultsFlag writes kinds as --nemesis takes them ("none" for none).
@@ -62,7 +66,7 @@ func FaultsFlag(kinds []nemesis.Kind) string {
 type Config struct {
 	// Base is the failing run's configuration, as consist run built it
 	// from run.json: a bundled Store, run on a simulation (no Clock, not
-	// RealTime). Its Clients, Ops, Duration, Faults and Workload are
+	// RealTime). Its Clients, Ops, Duration, Faults, Interval and Workload are
 	// replaced by each candidate's; the rest stays.
 	Base run.Config
 	// Keys is the number of keys the failing run's workload spread over.
@@ -119,10 +123,13 @@ func Shrink(ctx context.Context, cfg Config) (Result, error) {
 		ctx, cancel = context.WithTimeout(ctx, cfg.Budget)
 		defer cancel()
 	}
-	s := &search{cfg: cfg}
+	s := &search{cfg: cfg, mostFaults: math.MaxInt}
 	start := Size{Clients: cfg.Base.Clients, Ops: cfg.Base.Ops, Duration: cfg.Base.Duration, Keys: cfg.Keys, Faults: slices.Clone(cfg.Base.Faults)}
 	if start.Clients == 0 {
 		start.Clients = 10
+	}
+	if start.Interval = cfg.Base.Interval; start.Interval == 0 {
+		start.Interval = time.Second
 	}
 	first, ok, err := s.try(ctx, start)
 	if err != nil {
@@ -135,6 +142,7 @@ func Shrink(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, fmt.Errorf("%w: replaying %s found no %s: the run does not reproduce (was it made by another version of consist?)", ErrNoReplay, start, cfg.Kind)
 	}
 	res := Result{Before: measure(start, first)}
+	s.mostFaults = res.Before.Injected
 	// The operations bound is what the run did: from there on it shrinks.
 	total := first.OK + first.Fail + first.Info
 	cur, best := start, first
@@ -143,6 +151,7 @@ func Shrink(ctx context.Context, cfg Config) (Result, error) {
 		cand.Ops = total
 		if r, ok, err := s.try(ctx, cand); err == nil && ok {
 			cur, best = cand, r
+			s.mostFaults = measure(cand, r).Injected
 		}
 	}
 	for progress := true; progress && ctx.Err() == nil; {
@@ -161,6 +170,7 @@ func Shrink(ctx context.Context, cfg Config) (Result, error) {
 				}
 				if ok {
 					cur, best, progress = cand, r, true
+					s.mostFaults = measure(cand, r).Injected
 					break
 				}
 			}
@@ -192,16 +202,21 @@ func validate(cfg *Config) error {
 type search struct {
 	cfg     Config
 	replays int
+	// mostFaults is the most faults a candidate may inject: a run is
+	// smaller only if it injects no more faults than the one it replaces
+	// (a shorter interval must not buy fewer operations with more faults).
+	mostFaults int
 }
 
-// try replays the run at size s, and says whether it shows the kind.
+// try replays the run at size s, and says whether it shows the kind
+// with no more faults injected than allowed.
 func (s *search) try(ctx context.Context, size Size) (run.Result, bool, error) {
 	wl, err := s.cfg.Workload(size.Keys)
 	if err != nil {
 		return run.Result{}, false, fmt.Errorf("shrink: the workload with %d keys: %w", size.Keys, err)
 	}
 	c := s.cfg.Base
-	c.Clients, c.Ops, c.Duration, c.Faults, c.Workload = size.Clients, size.Ops, size.Duration, size.Faults, wl
+	c.Clients, c.Ops, c.Duration, c.Faults, c.Interval, c.Workload = size.Clients, size.Ops, size.Duration, size.Faults, size.Interval, wl
 	c.Dir, c.Clock, c.Started, c.Recorded, c.CheckFile, c.Notify = "", nil, nil, nil, nil, nil
 	c.Record.Keys, c.Record.Nemesis = size.Keys, FaultsFlag(size.Faults)
 	s.replays++
@@ -209,7 +224,7 @@ func (s *search) try(ctx context.Context, size Size) (run.Result, bool, error) {
 	if err != nil {
 		return r, false, fmt.Errorf("shrink: replaying %s: %w", size, err)
 	}
-	kept := !r.Interrupted && Shows(r.Results(), s.cfg.Kind)
+	kept := !r.Interrupted && Shows(r.Results(), s.cfg.Kind) && measure(size, r).Injected <= s.mostFaults
 	if s.cfg.Tried != nil {
 		s.cfg.Tried(size, kept)
 	}
@@ -277,6 +292,13 @@ var dimensions = []func(Size) []Size{
 		}
 		ms := int64(s.Duration / time.Millisecond)
 		return each(ms, 1, func(v int64) Size { c := s; c.Duration = time.Duration(v) * time.Millisecond; return c })
+	},
+	func(s Size) []Size { // faults sooner and shorter, so fewer operations reach them
+		if len(s.Faults) == 0 {
+			return nil
+		}
+		ms := int64(s.Interval / time.Millisecond)
+		return each(ms, 1, func(v int64) Size { c := s; c.Interval = time.Duration(v) * time.Millisecond; return c })
 	},
 }
 
