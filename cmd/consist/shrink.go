@@ -161,7 +161,9 @@ func runShrink(ctx context.Context, stdout, stderr io.Writer, dir string, fl shr
 	}
 	final.Models = rec.Models
 	final.Record.ShrunkFrom = dir
-	out, err := consistrun.Run(ctx, final)
+	// The smallest run is written even after Ctrl-C ended the search: it
+	// is short, and a second Ctrl-C kills consist.
+	out, err := consistrun.Run(context.WithoutCancel(ctx), final)
 	if err != nil {
 		return bad(err)
 	}
