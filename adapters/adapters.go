@@ -129,9 +129,20 @@ func HoldsOf(name string, kinds []Kind, k Kind) (bool, string) {
 	}
 	names := make([]string, len(kinds))
 	for i, kind := range kinds {
-		names[i] = kind.String()
+		names[i] = kind.plural()
 	}
-	return false, fmt.Sprintf("the %s adapter keeps %s objects, not %s objects: pick another workload", name, strings.Join(names, ", "), k)
+	if n := len(names); n > 1 {
+		names = append(names[:n-2], names[n-2]+" and "+names[n-1])
+	}
+	return false, fmt.Sprintf("the %s adapter keeps %s, not %s: pick another workload", name, strings.Join(names, ", "), k.plural())
+}
+
+// plural names objects of the kind: "registers", "transactions".
+func (k Kind) plural() string {
+	if k == Txn {
+		return "transactions"
+	}
+	return k.String() + "s"
 }
 
 // Supports returns nil when store can perform operations of kind k, and

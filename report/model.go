@@ -1,10 +1,13 @@
 package report
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"consist/checker"
 	"consist/history"
+	"consist/run/folder"
 )
 
 // Report is the one input every renderer draws from: a run (its settings
@@ -44,4 +47,36 @@ type RunSettings struct {
 	Elapsed string    `json:"elapsed,omitempty"`
 	// OK, Fail and Info count the operations by outcome.
 	OK, Fail, Info int64
+}
+
+// New gathers what was checked into one report: the results of every
+// file, the first file's history for the drawings (nil when not kept),
+// and the run's settings when the first file is a run folder's (rec,
+// else nil).
+func New(files []FileResult, h *history.History, rec *folder.RunRecord) Report {
+	r := Report{Files: files, History: h}
+	switch len(files) {
+	case 1:
+		r.Title = files[0].File
+	default:
+		r.Title = fmt.Sprintf("%d histories", len(files))
+	}
+	if rec != nil {
+		r.Run = SettingsOf(*rec)
+		r.Title = rec.Store + " " + rec.Workload + ", " + rec.Started.UTC().Format("2006-01-02 15:04:05")
+	}
+	return r
+}
+
+// SettingsOf returns the settings run.json records, for a report.
+func SettingsOf(rec folder.RunRecord) *RunSettings {
+	s := &RunSettings{Store: rec.Store, Workload: rec.Workload, Clients: rec.Clients, Seed: rec.Seed,
+		Models: append([]checker.Model(nil), rec.Models...), Command: rec.Command, Version: rec.Version,
+		Started: rec.Started, Elapsed: rec.Elapsed, OK: rec.OK, Fail: rec.Fail, Info: rec.Info}
+	for _, f := range strings.Split(rec.Nemesis, ",") {
+		if f = strings.TrimSpace(f); f != "" && f != "none" {
+			s.Faults = append(s.Faults, f)
+		}
+	}
+	return s
 }

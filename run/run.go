@@ -31,6 +31,7 @@ import (
 	"consist/history"
 	"consist/nemesis"
 	"consist/report"
+	reporthtml "consist/report/html"
 	"consist/run/clock"
 	"consist/run/folder"
 	"consist/run/sim"
@@ -379,8 +380,17 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		if err := writeResults(filepath.Join(res.Dir, folder.ResultsFile), res.Check); err != nil {
 			return res, err
 		}
+		if _, err := reporthtml.WriteFile(res.Dir, res.Report()); err != nil {
+			return res, err
+		}
 	}
 	return res, nil
+}
+
+// Report is the run's report: its settings, what its check found, and
+// its history (for the drawings) when it was kept.
+func (r Result) Report() report.Report {
+	return report.New([]report.FileResult{r.Check}, r.History, &r.Record)
 }
 
 // name labels an in-memory history.

@@ -22,6 +22,7 @@ import (
 	"consist/history"
 	"consist/internal/membudget"
 	"consist/report"
+	reporthtml "consist/report/html"
 	"consist/report/porcupine"
 	"consist/run/folder"
 )
@@ -220,7 +221,7 @@ func runCheck(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, fl
 		}
 		rep := report.Report{Title: fr.File, Files: []report.FileResult{fr}}
 		if src.run != nil {
-			rep.Title, rep.Run = runTitle(*src.run), runSettings(*src.run)
+			rep.Title, rep.Run = runTitle(*src.run), report.SettingsOf(*src.run)
 		}
 		reports = append(reports, rep)
 		if fl.json || fl.reports.toStdout() && fr.Error == "" {
@@ -244,7 +245,7 @@ func runCheck(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, fl
 		return &exitError{code: exitBad, err: err}
 	}
 	if fl.report != "" {
-		path, err := writeHTMLReport(fl.report, checkReport(all, firstH, firstRun))
+		path, err := reporthtml.WriteFile(fl.report, report.New(all, firstH, firstRun))
 		if err != nil {
 			return &exitError{code: exitBad, err: fmt.Errorf("--report: %w", err)}
 		}

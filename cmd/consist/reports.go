@@ -88,9 +88,9 @@ func writeReportFile(stdout io.Writer, path, flag string, render func(io.Writer)
 }
 
 // runTitle names a run in its report: its store and workload, and when it
-// started, as checkReport does.
+// started, as report.New does.
 func runTitle(rec folder.RunRecord) string {
-	return checkReport(nil, nil, &rec).Title
+	return report.New(nil, nil, &rec).Title
 }
 
 // checkTitle names what consist check checked.

@@ -182,12 +182,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 		return &exitError{code: exitBad, err: err}
 	}
 	fr := res.Check
-	rep := checkReport([]report.FileResult{fr}, res.History, &res.Record)
-	if res.Dir != "" {
-		if _, err := writeHTMLReport(res.Dir, rep); err != nil {
-			return &exitError{code: exitBad, err: err}
-		}
-	}
+	rep := res.Report()
 	switch {
 	case fl.json:
 		err = report.WriteJSON(stdout, rep)
