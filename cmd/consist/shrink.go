@@ -17,7 +17,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"consist/checker"
-	"consist/report"
 	consistrun "consist/run"
 	"consist/run/folder"
 	"consist/run/shrink"
@@ -169,9 +168,6 @@ func runShrink(ctx context.Context, stdout, stderr io.Writer, dir string, fl shr
 	}
 	if !shrink.Shows(out.Results(), kind) {
 		return bad(fmt.Errorf("shrink: the smallest run, replayed into %s, no longer shows %s: the simulation did not replay it exactly (a bug: please report it with both run folders)", out.Dir, kind))
-	}
-	if _, err := writeHTMLReport(out.Dir, checkReport([]report.FileResult{out.Check}, out.History, &out.Record)); err != nil {
-		return bad(err)
 	}
 
 	before := res.Before
