@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"consist/adapters/builtin"
 	"consist/checker"
 	"consist/checker/linearizable"
 	"consist/checker/suite"
@@ -20,16 +19,11 @@ import (
 // kind of fault for a fixed seed and returns the recorded history.
 func truthRun(t *testing.T, store string, kinds []nemesis.Kind, seed uint64) *history.History {
 	t.Helper()
-	net, err := builtin.Open(store, seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer net.Close()
 	wl, err := workloads.New("register", workloads.Options{Keys: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := storetest.Record(t, run.Config{System: &run.System{Name: store, Store: net}, Workload: wl, Clients: 6,
+	res := storetest.Record(t, run.Config{Store: store, Workload: wl, Clients: 6,
 		Duration: time.Second, Rate: 1500, OpTimeout: 250 * time.Millisecond, Seed: seed, Faults: kinds,
 		Interval: 150 * time.Millisecond, Order: nemesis.Cycle, Quiesce: 300 * time.Millisecond})
 	if res.OK < 100 {
