@@ -100,50 +100,84 @@ func checkInPasses(ctx context.Context, h *history.History, opts checker.Options
 	}
 	parts := partitionOps(h, obj, opts.NilRead)
 	mem := newBudget(opts.MemoryBudget())
-	// Once one object is proven nonlinearizable the verdict is settled;
-	// the others get as long again as that took, so cheap anomalies are
-	// still reported, and are then stopped.
+	// Once one object is proven nonlinearizable the verdict is settled,
+	// and the rest is skipped — in a way that gives the same anomalies
+	// every time, whatever the scheduling: the first pass (a small step
+	// limit) checks every object; after it, a violation found means no
+	// full search; and within the full search, a violation at object i
+	// stops and drops only the objects after i, so that what is reported
+	// is every object before the first violating one, and that one.
 	searchCtx, stopSearch := context.WithCancel(ctx)
 	defer stopSearch()
-	var settle sync.Once
-	var stopped atomic.Bool
-	var grace atomic.Pointer[time.Timer]
-	defer func() {
-		if t := grace.Load(); t != nil {
-			t.Stop()
-		}
-	}()
 	outcomes := make([]partitionOutcome, len(parts))
+	violated := func() bool {
+		for _, o := range outcomes {
+			if o.err == nil && !o.ok {
+				return true
+			}
+		}
+		return false
+	}
 	var begun atomic.Int64 // keys whose search has begun, for progress
 	// A first pass with a small step limit decides most objects and finds
 	// cheap violations fast; the second pass searches the rest fully.
 	for pass, limit := range passes {
+		if pass > 0 && violated() {
+			for i := range outcomes {
+				if errors.Is(outcomes[i].err, errSteps) {
+					outcomes[i] = partitionOutcome{err: errSettled}
+				}
+			}
+			break
+		}
 		begun.Store(0)
+		var firstBad atomic.Int64
+		firstBad.Store(int64(len(parts)))
+		cancels := make([]context.CancelFunc, len(parts))
+		searched := make([]bool, len(parts)) // taken up in this pass
+		var cancelMu sync.Mutex
 		runParallel(len(parts), func(i int) {
 			if pass > 0 && !errors.Is(outcomes[i].err, errSteps) {
 				return
 			}
-			if stopped.Load() {
+			cancelMu.Lock()
+			if int64(i) > firstBad.Load() {
+				cancelMu.Unlock()
 				outcomes[i] = partitionOutcome{err: errSettled}
 				return
 			}
+			objCtx, cancel := context.WithCancel(searchCtx)
+			cancels[i], searched[i] = cancel, true
+			cancelMu.Unlock()
+			defer cancel()
 			checker.ReportProgress(ctx, checker.ProgressStep{Model: checker.Linearizable, Unit: "key", Done: int(begun.Add(1)), Total: len(parts)})
 			decided := false
 			if pass == 0 {
-				outcomes[i], decided = parts[i].readMapped(searchCtx, obj, opts.Initial, mem)
+				outcomes[i], decided = parts[i].readMapped(objCtx, obj, opts.Initial, mem)
 			}
 			if !decided {
-				outcomes[i] = parts[i].check(searchCtx, obj, opts.Initial, mem, stepLimit(limit, len(parts[i].ops)))
+				outcomes[i] = parts[i].check(objCtx, obj, opts.Initial, mem, stepLimit(limit, len(parts[i].ops)))
 			}
-			if outcomes[i].err == nil && !outcomes[i].ok {
-				settle.Do(func() {
-					grace.Store(time.AfterFunc(time.Since(start), func() { stopped.Store(true); stopSearch() }))
-				})
-			}
-			if outcomes[i].err != nil && !errors.Is(outcomes[i].err, errSteps) && stopped.Load() && ctx.Err() == nil {
-				outcomes[i].err = errSettled
+			if pass > 0 && outcomes[i].err == nil && !outcomes[i].ok {
+				cancelMu.Lock()
+				if int64(i) < firstBad.Load() {
+					firstBad.Store(int64(i))
+					for j := i + 1; j < len(cancels); j++ {
+						if cancels[j] != nil {
+							cancels[j]()
+						}
+					}
+				}
+				cancelMu.Unlock()
 			}
 		})
+		if bad := firstBad.Load(); pass > 0 {
+			for j := bad + 1; j < int64(len(parts)); j++ {
+				if searched[j] {
+					outcomes[j] = partitionOutcome{err: errSettled}
+				}
+			}
+		}
 	}
 
 	var undecided []string
