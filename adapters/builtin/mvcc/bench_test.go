@@ -14,7 +14,7 @@ import (
 	"consist/adapters/builtin"
 	"consist/adapters/builtin/mvcc"
 	"consist/adapters/builtin/simnet"
-	"consist/history"
+	"consist/internal/storetest"
 	"consist/workloads"
 	"consist/workloads/runner"
 )
@@ -51,10 +51,6 @@ func (c countingClient) Do(ctx context.Context, op adapters.Op) (any, error) {
 	return v, err
 }
 
-type nowhere struct{}
-
-func (nowhere) Record(e history.Event) (history.Event, error) { return e, nil }
-
 // BenchmarkListAppend drives each level of the mvcc store in process
 // with Elle's list-append workload (16 clients, 8 keys, as fast as the
 // store answers) through the runner, alternating a run that records
@@ -85,24 +81,8 @@ func BenchmarkListAppend(b *testing.B) {
 			dir := b.TempDir()
 			runOnce := func(out io.Writer) (time.Duration, int64) {
 				var mops atomic.Int64
-				net := s.Open(1)
-				defer net.Close()
-				cfg := runner.Config{Store: counting{net, &mops}, Workload: wl, Clients: 16, Ops: txns, Seed: 1, Recorder: nowhere{}}
-				var rec *history.Recorder
-				if out != nil {
-					rec = history.NewRecorder(out, history.DefaultFlushInterval)
-					cfg.Recorder = rec
-				}
-				start := time.Now()
-				if err := runner.Run(context.Background(), cfg, nil); err != nil {
-					b.Fatal(err)
-				}
-				if rec != nil {
-					if err := rec.Close(); err != nil {
-						b.Fatal(err)
-					}
-				}
-				return time.Since(start), mops.Load()
+				cfg := runner.Config{Store: counting{s.Open(1), &mops}, Workload: wl, Clients: 16, Ops: txns, Seed: 1}
+				return storetest.TimedRun(b, cfg, out), mops.Load()
 			}
 			var bare, recorded time.Duration
 			var bareMops, recMops int64
