@@ -17,6 +17,7 @@ import (
 	"consist/adapters/builtin"
 	"consist/adapters/builtin/simnet"
 	"consist/checker"
+	"consist/nemesis"
 	"consist/run"
 	"consist/run/clock"
 	"consist/run/sim"
@@ -89,8 +90,10 @@ type Cell struct {
 	Run   builtin.Run `json:"-"`
 	// Name names the run, as "register under partition".
 	Name string `json:"run"`
-	// Seed is the run's seed: consist run --seed replays it.
-	Seed    uint64           `json:"seed"`
+	// Seed is the run's seed, and Command the consist run that replays
+	// it (in simulation, exactly).
+	Seed    uint64   `json:"seed"`
+	Command []string `json:"command"`
 	OK      int64            `json:"ok"`
 	Fail    int64            `json:"fail"`
 	Info    int64            `json:"info"`
@@ -238,9 +241,26 @@ func seedsOf(cfg Config, p builtin.Profile, r builtin.Run) []uint64 {
 	return out
 }
 
+// Each run's operation timeout, and how long the healed store settles.
+const (
+	opTimeout = time.Second
+	quiesce   = 300 * time.Millisecond
+)
+
 // runCell runs one store under one run and checks the history.
 func runCell(ctx context.Context, cfg Config, s builtin.Store, r builtin.Run, seed uint64) Cell {
+	duration, interval := cfg.Duration, cfg.Interval
+	if d := s.Profile.RunFor; d > 0 && d < duration {
+		duration, interval = d, interval*d/cfg.Duration
+	}
 	c := Cell{Store: s.Name, Run: r, Name: r.String(), Seed: seed}
+	c.Command = []string{"consist", "run", "--store", s.Name, "--workload", r.Workload, "--nemesis", nemesis.Flag(r.Faults),
+		"--duration", duration.String(), "--nemesis-interval", interval.String(), "--clients", fmt.Sprint(cfg.Clients),
+		"--rate", fmt.Sprint(cfg.Rate), "--keys", fmt.Sprint(cfg.Keys), "--op-timeout", opTimeout.String(),
+		"--quiesce", quiesce.String(), "--seed", fmt.Sprint(seed)}
+	if cfg.RealTime {
+		c.Command = append(c.Command, "--real-time")
+	}
 	wl, err := workloads.New(r.Workload, workloads.Options{Keys: cfg.Keys})
 	if err != nil {
 		c.Err = err.Error()
@@ -254,13 +274,9 @@ func runCell(ctx context.Context, cfg Config, s builtin.Store, r builtin.Run, se
 	}
 	net := s.OpenOn(seed, sched)
 	defer net.Close()
-	duration, interval := cfg.Duration, cfg.Interval
-	if d := s.Profile.RunFor; d > 0 && d < duration {
-		duration, interval = d, interval*d/cfg.Duration
-	}
 	res, err := run.Run(ctx, run.Config{System: &run.System{Name: s.Name, Store: net, Faults: net}, Workload: wl, Clock: clk, RealTime: cfg.RealTime,
 		Faults: r.Faults, Interval: interval, Clients: cfg.Clients, Duration: duration, Rate: cfg.Rate,
-		OpTimeout: time.Second, Quiesce: 300 * time.Millisecond, Seed: seed, CheckTimeout: time.Minute,
+		OpTimeout: opTimeout, Quiesce: quiesce, Seed: seed, CheckTimeout: time.Minute,
 		Name: s.Name + " " + c.Name})
 	c.OK, c.Fail, c.Info = res.OK, res.Fail, res.Info
 	switch {
