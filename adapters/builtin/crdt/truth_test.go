@@ -13,9 +13,9 @@ import (
 	"consist/checker/suite"
 	"consist/history"
 	"consist/internal/storetest"
-	"consist/run/sim"
 	"consist/nemesis"
 	consistrun "consist/run"
+	"consist/run/sim"
 	"consist/workloads"
 )
 

@@ -14,9 +14,9 @@ import (
 	"consist/checker/suite"
 	"consist/history"
 	"consist/internal/histtest"
+	faults "consist/nemesis"
 	"consist/run/clock"
 	"consist/run/sim"
-	faults "consist/nemesis"
 	"consist/workloads"
 	"consist/workloads/runner"
 )
