@@ -681,7 +681,8 @@ func do(clk clock.Clock, c adapters.Client, op adapters.Op) (any, error) {
 
 // TestMinorityRefusesFreshRequests: a request at a node cut off from
 // every other, once it no longer knows a leader, is refused (not applied)
-// rather than left hanging; and after the heal the same node serves.
+// within LeaderWait rather than left hanging; and after the heal the same
+// node serves.
 func TestMinorityRefusesFreshRequests(t *testing.T) {
 	opts := Options{}
 	ls := watchLeaders(&opts)
@@ -696,22 +697,28 @@ func TestMinorityRefusesFreshRequests(t *testing.T) {
 	if err := net.Partition(ctx, [][2]string{{"n1", "n2"}, {"n1", "n3"}}); err != nil {
 		t.Fatal(err)
 	}
-	// Wait for n1 to stop leading, if it led, and to forget its leader.
-	refused := false
-	for range 50 {
+	// Right after the cut n1 still knows a leader (itself, or the one
+	// it heard from a heartbeat ago): the first request is handed to it,
+	// cannot be chosen without a majority, and gets no answer (unknown).
+	// Within that second n1 steps down, or stops hearing its leader: it
+	// knows none, so the next request waits LeaderWait for one and is
+	// refused (not applied), never handed on.
+	write := func() (time.Duration, error) {
 		ctx, cancel := s.WithTimeout(ctx, time.Second)
+		defer cancel()
+		sent := s.Elapsed()
 		_, err := c.Do(ctx, adapters.Op{F: "write", Key: "x", Value: int64(2)})
-		cancel()
-		if err == nil {
-			t.Fatal("a write on a node cut off from the majority succeeded")
-		}
-		if errors.Is(err, adapters.ErrNotApplied) {
-			refused = true
-			break
-		}
+		return s.Elapsed() - sent, err
 	}
-	if !refused {
-		t.Fatal("a node cut off from the majority never refused a fresh request")
+	if _, err := write(); adapters.Outcome(err) != history.Info {
+		t.Fatalf("the first write on n1 just cut off from the majority ended %s (%v); want unknown: handed to a leader, which cannot choose it", adapters.Outcome(err), err)
+	}
+	took, err := write()
+	if !errors.Is(err, adapters.ErrNotApplied) {
+		t.Fatalf("the second write on n1, cut off for a second, ended %v; want refused, n1 knowing no leader", err)
+	}
+	if took > DefaultLeaderWait+2*time.Millisecond {
+		t.Fatalf("n1 refused the second write after %v; want within LeaderWait (%v) and a round trip", took, DefaultLeaderWait)
 	}
 	if l := ls.current(); l == "n1" {
 		t.Fatal("n1 still leads, cut off from the majority")
