@@ -278,7 +278,7 @@ func TestOnCallWriteSkew(t *testing.T) {
 }
 
 func TestTakesTransactionsOnly(t *testing.T) {
-	net := mvcc.New(simnet.Config{}, mvcc.Options{})
+	net := mvcc.New(simnet.Config{Scheduler: sim.New(time.Time{})}, mvcc.Options{})
 	defer net.Close()
 	if err := adapters.Supports(net, adapters.Txn); err != nil {
 		t.Fatal(err)
