@@ -86,15 +86,11 @@ func Workload(t testing.TB, store adapters.Store, workload string, d time.Durati
 
 // Record runs cfg in memory, unchecked (NoCheck), and returns the
 // result, its history read back; it fails t if the run does. A System
-// without a Clock runs on its store's (clock.Of): a bundled store opened
-// on a simulation is then run in it, the calling goroutine holding
-// control.
+// on a bundled store opened on a simulation runs in it (run.Config.Clock),
+// the calling goroutine holding control.
 func Record(t testing.TB, cfg run.Config) run.Result {
 	t.Helper()
 	cfg.NoCheck = true
-	if cfg.Clock == nil && cfg.System != nil {
-		cfg.Clock = clock.Of(cfg.System.Store)
-	}
 	res, err := run.Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
