@@ -32,6 +32,7 @@
 //     Strong session serializability adds, instead, each process's order
 //     (Daudjee & Salem, "Lazy Database Replication with Ordering
 //     Guarantees", ICDE 2004: strong session 1SR).
+//
 //   - Snapshot isolation (Check with SnapshotIsolation, StrongSessionSI,
 //     StrongSI) enumerates total orders of 2n events, a start (snapshot)
 //     event and a later commit event for each included transaction, as in
