@@ -162,3 +162,21 @@ func TestGUpdateSearchStopped(t *testing.T) {
 		t.Errorf("update-serializable %s (%s; %v), want unknown because the G-update search stopped", r.Verdict, r.Reason, kindsOf(r.Anomalies))
 	}
 }
+
+// TestGUpdateRegister: the same write skew on registers, each read of
+// the initial state (which precedes every version, so each write
+// overwrote what the other transaction read).
+func TestGUpdateRegister(t *testing.T) {
+	rs := gupdateVerdicts(t,
+		`{"type":"invoke","process":0,"f":"txn","value":[["r","x",null],["w","y",1]]}`,
+		`{"type":"invoke","process":1,"f":"txn","value":[["r","y",null],["w","x",1]]}`,
+		`{"type":"ok","process":0,"f":"txn","value":[["r","x",null],["w","y",1]]}`,
+		`{"type":"ok","process":1,"f":"txn","value":[["r","y",null],["w","x",1]]}`,
+	)
+	if r := rs[checker.UpdateSerializable]; r.Verdict != checker.Invalid || anomalyOf(r.Anomalies, checker.GUpdate) == nil {
+		t.Errorf("update-serializable %s %v, want invalid by G-update", r.Verdict, kindsOf(r.Anomalies))
+	}
+	if r := rs[checker.SnapshotIsolation]; r.Verdict != checker.Valid {
+		t.Errorf("snapshot-isolation %s %v, want valid", r.Verdict, kindsOf(r.Anomalies))
+	}
+}
