@@ -145,7 +145,7 @@ const (
 	FutureRead          Kind = "future-read"
 	// GUpdate is Adya's G-update ("Weak Consistency: A Generalized Theory
 	// and Optimistic Implementations for Distributed Transactions", MIT
-	// PhD thesis, 1999, §4.3, update serializability, PL-3U): a cycle with
+	// PhD thesis, 1999, chapter 4, update serializability, PL-3U): a cycle with
 	// one or more anti-dependency edges in the graph of the committed
 	// update transactions (those that write) and at most one read-only
 	// transaction, the DSG restricted as the thesis's update serialization

@@ -442,7 +442,7 @@ const (
 	outOfReadOnly                                 // an rw out of a read-only transaction
 )
 
-// langGUpdate accepts Adya's G-update cycles (thesis §4.3, PL-3U): one or
+// langGUpdate accepts Adya's G-update cycles (thesis, chapter 4, PL-3U): one or
 // more rw edges, through at most one read-only transaction. States: 0
 // start, nothing read yet; 1 an rw, no read-only transaction; 2 inside
 // the read-only transaction (its wr in read); 3 past it (its rw out
@@ -484,7 +484,7 @@ func updates(th *History) []bool {
 }
 
 // searchGUpdate looks, in each strongly connected component of the data
-// dependencies, for the shortest G-update cycle (Adya 1999, §4.3: a cycle
+// dependencies, for the shortest G-update cycle (Adya 1999, chapter 4, PL-3U: a cycle
 // with one or more anti-dependency edges in the DSG restricted to the
 // committed update transactions and one read-only transaction), and
 // records one per component. A component whose search stopped early

@@ -31,7 +31,7 @@ func anomalyOf(rs []checker.Anomaly, k checker.Kind) *checker.Anomaly {
 
 // TestGUpdateWriteSkew: write skew between two update transactions (each
 // reads the key the other appends to, and both commit) is a cycle of two
-// rw edges among update transactions alone: G-update (Adya 1999, §4.3),
+// rw edges among update transactions alone: G-update (Adya 1999, chapter 4),
 // so update-serializable is invalid, while snapshot isolation, which
 // allows write skew, holds.
 func TestGUpdateWriteSkew(t *testing.T) {

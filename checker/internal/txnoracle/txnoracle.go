@@ -58,7 +58,7 @@
 //
 //   - Update serializability (Check with UpdateSerializable; Garcia-Molina
 //     & Wiederhold, "Read-Only Transactions in a Distributed Database",
-//     ACM TODS 7(2), 1982; Adya's PL-3U, thesis §4.3) is the serializable
+//     ACM TODS 7(2), 1982; Adya's PL-3U, thesis chapter 4) is the serializable
 //     search run on the update transactions (those that write) with each
 //     committed read-only transaction in turn: the updates are
 //     serializable, and every reader sees a state some serial order of
@@ -305,7 +305,7 @@ const (
 	StrongSI
 	// UpdateSerializable: update serializability (Garcia-Molina &
 	// Wiederhold, "Read-Only Transactions in a Distributed Database", ACM
-	// TODS 7(2), 1982; Adya's PL-3U, thesis §4.3): the update transactions
+	// TODS 7(2), 1982; Adya's PL-3U, thesis chapter 4): the update transactions
 	// (those that write) are serializable, and so is each read-only
 	// transaction with them, each in an order of its own. It is decided
 	// apart from Models, by the serializable search once per read-only
