@@ -302,7 +302,7 @@ func (m *Matrix) seedText() string {
 		out = "The breaks the profiles name, by seed (consist run --seed N replays one; a stronger model breaks with a weaker one):\n" + claimed.String()
 	}
 	if found.Len() > 0 {
-		out += "Breaks the profiles have not seen:\n" + found.String()
+		out += "Breaks the profiles have not seen (consist run --seed N replays one):\n" + found.String()
 	}
 	return out
 }
