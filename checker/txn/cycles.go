@@ -164,16 +164,7 @@ func (s *cycles) search(ctx context.Context, process, realtime bool) error {
 			for _, comp := range sub.SCCs() {
 				var starts []int32
 				if b.needs >= 0 {
-					for _, v := range comp {
-						ts, rs := sub.Out(v)
-						for i := range ts {
-							if rs[i].Has(graph.Rel(b.needs)) {
-								starts = append(starts, v)
-								break
-							}
-						}
-					}
-					if len(starts) == 0 {
+					if starts = startsOf(sub, comp, func(m graph.Mask) bool { return m.Has(graph.Rel(b.needs)) }); len(starts) == 0 {
 						continue
 					}
 				}
@@ -537,16 +528,7 @@ func (s *cycles) searchGUpdate(ctx context.Context, budget int64) {
 	work := budget
 	incomplete, found := false, false
 	for _, c := range g.SCCs() {
-		var starts []int32
-		for _, v := range c {
-			_, rs := g.Out(v)
-			for _, m := range rs {
-				if m.Has(RW) || m.Has(outOfReadOnly) {
-					starts = append(starts, v)
-					break
-				}
-			}
-		}
+		starts := startsOf(g, c, func(m graph.Mask) bool { return m.Has(RW) || m.Has(outOfReadOnly) })
 		if len(starts) == 0 {
 			continue
 		}
@@ -582,4 +564,17 @@ func (s *cycles) searchGUpdate(ctx context.Context, budget int64) {
 		}
 		s.a.Incomplete[checker.GUpdate] = why
 	}
+}
+
+// startsOf returns the vertices of comp with an edge out of them that
+// edge accepts: where a cycle search that needs such an edge starts.
+func startsOf(g *graph.Graph, comp []int32, edge func(graph.Mask) bool) []int32 {
+	var out []int32
+	for _, v := range comp {
+		_, rs := g.Out(v)
+		if slices.ContainsFunc(rs, edge) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
