@@ -379,8 +379,6 @@ var stores = []Store{
 // any seed tried (64 seeds of each profile run, at the matrix's defaults).
 var (
 	quorumUnseen = unseen("any two quorums meet and a read always asks the client's own node, so what a client's reads depend on is seen by its later reads; a write that timed out may stay on one replica and be read by some clients and not others, the way these could break", checker.Causal, checker.CausalConvergence, checker.PRAM, checker.WeakCausal, checker.WritesFollowReads, checker.MonotonicWrites)
-	// A client stays on one node, whose state only grows and whose
-	// siblings resolve the same way every time.
 	eventualUnseen = unseen("a client stays on one node, whose versions only grow, so its own session sees no step back; a client moved to another node, which no run does, would break them", checker.PRAM, checker.MonotonicReads, checker.MonotonicWrites, checker.ReadYourWrites)
 	crdtUnseen     = unseen("nodes ship whole states, so a node holding a write holds all its writer's node held then; two nodes' cas that both succeed from one value, the way causal memory breaks, could break these too", checker.PRAM, checker.MonotonicWrites, checker.WritesFollowReads)
 	// Fractured reads are there, but consist has no anomaly kind for
