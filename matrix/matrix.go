@@ -92,8 +92,8 @@ type Cell struct {
 	Name string `json:"run"`
 	// Seed is the run's seed, and Command the consist run that replays
 	// it (in simulation, exactly).
-	Seed    uint64   `json:"seed"`
-	Command []string `json:"command"`
+	Seed    uint64           `json:"seed"`
+	Command []string         `json:"command"`
 	OK      int64            `json:"ok"`
 	Fail    int64            `json:"fail"`
 	Info    int64            `json:"info"`
