@@ -110,6 +110,8 @@ type Mark struct {
 	// Expected is what the profile says: "holds", "breaks", or "unseen"
 	// (neither promised nor shown broken by any seed tried so far).
 	Expected string `json:"expected,omitempty"`
+	// Unseen says, for a model the profile has not seen break, why.
+	Unseen string `json:"unseen,omitempty"`
 	// Disagrees says, when the verdict contradicts the profile, how.
 	Disagrees string `json:"disagrees,omitempty"`
 	// BrokenSeeds are the seeds of the runs that found the model broken
@@ -349,8 +351,8 @@ func judge(p builtin.Profile, cells []Cell, replayed bool) map[checker.Model]Mar
 				}
 			}
 		default:
-			if _, ok := p.Unclaimed(model); ok {
-				mk.Expected = "unseen"
+			if why, ok := p.Unclaimed(model); ok {
+				mk.Expected, mk.Unseen = "unseen", why
 			} else {
 				mk.Disagrees = fmt.Sprintf("the profile says nothing of %s (it was %s): guarantee it, claim its break with a run and a seed, or say why no seed shows it", model, mk.Verdict)
 			}
