@@ -207,6 +207,9 @@ func New(target Target, sched Schedule, rec history.Sink) (*Nemesis, error) {
 	}
 	for _, k := range kinds {
 		if err := supports(target, k); err != nil {
+			if sched.Plan != nil {
+				err = fmt.Errorf("%w: %w", ErrPlan, err)
+			}
 			return nil, err
 		}
 	}
@@ -235,17 +238,20 @@ func supports(t Target, k Kind) error {
 	return nil
 }
 
+// ErrPlan marks the errors of a plan that cannot run on its target.
+var ErrPlan = errors.New("the nemesis plan does not fit the target")
+
 // checkPlan refuses a plan that does not hold together, or that names a
 // node the target does not have.
 func checkPlan(target Target, p *Plan) error {
 	if err := p.Check(); err != nil {
-		return fmt.Errorf("nemesis plan: %w", err)
+		return fmt.Errorf("%w: %w", ErrPlan, err)
 	}
 	nodes := target.Nodes()
 	for i, f := range p.Faults {
 		for _, node := range f.nodes() {
 			if !slices.Contains(nodes, node) {
-				return fmt.Errorf("nemesis plan: fault %d (%s) names node %q, which the target does not have: use %s", i+1, f.Kind, node, strings.Join(nodes, ", "))
+				return fmt.Errorf("%w: fault %d (%s) names node %q, which the target does not have: name its nodes, %s", ErrPlan, i+1, f.Kind, node, strings.Join(nodes, ", "))
 			}
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -295,6 +296,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	nem, err := nemesis.New(faults, nemesis.Schedule{Kinds: cfg.Faults, Interval: cfg.Interval, Order: cfg.Order, Seed: cfg.Seed, Clock: cfg.Clock, Plan: cfg.Plan}, &sink)
 	if err != nil {
+		if cfg.Plan != nil {
+			return Result{}, fmt.Errorf("--nemesis-plan: %w", err)
+		}
 		return Result{}, fmt.Errorf("--nemesis: %w", err)
 	}
 
@@ -322,6 +326,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		// run.json first, so that a run killed at any point can be
 		// checked, recommended on and repeated.
 		runFile = filepath.Join(res.Dir, folder.RunFile)
+		if cfg.Plan != nil {
+			if err := writePlan(res.Dir, cfg.Plan, &res.Record); err != nil {
+				return res, err
+			}
+		}
 		if err := folder.WriteJSON(runFile, res.Record); err != nil {
 			return res, err
 		}
@@ -407,6 +416,32 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// PlanFlag is consist run's flag naming a nemesis plan file.
+const PlanFlag = "--nemesis-plan"
+
+// writePlan writes the run's plan into its folder, and points run.json
+// and the command that repeats the run at it.
+func writePlan(dir string, p *nemesis.Plan, r *folder.RunRecord) error {
+	path := filepath.Join(dir, folder.PlanFile)
+	if err := folder.WriteJSON(path, p); err != nil {
+		return err
+	}
+	r.NemesisPlan = folder.PlanFile
+	if len(r.Command) == 0 {
+		return nil
+	}
+	r.Command = slices.Clone(r.Command)
+	arg := PlanFlag + "=" + path
+	for i, a := range r.Command {
+		if strings.HasPrefix(a, PlanFlag+"=") {
+			r.Command[i] = arg
+			return nil
+		}
+	}
+	r.Command = append(r.Command, arg)
+	return nil
 }
 
 // Plan reads the faults the run injected back from its history, as a

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,11 +24,16 @@ import (
 	consistrun "consist/run"
 	"consist/run/databases"
 	"consist/run/folder"
+	"consist/run/shrink"
 	"consist/workloads"
 )
 
 type runFlags struct {
 	store, workload, storeDir, distribution, faults, mix string
+	// planFile is --nemesis-plan; plan, the plan it holds once read (or
+	// the plan shrink found, with planFile naming where run puts it).
+	planFile string
+	plan     *nemesis.Plan
 	clients, keys, maxTxnLength, maxWritesPerKey         int
 	ops                                                  int64
 	duration, opTimeout, interval, quiesce               time.Duration
@@ -96,6 +103,7 @@ func addRunFlags(f *pflag.FlagSet, fl *runFlags) {
 	f.StringVar(&fl.workload, "workload", "register", "the workload: "+strings.Join(workloads.Names(), ", "))
 	f.StringVar(&fl.faults, "nemesis", "partition,kill", "faults to inject, comma-separated: "+joinFaults()+"; or none (with --target the default is none)")
 	f.DurationVar(&fl.interval, "nemesis-interval", time.Second, "how long each fault lasts, and the calm between faults")
+	f.StringVar(&fl.planFile, "nemesis-plan", "", "inject exactly the faults of this plan file (JSON: when each starts, how long it lasts, what it hits; a shrunk run's nemesis-plan.json) instead of drawing them at random")
 	f.IntVar(&fl.clients, "clients", 10, "concurrent clients, each one process at a time")
 	f.DurationVar(&fl.duration, "duration", 10*time.Second, "how long to run (0: until --ops or Ctrl-C)")
 	f.Int64Var(&fl.ops, "ops", 0, "stop after this many operations (0: no limit)")
@@ -179,6 +187,9 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	}
 	res, err := consistrun.Run(ctx, cfg)
 	if err != nil {
+		if errors.Is(err, nemesis.ErrPlan) {
+			err = fmt.Errorf("%w (fix the plan in %s)", err, fl.planFile)
+		}
 		return &exitError{code: exitBad, err: err}
 	}
 	fr := res.Check
@@ -209,6 +220,14 @@ func runConfig(fl runFlags) (consistrun.Config, workloads.Options, error) {
 	if err != nil {
 		return consistrun.Config{}, opts, usageError("--nemesis: %w", err)
 	}
+	if fl.plan == nil && fl.planFile != "" {
+		if fl.plan, err = readPlan(fl.planFile); err != nil {
+			return consistrun.Config{}, opts, &exitError{code: exitBad, err: err}
+		}
+	}
+	if fl.plan != nil {
+		kinds = nil // the plan's
+	}
 	opts = workloads.Options{Keys: fl.keys, Distribution: fl.distribution, MaxTxnLength: fl.maxTxnLength, MaxWritesPerKey: fl.maxWritesPerKey}
 	if err := parseMix(fl.mix, &opts); err != nil {
 		return consistrun.Config{}, opts, usageError("--mix: %w", err)
@@ -219,11 +238,24 @@ func runConfig(fl runFlags) (consistrun.Config, workloads.Options, error) {
 	}
 	cfg := consistrun.Config{Workload: wl, Faults: kinds, Interval: fl.interval, Clients: fl.clients, Duration: fl.duration,
 		Ops: fl.ops, Rate: fl.rate, OpTimeout: fl.opTimeout, Quiesce: fl.quiesce, Seed: fl.seed, RealTime: fl.realTime,
-		CheckTimeout: runCheckTimeout, Dir: fl.storeDir, Record: runRecord(fl)}
+		CheckTimeout: runCheckTimeout, Dir: fl.storeDir, Record: runRecord(fl), Plan: fl.plan}
 	if err := targetConfig(fl, &cfg); err != nil {
 		return consistrun.Config{}, opts, err
 	}
 	return cfg, opts, nil
+}
+
+// readPlan reads a --nemesis-plan file.
+func readPlan(path string) (*nemesis.Plan, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--nemesis-plan: %w (give a plan file, such as the nemesis-plan.json of a shrunk run's folder)", err)
+	}
+	p, err := nemesis.ParsePlan(data, path)
+	if err != nil {
+		return nil, fmt.Errorf("--nemesis-plan: %w", err)
+	}
+	return p, nil
 }
 
 // runCheckTimeout bounds the check at the end of a run.
@@ -268,6 +300,13 @@ func validateRun(fl runFlags) error {
 		return usageError("--quiesce %v: give how long the store settles, or 0", fl.quiesce)
 	}
 	changed := func(name string) bool { return fl.flags != nil && fl.flags.Changed(name) }
+	if fl.planFile != "" {
+		for _, name := range []string{"nemesis", "nemesis-interval"} {
+			if changed(name) {
+				return usageError("--%s: --nemesis-plan %s gives the faults and their times: leave out --%s, or --nemesis-plan", name, fl.planFile, name)
+			}
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(targetOnly)) {
 		if !changed(name) {
 			continue
@@ -297,6 +336,12 @@ func validateRun(fl runFlags) error {
 func runRecord(fl runFlags) folder.RunRecord {
 	rec := folder.RunRecord{Version: version(), Cluster: fl.cluster, Nemesis: fl.faults, Keys: fl.keys,
 		Flags: map[string]string{}, Command: []string{"consist", "run"}}
+	if fl.plan != nil {
+		rec.Nemesis = "none"
+		if kinds := fl.plan.Kinds(); len(kinds) > 0 {
+			rec.Nemesis = shrink.FaultsFlag(kinds)
+		}
+	}
 	if fl.flags == nil {
 		return rec
 	}
@@ -318,6 +363,8 @@ func runRecord(fl runFlags) folder.RunRecord {
 				rec.Command = append(rec.Command, "--isolation="+s.Isolation)
 			}
 		case fl.target == "" && targetFlag: // refused without --target
+		case fl.planFile != "" && (f.Name == "nemesis" || f.Name == "nemesis-interval"): // the plan's
+		case fl.planFile == "" && f.Name == "nemesis-plan":
 		case fl.target != "" && f.Name == "store": // refused with --target
 		case redactor(f.Name) != nil && value == "":
 		default:
