@@ -32,15 +32,15 @@ type runFlags struct {
 	store, workload, storeDir, distribution, faults, mix string
 	// planFile is --nemesis-plan; plan, the plan it holds once read (or
 	// the plan shrink found, with planFile naming where run puts it).
-	planFile string
-	plan     *nemesis.Plan
-	clients, keys, maxTxnLength, maxWritesPerKey         int
-	ops                                                  int64
-	duration, opTimeout, interval, quiesce               time.Duration
-	rate                                                 float64
-	seed                                                 uint64
-	json, realTime                                       bool
-	reports                                              reportFlags
+	planFile                                     string
+	plan                                         *nemesis.Plan
+	clients, keys, maxTxnLength, maxWritesPerKey int
+	ops                                          int64
+	duration, opTimeout, interval, quiesce       time.Duration
+	rate                                         float64
+	seed                                         uint64
+	json, realTime                               bool
+	reports                                      reportFlags
 	// storeSet and faultsSet: the flags were given, not defaulted.
 	storeSet, faultsSet bool
 	// flags are every flag of the command, for run.json.
