@@ -41,6 +41,9 @@ type runFlags struct {
 	seed                                         uint64
 	json, realTime                               bool
 	reports                                      reportFlags
+	// shrink the run once it found an anomaly, within shrinkBudget.
+	shrink       bool
+	shrinkBudget time.Duration
 	// storeSet and faultsSet: the flags were given, not defaulted.
 	storeSet, faultsSet bool
 	// flags are every flag of the command, for run.json.
@@ -94,6 +97,8 @@ Exit codes as for check: 0 valid, 1 invalid, 2 unknown, 3 bad input.`,
 		},
 	}
 	addRunFlags(cmd.Flags(), &fl)
+	cmd.Flags().BoolVar(&fl.shrink, "shrink", false, "once the run found an anomaly, shrink it as consist shrink does and write the smallest run found (a bundled store in simulation only)")
+	cmd.Flags().DurationVar(&fl.shrinkBudget, "shrink-budget", 60*time.Second, "with --shrink: how long the search may take, in real time")
 	return cmd
 }
 
@@ -157,6 +162,21 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	if err := fl.reports.validate(fl.json); err != nil {
 		return err
 	}
+	if fl.flags != nil && fl.flags.Changed("shrink-budget") && !fl.shrink {
+		return usageError("--shrink-budget bounds --shrink: add --shrink, or leave it out")
+	}
+	if fl.shrink {
+		switch {
+		case fl.target != "":
+			return usageError("--shrink replays a simulated run: --target %s tests a real database, which does not replay; leave out --shrink", fl.target)
+		case fl.realTime:
+			return usageError("--shrink replays a simulated run: --real-time runs on the wall clock, which its seed does not replay; leave out one of them")
+		case fl.shrinkBudget <= 0:
+			return usageError("--shrink-budget %v: give how long the search may take, e.g. 60s", fl.shrinkBudget)
+		case fl.storeDir == "":
+			return usageError("--shrink writes the smallest run beside the run: give a --store-dir")
+		}
+	}
 	cfg, _, err := runConfig(fl)
 	if err != nil {
 		return err
@@ -206,10 +226,38 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	if err != nil {
 		return &exitError{code: exitBad, err: err}
 	}
+	if fl.shrink {
+		if err := shrinkAfterRun(ctx, stdout, stderr, res, fl); err != nil {
+			return err
+		}
+	}
 	if code := exitFor(fr); code != exitValid {
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// shrinkAfterRun shrinks the run just made, as consist shrink does, when
+// it found an anomaly. The sizes go to stdout unless stdout carries the
+// run's JSON or reports.
+func shrinkAfterRun(ctx context.Context, stdout, stderr io.Writer, res consistrun.Result, fl runFlags) error {
+	found := false
+	for _, r := range res.Results() {
+		found = found || len(r.Anomalies) > 0
+	}
+	switch {
+	case res.Interrupted || ctx.Err() != nil:
+		fmt.Fprintln(stderr, "consist: the run was interrupted: not shrinking it")
+		return nil
+	case !found:
+		fmt.Fprintln(stderr, "consist: the run found no anomaly: nothing to shrink")
+		return nil
+	}
+	out := stdout
+	if fl.json || fl.reports.toStdout() {
+		out = stderr
+	}
+	return runShrink(ctx, out, stderr, res.Dir, shrinkFlags{budget: fl.shrinkBudget, storeDir: fl.storeDir})
 }
 
 // runConfig builds the run fl describes, and the options its workload
@@ -364,6 +412,7 @@ func runRecord(fl runFlags) folder.RunRecord {
 			}
 		case fl.target == "" && targetFlag: // refused without --target
 		case fl.planFile != "" && (f.Name == "nemesis" || f.Name == "nemesis-interval"): // the plan's
+		case f.Name == "shrink" || f.Name == "shrink-budget": // after the run, not part of it
 		case fl.planFile == "" && f.Name == "nemesis-plan":
 		case fl.target != "" && f.Name == "store": // refused with --target
 		case redactor(f.Name) != nil && value == "":
