@@ -129,7 +129,9 @@ func TestRunWithAPlan(t *testing.T) {
 	}
 	kept := filepath.Join(dir, folder.PlanFile)
 	if rec.NemesisPlan != folder.PlanFile || rec.Nemesis != "partition" || !slices.Contains(rec.Command, "--nemesis-plan="+kept) ||
-		slices.ContainsFunc(rec.Command, func(a string) bool { return strings.HasPrefix(a, "--nemesis=") || strings.HasPrefix(a, "--nemesis-interval=") }) {
+		slices.ContainsFunc(rec.Command, func(a string) bool {
+			return strings.HasPrefix(a, "--nemesis=") || strings.HasPrefix(a, "--nemesis-interval=")
+		}) {
 		t.Fatalf("run.json: nemesis %q, plan %q, command %v", rec.Nemesis, rec.NemesisPlan, rec.Command)
 	}
 	if _, err := nemesis.ParsePlan(mustRead(t, kept), kept); err != nil {
