@@ -1,7 +1,9 @@
 // Package nemesis injects faults into a system under test on a schedule,
 // as Jepsen's nemesis does: it waits, starts a fault, lets it last, heals
 // it, and starts the next, recording each start and heal in the history as
-// an info event of the nemesis process.
+// an info event of the nemesis process. The faults are drawn at random
+// from the schedule's seed, or given exactly as a Plan (read from a file,
+// or back from a recorded history with ReadPlan), which replays them.
 //
 // A target is anything that can suffer faults: the simulated network of
 // the bundled stores, or a cluster of real processes. It implements the
