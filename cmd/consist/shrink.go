@@ -36,13 +36,16 @@ func newShrinkCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Replay a failing simulated run smaller and smaller while it still shows the same anomaly",
 		Long: `Shrink reads a failing run's run.json and results.json and replays it
 (the same bundled store, workload, seed, faults and models, a
-deterministic simulation) with fewer fault kinds, clients, keys,
-operations, a shorter duration and a shorter nemesis interval, keeping each smaller run that still
-shows the anomaly kind: the first anomaly's kind, or --kind. It tries
-each setting halved, then smaller steps, until none shrinks or --budget
-is spent, writes the smallest run found as a run folder of its own
-(run.json with the command that repeats it, history.jsonl, results.json,
-report.html) and prints the sizes before and after.
+deterministic simulation), its faults read back from the history as an
+explicit plan, with fewer faults (none, either half, one left out at a
+time), shorter and sooner faults, fewer clients, keys and operations and
+a shorter duration, keeping each smaller run that still shows the
+anomaly kind: the first anomaly's kind, or --kind. It tries each setting
+halved, then smaller steps, until none shrinks or --budget is spent,
+writes the smallest run found as a run folder of its own (run.json with
+the command that repeats it, nemesis-plan.json with the faults kept,
+history.jsonl, results.json, report.html) and prints the sizes before
+and after. consist run --shrink does the same after a run.
 
 A run against a real database, or on the wall clock (--real-time), does
 not replay and is refused; so is a run with no anomaly.
