@@ -143,6 +143,19 @@ const (
 	DuplicateElements   Kind = "duplicate-elements"
 	DirtyUpdate         Kind = "dirty-update"
 	FutureRead          Kind = "future-read"
+	// GUpdate is Adya's G-update ("Weak Consistency: A Generalized Theory
+	// and Optimistic Implementations for Distributed Transactions", MIT
+	// PhD thesis, 1999, chapter 4, update serializability, PL-3U): a cycle with
+	// one or more anti-dependency edges in the graph of the committed
+	// update transactions (those that write) and at most one read-only
+	// transaction, the DSG restricted as the thesis's update serialization
+	// graph restricts it. PL-3U proscribes G1 and G-update: the update
+	// transactions are serializable, and each read-only transaction sees a
+	// state some serial order of them produces, not necessarily the same
+	// order for every read-only transaction. Elle names the kind in its
+	// tables (update-serializable proscribes it; it implies nothing) but
+	// does not search for it; checker/txn does.
+	GUpdate Kind = "G-update"
 	// CyclicVersions: the version order a rw-register history implies for
 	// one key (from the initial state and the assumed key properties) is
 	// cyclic, so no total order of that key's versions exists.
@@ -232,6 +245,7 @@ var taxonomy = map[Kind]kindInfo{
 	G2:                  {about: "a dependency cycle with read-write anti-dependencies", implies: []Kind{G2Process}, rulesOut: []Model{Serializable}},
 	G2Process:           {about: "G2 with process-order dependencies", implies: []Kind{G2Realtime}, rulesOut: []Model{StrongSessionSerializable}},
 	G2Realtime:          {about: "G2 with real-time dependencies", rulesOut: []Model{StrictSerializable}},
+	GUpdate:             {about: "a dependency cycle with read-write anti-dependencies among update transactions and at most one read-only transaction", rulesOut: []Model{UpdateSerializable}},
 	LostUpdate:          {about: "two transactions read one version of a key and both wrote it", implies: []Kind{G2Item}, rulesOut: []Model{CursorStability, RepeatableRead}},
 	Internal:            {about: "a transaction's read disagreed with its own earlier writes or reads", rulesOut: []Model{SnapshotIsolation, Serializable, StrongSessionSnapshotIsolation, StrongSnapshotIsolation}},
 	IncompatibleOrder:   {about: "two reads of one key show versions no single order explains", implies: []Kind{G1a}},

@@ -193,7 +193,7 @@ func TestTaxonomyAgreesWithElle(t *testing.T) {
 	if len(transactionalOurs) > 0 {
 		t.Errorf("transactional kinds Elle does not name: %v", transactionalOurs)
 	}
-	for _, want := range []Kind{G0, G1a, G1b, G1c, GSingleItem, GNonadjItem, G2Item, G2, LostUpdate, Internal, IncompatibleOrder, DuplicateElements, DirtyUpdate, FutureRead, CyclicVersions, G2ItemRealtime, GSingleItemProcess} {
+	for _, want := range []Kind{G0, G1a, G1b, G1c, GSingleItem, GNonadjItem, G2Item, G2, LostUpdate, Internal, IncompatibleOrder, DuplicateElements, DirtyUpdate, FutureRead, CyclicVersions, G2ItemRealtime, GSingleItemProcess, GUpdate} {
 		if !slices.Contains(kinds, want) {
 			t.Errorf("%s is not among the kinds compared with Elle", want)
 		}
@@ -256,6 +256,8 @@ func TestBoundaryExamples(t *testing.T) {
 		{[]Kind{LostUpdate}, []Model{CursorStability}},
 		{[]Kind{G2ItemRealtime}, []Model{StrictSerializable}},
 		{[]Kind{GNonadjItemProcess}, []Model{StrongSessionSnapshotIsolation}},
+		{[]Kind{GUpdate}, []Model{UpdateSerializable}},
+		{[]Kind{GUpdate, GNonadjItem}, []Model{SnapshotIsolation, RepeatableRead, UpdateSerializable}},
 	} {
 		not, also := Boundary(tc.kinds...)
 		if !sameSet(not, tc.not) {

@@ -17,6 +17,7 @@ import (
 	"consist/adapters/builtin"
 	"consist/adapters/builtin/simnet"
 	"consist/checker"
+	"consist/nemesis"
 	"consist/run"
 	"consist/run/clock"
 	"consist/run/sim"
@@ -41,9 +42,9 @@ type Config struct {
 	// Seed+1, ..., Seed+Seeds-1.
 	Seed uint64
 	// Seeds is how many seeds each run of a profile is tried under
-	// (default 1): a break shows if any of them shows it, and each mark
-	// says under which seeds its model broke (a simulated run replays
-	// from its seed).
+	// (default 1), besides the seed each of the profile's breaks names
+	// (in simulation, where a seed replays a run): each mark says under
+	// which seeds its model broke.
 	Seeds int
 	// Parallel is how many runs go at once (default 1).
 	Parallel int
@@ -89,8 +90,10 @@ type Cell struct {
 	Run   builtin.Run `json:"-"`
 	// Name names the run, as "register under partition".
 	Name string `json:"run"`
-	// Seed is the run's seed: consist run --seed replays it.
-	Seed    uint64           `json:"seed"`
+	// Seed is the run's seed, and Command the consist run that replays
+	// it (in simulation, exactly).
+	Seed    uint64   `json:"seed"`
+	Command []string `json:"command"`
 	OK      int64            `json:"ok"`
 	Fail    int64            `json:"fail"`
 	Info    int64            `json:"info"`
@@ -104,16 +107,20 @@ type Mark struct {
 	Verdict checker.Verdict `json:"verdict"`
 	// Anomalies counts the anomalies of the runs that found it broken.
 	Anomalies int `json:"anomalies"`
-	// Expected is what the profile says: "holds", "breaks" or "".
+	// Expected is what the profile says: "holds", "breaks", or "unseen"
+	// (neither promised nor shown broken by any seed tried so far).
 	Expected string `json:"expected,omitempty"`
 	// Disagrees says, when the verdict contradicts the profile, how.
 	Disagrees string `json:"disagrees,omitempty"`
 	// BrokenSeeds are the seeds of the runs that found the model broken
-	// (each once, in order), and Seeds how many seeds were tried: a
-	// break that shows under some seeds only is still claimed, with a
-	// seed that replays it.
+	// (each once, in order), and Seeds how many seeds its runs were tried
+	// under: a break that shows under some seeds only is still claimed,
+	// with a seed that replays it.
 	BrokenSeeds []uint64 `json:"broken_seeds,omitempty"`
 	Seeds       int      `json:"seeds"`
+	// Seed is the seed the profile names for the model's break, when
+	// one of its breaks names the model itself.
+	Seed uint64 `json:"profile_seed,omitempty"`
 }
 
 // Row is one store's marks.
@@ -168,10 +175,11 @@ func Run(ctx context.Context, cfg Config) (*Matrix, error) {
 		if len(runs) == 0 {
 			return nil, fmt.Errorf("matrix: store %s has no runs in its profile: give it Runs or Breaks", s.Name)
 		}
-		rows[i] = Row{Store: s.Name, Cells: make([]Cell, len(runs)*cfg.Seeds)}
-		for j, r := range runs {
-			for k := range cfg.Seeds {
-				jobs = append(jobs, job{i, j*cfg.Seeds + k, s, r, cfg.Seed + uint64(k)})
+		rows[i] = Row{Store: s.Name}
+		for _, r := range runs {
+			for _, seed := range seedsOf(cfg, s.Profile, r) {
+				jobs = append(jobs, job{i, len(rows[i].Cells), s, r, seed})
+				rows[i].Cells = append(rows[i].Cells, Cell{})
 			}
 		}
 	}
@@ -199,7 +207,7 @@ func Run(ctx context.Context, cfg Config) (*Matrix, error) {
 	m := &Matrix{Duration: cfg.Duration}
 	seen := map[checker.Model]bool{}
 	for i, s := range cfg.Stores {
-		rows[i].Marks = judge(s.Profile, rows[i].Cells, cfg.Seeds)
+		rows[i].Marks = judge(s.Profile, rows[i].Cells, !cfg.RealTime)
 		for model := range rows[i].Marks {
 			seen[model] = true
 		}
@@ -214,9 +222,45 @@ func Run(ctx context.Context, cfg Config) (*Matrix, error) {
 	return m, ctx.Err()
 }
 
+// seedsOf returns the seeds run r of a store with profile p is tried
+// under: Seed, Seed+1, ..., then, in simulation, the seed each of the
+// profile's breaks in r names, so that every claim is replayed.
+func seedsOf(cfg Config, p builtin.Profile, r builtin.Run) []uint64 {
+	var out []uint64
+	for k := range cfg.Seeds {
+		out = append(out, cfg.Seed+uint64(k))
+	}
+	if cfg.RealTime {
+		return out
+	}
+	for _, b := range p.Breaks {
+		if b.Run.String() == r.String() && !slices.Contains(out, b.Seed) {
+			out = append(out, b.Seed)
+		}
+	}
+	return out
+}
+
+// Each run's operation timeout, and how long the healed store settles.
+const (
+	opTimeout = time.Second
+	quiesce   = 300 * time.Millisecond
+)
+
 // runCell runs one store under one run and checks the history.
 func runCell(ctx context.Context, cfg Config, s builtin.Store, r builtin.Run, seed uint64) Cell {
+	duration, interval := cfg.Duration, cfg.Interval
+	if d := s.Profile.RunFor; d > 0 && d < duration {
+		duration, interval = d, interval*d/cfg.Duration
+	}
 	c := Cell{Store: s.Name, Run: r, Name: r.String(), Seed: seed}
+	c.Command = []string{"consist", "run", "--store", s.Name, "--workload", r.Workload, "--nemesis", nemesis.Flag(r.Faults),
+		"--duration", duration.String(), "--nemesis-interval", interval.String(), "--clients", fmt.Sprint(cfg.Clients),
+		"--rate", fmt.Sprint(cfg.Rate), "--keys", fmt.Sprint(cfg.Keys), "--op-timeout", opTimeout.String(),
+		"--quiesce", quiesce.String(), "--seed", fmt.Sprint(seed)}
+	if cfg.RealTime {
+		c.Command = append(c.Command, "--real-time")
+	}
 	wl, err := workloads.New(r.Workload, workloads.Options{Keys: cfg.Keys})
 	if err != nil {
 		c.Err = err.Error()
@@ -230,13 +274,9 @@ func runCell(ctx context.Context, cfg Config, s builtin.Store, r builtin.Run, se
 	}
 	net := s.OpenOn(seed, sched)
 	defer net.Close()
-	duration, interval := cfg.Duration, cfg.Interval
-	if d := s.Profile.RunFor; d > 0 && d < duration {
-		duration, interval = d, interval*d/cfg.Duration
-	}
 	res, err := run.Run(ctx, run.Config{System: &run.System{Name: s.Name, Store: net, Faults: net}, Workload: wl, Clock: clk, RealTime: cfg.RealTime,
 		Faults: r.Faults, Interval: interval, Clients: cfg.Clients, Duration: duration, Rate: cfg.Rate,
-		OpTimeout: time.Second, Quiesce: 300 * time.Millisecond, Seed: seed, CheckTimeout: time.Minute,
+		OpTimeout: opTimeout, Quiesce: quiesce, Seed: seed, CheckTimeout: time.Minute,
 		Name: s.Name + " " + c.Name})
 	c.OK, c.Fail, c.Info = res.OK, res.Fail, res.Info
 	switch {
@@ -251,17 +291,22 @@ func runCell(ctx context.Context, cfg Config, s builtin.Store, r builtin.Run, se
 }
 
 // judge merges a store's runs into one mark per model and compares each
-// with the profile.
-func judge(p builtin.Profile, cells []Cell, seeds int) map[checker.Model]Mark {
+// with the profile. In simulation (replayed) each break must show under
+// the seed the profile names for it; on the wall clock, under any seed.
+func judge(p builtin.Profile, cells []Cell, replayed bool) map[checker.Model]Mark {
 	marks := map[checker.Model]Mark{}
+	tried := map[checker.Model][]uint64{}
 	for _, c := range cells {
 		for _, r := range c.Results {
 			mk, ok := marks[r.Model]
 			switch {
 			case !ok:
-				mk = Mark{Verdict: r.Verdict, Seeds: seeds}
+				mk = Mark{Verdict: r.Verdict}
 			case r.Verdict.Worse(mk.Verdict):
 				mk.Verdict = r.Verdict
+			}
+			if !slices.Contains(tried[r.Model], c.Seed) {
+				tried[r.Model] = append(tried[r.Model], c.Seed)
 			}
 			if r.Verdict == checker.Invalid {
 				mk.Anomalies += len(r.Anomalies)
@@ -275,22 +320,39 @@ func judge(p builtin.Profile, cells []Cell, seeds int) map[checker.Model]Mark {
 	}
 	for _, b := range p.Breaks {
 		if _, ok := marks[b.Model]; !ok {
-			marks[b.Model] = Mark{Verdict: checker.Unknown, Seeds: seeds}
+			marks[b.Model] = Mark{Verdict: checker.Unknown}
 		}
 	}
 	for model, mk := range marks {
+		mk.Seeds = len(tried[model])
 		switch {
 		case p.Guaranteed(model):
 			mk.Expected = "holds"
 			if mk.Verdict == checker.Invalid {
 				mk.Disagrees = fmt.Sprintf("%s is guaranteed, but %s", model, brokenIn(cells, model))
 			}
-		case len(p.Expected(model)) > 0:
+		case p.Broken(model):
 			mk.Expected = "breaks"
-			for _, run := range p.Expected(model) {
-				if v := verdictIn(cells, run, model); v != checker.Invalid {
-					mk.Disagrees = fmt.Sprintf("%s should break in %s, but was %s there", model, run, v)
+			for _, b := range p.Breaks {
+				if b.Model != model {
+					continue
 				}
+				if mk.Seed == 0 {
+					mk.Seed = b.Seed
+				}
+				if !replayed {
+					if v := verdictIn(cells, b.Run, model, nil); v != checker.Invalid {
+						mk.Disagrees = fmt.Sprintf("%s should break in %s, but was %s there", model, b.Run, v)
+					}
+				} else if v := verdictIn(cells, b.Run, model, &b.Seed); v != checker.Invalid {
+					mk.Disagrees = fmt.Sprintf("%s should break in %s under seed %d, but was %s there", model, b.Run, b.Seed, v)
+				}
+			}
+		default:
+			if _, ok := p.Unclaimed(model); ok {
+				mk.Expected = "unseen"
+			} else {
+				mk.Disagrees = fmt.Sprintf("the profile says nothing of %s (it was %s): guarantee it, claim its break with a run and a seed, or say why no seed shows it", model, mk.Verdict)
 			}
 		}
 		marks[model] = mk
@@ -298,12 +360,13 @@ func judge(p builtin.Profile, cells []Cell, seeds int) map[checker.Model]Mark {
 	return marks
 }
 
-// verdictIn returns model's verdict in the cells of run: Invalid if any
-// seed found it broken, else the first seed's verdict, or Unknown.
-func verdictIn(cells []Cell, run builtin.Run, model checker.Model) checker.Verdict {
+// verdictIn returns model's verdict in the cells of run (of seed alone,
+// unless nil): Invalid if any seed found it broken, else the first seed's
+// verdict, or Unknown.
+func verdictIn(cells []Cell, run builtin.Run, model checker.Model, seed *uint64) checker.Verdict {
 	v := checker.Unknown
 	for _, c := range cells {
-		if c.Run.String() != run.String() {
+		if c.Run.String() != run.String() || seed != nil && c.Seed != *seed {
 			continue
 		}
 		for _, r := range c.Results {

@@ -280,25 +280,37 @@ func (m *Matrix) disagreementText() string {
 	return m.seedText() + fmt.Sprintf("%d disagreements with the profiles:\n- %s\n", len(d), strings.Join(d, "\n- "))
 }
 
-// seedText says, for each expected break, under how many of the seeds
-// tried it showed and which replay it; nothing when one seed was tried.
+// seedText says, for each break the profile names, under how many of
+// the seeds tried it showed and which, and names every model the profile
+// has not seen broken that a seed broke.
 func (m *Matrix) seedText() string {
-	var b strings.Builder
+	var claimed, found strings.Builder
 	for _, r := range m.Rows {
 		for _, model := range m.Models {
 			mk, ok := r.Marks[model]
-			if !ok || mk.Expected != "breaks" || mk.Seeds < 2 {
-				continue
+			switch {
+			case !ok || len(mk.BrokenSeeds) == 0:
+			case mk.Seed != 0 && mk.Seeds > 1:
+				fmt.Fprintf(&claimed, "- %s: %s broke under %d of %d seeds (%s; the profile's: %d)\n", r.Store, model, len(mk.BrokenSeeds), mk.Seeds, joinSeeds(mk.BrokenSeeds), mk.Seed)
+			case mk.Expected == "unseen":
+				fmt.Fprintf(&found, "- %s: %s broke under seeds %s, and the profile has not seen it break: claim it with one of them\n", r.Store, model, joinSeeds(mk.BrokenSeeds))
 			}
-			seeds := make([]string, len(mk.BrokenSeeds))
-			for i, s := range mk.BrokenSeeds {
-				seeds[i] = fmt.Sprint(s)
-			}
-			fmt.Fprintf(&b, "- %s: %s broke under %d of %d seeds (%s)\n", r.Store, model, len(mk.BrokenSeeds), mk.Seeds, strings.Join(seeds, ", "))
 		}
 	}
-	if b.Len() == 0 {
-		return ""
+	var out string
+	if claimed.Len() > 0 {
+		out = "The breaks the profiles name, by seed (consist run --seed N replays one; a stronger model breaks with a weaker one):\n" + claimed.String()
 	}
-	return "The expected breaks, by seed (consist run --seed N replays one):\n" + b.String()
+	if found.Len() > 0 {
+		out += "Breaks the profiles have not seen (consist run --seed N replays one):\n" + found.String()
+	}
+	return out
+}
+
+func joinSeeds(seeds []uint64) string {
+	s := make([]string, len(seeds))
+	for i, v := range seeds {
+		s[i] = fmt.Sprint(v)
+	}
+	return strings.Join(s, ", ")
 }

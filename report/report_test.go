@@ -247,3 +247,49 @@ func TestWriteTextSaysWhatEachAnomalyRulesOut(t *testing.T) {
 		t.Errorf("JSON of a %s: not %v, also_not %v; want not %v and some also_not", back.Kind, back.Not, back.AlsoNot, wantNot)
 	}
 }
+
+// A write skew between two update transactions is told as a G-update
+// cycle (Adya's PL-3U phenomenon) with its explanation, followed by what
+// it rules out: update-serializable, and so every model stronger; snapshot
+// isolation, which allows write skew, stands.
+func TestWriteTextTellsGUpdate(t *testing.T) {
+	h, err := history.Parse([]byte(strings.Join([]string{
+		`{"type":"invoke","process":0,"f":"txn","value":[["r","x",null],["append","y",1]]}`,
+		`{"type":"invoke","process":1,"f":"txn","value":[["r","y",null],["append","x",1]]}`,
+		`{"type":"ok","process":0,"f":"txn","value":[["r","x",[]],["append","y",1]]}`,
+		`{"type":"ok","process":1,"f":"txn","value":[["r","y",[]],["append","x",1]]}`,
+	}, "\n")), "skew.jsonl", history.JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := txn.Checker{}.CheckModels(context.Background(), h, checker.Options{}, checker.UpdateSerializable, checker.SnapshotIsolation)
+	if rs[0].Verdict != checker.Invalid || rs[1].Verdict != checker.Valid {
+		t.Fatalf("update-serializable %s, snapshot-isolation %s: want invalid, valid", rs[0].Verdict, rs[1].Verdict)
+	}
+	var b bytes.Buffer
+	if err := WriteText(&b, Report{Files: []FileResult{{File: "skew.jsonl", Format: "jsonl", Ops: 2, Processes: 2, Results: rs}}}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "G-update cycle of 2 transactions, every one an update transaction (it writes): T1 is ") {
+		t.Errorf("no G-update explanation:\n%s", out)
+	}
+	var line string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "  G-update: not ") {
+			line = l
+		}
+	}
+	not, also, ok := strings.Cut(strings.TrimPrefix(line, "  G-update: not "), "; also not ")
+	if !ok || not != "update-serializable" {
+		t.Fatalf("G-update's boundary line %q, want not update-serializable:\n%s", line, out)
+	}
+	for _, m := range []string{"strict-serializable", "strong-session-serializable", "serializable"} {
+		if !slices.Contains(strings.Split(also, ", "), m) {
+			t.Errorf("also not lacks %s: %q", m, line)
+		}
+	}
+	if strings.Contains(also, "snapshot-isolation") {
+		t.Errorf("snapshot isolation holds, but the line rules it out: %q", line)
+	}
+}

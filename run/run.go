@@ -112,7 +112,7 @@ type Config struct {
 	// Clock is the time the schedule keeps (nil: a new deterministic
 	// simulation, package sim, for a bundled Store; the wall clock
 	// otherwise). A System on a simulated network takes the simulation
-	// its network runs on (see OpenStore).
+	// its network runs on (clock.Of its Store; see OpenStore).
 	Clock clock.Clock
 	// RealTime runs a bundled Store on the wall clock, its nodes on
 	// goroutines of their own, as before simulation: a seed then does not
@@ -252,8 +252,12 @@ func (cfg *Config) defaults() {
 	if cfg.Models == nil {
 		cfg.Models = cfg.Workload.Models()
 	}
-	if cfg.Clock == nil && cfg.Store != "" && !cfg.RealTime {
+	switch {
+	case cfg.Clock == nil && cfg.Store != "" && !cfg.RealTime:
 		cfg.Clock = sim.New(sim.Epoch)
+	case cfg.Clock == nil && cfg.System != nil:
+		// A bundled store opened on a simulation runs in it.
+		cfg.Clock = clock.Of(cfg.System.Store)
 	}
 	cfg.Clock = clock.Or(cfg.Clock)
 }

@@ -14,32 +14,36 @@ import (
 	"consist/checker/suite"
 	"consist/history"
 	"consist/nemesis"
+	"consist/run/sim"
 	"consist/workloads"
 	"consist/workloads/runner"
 )
 
 // txnRun runs a transactional workload against a bundled store under
-// faults for a fixed seed and returns the recorded history and counts.
+// faults for a fixed seed, in a simulation (package run/sim), and returns
+// the recorded history and counts.
 func txnRun(t *testing.T, store, workload string, kinds []nemesis.Kind, seed uint64, d time.Duration) (*history.History, *runner.Counts) {
 	t.Helper()
-	net, err := builtin.Open(store, seed)
+	st, err := builtin.Lookup(store)
 	if err != nil {
 		t.Fatal(err)
 	}
+	s := sim.New(time.Time{})
+	net := st.OpenOn(seed, s)
 	defer net.Close()
 	wl, err := workloads.New(workload, workloads.Options{Keys: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	rec := history.NewRecorder(&out, 0)
-	nem, err := nemesis.New(net, nemesis.Schedule{Kinds: kinds, Interval: d / 6, Order: nemesis.Cycle, Seed: seed}, rec)
+	rec := history.NewRecorderClock(&out, 0, s.Now)
+	nem, err := nemesis.New(net, nemesis.Schedule{Kinds: kinds, Interval: d / 6, Order: nemesis.Cycle, Seed: seed, Clock: s}, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var counts runner.Counts
 	err = runner.Run(context.Background(), runner.Config{Store: net, Workload: wl, Recorder: rec, Clients: 6, Duration: d,
-		Rate: 1000, OpTimeout: 250 * time.Millisecond, Seed: seed, Nemesis: nem, Quiesce: 300 * time.Millisecond}, &counts)
+		Rate: 1000, OpTimeout: 250 * time.Millisecond, Seed: seed, Nemesis: nem, Quiesce: 300 * time.Millisecond, Clock: s}, &counts)
 	if err != nil {
 		t.Fatal(err)
 	}

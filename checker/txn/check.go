@@ -20,7 +20,11 @@ import (
 // Experimental Observations", VLDB 2020; Adya, "Weak Consistency", MIT
 // 1999): a model is invalid when the history shows an anomaly the model
 // proscribes (checker.Kind.RulesOut), valid when the search for every such
-// anomaly was complete and found none, and unknown otherwise.
+// anomaly was complete and found none, and unknown otherwise. Beyond
+// Elle's searches it looks for Adya's G-update (thesis, chapter 4, PL-3U: a
+// cycle with an rw edge among the update transactions and at most one
+// read-only transaction), which Elle's tables have update-serializable
+// proscribe but Elle does not search for (cycles.go, searchGUpdate).
 type Checker struct{}
 
 // models are the models the checker judges, strongest first.

@@ -100,6 +100,9 @@ type cycles struct {
 	depAt map[depKey]*Dep
 	// subs are the restrictions of g made so far, by mask.
 	subs map[graph.Mask]*graph.Graph
+	// upd says which transactions are update transactions, once the
+	// G-update search has needed it.
+	upd []bool
 }
 
 type depKey struct {
@@ -199,6 +202,15 @@ func (s *cycles) search(ctx context.Context, process, realtime bool) error {
 				s.a.Incomplete[variant[b.kind][pi]] = why
 			} else if !incomplete {
 				delete(s.a.Incomplete, variant[b.kind][pi])
+			}
+		}
+		// G-update is a cycle of data dependencies with an rw: there is
+		// none to look for when the search for G2-item's (any cycle with
+		// an rw) was complete and found nothing.
+		if pi == 0 {
+			_, g2Incomplete := s.a.Incomplete[checker.G2Item]
+			if found[checker.G2Item] || g2Incomplete {
+				s.searchGUpdate(ctx, budget)
 			}
 		}
 	}
@@ -355,6 +367,21 @@ func (s *cycles) explain(k checker.Kind, c *graph.Cycle) checker.Anomaly {
 	}
 	x.Order(order...)
 	sentence := checker.Say("%s cycle of %d transactions: %s. %s", string(k), n, checker.Join(intro, "; "), checker.Join(steps, "; "))
+	if k == checker.GUpdate {
+		// Which transactions are update transactions is what makes the
+		// cycle G-update: say it.
+		if s.upd == nil {
+			s.upd = updates(s.th)
+		}
+		upd := s.upd
+		who := checker.Say("every one an update transaction (it writes)")
+		for i, v := range c.Nodes {
+			if !upd[v] {
+				who = checker.Say("all update transactions (they write) but %s, the only read-only one", name(i))
+			}
+		}
+		sentence = checker.Say("%s cycle of %d transactions, %s: %s. %s", string(k), n, who, checker.Join(intro, "; "), checker.Join(steps, "; "))
+	}
 	if n == 1 {
 		key = nil
 	}
@@ -403,4 +430,156 @@ func (s *cycles) readOf(t int32, k int32) any {
 		}
 	}
 	return nil
+}
+
+// The G-update search's graph relabels the data edges that touch a
+// read-only transaction: the wr edges into one and the rw edges out of
+// one, so that the automaton can count the read-only transactions a cycle
+// passes through (each once, between an intoReadOnly and an
+// outOfReadOnly edge: a read-only transaction has no other edges).
+const (
+	intoReadOnly  graph.Rel = Realtime + 1 + iota // a wr into a read-only transaction
+	outOfReadOnly                                 // an rw out of a read-only transaction
+)
+
+// langGUpdate accepts Adya's G-update cycles (thesis, chapter 4, PL-3U): one or
+// more rw edges, through at most one read-only transaction. States: 0
+// start, nothing read yet; 1 an rw, no read-only transaction; 2 inside
+// the read-only transaction (its wr in read); 3 past it (its rw out
+// read); 4 started at the read-only transaction (its rw out read), which
+// the cycle closes into: 5.
+var langGUpdate = func() *graph.Automaton {
+	var ts []graph.Transition
+	for _, r := range []graph.Rel{WW, WR} {
+		ts = append(ts, graph.Transition{From: 0, Rel: r, To: 0})
+	}
+	for _, r := range []graph.Rel{WW, WR, RW} {
+		ts = append(ts, graph.Transition{From: 1, Rel: r, To: 1}, graph.Transition{From: 3, Rel: r, To: 3}, graph.Transition{From: 4, Rel: r, To: 4})
+	}
+	ts = append(ts,
+		graph.Transition{From: 0, Rel: RW, To: 1},
+		graph.Transition{From: 0, Rel: intoReadOnly, To: 2},
+		graph.Transition{From: 1, Rel: intoReadOnly, To: 2},
+		graph.Transition{From: 2, Rel: outOfReadOnly, To: 3},
+		graph.Transition{From: 0, Rel: outOfReadOnly, To: 4},
+		graph.Transition{From: 4, Rel: intoReadOnly, To: 5},
+	)
+	return graph.NewAutomaton("G-update", 6, []int{1, 3, 5}, ts...)
+}()
+
+// updates reports, for each transaction, whether it is an update
+// transaction in Adya's sense: one that writes (appends to, or writes) a
+// key.
+func updates(th *History) []bool {
+	out := make([]bool, len(th.Txns))
+	for ti := range th.Txns {
+		for _, m := range th.Txns[ti].Mops {
+			if m.Kind == Append || m.Kind == Write {
+				out[ti] = true
+				break
+			}
+		}
+	}
+	return out
+}
+
+// searchGUpdate looks, in each strongly connected component of the data
+// dependencies, for the shortest G-update cycle (Adya 1999, chapter 4, PL-3U: a cycle
+// with one or more anti-dependency edges in the DSG restricted to the
+// committed update transactions and one read-only transaction), and
+// records one per component. A component whose search stopped early
+// without one leaves G-update Incomplete, so that update-serializable is
+// unknown rather than valid.
+func (s *cycles) searchGUpdate(ctx context.Context, budget int64) {
+	if ctx.Err() != nil {
+		s.a.Incomplete[checker.GUpdate] = "was stopped: " + stopReason(ctx)
+		return
+	}
+	data := s.restrict(graph.Of(WW, WR, RW))
+	comps := data.SCCs()
+	if len(comps) == 0 {
+		return
+	}
+	s.upd = updates(s.th)
+	upd := s.upd
+	comp := make([]int32, len(s.th.Txns))
+	for i, c := range comps {
+		for _, v := range c {
+			comp[v] = int32(i) + 1
+		}
+	}
+	b := graph.NewBuilder(len(s.th.Txns))
+	for _, c := range comps {
+		for _, v := range c {
+			ts, rs := data.Out(v)
+			for i, t := range ts {
+				if comp[t] != comp[v] {
+					continue
+				}
+				m := rs[i]
+				switch {
+				case !upd[v] && !upd[t]:
+					m = 0 // no edge joins two read-only transactions
+				case !upd[t] && m.Has(WR):
+					m = graph.Of(intoReadOnly)
+				case !upd[v] && m.Has(RW):
+					m = graph.Of(outOfReadOnly)
+				case !upd[t] || !upd[v]:
+					m = 0
+				}
+				if m != 0 {
+					b.AddMask(v, t, m)
+				}
+			}
+		}
+	}
+	g := b.Build()
+	work := budget
+	incomplete, found := false, false
+	for _, c := range g.SCCs() {
+		var starts []int32
+		for _, v := range c {
+			_, rs := g.Out(v)
+			for _, m := range rs {
+				if m.Has(RW) || m.Has(outOfReadOnly) {
+					starts = append(starts, v)
+					break
+				}
+			}
+		}
+		if len(starts) == 0 {
+			continue
+		}
+		res := g.ShortestCycle(ctx, c, langGUpdate, starts, graph.Limits{Work: max(work, 1)})
+		work -= res.Work
+		s.a.Work += res.Work
+		if !res.Complete {
+			incomplete = true
+		}
+		if res.Cycle != nil {
+			cyc := &graph.Cycle{Nodes: res.Cycle.Nodes, Rels: make([]graph.Rel, len(res.Cycle.Rels))}
+			for i, r := range res.Cycle.Rels {
+				switch r {
+				case intoReadOnly:
+					r = WR
+				case outOfReadOnly:
+					r = RW
+				}
+				cyc.Rels[i] = r
+			}
+			s.a.Anomalies = append(s.a.Anomalies, s.explain(checker.GUpdate, cyc))
+			found = true
+		}
+		if work <= 0 {
+			incomplete = true
+			break
+		}
+	}
+	if incomplete && !found {
+		why := "stopped at its work limit before trying every start"
+		if ctx.Err() != nil {
+			why = "was stopped: " + stopReason(ctx)
+		}
+		s.a.Incomplete[checker.GUpdate] = why
+	}
 }

@@ -73,6 +73,25 @@ func elleKind(s string) checker.Kind {
 // Elle on, each with why. None today.
 var knownElleFailures = map[string]string{}
 
+// elleUnsearched: Elle names G-update in its tables (update-serializable
+// proscribes it) but never searches for it: elle/txn.clj's
+// cycle-anomaly-specs have no spec for it, so no case of Elle's lists it.
+// consist searches for it (checker/txn's searchGUpdate, Adya's PL-3U). A
+// G-update found where Elle's exact list has none is no disagreement so
+// long as Elle's own anomalies already rule out every model of the case
+// that the G-update rules out (rulesOutMore): every verdict agrees.
+//
+// rulesOutMore reports whether k rules out a model of ms that none of
+// want rules out.
+func rulesOutMore(k checker.Kind, want []checker.Kind, ms []checker.Model) bool {
+	for _, m := range ms {
+		if rulesOut(k, m) && !slices.ContainsFunc(want, func(w checker.Kind) bool { return rulesOut(w, m) }) {
+			return true
+		}
+	}
+	return false
+}
+
 // elleNames are the cases where this checker names one cycle more than
 // Elle's exact list, each with the kind and why. Elle (elle/txn.clj,
 // cycle-explainer and cycle-in-scc-of-type) types a cycle by how its pair
@@ -277,6 +296,9 @@ func TestElleCases(t *testing.T) {
 				for _, k := range got {
 					if renamed && k == named.extra {
 						continue
+					}
+					if k == checker.GUpdate && !rulesOutMore(k, want, ms) {
+						continue // see elleUnsearched
 					}
 					if !slices.Contains(want, k) {
 						problems = append(problems, "extra "+string(k))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"consist/checker"
@@ -42,8 +43,12 @@ func agreesWithOracle(t *testing.T, workload txnoracle.Workload, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 2026))
 	ctx := context.Background()
 	type tally struct{ agree, falseAlarm, missed, oracleUnknown, checkerUnknown int }
+	// The oracle decides update serializability apart from its Models
+	// (from the definition: each read-only transaction serializable with
+	// the update transactions).
+	models := append(slices.Clone(txnoracle.Models), txnoracle.UpdateSerializable)
 	counts := map[txnoracle.Model]*tally{}
-	for _, m := range txnoracle.Models {
+	for _, m := range models {
 		counts[m] = &tally{}
 	}
 	failures := 0
@@ -58,11 +63,11 @@ func agreesWithOracle(t *testing.T, workload txnoracle.Workload, seed uint64) {
 			t.Fatalf("history %d: %v\n%s", i, err, g.History.JSONL())
 		}
 		var ms []checker.Model
-		for _, m := range txnoracle.Models {
+		for _, m := range models {
 			ms = append(ms, checker.Model(m.String()))
 		}
 		got := Checker{}.CheckModels(ctx, h, checker.Options{}, ms...)
-		for j, m := range txnoracle.Models {
+		for j, m := range models {
 			c, r := counts[m], got[j]
 			w := want[m].Verdict
 			switch {
@@ -77,6 +82,17 @@ func agreesWithOracle(t *testing.T, workload txnoracle.Workload, seed uint64) {
 				}
 			case w == txnoracle.Invalid && r.Verdict == checker.Valid:
 				c.missed++
+				// On list-append, whose reads reveal every version order,
+				// the checker sees every G-update the oracle's definition
+				// implies: the only update-serializable histories it
+				// misses hold an internal anomaly, which Elle's tables
+				// (and so the taxonomy) do not count against
+				// update-serializable.
+				if workload == txnoracle.ListAppend && m == txnoracle.UpdateSerializable && !hasKind(got, checker.Internal) {
+					if failures++; failures <= 5 {
+						t.Errorf("history %d (%s): oracle says update-serializable breaks, checker found no G-update (nor an internal anomaly): %v\n%s", i, g.Behaviour, kindsOf(r.Anomalies), g.History)
+					}
+				}
 				if testing.Verbose() && c.missed <= 2 && m == txnoracle.Serializable {
 					t.Logf("missed %s (%s):\n%s", m, g.Behaviour, g.History)
 				}
@@ -85,7 +101,7 @@ func agreesWithOracle(t *testing.T, workload txnoracle.Workload, seed uint64) {
 			}
 		}
 	}
-	for _, m := range txnoracle.Models {
+	for _, m := range models {
 		c := counts[m]
 		t.Logf("%-34s agree %4d, false alarms %d, missed %d, oracle unknown %d, checker unknown %d", m, c.agree, c.falseAlarm, c.missed, c.oracleUnknown, c.checkerUnknown)
 	}
@@ -97,4 +113,16 @@ func kindsOf(as []checker.Anomaly) []checker.Kind {
 		out = append(out, a.Kind)
 	}
 	return out
+}
+
+// hasKind reports whether any result holds an anomaly of kind k.
+func hasKind(rs []checker.Result, k checker.Kind) bool {
+	for _, r := range rs {
+		for _, a := range r.Anomalies {
+			if a.Kind == k {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -133,6 +133,7 @@ func TestRunRefusesSenselessFlags(t *testing.T) {
 		{[]string{"--target", "redis", "--serializable-reads", "--endpoints", "127.0.0.1:1"}, "--serializable-reads is for --target etcd, not redis"},
 		{[]string{"--target", "etcd", "--isolation", "serializable", "--endpoints", "127.0.0.1:1"}, "--isolation is for --target mysql"},
 		{[]string{"--target", "etcd", "--cluster-dir", "/tmp/x", "--endpoints", "127.0.0.1:1"}, "add --cluster local"},
+		{[]string{"--target", "redis", "--real-time", "--endpoints", "127.0.0.1:1"}, "--real-time is for a bundled store"},
 		{[]string{"--store", "paxos", "--isolation", "serializable"}, "store paxos has no isolation levels"},
 		{[]string{"--store", "mvcc", "--isolation", "chaos"}, "use one of read-uncommitted, read-committed, repeatable-read, serializable, snapshot-isolation"},
 		{[]string{"--store", "mvcc-serializable", "--isolation", "read-committed"}, "use --store mvcc --isolation read-committed"},

@@ -138,7 +138,7 @@ func cellReport(c matrix.Cell) report.Report {
 	name := fmt.Sprintf("%s: %s, seed %d", c.Store, c.Name, c.Seed)
 	return report.Report{
 		Title: name,
-		Run:   &report.RunSettings{Store: c.Store, Workload: c.Run.Workload, Faults: faults, Seed: c.Seed, OK: c.OK, Fail: c.Fail, Info: c.Info},
+		Run:   &report.RunSettings{Store: c.Store, Workload: c.Run.Workload, Faults: faults, Seed: c.Seed, OK: c.OK, Fail: c.Fail, Info: c.Info, Command: c.Command},
 		Files: []report.FileResult{{File: name, Format: "jsonl", Ops: int(c.OK + c.Fail + c.Info), Results: c.Results, Error: c.Err}},
 	}
 }

@@ -373,6 +373,9 @@ func validateRun(fl runFlags) error {
 			return usageError("--%s is for --target %s, not %s: leave it out", name, strings.Join(only, " or "), fl.target)
 		}
 	}
+	if fl.target != "" && fl.realTime {
+		return usageError("--real-time is for a bundled store, simulated unless it is given; a real database always runs on the wall clock: leave it out")
+	}
 	if changed("cluster-dir") && fl.cluster != "local" {
 		return usageError("--cluster-dir names a local cluster's folder: add --cluster local")
 	}

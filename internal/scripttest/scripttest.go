@@ -16,6 +16,7 @@ import (
 	"consist/adapters"
 	"consist/history"
 	"consist/nemesis"
+	"consist/run/clock"
 )
 
 // Script performs operations and faults, recording everything.
@@ -23,6 +24,7 @@ type Script struct {
 	t     testing.TB
 	store adapters.Store
 	cut   Partitioner
+	clock clock.Clock
 	out   bytes.Buffer
 	rec   *history.Recorder
 	// clients are the open clients, by process.
@@ -44,9 +46,17 @@ type Partitioner interface {
 
 // New scripts operations against store; cut, when not nil, makes the
 // partitions of Isolate. The clients are closed when t ends.
+//
+// The script keeps the store's time (clock.Of): the times it records,
+// its operations' timeouts and its polls are a bundled store's
+// simulation's when it runs on one (package run/sim), so that the script
+// steps the store through it and records the same history every time;
+// the script must then be driven by the goroutine holding the
+// simulation's control. Any other store keeps the wall clock.
 func New(t testing.TB, store adapters.Store, cut Partitioner) *Script {
-	s := &Script{t: t, store: store, cut: cut, clients: map[history.Process]adapters.Client{}, Timeout: time.Second}
-	s.rec = history.NewRecorder(&s.out, 0)
+	c := clock.Of(store)
+	s := &Script{t: t, store: store, cut: cut, clock: c, clients: map[history.Process]adapters.Client{}, Timeout: time.Second}
+	s.rec = history.NewRecorderClock(&s.out, 0, c.Now)
 	t.Cleanup(func() {
 		for _, c := range s.clients {
 			c.Close()
@@ -76,7 +86,7 @@ func (s *Script) Do(p history.Process, node string, op adapters.Op) (any, error)
 	}
 	inv := history.Event{Type: history.Invoke, Process: p, F: op.F, Key: op.Key, Value: op.Value, HasValue: true, Node: node}
 	s.record(inv)
-	ctx, cancel := context.WithTimeout(context.Background(), s.Timeout)
+	ctx, cancel := s.clock.WithTimeout(context.Background(), s.Timeout)
 	v, err := c.Do(ctx, op)
 	cancel()
 	done := inv
@@ -187,11 +197,13 @@ func (c *Client) Await(op adapters.Op, want any) {
 	c.poll(op, func(v any) bool { return history.Equal(v, want) })
 }
 
-// poll repeats op, every millisecond or so, until it is ok and done says
-// so, for at most 10 s; an error other than a refusal fails the test.
+// poll repeats op, every millisecond of the store's time, until it is ok
+// and done says so, for at most 10 s; an error other than a refusal fails
+// the test.
 func (c *Client) poll(op adapters.Op, done func(any) bool) any {
 	c.s.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := c.s.clock.Now().Add(10 * time.Second)
+	pace := clock.NewPacer(c.s.clock, time.Millisecond)
 	for {
 		v, err := c.Try(op)
 		switch {
@@ -199,9 +211,9 @@ func (c *Client) poll(op adapters.Op, done func(any) bool) any {
 			return v
 		case err != nil && !errors.Is(err, adapters.ErrNotApplied):
 			c.s.t.Fatalf("%s of %v on %s: %v", op.F, op.Key, c.node, err)
-		case time.Now().After(deadline):
+		case c.s.clock.Now().After(deadline):
 			c.s.t.Fatalf("%s of %v on %s: still %v (%v) after 10 s", op.F, op.Key, c.node, v, err)
 		}
-		time.Sleep(time.Millisecond) // polling a store catching up
+		pace.Wait(context.Background()) // polling a store catching up
 	}
 }

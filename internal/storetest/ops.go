@@ -10,14 +10,21 @@ import (
 	"consist/adapters"
 	"consist/history"
 	"consist/nemesis"
+	"consist/run/clock"
 )
 
 // The helpers below perform single operations on a store's nodes, each
 // through a fresh client, for tests that steer a store by hand: write
 // here, cut a link, wait until there shows it, check every node agrees.
+// They keep the store's own time (clock.Of): a bundled store on a
+// simulation (package run/sim) is stepped through it, each operation
+// blocking on virtual time and each poll sleeping on it, so that such a
+// test is the same every time; any other store keeps the wall clock.
+// Under a simulation they must be called by the goroutine of the run
+// that holds control (the one that made the Sim, or one started by it).
 
 // opTimeout bounds each operation; settle bounds Await's and Agree's
-// polling.
+// polling. Both are on the store's clock.
 const (
 	opTimeout = 5 * time.Second
 	settle    = 5 * time.Second
@@ -34,9 +41,9 @@ func Counter(f string, key, value any) adapters.Op { return Op(adapters.Counter,
 // Set is a set operation.
 func Set(f string, key, value any) adapters.Op { return Op(adapters.Set, f, key, value) }
 
-// Try performs op on node through a fresh client, giving it 5 s, and
-// returns what the store answered; it fails t only if the client cannot
-// be opened.
+// Try performs op on node through a fresh client, giving it 5 s of the
+// store's time, and returns what the store answered; it fails t only if
+// the client cannot be opened.
 func Try(t testing.TB, store adapters.Store, node string, op adapters.Op) (any, error) {
 	t.Helper()
 	c, err := store.Open(context.Background(), node)
@@ -44,7 +51,7 @@ func Try(t testing.TB, store adapters.Store, node string, op adapters.Op) (any, 
 		t.Fatal(err)
 	}
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	ctx, cancel := clock.Of(store).WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	return c.Do(ctx, op)
 }
@@ -71,15 +78,13 @@ func Read(t testing.TB, store adapters.Store, node string, key any) any {
 	return Do(t, store, node, Reg("read", key, nil))
 }
 
-// Await polls node with the read op, every millisecond, until it returns
-// want (by history.Equal); reads the store refuses (adapters.ErrNotApplied)
-// are polled again, any other error fails t, and so does still reading
-// something else after 5 s.
+// Await polls node with the read op, every millisecond of the store's
+// time, until it returns want (by history.Equal); reads the store
+// refuses (adapters.ErrNotApplied) are polled again, any other error
+// fails t, and so does still reading something else after 5 s.
 func Await(t testing.TB, store adapters.Store, node string, op adapters.Op, want any) {
 	t.Helper()
-	deadline := time.Now().Add(settle)
-	poll := time.NewTicker(time.Millisecond)
-	defer poll.Stop()
+	poll := newPoller(store, time.Millisecond)
 	for {
 		got, err := Try(t, store, node, op)
 		if err == nil && history.Equal(got, want) {
@@ -88,24 +93,22 @@ func Await(t testing.TB, store adapters.Store, node string, op adapters.Op, want
 		if err != nil && !errors.Is(err, adapters.ErrNotApplied) {
 			t.Fatalf("%s %s %v of %v on %s: %v", op.Kind, op.F, op.Value, op.Key, node, err)
 		}
-		if time.Now().After(deadline) {
+		if !poll.wait() {
 			if err != nil {
 				t.Fatalf("%s still refuses to read %v after %s (%v); want %v", node, op.Key, settle, err, want)
 			}
 			t.Fatalf("%s still reads %v at %v after %s; want %v", node, got, op.Key, settle, want)
 		}
-		<-poll.C
 	}
 }
 
-// Agree polls every node with the read op, every 2 ms, until all return
-// the same value (by history.Equal), and returns it; each read must
-// succeed, and t fails if the nodes still disagree after 5 s.
+// Agree polls every node with the read op, every 2 ms of the store's
+// time, until all return the same value (by history.Equal), and returns
+// it; each read must succeed, and t fails if the nodes still disagree
+// after 5 s.
 func Agree(t testing.TB, store adapters.Store, op adapters.Op) any {
 	t.Helper()
-	deadline := time.Now().Add(settle)
-	poll := time.NewTicker(2 * time.Millisecond)
-	defer poll.Stop()
+	poll := newPoller(store, 2*time.Millisecond)
 	for {
 		var values []any
 		for _, node := range store.Nodes() {
@@ -118,11 +121,30 @@ func Agree(t testing.TB, store adapters.Store, op adapters.Op) any {
 		if same {
 			return values[0]
 		}
-		if time.Now().After(deadline) {
+		if !poll.wait() {
 			t.Fatalf("the nodes still disagree on %v after %s: %v", op.Key, settle, values)
 		}
-		<-poll.C
 	}
+}
+
+// poller paces a polling loop on a store's clock, for at most settle.
+type poller struct {
+	clock    clock.Clock
+	pace     *clock.Pacer
+	deadline time.Time
+}
+
+func newPoller(store adapters.Store, every time.Duration) *poller {
+	c := clock.Of(store)
+	return &poller{clock: c, pace: clock.NewPacer(c, every), deadline: c.Now().Add(settle)}
+}
+
+// wait waits for the next poll; it reports false once settle has passed.
+func (p *poller) wait() bool {
+	if p.clock.Now().After(p.deadline) {
+		return false
+	}
+	return p.pace.Wait(context.Background())
 }
 
 // Split cuts the links between each pair of nodes given, restoring every

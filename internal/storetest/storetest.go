@@ -18,6 +18,7 @@ import (
 	"consist/history"
 	"consist/nemesis"
 	"consist/run"
+	"consist/run/clock"
 	"consist/workloads"
 	"consist/workloads/runner"
 )
@@ -84,7 +85,9 @@ func Workload(t testing.TB, store adapters.Store, workload string, d time.Durati
 }
 
 // Record runs cfg in memory, unchecked (NoCheck), and returns the
-// result, its history read back; it fails t if the run does.
+// result, its history read back; it fails t if the run does. A System
+// on a bundled store opened on a simulation runs in it (run.Config.Clock),
+// the calling goroutine holding control.
 func Record(t testing.TB, cfg run.Config) run.Result {
 	t.Helper()
 	cfg.NoCheck = true
@@ -151,10 +154,14 @@ func Throughput(b *testing.B, open func(testing.TB) adapters.Store, ops int64) (
 }
 
 // TimedRun runs cfg, recording to out (nil: recording nothing at all),
-// closes its store, and returns how long the run took.
+// closes its store, and returns how long the run took on the wall clock.
+// A config without a Clock runs on its store's (clock.Of).
 func TimedRun(tb testing.TB, cfg runner.Config, out io.Writer) time.Duration {
 	tb.Helper()
 	defer cfg.Store.Close()
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Of(cfg.Store)
+	}
 	cfg.Recorder = discard{}
 	var rec *history.Recorder
 	if out != nil {

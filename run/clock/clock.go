@@ -156,3 +156,14 @@ func (g *Group) Wait() {
 	}
 	g.wg.Wait()
 }
+
+// Of returns the clock x runs on, when it says (a method Clock() Clock,
+// as a bundled store's simulated network has), and Wall otherwise: the
+// seam through which code that serves both kinds of store (the stores'
+// test helpers) waits on the store's own time.
+func Of(x any) Clock {
+	if c, ok := x.(interface{ Clock() Clock }); ok {
+		return Or(c.Clock())
+	}
+	return Wall
+}

@@ -61,3 +61,23 @@ func TestWallSleepEndsWithContext(t *testing.T) {
 		t.Fatal("Sleep of 0 on a live context should report true")
 	}
 }
+
+// clocked is a store that says which clock it runs on.
+type clocked struct{ c Clock }
+
+func (s clocked) Clock() Clock { return s.c }
+
+// TestOf: a value that names its clock gives it, nil giving the wall
+// clock; any other value runs on the wall clock.
+func TestOf(t *testing.T) {
+	m := &manual{}
+	if got := Of(clocked{m}); got != m {
+		t.Fatalf("Of a store on a manual clock: %v", got)
+	}
+	if got := Of(clocked{}); got != Wall {
+		t.Fatalf("Of a store naming no clock: %v, want Wall", got)
+	}
+	if got := Of(struct{}{}); got != Wall {
+		t.Fatalf("Of a value without a clock: %v, want Wall", got)
+	}
+}

@@ -10,13 +10,14 @@ import (
 	"consist/checker"
 	"consist/internal/storetest"
 	"consist/nemesis"
+	"consist/run/sim"
 )
 
 // TestDeliversWritesInCausalOrder: n2 and n3 cannot talk; n1 reads n2's
 // write of y and writes x. Once n3 shows x, it must show y too, though
 // only n1 could have relayed it.
 func TestDeliversWritesInCausalOrder(t *testing.T) {
-	net := causal.New(simnet.Config{Nodes: 3, Seed: 1, Latency: simnet.Uniform(time.Millisecond, 3*time.Millisecond)}, causal.Options{})
+	net := causal.New(simnet.Config{Nodes: 3, Seed: 1, Latency: simnet.Uniform(time.Millisecond, 3*time.Millisecond), Scheduler: sim.New(time.Time{})}, causal.Options{})
 	defer net.Close()
 	storetest.Split(t, net, [2]string{"n2", "n3"})
 	storetest.Write(t, net, "n2", "y", "cause")
@@ -41,7 +42,7 @@ func TestConflicts(t *testing.T) {
 		{causal.LastApplied, "b", "a"},
 	} {
 		t.Run(tc.conflicts.String(), func(t *testing.T) {
-			net := causal.New(simnet.Config{Nodes: 2, Seed: 1}, causal.Options{Conflicts: tc.conflicts})
+			net := causal.New(simnet.Config{Nodes: 2, Seed: 1, Scheduler: sim.New(time.Time{})}, causal.Options{Conflicts: tc.conflicts})
 			defer net.Close()
 			storetest.Split(t, net, [2]string{"n1", "n2"})
 			storetest.Write(t, net, "n1", "x", "a")
@@ -68,7 +69,7 @@ func TestConflicts(t *testing.T) {
 // shows what it applied, and its later writes reach the others, which
 // had seen its earlier ones.
 func TestRestartKeepsAppliedWrites(t *testing.T) {
-	net := causal.New(simnet.Config{Nodes: 3, Seed: 1}, causal.Options{})
+	net := causal.New(simnet.Config{Nodes: 3, Seed: 1, Scheduler: sim.New(time.Time{})}, causal.Options{})
 	defer net.Close()
 	ctx := context.Background()
 	storetest.Write(t, net, "n2", "y", "from n2")
@@ -109,7 +110,7 @@ func TestPartitionsAndCrashes(t *testing.T) {
 	} {
 		t.Run(tc.conflicts.String(), func(t *testing.T) {
 			t.Parallel()
-			net := causal.New(simnet.Config{Nodes: 3, Seed: 3, Latency: simnet.Uniform(100*time.Microsecond, time.Millisecond)}, causal.Options{Conflicts: tc.conflicts})
+			net := causal.New(simnet.Config{Nodes: 3, Seed: 3, Latency: simnet.Uniform(100*time.Microsecond, time.Millisecond), Scheduler: sim.New(time.Time{})}, causal.Options{Conflicts: tc.conflicts})
 			defer net.Close()
 			h := storetest.Run(t, net, net, []nemesis.Kind{nemesis.Partition, nemesis.Kill, nemesis.Loss}, 3)
 			storetest.Expect(t, h, tc.hold, tc.break_)

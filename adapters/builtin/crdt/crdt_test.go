@@ -11,6 +11,7 @@ import (
 	"consist/adapters/builtin/simnet"
 	"consist/history"
 	"consist/internal/storetest"
+	"consist/run/sim"
 )
 
 // TestPartitionedUpdatesMergeWhenHealed: three isolated nodes each add to
@@ -18,7 +19,7 @@ import (
 // updates; once healed, every node holds every add and the register write
 // with the latest timestamp — n3's, whose clock runs an hour ahead.
 func TestPartitionedUpdatesMergeWhenHealed(t *testing.T) {
-	net := crdt.New(simnet.Config{Nodes: 3, Seed: 1, Latency: simnet.Uniform(100*time.Microsecond, time.Millisecond)}, crdt.Options{})
+	net := crdt.New(simnet.Config{Nodes: 3, Seed: 1, Latency: simnet.Uniform(100*time.Microsecond, time.Millisecond), Scheduler: sim.New(time.Time{})}, crdt.Options{})
 	defer net.Close()
 	ctx := context.Background()
 	if err := net.Skew(ctx, "n3", time.Hour); err != nil {
@@ -59,7 +60,7 @@ func TestPartitionedUpdatesMergeWhenHealed(t *testing.T) {
 // received n1's write, writes after it and wins everywhere, though its
 // clock reads an hour earlier — the hybrid clock at work.
 func TestWriteSupersedesWhatItSaw(t *testing.T) {
-	net := crdt.New(simnet.Config{Nodes: 2, Seed: 1}, crdt.Options{})
+	net := crdt.New(simnet.Config{Nodes: 2, Seed: 1, Scheduler: sim.New(time.Time{})}, crdt.Options{})
 	defer net.Close()
 	if err := net.Skew(context.Background(), "n1", time.Hour); err != nil {
 		t.Fatal(err)
@@ -86,7 +87,7 @@ func TestWriteSupersedesWhatItSaw(t *testing.T) {
 // the writes of x and y would be ordered in a cycle, and no arbitration
 // order consistent with causality could explain the reads.
 func TestTimestampsExtendCausality(t *testing.T) {
-	net := crdt.New(simnet.Config{Nodes: 3, Seed: 1}, crdt.Options{})
+	net := crdt.New(simnet.Config{Nodes: 3, Seed: 1, Scheduler: sim.New(time.Time{})}, crdt.Options{})
 	defer net.Close()
 	ctx := context.Background()
 	for node, skew := range map[string]time.Duration{"n2": time.Hour, "n3": 2 * time.Hour} {
@@ -116,7 +117,7 @@ func TestTimestampsExtendCausality(t *testing.T) {
 // TestCasIsLocal: on either side of a partition, a cas from the same value
 // succeeds; once healed one of the two writes survives.
 func TestCasIsLocal(t *testing.T) {
-	net := crdt.New(simnet.Config{Nodes: 2, Seed: 1}, crdt.Options{})
+	net := crdt.New(simnet.Config{Nodes: 2, Seed: 1, Scheduler: sim.New(time.Time{})}, crdt.Options{})
 	defer net.Close()
 	storetest.Isolate(t, net, net.Nodes())
 	storetest.Do(t, net, "n1", storetest.Reg("cas", "x", []any{nil, "n1"}))
@@ -133,7 +134,7 @@ func TestCasIsLocal(t *testing.T) {
 }
 
 func TestListsAndBanksAreNotHeld(t *testing.T) {
-	net := crdt.New(simnet.Config{Nodes: 1, Seed: 1}, crdt.Options{})
+	net := crdt.New(simnet.Config{Nodes: 1, Seed: 1, Scheduler: sim.New(time.Time{})}, crdt.Options{})
 	defer net.Close()
 	for _, op := range []adapters.Op{
 		{Kind: adapters.List, F: "append", Key: "l", Value: int64(1)},
@@ -153,7 +154,7 @@ func TestListsAndBanksAreNotHeld(t *testing.T) {
 // numbered from 1 again, that add and the one before the crash, still
 // unreplicated, would share a tag and one would vanish on merge.
 func TestRestartKeepsStateAndTags(t *testing.T) {
-	net := crdt.New(simnet.Config{Nodes: 2, Seed: 1}, crdt.Options{})
+	net := crdt.New(simnet.Config{Nodes: 2, Seed: 1, Scheduler: sim.New(time.Time{})}, crdt.Options{})
 	defer net.Close()
 	ctx := context.Background()
 	storetest.Do(t, net, "n1", storetest.Set("add", "s", "before"))
@@ -183,7 +184,7 @@ func TestRestartKeepsStateAndTags(t *testing.T) {
 // lose and duplicate messages, anti-entropy every 10 ms: the nodes end
 // up agreeing on every add.
 func TestConvergesOverABadNetwork(t *testing.T) {
-	cfg := simnet.Config{Nodes: 3, Seed: 7, Latency: simnet.Uniform(time.Millisecond, 5*time.Millisecond), Loss: 0.5, Duplication: 0.3}
+	cfg := simnet.Config{Nodes: 3, Seed: 7, Latency: simnet.Uniform(time.Millisecond, 5*time.Millisecond), Loss: 0.5, Duplication: 0.3, Scheduler: sim.New(time.Time{})}
 	net := crdt.New(cfg, crdt.Options{AntiEntropy: 10 * time.Millisecond})
 	defer net.Close()
 	var want []any

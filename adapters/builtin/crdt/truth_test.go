@@ -15,6 +15,7 @@ import (
 	"consist/internal/storetest"
 	"consist/nemesis"
 	consistrun "consist/run"
+	"consist/run/sim"
 	"consist/workloads"
 )
 
@@ -27,7 +28,7 @@ var everyFault = nemesis.Kinds()
 // keys, then final reads after a 300 ms quiet spell.
 func run(t *testing.T, workload string, opts workloads.Options, kinds []nemesis.Kind, seed uint64) *history.History {
 	t.Helper()
-	net := crdt.New(simnet.Config{Nodes: 3, Seed: seed, Latency: simnet.Uniform(100*time.Microsecond, time.Millisecond)}, crdt.Options{})
+	net := crdt.New(simnet.Config{Nodes: 3, Seed: seed, Latency: simnet.Uniform(100*time.Microsecond, time.Millisecond), Scheduler: sim.New(time.Time{})}, crdt.Options{})
 	defer net.Close()
 	opts.Keys = 5
 	wl, err := workloads.New(workload, opts)
@@ -149,7 +150,9 @@ func TestRegistersConvergeCausally(t *testing.T) {
 	})
 	t.Run("without cas", func(t *testing.T) {
 		t.Parallel()
-		h := run(t, "register", workloads.Options{Reads: 2, Writes: 1}, faults, 2)
+		// The run is deterministic: seed 1 shows a stale read (seed 2,
+		// fewer writes among the reads, happens to stay linearizable).
+		h := run(t, "register", workloads.Options{Reads: 2, Writes: 1}, faults, 1)
 		verdicts(t, h, map[checker.Model]checker.Verdict{
 			checker.Linearizable:      checker.Invalid,
 			checker.Causal:            checker.Valid,

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +18,8 @@ import (
 	"consist/checker/txn"
 	"consist/history"
 	"consist/nemesis"
+	"consist/run/clock"
+	"consist/run/sim"
 	"consist/workloads"
 )
 
@@ -45,10 +46,14 @@ type load struct {
 // counts are what a run's transactions came to.
 type counts struct{ ok, fail, info atomic.Int64 }
 
-// drive runs l and returns the recorder (nil when l.record is false).
+// drive runs l in a simulation (package run/sim), the store, the
+// clients and the nemesis on one virtual clock, and returns the recorder
+// (nil when l.record is false). The events' times are the wall clock's:
+// the checkers read the order of the events, not their times.
 func drive(tb testing.TB, l load, c *counts) *history.Recorder {
 	tb.Helper()
-	net := mvcc.New(simnet.Config{Seed: l.seed, Nodes: l.nodes, Latency: simnet.Uniform(100*time.Microsecond, time.Millisecond)}, mvcc.Options{Level: l.level})
+	s := sim.New(time.Time{})
+	net := mvcc.New(simnet.Config{Seed: l.seed, Nodes: l.nodes, Latency: simnet.Uniform(100*time.Microsecond, time.Millisecond), Scheduler: s}, mvcc.Options{Level: l.level})
 	defer net.Close()
 	var rec *history.Recorder
 	if l.record {
@@ -62,14 +67,14 @@ func drive(tb testing.TB, l load, c *counts) *history.Recorder {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var nemDone chan error
+	faults := clock.NewGroup(s)
+	var nemErr error
 	if len(l.faults) > 0 {
-		nem, err := nemesis.New(net, nemesis.Schedule{Kinds: l.faults, Interval: 20 * time.Millisecond, Order: nemesis.Cycle, Seed: l.seed}, sink{record})
+		nem, err := nemesis.New(net, nemesis.Schedule{Kinds: l.faults, Interval: 20 * time.Millisecond, Order: nemesis.Cycle, Seed: l.seed, Clock: s}, sink{record})
 		if err != nil {
 			tb.Fatal(err)
 		}
-		nemDone = make(chan error, 1)
-		go func() { nemDone <- nem.Run(ctx) }()
+		faults.Go(func() { nemErr = nem.Run(ctx) })
 	}
 	name := l.workload
 	if name == "" {
@@ -79,24 +84,26 @@ func drive(tb testing.TB, l load, c *counts) *history.Recorder {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if s, ok := wl.(workloads.Setup); ok {
+	if setup, ok := wl.(workloads.Setup); ok {
 		cl, err := net.Open(ctx, "n1")
 		if err != nil {
 			tb.Fatal(err)
 		}
-		for _, op := range s.Setup() {
+		for _, op := range setup.Setup() {
 			mops := op.Value.([]adapters.MicroOp)
 			record(history.Event{Type: history.Invoke, Process: history.Process(l.clients), F: "txn", Value: adapters.MicroOpsValue(mops), HasValue: true})
-			res, err := cl.Do(ctx, op)
+			opCtx, stop := s.WithTimeout(ctx, time.Second)
+			res, err := cl.Do(opCtx, op)
+			stop()
 			if err != nil {
 				tb.Fatalf("setup: %v", err)
 			}
 			record(history.Event{Type: history.OK, Process: history.Process(l.clients), F: "txn", Value: adapters.MicroOpsValue(res.([]adapters.MicroOp)), HasValue: true})
 		}
 	}
-	var wg sync.WaitGroup
+	clients := clock.NewGroup(s)
 	for w := range l.clients {
-		wg.Go(func() {
+		clients.Go(func() {
 			gen := wl.Generator(w, rand.New(rand.NewPCG(l.seed, uint64(w))))
 			cl, err := net.Open(ctx, net.Nodes()[w%len(net.Nodes())])
 			if err != nil {
@@ -108,12 +115,12 @@ func drive(tb testing.TB, l load, c *counts) *history.Recorder {
 				op := gen.Next()
 				mops := op.Value.([]adapters.MicroOp)
 				record(history.Event{Type: history.Invoke, Process: history.Process(process), F: "txn", Value: adapters.MicroOpsValue(mops), HasValue: true})
-				opCtx, stop := context.WithTimeout(ctx, time.Second)
+				opCtx, stop := s.WithTimeout(ctx, time.Second)
 				res, err := cl.Do(opCtx, op)
 				stop()
 				gen.Done(op, err == nil, res)
 				if err != nil && l.backoff > 0 {
-					<-time.After(l.backoff)
+					s.Sleep(ctx, l.backoff)
 				}
 				switch adapters.Outcome(err) {
 				case history.OK:
@@ -130,12 +137,12 @@ func drive(tb testing.TB, l load, c *counts) *history.Recorder {
 			}
 		})
 	}
-	wg.Wait()
+	clients.Wait()
 	cancel()
-	if nemDone != nil {
-		if err := <-nemDone; err != nil {
-			tb.Fatal(err)
-		}
+	s.Poke()
+	faults.Wait()
+	if nemErr != nil {
+		tb.Fatal(nemErr)
 	}
 	return rec
 }
@@ -271,7 +278,7 @@ func TestOnCallWriteSkew(t *testing.T) {
 }
 
 func TestTakesTransactionsOnly(t *testing.T) {
-	net := mvcc.New(simnet.Config{}, mvcc.Options{})
+	net := mvcc.New(simnet.Config{Scheduler: sim.New(time.Time{})}, mvcc.Options{})
 	defer net.Close()
 	if err := adapters.Supports(net, adapters.Txn); err != nil {
 		t.Fatal(err)

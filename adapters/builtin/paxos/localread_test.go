@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,8 @@ import (
 	"consist/history"
 	"consist/internal/histtest"
 	faults "consist/nemesis"
+	"consist/run/clock"
+	"consist/run/sim"
 	"consist/workloads"
 	"consist/workloads/runner"
 )
@@ -28,10 +29,11 @@ func localRun(t *testing.T, seed uint64, duration time.Duration, sched *faults.S
 	t.Helper()
 	opts := Options{LocalReads: true}
 	ls := watchLeaders(&opts)
-	net := New(simnet.Config{Seed: seed, Latency: latency}, opts)
+	s := sim.New(time.Time{})
+	net := New(simnet.Config{Seed: seed, Latency: latency, Scheduler: s}, opts)
 	defer net.Close()
 	var out bytes.Buffer
-	rec := history.NewRecorder(&out, 0)
+	rec := history.NewRecorderClock(&out, 0, s.Now)
 	// Reads weigh most, as they do where local reads pay off.
 	wl, err := workloads.New("register", workloads.Options{Keys: 8, Reads: 4, Writes: 1, CAS: 1})
 	if err != nil {
@@ -39,24 +41,25 @@ func localRun(t *testing.T, seed uint64, duration time.Duration, sched *faults.S
 	}
 	var nem *faults.Nemesis
 	if sched != nil {
-		sched.Seed = seed
+		sched.Seed, sched.Clock = seed, s
 		if nem, err = faults.New(net, *sched, rec); err != nil {
 			t.Fatal(err)
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
+	scripted := clock.NewGroup(s)
 	if fault != nil {
-		n := &nemesis{ctx: ctx, net: net, rec: rec, leaders: ls, t: t}
-		wg.Go(func() { fault(n) })
+		n := &nemesis{ctx: ctx, sim: s, net: net, rec: rec, leaders: ls, t: t}
+		scripted.Go(func() { fault(n) })
 	}
 	var counts runner.Counts
 	err = runner.Run(context.Background(), runner.Config{
 		Store: net, Workload: wl, Recorder: rec, Clients: 9, Duration: duration, Rate: 1500,
-		OpTimeout: 150 * time.Millisecond, Seed: seed, Nemesis: nem, Quiesce: 200 * time.Millisecond,
+		OpTimeout: 150 * time.Millisecond, Seed: seed, Nemesis: nem, Quiesce: 200 * time.Millisecond, Clock: s,
 	}, &counts)
 	cancel()
-	wg.Wait()
+	s.Poke()
+	scripted.Wait()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,11 +149,12 @@ func TestLocalReadsSequentialUnderFaults(t *testing.T) {
 // sees it — on every node, the followers included.
 func TestLocalReadsReadYourWrites(t *testing.T) {
 	t.Parallel()
-	net := New(simnet.Config{Seed: 23, Latency: latency}, Options{LocalReads: true})
+	s := sim.New(time.Time{})
+	net := New(simnet.Config{Seed: 23, Latency: latency, Scheduler: s}, Options{LocalReads: true})
 	defer net.Close()
-	var wg sync.WaitGroup
+	clients := clock.NewGroup(s)
 	for _, node := range net.Nodes() {
-		wg.Go(func() {
+		clients.Go(func() {
 			c, err := net.Open(context.Background(), node)
 			if err != nil {
 				t.Error(err)
@@ -158,11 +162,11 @@ func TestLocalReadsReadYourWrites(t *testing.T) {
 			}
 			key := "k" + node
 			for i := range int64(100) {
-				if _, err := do(c, adapters.Op{F: "write", Key: key, Value: i}); err != nil {
+				if _, err := do(s, c, adapters.Op{F: "write", Key: key, Value: i}); err != nil {
 					t.Errorf("write on %s: %v", node, err)
 					return
 				}
-				got, err := do(c, adapters.Op{F: "read", Key: key})
+				got, err := do(s, c, adapters.Op{F: "read", Key: key})
 				if err != nil || got != i {
 					t.Errorf("read on %s after writing %d: %v, %v", node, i, got, err)
 					return
@@ -170,31 +174,39 @@ func TestLocalReadsReadYourWrites(t *testing.T) {
 			}
 		})
 	}
-	wg.Wait()
+	clients.Wait()
 }
 
 // TestLocalReadsServedWhenAlone: a node cut off from every other still
 // answers reads, at once, from what it applied.
 func TestLocalReadsServedWhenAlone(t *testing.T) {
 	t.Parallel()
-	net := New(simnet.Config{Seed: 24, Latency: latency}, Options{LocalReads: true})
+	s := sim.New(time.Time{})
+	net := New(simnet.Config{Seed: 24, Latency: latency, Scheduler: s}, Options{LocalReads: true})
 	defer net.Close()
 	ctx := context.Background()
 	c, _ := net.Open(ctx, "n3")
-	if _, err := do(c, adapters.Op{F: "write", Key: "x", Value: int64(1)}); err != nil {
+	if _, err := do(s, c, adapters.Op{F: "write", Key: "x", Value: int64(1)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := net.Partition(ctx, [][2]string{{"n3", "n1"}, {"n3", "n2"}}); err != nil {
 		t.Fatal(err)
 	}
 	other, _ := net.Open(ctx, "n1")
-	if _, err := do(other, adapters.Op{F: "write", Key: "x", Value: int64(2)}); err != nil {
+	if _, err := do(s, other, adapters.Op{F: "write", Key: "x", Value: int64(2)}); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	ctx, cancel := s.WithTimeout(ctx, time.Second)
 	defer cancel()
-	if got, err := c.Do(ctx, adapters.Op{F: "read", Key: "x"}); err != nil || got != int64(1) {
-		t.Fatalf("read on n3, alone, after n1 wrote 2: %v, %v; want 1 (stale), at once", got, err)
+	asked := s.Elapsed()
+	got, err := c.Do(ctx, adapters.Op{F: "read", Key: "x"})
+	if err != nil || got != int64(1) {
+		t.Fatalf("read on n3, alone, after n1 wrote 2: %v, %v; want 1 (stale)", got, err)
+	}
+	// At once: the request's way there and the answer's way back, each
+	// at most the network's greatest latency.
+	if took := s.Elapsed() - asked; took > 2*time.Millisecond {
+		t.Fatalf("read on n3, alone, took %v of virtual time; want it answered at once, within a round trip", took)
 	}
 }
 

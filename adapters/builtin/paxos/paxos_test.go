@@ -16,6 +16,8 @@ import (
 	"consist/checker"
 	"consist/checker/linearizable"
 	"consist/history"
+	"consist/run/clock"
+	"consist/run/sim"
 	"consist/workloads"
 	"consist/workloads/runner"
 )
@@ -55,25 +57,22 @@ func (l *leaders) current() string {
 	return ""
 }
 
-// nemesis drives faults on a schedule of real time while a run goes on,
-// and records each in the history.
+// nemesis drives faults on a schedule of the run's virtual time while
+// the run goes on, and records each in the history. It runs as a
+// goroutine of the simulation, so its faults fall at the same points of
+// the run every time.
 type nemesis struct {
 	ctx     context.Context
+	sim     *sim.Sim
 	net     *simnet.Network
 	rec     *history.Recorder
 	leaders *leaders
 	t       *testing.T
 }
 
-// wait lets d pass; it reports false if the run is being stopped.
-func (n *nemesis) wait(d time.Duration) bool {
-	select {
-	case <-n.ctx.Done():
-		return false
-	case <-time.After(d):
-		return true
-	}
-}
+// wait lets d of virtual time pass; it reports false if the run is being
+// stopped.
+func (n *nemesis) wait(d time.Duration) bool { return n.sim.Sleep(n.ctx, d) }
 
 // note records a fault in the history.
 func (n *nemesis) note(f string, value any) {
@@ -153,28 +152,33 @@ type run struct {
 }
 
 type result struct {
-	h       *history.History
-	counts  *runner.Counts
+	h      *history.History
+	counts *runner.Counts
+	// elapsed is the run's virtual time.
 	elapsed time.Duration
 }
 
+// do runs r in a simulation (package run/sim): the nodes, the clients
+// and the faults on one virtual clock, so that a seed gives the same run
+// every time whatever the machine's load.
 func (r run) do(t *testing.T) result {
 	t.Helper()
 	opts := r.opts
 	ls := watchLeaders(&opts)
 	logs := &disks{of: map[string]*simnet.Disk{}}
-	net := simnet.New(simnet.Config{Nodes: r.nodes, Seed: r.seed, Latency: latency, Loss: r.loss, Duplication: r.dup}, logs.factory(opts))
+	s := sim.New(time.Time{})
+	net := simnet.New(simnet.Config{Nodes: r.nodes, Seed: r.seed, Latency: latency, Loss: r.loss, Duplication: r.dup, Scheduler: s}, logs.factory(opts))
 	defer net.Close()
 	var out bytes.Buffer
-	rec := history.NewRecorder(&out, 0)
+	rec := history.NewRecorderClock(&out, 0, s.Now)
 	wl, err := workloads.New("register", workloads.Options{Keys: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var faults sync.WaitGroup
+	faults := clock.NewGroup(s)
 	if r.fault != nil {
-		n := &nemesis{ctx: ctx, net: net, rec: rec, leaders: ls, t: t}
+		n := &nemesis{ctx: ctx, sim: s, net: net, rec: rec, leaders: ls, t: t}
 		faults.Go(func() { r.fault(n) })
 	}
 	var counts runner.Counts
@@ -182,13 +186,14 @@ func (r run) do(t *testing.T) result {
 	if opTimeout == 0 {
 		opTimeout = 500 * time.Millisecond
 	}
-	start := time.Now()
+	wall := time.Now()
 	err = runner.Run(context.Background(), runner.Config{
 		Store: net, Workload: wl, Recorder: rec, Clients: r.clients,
-		Duration: r.duration, Ops: r.ops, Rate: r.rate, OpTimeout: opTimeout, Seed: r.seed,
+		Duration: r.duration, Ops: r.ops, Rate: r.rate, OpTimeout: opTimeout, Seed: r.seed, Clock: s,
 	}, &counts)
-	elapsed := time.Since(start)
+	elapsed := s.Elapsed()
 	cancel()
+	s.Poke()
 	faults.Wait()
 	if err != nil {
 		t.Fatal(err)
@@ -204,8 +209,8 @@ func (r run) do(t *testing.T) result {
 	ls.mu.Lock()
 	terms := ls.terms
 	ls.mu.Unlock()
-	t.Logf("%d ops in %v (%.0f/s): %d ok, %d fail, %d info; %d messages, %d dropped; %d leaders elected",
-		counts.Total(), elapsed.Round(time.Millisecond), float64(counts.Total())/elapsed.Seconds(),
+	t.Logf("%d ops in %v of virtual time (%.0f/s; %v of wall time): %d ok, %d fail, %d info; %d messages, %d dropped; %d leaders elected",
+		counts.Total(), elapsed.Round(time.Millisecond), float64(counts.Total())/elapsed.Seconds(), time.Since(wall).Round(time.Millisecond),
 		counts.OK.Load(), counts.Fail.Load(), counts.Info.Load(), sent, dropped, terms)
 	mustBeLinearizable(t, h)
 	logs.mustAgree(t)
@@ -338,30 +343,30 @@ func unavailableWhileIsolated(t *testing.T, h *history.History, node string) {
 }
 
 // TestFaultFreeRunIsLinearizable: without faults, every operation gets
-// an answer. A loaded machine can delay heartbeats past the election
-// timeout, and an operation past the run's usual 500 ms timeout, though
-// nothing is lost: a command is forwarded to each new leader until it is
-// applied. So the run is counted in operations, not seconds, waits for a
-// leader rather than refusing a request (LeaderWait), and gives each
-// operation 20 s: an unknown outcome then means a command was lost, not
-// that the machine was slow.
+// an answer: some fail (a cas whose guess was wrong, a request before
+// the first leader is known), none is left unknown. On virtual time no
+// load on the machine delays a heartbeat or an answer, so the usual
+// timeouts serve.
 func TestFaultFreeRunIsLinearizable(t *testing.T) {
 	t.Parallel()
 	const ops = 3000
-	res := run{nodes: 3, clients: 8, ops: ops, duration: 2 * time.Minute, rate: 2000, seed: 1,
-		opts: Options{LeaderWait: 20 * time.Second}, opTimeout: 20 * time.Second}.do(t)
+	res := run{nodes: 3, clients: 8, ops: ops, duration: time.Minute, rate: 2000, seed: 1}.do(t)
 	c := res.counts
 	if c.Total() < ops || c.Info.Load() != 0 || c.OK.Load() < ops/2 || c.Fail.Load() == 0 {
-		t.Fatalf("without faults: %d ok, %d fail, %d info of %d operations; want the %d invoked (and the final reads) answered, most ok, some failed cas, none unknown", c.OK.Load(), c.Fail.Load(), c.Info.Load(), c.Total(), ops)
+		t.Fatalf("without faults: %d ok, %d fail, %d info of %d operations; want the %d invoked (and the final reads) answered, most ok, some failed, none unknown", c.OK.Load(), c.Fail.Load(), c.Info.Load(), c.Total(), ops)
 	}
 }
 
-// TestThroughput measures a fault-free run of 10 clients with no rate
-// limit. It runs before the parallel tests, alone.
-func TestThroughput(t *testing.T) {
+// TestUnlimitedRate: ten clients with no rate limit, for a second of
+// virtual time, keep the log linearizable and are served hundreds of
+// operations a second: a round of Paxos takes a round trip of the
+// simulated network's latency, not of the machine's speed, which is
+// measured by BenchmarkThroughput.
+func TestUnlimitedRate(t *testing.T) {
+	t.Parallel()
 	res := run{nodes: 3, clients: 10, duration: time.Second, seed: 2}.do(t)
 	if rate := float64(res.counts.OK.Load()) / res.elapsed.Seconds(); rate < 300 {
-		t.Fatalf("%.0f ok ops/s; want hundreds at least", rate)
+		t.Fatalf("%.0f ok ops a second of virtual time; want hundreds at least", rate)
 	}
 }
 
@@ -560,7 +565,7 @@ func chaos(n *nemesis, rng *rand.Rand, d time.Duration) {
 	ctx := context.Background()
 	nodes := n.net.Nodes()
 	some := func() string { return nodes[rng.IntN(len(nodes))] }
-	for end := time.Now().Add(d); time.Now().Before(end) && n.wait(time.Duration(20+rng.IntN(150))*time.Millisecond); {
+	for end := n.sim.Now().Add(d); n.sim.Now().Before(end) && n.wait(time.Duration(20+rng.IntN(150))*time.Millisecond); {
 		switch rng.IntN(12) {
 		case 0, 1:
 			var cuts [][2]string
@@ -627,30 +632,31 @@ func chaos(n *nemesis, rng *rand.Rand, d time.Duration) {
 // in two slots, over a network that also duplicates messages, and counts:
 // each add must be applied once, and answered.
 func TestDuplicateCommandAppliedOnce(t *testing.T) {
-	net := New(simnet.Config{Seed: 8, Latency: latency, Duplication: 0.3}, Options{duplicate: true})
+	s := sim.New(time.Time{})
+	net := New(simnet.Config{Seed: 8, Latency: latency, Duplication: 0.3, Scheduler: s}, Options{duplicate: true})
 	defer net.Close()
 	ctx := context.Background()
-	var wg sync.WaitGroup
+	clients := clock.NewGroup(s)
 	const perNode = 50
 	for _, node := range net.Nodes() {
-		wg.Go(func() {
+		clients.Go(func() {
 			c, err := net.Open(ctx, node)
 			if err != nil {
 				t.Error(err)
 				return
 			}
 			for range perNode {
-				if _, err := do(c, adapters.Op{Kind: adapters.Counter, F: "add", Key: "c", Value: int64(1)}); err != nil {
+				if _, err := do(s, c, adapters.Op{Kind: adapters.Counter, F: "add", Key: "c", Value: int64(1)}); err != nil {
 					t.Errorf("add on %s: %v", node, err)
 					return
 				}
 			}
 		})
 	}
-	wg.Wait()
+	clients.Wait()
 	for _, node := range net.Nodes() {
 		c, _ := net.Open(ctx, node)
-		got, err := do(c, adapters.Op{Kind: adapters.Counter, F: "read", Key: "c"})
+		got, err := do(s, c, adapters.Op{Kind: adapters.Counter, F: "read", Key: "c"})
 		if err != nil {
 			t.Fatalf("read on %s: %v", node, err)
 		}
@@ -660,10 +666,11 @@ func TestDuplicateCommandAppliedOnce(t *testing.T) {
 	}
 }
 
-// do performs op, retrying while no leader is known yet.
-func do(c adapters.Client, op adapters.Op) (any, error) {
+// do performs op, giving it 5 s of the clock's time, and again while no
+// leader is known yet (the store refuses it).
+func do(clk clock.Clock, c adapters.Client, op adapters.Op) (any, error) {
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := clk.WithTimeout(context.Background(), 5*time.Second)
 		v, err := c.Do(ctx, op)
 		cancel()
 		if !errors.Is(err, adapters.ErrNotApplied) {
@@ -674,36 +681,44 @@ func do(c adapters.Client, op adapters.Op) (any, error) {
 
 // TestMinorityRefusesFreshRequests: a request at a node cut off from
 // every other, once it no longer knows a leader, is refused (not applied)
-// rather than left hanging; and after the heal the same node serves.
+// within LeaderWait rather than left hanging; and after the heal the same
+// node serves.
 func TestMinorityRefusesFreshRequests(t *testing.T) {
 	opts := Options{}
 	ls := watchLeaders(&opts)
-	net := New(simnet.Config{Seed: 9, Latency: latency}, opts)
+	s := sim.New(time.Time{})
+	net := New(simnet.Config{Seed: 9, Latency: latency, Scheduler: s}, opts)
 	defer net.Close()
 	ctx := context.Background()
 	c, _ := net.Open(ctx, "n1")
-	if _, err := do(c, adapters.Op{F: "write", Key: "x", Value: int64(1)}); err != nil {
+	if _, err := do(s, c, adapters.Op{F: "write", Key: "x", Value: int64(1)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := net.Partition(ctx, [][2]string{{"n1", "n2"}, {"n1", "n3"}}); err != nil {
 		t.Fatal(err)
 	}
-	// Wait for n1 to stop leading, if it led, and to forget its leader.
-	refused := false
-	for range 50 {
-		ctx, cancel := context.WithTimeout(ctx, time.Second)
+	// Right after the cut n1 still knows a leader (itself, or the one
+	// it heard from a heartbeat ago): the first request is handed to it,
+	// cannot be chosen without a majority, and gets no answer (unknown).
+	// Within that second n1 steps down, or stops hearing its leader: it
+	// knows none, so the next request waits LeaderWait for one and is
+	// refused (not applied), never handed on.
+	write := func() (time.Duration, error) {
+		ctx, cancel := s.WithTimeout(ctx, time.Second)
+		defer cancel()
+		sent := s.Elapsed()
 		_, err := c.Do(ctx, adapters.Op{F: "write", Key: "x", Value: int64(2)})
-		cancel()
-		if err == nil {
-			t.Fatal("a write on a node cut off from the majority succeeded")
-		}
-		if errors.Is(err, adapters.ErrNotApplied) {
-			refused = true
-			break
-		}
+		return s.Elapsed() - sent, err
 	}
-	if !refused {
-		t.Fatal("a node cut off from the majority never refused a fresh request")
+	if _, err := write(); adapters.Outcome(err) != history.Info {
+		t.Fatalf("the first write on n1 just cut off from the majority ended %s (%v); want unknown: handed to a leader, which cannot choose it", adapters.Outcome(err), err)
+	}
+	took, err := write()
+	if !errors.Is(err, adapters.ErrNotApplied) {
+		t.Fatalf("the second write on n1, cut off for a second, ended %v; want refused, n1 knowing no leader", err)
+	}
+	if took > DefaultLeaderWait+2*time.Millisecond {
+		t.Fatalf("n1 refused the second write after %v; want within LeaderWait (%v) and a round trip", took, DefaultLeaderWait)
 	}
 	if l := ls.current(); l == "n1" {
 		t.Fatal("n1 still leads, cut off from the majority")
@@ -711,7 +726,7 @@ func TestMinorityRefusesFreshRequests(t *testing.T) {
 	if err := net.Heal(ctx); err != nil {
 		t.Fatal(err)
 	}
-	v, err := do(c, adapters.Op{F: "read", Key: "x"})
+	v, err := do(s, c, adapters.Op{F: "read", Key: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -729,12 +744,13 @@ func TestMinorityRefusesFreshRequests(t *testing.T) {
 // and every node must end with the same lists, read locally too.
 func TestTransactionsAreOneEntry(t *testing.T) {
 	for _, local := range []bool{false, true} {
-		net := New(simnet.Config{Seed: 10, Latency: latency, Duplication: 0.3}, Options{duplicate: true, LocalReads: local})
+		s := sim.New(time.Time{})
+		net := New(simnet.Config{Seed: 10, Latency: latency, Duplication: 0.3, Scheduler: s}, Options{duplicate: true, LocalReads: local})
 		ctx := context.Background()
-		var wg sync.WaitGroup
+		clients := clock.NewGroup(s)
 		const perNode = 30
 		for i, node := range net.Nodes() {
-			wg.Go(func() {
+			clients.Go(func() {
 				c, _ := net.Open(ctx, node)
 				for j := range perNode {
 					v := int64(i*perNode + j)
@@ -745,13 +761,15 @@ func TestTransactionsAreOneEntry(t *testing.T) {
 						op.Guard = func([]adapters.MicroOp) error { return errors.New("odd") }
 					}
 					if v%2 == 1 {
+						ctx, cancel := s.WithTimeout(ctx, 5*time.Second)
 						got, err := c.Do(ctx, op)
+						cancel()
 						if got != nil || !errors.Is(err, adapters.ErrNotApplied) || !strings.Contains(err.Error(), "odd") {
 							t.Errorf("a guarded transaction on %s answered %v, %v", node, got, err)
 						}
 						continue
 					}
-					got, err := do(c, op)
+					got, err := do(s, c, op)
 					if err != nil {
 						t.Errorf("txn on %s: %v", node, err)
 						return
@@ -765,7 +783,7 @@ func TestTransactionsAreOneEntry(t *testing.T) {
 				}
 			})
 		}
-		wg.Wait()
+		clients.Wait()
 		want := perNode * len(net.Nodes()) / 2
 		var first []any
 		for _, node := range net.Nodes() {
@@ -773,10 +791,10 @@ func TestTransactionsAreOneEntry(t *testing.T) {
 			// A write through the log first: the node answers it once it
 			// has applied it, and so every transaction before it, so that
 			// a local read there sees them all.
-			if _, err := do(c, adapters.Op{Kind: adapters.Txn, F: "txn", Value: []adapters.MicroOp{{F: "w", Key: "z", Value: int64(1)}}}); err != nil {
+			if _, err := do(s, c, adapters.Op{Kind: adapters.Txn, F: "txn", Value: []adapters.MicroOp{{F: "w", Key: "z", Value: int64(1)}}}); err != nil {
 				t.Fatalf("write on %s: %v", node, err)
 			}
-			got, err := do(c, adapters.Op{Kind: adapters.Txn, F: "txn", Value: []adapters.MicroOp{{F: "r", Key: "a"}, {F: "r", Key: "b"}}})
+			got, err := do(s, c, adapters.Op{Kind: adapters.Txn, F: "txn", Value: []adapters.MicroOp{{F: "r", Key: "a"}, {F: "r", Key: "b"}}})
 			if err != nil {
 				t.Fatalf("read on %s: %v", node, err)
 			}

@@ -18,6 +18,8 @@ import (
 	"consist/internal/histtest"
 	"consist/internal/scripttest"
 	"consist/nemesis"
+	"consist/run/clock"
+	"consist/run/sim"
 	"consist/workloads"
 	"consist/workloads/runner"
 )
@@ -26,8 +28,9 @@ var latency = simnet.Uniform(100*time.Microsecond, time.Millisecond)
 
 // replicas keeps each node's disk, to look at the versions on it.
 type replicas struct {
-	mu sync.Mutex
-	of map[string]*simnet.Disk
+	mu    sync.Mutex
+	of    map[string]*simnet.Disk
+	clock clock.Clock // the network's
 }
 
 type spy struct {
@@ -42,14 +45,18 @@ func (s spy) Start(node *simnet.Node) {
 	s.machine.Start(node)
 }
 
-// open starts a store as New does, keeping its nodes' disks.
+// open starts a store as New does, in a simulation of its own (package
+// run/sim), keeping its nodes' disks.
 func open(cfg simnet.Config, opts Options) (*simnet.Network, *replicas) {
 	r := &replicas{of: map[string]*simnet.Disk{}}
 	if cfg.Nodes <= 0 {
 		cfg.Nodes = 3
 	}
+	cfg.Scheduler = sim.New(time.Time{})
 	opts = opts.withDefaults(cfg.Nodes)
-	return simnet.New(cfg, func(string) simnet.Machine { return spy{&machine{opts: opts}, r} }), r
+	net := simnet.New(cfg, func(string) simnet.Machine { return spy{&machine{opts: opts}, r} })
+	r.clock = net.Clock()
+	return net, r
 }
 
 // value returns the value node's replica holds for key.
@@ -60,10 +67,12 @@ func (r *replicas) value(node, key string) any {
 	return v.Value
 }
 
-// await polls until every replica holds want for key, or a second passed.
+// await polls, every millisecond of the network's time, until every
+// replica holds want for key, or a second passed.
 func (r *replicas) await(t *testing.T, nodes []string, key string, want any) {
 	t.Helper()
-	deadline := time.Now().Add(time.Second)
+	deadline := r.clock.Now().Add(time.Second)
+	pace := clock.NewPacer(r.clock, time.Millisecond)
 	for {
 		agree := true
 		for _, n := range nodes {
@@ -72,13 +81,13 @@ func (r *replicas) await(t *testing.T, nodes []string, key string, want any) {
 		if agree {
 			return
 		}
-		if time.Now().After(deadline) {
+		if r.clock.Now().After(deadline) {
 			for _, n := range nodes {
 				t.Logf("%s holds %s=%v", n, key, r.value(n, key))
 			}
 			t.Fatalf("the replicas did not all come to hold %s=%v within a second", key, want)
 		}
-		time.Sleep(time.Millisecond)
+		pace.Wait(context.Background())
 	}
 }
 
@@ -157,21 +166,22 @@ func TestQuorumsAloneAreNotLinearizable(t *testing.T) {
 // faults of kinds injected every 150 ms, and returns the history.
 func run(t *testing.T, opts Options, seed uint64, kinds ...nemesis.Kind) *history.History {
 	t.Helper()
-	net := New(simnet.Config{Seed: seed, Latency: latency}, opts)
+	s := sim.New(time.Time{})
+	net := New(simnet.Config{Seed: seed, Latency: latency, Scheduler: s}, opts)
 	defer net.Close()
 	wl, err := workloads.New("register", workloads.Options{Keys: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	rec := history.NewRecorder(&out, 0)
-	nem, err := nemesis.New(net, nemesis.Schedule{Kinds: kinds, Interval: 150 * time.Millisecond, Order: nemesis.Cycle, Seed: seed}, rec)
+	rec := history.NewRecorderClock(&out, 0, s.Now)
+	nem, err := nemesis.New(net, nemesis.Schedule{Kinds: kinds, Interval: 150 * time.Millisecond, Order: nemesis.Cycle, Seed: seed, Clock: s}, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var counts runner.Counts
 	err = runner.Run(context.Background(), runner.Config{Store: net, Workload: wl, Recorder: rec, Clients: 6, Duration: 1500 * time.Millisecond,
-		Rate: 1500, OpTimeout: 250 * time.Millisecond, Seed: seed, Nemesis: nem, Quiesce: 200 * time.Millisecond}, &counts)
+		Rate: 1500, OpTimeout: 250 * time.Millisecond, Seed: seed, Nemesis: nem, Quiesce: 200 * time.Millisecond, Clock: s}, &counts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,9 +295,11 @@ func TestReadRepairConverges(t *testing.T) {
 // acknowledged write is on the replicas' disks.
 func TestRestartKeepsWrites(t *testing.T) {
 	t.Parallel()
-	net := New(simnet.Config{Seed: 36, Latency: latency}, Options{})
+	s := sim.New(time.Time{})
+	net := New(simnet.Config{Seed: 36, Latency: latency, Scheduler: s}, Options{})
 	defer net.Close()
-	ctx := context.Background()
+	ctx, cancel := s.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	c1, _ := net.Open(ctx, "n1")
 	if _, err := c1.Do(ctx, write(7)); err != nil {
 		t.Fatal(err)
@@ -313,13 +325,15 @@ func TestRestartKeepsWrites(t *testing.T) {
 // all acknowledged adds survive.
 func TestReadModifyWritesLoseUpdates(t *testing.T) {
 	t.Parallel()
-	net := New(simnet.Config{Seed: 37, Latency: latency}, Options{})
+	s := sim.New(time.Time{})
+	net := New(simnet.Config{Seed: 37, Latency: latency, Scheduler: s}, Options{})
 	defer net.Close()
-	ctx := context.Background()
-	var wg sync.WaitGroup
+	ctx, cancel := s.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	clients := clock.NewGroup(s)
 	var acked sync.Map
 	for _, node := range net.Nodes() {
-		wg.Go(func() {
+		clients.Go(func() {
 			c, _ := net.Open(ctx, node)
 			n := int64(0)
 			for range 100 {
@@ -330,7 +344,7 @@ func TestReadModifyWritesLoseUpdates(t *testing.T) {
 			acked.Store(node, n)
 		})
 	}
-	wg.Wait()
+	clients.Wait()
 	total := int64(0)
 	acked.Range(func(_, n any) bool { total += n.(int64); return true })
 	c, _ := net.Open(ctx, "n1")

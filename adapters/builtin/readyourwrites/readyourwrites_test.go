@@ -3,6 +3,7 @@ package readyourwrites_test
 import (
 	"consist/internal/scripttest"
 	"consist/internal/storetest"
+	"consist/run/sim"
 	"context"
 	"errors"
 	"testing"
@@ -22,7 +23,7 @@ import (
 // monotonic reads does not.
 func TestRestartedFollowerKeepsOnlyYourWrites(t *testing.T) {
 	ctx := context.Background()
-	net := readyourwrites.New(simnet.Config{Nodes: 2, Seed: 1}, readyourwrites.Options{Fetch: -1, Wait: 20 * time.Millisecond})
+	net := readyourwrites.New(simnet.Config{Nodes: 2, Seed: 1, Scheduler: sim.New(time.Time{})}, readyourwrites.Options{Fetch: -1, Wait: 20 * time.Millisecond})
 	defer net.Close()
 	sc := scripttest.New(t, net, net)
 	sc.Timeout = 5 * time.Second
@@ -54,7 +55,7 @@ func TestRestartedFollowerKeepsOnlyYourWrites(t *testing.T) {
 // batch by batch, and then serves the writer its write.
 func TestFollowerCatchesUp(t *testing.T) {
 	ctx := context.Background()
-	net := readyourwrites.New(simnet.Config{Nodes: 2, Seed: 1}, readyourwrites.Options{Fetch: time.Millisecond})
+	net := readyourwrites.New(simnet.Config{Nodes: 2, Seed: 1, Scheduler: sim.New(time.Time{})}, readyourwrites.Options{Fetch: time.Millisecond})
 	defer net.Close()
 	sc := scripttest.New(t, net, net)
 	sc.Timeout = 5 * time.Second
@@ -76,7 +77,7 @@ func TestFollowerCatchesUp(t *testing.T) {
 // TestForwardsApplyOnce: every message is delivered twice, forwards
 // included; each counter add still counts once.
 func TestForwardsApplyOnce(t *testing.T) {
-	net := readyourwrites.New(simnet.Config{Nodes: 3, Seed: 1, Duplication: 1}, readyourwrites.Options{})
+	net := readyourwrites.New(simnet.Config{Nodes: 3, Seed: 1, Duplication: 1, Scheduler: sim.New(time.Time{})}, readyourwrites.Options{})
 	defer net.Close()
 	sc := scripttest.New(t, net, net)
 	sc.Timeout = 5 * time.Second
@@ -95,7 +96,7 @@ func TestForwardsApplyOnce(t *testing.T) {
 // acknowledged and goes on from there.
 func TestPrimaryRestartKeepsTheLog(t *testing.T) {
 	ctx := context.Background()
-	net := readyourwrites.New(simnet.Config{Nodes: 2, Seed: 1}, readyourwrites.Options{})
+	net := readyourwrites.New(simnet.Config{Nodes: 2, Seed: 1, Scheduler: sim.New(time.Time{})}, readyourwrites.Options{})
 	defer net.Close()
 	sc := scripttest.New(t, net, net)
 	sc.Timeout = 5 * time.Second
@@ -133,7 +134,7 @@ func TestTruth(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			net := readyourwrites.New(simnet.Config{Nodes: 3, Seed: 3, Latency: simnet.Uniform(100*time.Microsecond, time.Millisecond)}, readyourwrites.Options{})
+			net := readyourwrites.New(simnet.Config{Nodes: 3, Seed: 3, Latency: simnet.Uniform(100*time.Microsecond, time.Millisecond), Scheduler: sim.New(time.Time{})}, readyourwrites.Options{})
 			defer net.Close()
 			h := storetest.Run(t, net, net, tc.kinds, 3)
 			storetest.Expect(t, h, tc.hold, tc.break_)

@@ -3,6 +3,7 @@ package session_test
 import (
 	"consist/internal/scripttest"
 	"consist/internal/storetest"
+	"consist/run/sim"
 	"context"
 	"errors"
 	"fmt"
@@ -34,7 +35,7 @@ func keyHomedOff(prefix string, nodes []string, not ...string) string {
 // but never y. A session that read z cannot read on n3 until n3 holds y
 // or something newer; a session that did not can.
 func TestReadsWaitForTheSession(t *testing.T) {
-	net := session.New(simnet.Config{Nodes: 3, Seed: 1}, session.Options{AntiEntropy: -1, Wait: 20 * time.Millisecond})
+	net := session.New(simnet.Config{Nodes: 3, Seed: 1, Scheduler: sim.New(time.Time{})}, session.Options{AntiEntropy: -1, Wait: 20 * time.Millisecond})
 	defer net.Close()
 	sc := scripttest.New(t, net, net)
 	sc.Timeout = 5 * time.Second
@@ -63,7 +64,7 @@ func TestReadsWaitForTheSession(t *testing.T) {
 // z. The checker finds the history causally inconsistent and every
 // session guarantee kept.
 func TestNotCausal(t *testing.T) {
-	net := session.New(simnet.Config{Nodes: 3, Seed: 1}, session.Options{AntiEntropy: -1})
+	net := session.New(simnet.Config{Nodes: 3, Seed: 1, Scheduler: sim.New(time.Time{})}, session.Options{AntiEntropy: -1})
 	defer net.Close()
 	sc := scripttest.New(t, net, net)
 	sc.Timeout = 5 * time.Second
@@ -89,7 +90,7 @@ func TestNotCausal(t *testing.T) {
 // other's outcomes are unknown. Every add counts once, although every
 // message, forwards included, arrives twice.
 func TestWritesGoHome(t *testing.T) {
-	net := session.New(simnet.Config{Nodes: 2, Seed: 1, Duplication: 1}, session.Options{Wait: 20 * time.Millisecond})
+	net := session.New(simnet.Config{Nodes: 2, Seed: 1, Duplication: 1, Scheduler: sim.New(time.Time{})}, session.Options{Wait: 20 * time.Millisecond})
 	defer net.Close()
 	sc := scripttest.New(t, net, net)
 	sc.Timeout = 5 * time.Second
@@ -123,7 +124,7 @@ func TestWritesGoHome(t *testing.T) {
 // TestRestartKeepsObjects: a restarted home node keeps its objects and
 // numbers its next write after them, so the other nodes take it in.
 func TestRestartKeepsObjects(t *testing.T) {
-	net := session.New(simnet.Config{Nodes: 2, Seed: 1}, session.Options{AntiEntropy: 5 * time.Millisecond})
+	net := session.New(simnet.Config{Nodes: 2, Seed: 1, Scheduler: sim.New(time.Time{})}, session.Options{AntiEntropy: 5 * time.Millisecond})
 	defer net.Close()
 	sc := scripttest.New(t, net, net)
 	sc.Timeout = 5 * time.Second
@@ -158,7 +159,7 @@ var guarantees = []checker.Model{checker.ReadYourWrites, checker.MonotonicReads,
 // guarantees.
 func TestPartitionsAndCrashes(t *testing.T) {
 	for seed := uint64(3); seed < 6; seed++ {
-		net := session.New(simnet.Config{Nodes: 3, Seed: seed, Latency: simnet.Uniform(100*time.Microsecond, time.Millisecond)}, session.Options{})
+		net := session.New(simnet.Config{Nodes: 3, Seed: seed, Latency: simnet.Uniform(100*time.Microsecond, time.Millisecond), Scheduler: sim.New(time.Time{})}, session.Options{})
 		h := storetest.Run(t, net, net, []nemesis.Kind{nemesis.Partition, nemesis.Kill, nemesis.Loss}, 3)
 		net.Close()
 		storetest.Expect(t, h, guarantees, nil)

@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"consist/adapters"
+	"consist/run/clock"
 )
 
 // Machine is a store's code on one node. The network calls its methods
@@ -235,6 +236,17 @@ func (n *Network) after(d time.Duration, f func()) {
 		return
 	}
 	time.AfterFunc(d, f)
+}
+
+// Clock returns the clock the network runs on: its Scheduler when that
+// is a clock (a run/sim simulation), the wall clock in real time. Code
+// that drives a store, bundled or real, waits on the store's clock
+// through it (clock.Of).
+func (n *Network) Clock() clock.Clock {
+	if c, ok := n.sched.(clock.Clock); ok {
+		return c
+	}
+	return clock.Wall
 }
 
 // now is the network's true time: virtual or real.

@@ -8,18 +8,27 @@ import (
 	"consist/adapters"
 	"consist/adapters/builtin/simnet"
 	"consist/history"
+	"consist/run/clock"
 	"consist/run/sim"
 )
 
-// TestVirtualTime runs the network on a simulation: a request and its
-// answer, and every message, take exactly their latency of virtual time;
-// a node's clock is virtual time plus its skew; a virtual timeout ends a
-// request that gets no answer; a node that is down refuses after
-// RefusedAfter. Nothing waits in real time.
+// TestVirtualTime runs the network on a simulation, which it names as its
+// clock: a request and its answer, and every message, take exactly their
+// latency of virtual time; a node's clock is virtual time plus its skew;
+// a virtual timeout ends a request that gets no answer; a node that is
+// down refuses after RefusedAfter. Nothing waits in real time.
 func TestVirtualTime(t *testing.T) {
 	s := sim.New(time.Time{})
 	net := simnet.New(simnet.Config{Nodes: 2, Seed: 1, Latency: simnet.Fixed(5 * time.Millisecond), Scheduler: s}, newProbe)
 	defer net.Close()
+	if net.Clock() != clock.Clock(s) || clock.Of(net) != clock.Clock(s) {
+		t.Fatalf("the network on a simulation says it runs on %v", net.Clock())
+	}
+	if real := simnet.New(simnet.Config{Nodes: 1}, newProbe); real.Clock() != clock.Wall {
+		t.Fatalf("a network in real time says it runs on %v, want the wall clock", real.Clock())
+	} else {
+		real.Close()
+	}
 	ctx := context.Background()
 	c, err := net.Open(ctx, "n1")
 	if err != nil {

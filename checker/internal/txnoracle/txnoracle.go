@@ -1,7 +1,8 @@
 // Package txnoracle is a test oracle for transactional isolation: a
 // brute-force reference implementation of serializability, strict
-// serializability, strong session serializability and snapshot isolation
-// (with its strong and strong-session variants), written straight from
+// serializability, strong session serializability, update serializability
+// and snapshot isolation (with its strong and strong-session variants),
+// written straight from
 // their definitions, against which the fast Elle-style checker (which
 // infers dependency graphs and looks for cycles, after Kingsbury & Alvaro,
 // "Elle: Inferring Isolation Anomalies from Experimental Observations",
@@ -31,6 +32,7 @@
 //     Strong session serializability adds, instead, each process's order
 //     (Daudjee & Salem, "Lazy Database Replication with Ordering
 //     Guarantees", ICDE 2004: strong session 1SR).
+//
 //   - Snapshot isolation (Check with SnapshotIsolation, StrongSessionSI,
 //     StrongSI) enumerates total orders of 2n events, a start (snapshot)
 //     event and a later commit event for each included transaction, as in
@@ -53,6 +55,14 @@
 //     Replication with Snapshot Isolation", VLDB 2006) add that when T1
 //     precedes T2 in real time (respectively in T2's process), T1 commits
 //     before T2 starts.
+//
+//   - Update serializability (Check with UpdateSerializable; Garcia-Molina
+//     & Wiederhold, "Read-Only Transactions in a Distributed Database",
+//     ACM TODS 7(2), 1982; Adya's PL-3U, thesis chapter 4) is the serializable
+//     search run on the update transactions (those that write) with each
+//     committed read-only transaction in turn: the updates are
+//     serializable, and every reader sees a state some serial order of
+//     them produces, each reader its own order.
 //
 // Read committed, read uncommitted and the other weak levels are left out.
 // Their usual definitions (Adya's PL-1, PL-2) are stated over dependency
@@ -293,6 +303,14 @@ const (
 	// StrongSI: snapshot isolation in which a transaction that completed
 	// before another was invoked commits before that one starts.
 	StrongSI
+	// UpdateSerializable: update serializability (Garcia-Molina &
+	// Wiederhold, "Read-Only Transactions in a Distributed Database", ACM
+	// TODS 7(2), 1982; Adya's PL-3U, thesis chapter 4): the update transactions
+	// (those that write) are serializable, and so is each read-only
+	// transaction with them, each in an order of its own. It is decided
+	// apart from Models, by the serializable search once per read-only
+	// transaction (see Check), and has no single witness.
+	UpdateSerializable
 )
 
 // Models lists every model Check decides.
@@ -313,11 +331,15 @@ func (m Model) String() string {
 		return "strong-session-snapshot-isolation"
 	case StrongSI:
 		return "strong-snapshot-isolation"
+	case UpdateSerializable:
+		return "update-serializable"
 	}
 	return fmt.Sprintf("Model(%d)", uint8(m))
 }
 
-func (m Model) snapshot() bool { return m >= SnapshotIsolation }
+func (m Model) snapshot() bool {
+	return m == SnapshotIsolation || m == StrongSessionSI || m == StrongSI
+}
 
 // Verdict is the oracle's answer.
 type Verdict uint8
@@ -394,7 +416,19 @@ type Options struct {
 // Check decides model m on h by exhaustive search. It returns an error for
 // a malformed history (see Validate) or one too large (ErrTooLarge), and
 // Unknown when the search goes past opts.MaxWork or ctx ends.
+//
+// UpdateSerializable is decided from its definition: the history of the
+// update transactions (every transaction that writes, whatever its
+// outcome, as Serializable treats them) and one committed read-only
+// transaction must be serializable, for every committed read-only
+// transaction; with none, the history of the update transactions alone.
+// It is Valid when every one of those histories is, Invalid when one is
+// not, else Unknown; its Work sums theirs, opts.MaxWork bounding each,
+// and it has no Order (each read-only transaction has its own).
 func Check(ctx context.Context, h History, m Model, opts Options) (Result, error) {
+	if m == UpdateSerializable {
+		return checkUpdateSerializable(ctx, h, opts)
+	}
 	p, err := prepare(h)
 	if err != nil {
 		return Result{}, err
@@ -402,17 +436,61 @@ func Check(ctx context.Context, h History, m Model, opts Options) (Result, error
 	return p.check(ctx, m, opts, false), nil
 }
 
-// CheckAll decides every model in Models on h.
+// CheckAll decides every model in Models, and UpdateSerializable, on h.
 func CheckAll(ctx context.Context, h History, opts Options) (map[Model]Result, error) {
 	p, err := prepare(h)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[Model]Result, len(Models))
+	out := make(map[Model]Result, len(Models)+1)
 	for _, m := range Models {
 		out[m] = p.check(ctx, m, opts, false)
 	}
+	if out[UpdateSerializable], err = checkUpdateSerializable(ctx, h, opts); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// checkUpdateSerializable decides update serializability as Check says.
+func checkUpdateSerializable(ctx context.Context, h History, opts Options) (Result, error) {
+	if err := Validate(h); err != nil {
+		return Result{}, err
+	}
+	var updates History
+	var readOnly []Txn
+	for _, t := range h {
+		switch {
+		case writes(&t):
+			updates = append(updates, t)
+		case t.Outcome == OK:
+			readOnly = append(readOnly, t)
+		}
+	}
+	subs := []History{updates}
+	if len(readOnly) > 0 {
+		subs = subs[:0]
+		for _, t := range readOnly {
+			subs = append(subs, append(append(History{}, updates...), t))
+		}
+	}
+	r := Result{Model: UpdateSerializable, Verdict: Valid}
+	for _, sub := range subs {
+		p, err := prepare(sub)
+		if err != nil {
+			return Result{}, err
+		}
+		sr := p.check(ctx, Serializable, opts, false)
+		r.Work += sr.Work
+		switch sr.Verdict {
+		case Invalid:
+			r.Verdict, r.Reason = Invalid, ""
+			return r, nil
+		case Unknown:
+			r.Verdict, r.Reason = Unknown, sr.Reason
+		}
+	}
+	return r, nil
 }
 
 // Validate reports the first malformation of h: duplicate IDs, an unknown
