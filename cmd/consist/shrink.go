@@ -151,7 +151,7 @@ func runShrink(ctx context.Context, stdout, stderr io.Writer, dir string, fl shr
 	after := res.After
 	set := map[string]string{"clients": strconv.Itoa(after.Clients), "ops": strconv.FormatInt(after.Ops, 10),
 		"duration": after.Duration.String(), "keys": strconv.Itoa(after.Keys)}
-	if after.Plan.Len() > 0 {
+	if after.Plan.Len() > 0 { // the plan that replays the smallest run
 		rf.plan = after.Plan
 		set["nemesis-plan"] = folder.PlanFile // run names the folder's copy
 	} else {

@@ -9,7 +9,8 @@
 //
 // Once the run replays as it was, its faults are read back from the
 // replayed history as an explicit plan (nemesis.ReadPlan), which replays
-// the same history, and the search works on the plan's faults one by one:
+// the same history, and the search works on the plan's faults one by one
+// (the smallest run's Size.Plan is the plan that replays it):
 // it tries the run with none of them, then with either half, then with one
 // fault left out at a time; then each fault shorter, and sooner. A run
 // whose faults cannot be read back (a history the plan does not replay)
@@ -29,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -111,10 +113,9 @@ type Measure struct {
 	Operations int64
 	// Injected counts the faults the nemesis started.
 	Injected int
-	// Plan is the faults the run injected, read back from its history
-	// (nil if they could not be): with the Size's other settings, it
-	// replays the run.
-	Plan *nemesis.Plan
+	// InjectedPlan is the faults the run injected, read back from its
+	// history as a plan (nil if they could not be).
+	InjectedPlan *nemesis.Plan
 	// Events counts the history's events.
 	Events int
 }
@@ -176,8 +177,8 @@ func Shrink(ctx context.Context, cfg Config) (Result, error) {
 		s.mostFaults = measure(cand, r).Injected
 	}
 	// The faults, as a plan: the same run, fault by fault.
-	if cur.Plan == nil && res.Before.Plan != nil {
-		cand := cur.withPlan(res.Before.Plan)
+	if cur.Plan == nil && res.Before.InjectedPlan != nil {
+		cand := cur.withPlan(res.Before.InjectedPlan)
 		if r, ok, err := s.try(ctx, cand); err == nil && ok {
 			keep(cand, r)
 		}
@@ -212,8 +213,18 @@ func Shrink(ctx context.Context, cfg Config) (Result, error) {
 			}
 		}
 	}
-	res.After, res.Run, res.Replays = measure(cur, best), best, s.replays
 	res.BudgetSpent = ctx.Err() != nil
+	// The plan trimmed to the faults that started, if it replays the
+	// same history (a fault left out may have set a timer that counted).
+	if injected := measure(cur, best).InjectedPlan; cur.Plan != nil && injected != nil && injected.String() != cur.Plan.String() {
+		cand := cur.withPlan(injected)
+		s.mostFaults = math.MaxInt
+		r, ok, err := s.try(context.WithoutCancel(ctx), cand)
+		if err == nil && ok && reflect.DeepEqual(r.History.Events, best.History.Events) {
+			cur, best = cand, r
+		}
+	}
+	res.After, res.Run, res.Replays = measure(cur, best), best, s.replays
 	return res, nil
 }
 
@@ -287,7 +298,7 @@ func Shows(results []checker.Result, k checker.Kind) bool {
 func measure(s Size, r run.Result) Measure {
 	m := Measure{Size: s, Operations: r.OK + r.Fail + r.Info}
 	if p, err := r.Plan(); err == nil {
-		m.Plan = p
+		m.InjectedPlan = p
 	}
 	if r.History != nil {
 		m.Events = len(r.History.Events)

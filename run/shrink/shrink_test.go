@@ -56,7 +56,7 @@ func shrinkStore(t *testing.T, store string, d time.Duration, faults ...nemesis.
 	}
 	b, a := res.Before, res.After
 	t.Logf("%s keeping %s in %d replays: operations %d -> %d, clients %d -> %d, keys %d -> %d, faults %v (%d) -> %v (%d), events %d -> %d\nplan before: %s\nplan after: %s",
-		store, kind, res.Replays, b.Operations, a.Operations, b.Clients, a.Clients, b.Keys, a.Keys, b.Faults, b.Injected, a.Faults, a.Injected, b.Events, a.Events, b.Plan, a.Plan)
+		store, kind, res.Replays, b.Operations, a.Operations, b.Clients, a.Clients, b.Keys, a.Keys, b.Faults, b.Injected, a.Faults, a.Injected, b.Events, a.Events, b.InjectedPlan, a.Plan)
 	switch {
 	case res.BudgetSpent:
 		t.Fatal("no budget was given, yet the search says it ran out")
@@ -175,15 +175,15 @@ func TestShrinkDropsFaults(t *testing.T) {
 	}
 	b, a := res.Before, res.After
 	t.Logf("session keeping %s in %d replays: operations %d -> %d, clients %d -> %d, faults %d -> %d\nplan before: %s\nplan after: %s",
-		kind, res.Replays, b.Operations, a.Operations, b.Clients, a.Clients, b.Injected, a.Injected, b.Plan, a.Plan)
-	if b.Injected < 5 || b.Plan.Len() != b.Injected {
-		t.Fatalf("the run injected %d faults, read back as %d: want 5 or more", b.Injected, b.Plan.Len())
+		kind, res.Replays, b.Operations, a.Operations, b.Clients, a.Clients, b.Injected, a.Injected, b.InjectedPlan, a.Plan)
+	if b.Injected < 5 || b.InjectedPlan.Len() != b.Injected {
+		t.Fatalf("the run injected %d faults, read back as %d: want 5 or more", b.Injected, b.InjectedPlan.Len())
 	}
 	if a.Injected != 1 || a.Plan.Len() != 1 || a.Plan.Faults[0].Kind != nemesis.Kill {
 		t.Fatalf("shrunk to %d faults injected, plan %s: want the one kill the anomaly needs", a.Injected, a.Plan)
 	}
-	if !slices.ContainsFunc(b.Plan.Faults, func(f nemesis.Fault) bool { return slices.Equal(f.Nodes, a.Plan.Faults[0].Nodes) }) {
-		t.Fatalf("the kill kept hits %v, which no kill of the run did: %s", a.Plan.Faults[0].Nodes, b.Plan)
+	if !slices.ContainsFunc(b.InjectedPlan.Faults, func(f nemesis.Fault) bool { return slices.Equal(f.Nodes, a.Plan.Faults[0].Nodes) }) {
+		t.Fatalf("the kill kept hits %v, which no kill of the run did: %s", a.Plan.Faults[0].Nodes, b.InjectedPlan)
 	}
 	// The plan read back replays the smallest run.
 	again := base
