@@ -150,6 +150,8 @@ func ParseRunRecord(data []byte, name string) (RunRecord, error) {
 		return RunRecord{}, fmt.Errorf("%s names no workload: give the run.json consist run wrote", name)
 	case r.Clients < 0 || r.Keys < 0 || r.OK < 0 || r.Fail < 0 || r.Info < 0:
 		return RunRecord{}, fmt.Errorf("%s holds a negative count: give the run.json consist run wrote", name)
+	case r.NemesisPlan != "" && (r.NemesisPlan != filepath.Base(r.NemesisPlan) || r.NemesisPlan == ".." || r.NemesisPlan == "."):
+		return RunRecord{}, fmt.Errorf("%s: nemesis_plan %q is not a file of the run folder: give the name of the plan file beside run.json (%s)", name, r.NemesisPlan, PlanFile)
 	}
 	for _, m := range r.Models {
 		if _, err := checker.ParseModel(string(m)); err != nil {
