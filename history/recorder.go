@@ -89,6 +89,10 @@ func NewRecorderClock(w io.Writer, interval time.Duration, now func() time.Time)
 	return r
 }
 
+// Start is when the recorder started, on its clock: event times count
+// from it.
+func (r *Recorder) Start() time.Time { return r.start }
+
 // Since returns the time elapsed since the recorder started, in the unit
 // of Event.Time.
 func (r *Recorder) Since() int64 { return int64(r.now().Sub(r.start)) }

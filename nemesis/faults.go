@@ -4,64 +4,72 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 )
 
-// plan draws the particulars of a fault of kind: which nodes, which links,
-// how far.
-func (n *Nemesis) plan(kind Kind) (fault, error) {
+// draw draws the particulars of a fault of kind: which nodes, which
+// links, how far.
+func (n *Nemesis) draw(kind Kind) Fault {
 	nodes := n.target.Nodes()
-	f := fault{kind: kind}
+	f := Fault{Kind: kind}
 	switch kind {
 	case Partition:
+		f.Style, f.Cut = n.partition(nodes)
+	case Kill, Pause:
+		f.Nodes = n.minority(nodes)
+	case Clock:
+		f.Skews = map[string]time.Duration{}
+		for _, v := range n.minority(nodes) {
+			d := time.Duration(n.rng.Int64N(int64(2*n.sched.MaxSkew))) - n.sched.MaxSkew
+			f.Skews[v] = d.Round(time.Millisecond)
+		}
+	case Latency:
+		f.Extra = n.sched.SpikeLatency
+	case Loss:
+		f.Rate = n.sched.LossRate
+	}
+	return f
+}
+
+// act returns how to apply and heal the fault f describes.
+func (n *Nemesis) act(f Fault) (fault, error) {
+	a := fault{kind: f.Kind, value: f.Value()}
+	switch f.Kind {
+	case Partition:
 		p := n.target.(Partitioner)
-		style, cuts := n.partition(nodes)
-		f.value = map[string]any{"style": style, "cut": pairsValue(cuts)}
-		f.apply = func(ctx context.Context) error { return p.Partition(ctx, cuts) }
-		f.heal = p.Heal
+		cuts := f.Cut
+		a.apply = func(ctx context.Context) error { return p.Partition(ctx, cuts) }
+		a.heal = p.Heal
 	case Kill:
 		k := n.target.(Killer)
-		victims := n.minority(nodes)
-		f.value = stringsValue(victims)
-		f.apply = eachNode(victims, k.Kill)
-		f.heal = eachNode(victims, k.Restart)
+		a.apply = eachNode(f.Nodes, k.Kill)
+		a.heal = eachNode(f.Nodes, k.Restart)
 	case Pause:
 		p := n.target.(Pauser)
-		victims := n.minority(nodes)
-		f.value = stringsValue(victims)
-		f.apply = eachNode(victims, p.Pause)
-		f.heal = eachNode(victims, p.Resume)
+		a.apply = eachNode(f.Nodes, p.Pause)
+		a.heal = eachNode(f.Nodes, p.Resume)
 	case Clock:
 		c := n.target.(ClockSkewer)
-		victims := n.minority(nodes)
-		skews := map[string]time.Duration{}
-		value := map[string]any{}
-		for _, v := range victims {
-			d := time.Duration(n.rng.Int64N(int64(2*n.sched.MaxSkew))) - n.sched.MaxSkew
-			d = d.Round(time.Millisecond)
-			skews[v] = d
-			value[v] = d.String()
-		}
-		f.value = value
-		f.apply = eachNode(victims, func(ctx context.Context, node string) error { return c.Skew(ctx, node, skews[node]) })
-		f.heal = eachNode(victims, func(ctx context.Context, node string) error { return c.Skew(ctx, node, 0) })
+		skews := f.Skews
+		victims := slices.Sorted(maps.Keys(skews))
+		a.apply = eachNode(victims, func(ctx context.Context, node string) error { return c.Skew(ctx, node, skews[node]) })
+		a.heal = eachNode(victims, func(ctx context.Context, node string) error { return c.Skew(ctx, node, 0) })
 	case Latency:
 		l := n.target.(LinkDegrader)
-		extra := n.sched.SpikeLatency
-		f.value = extra.String()
-		f.apply = func(ctx context.Context) error { return l.Slow(ctx, extra) }
-		f.heal = l.RestoreLinks
+		extra := f.Extra
+		a.apply = func(ctx context.Context) error { return l.Slow(ctx, extra) }
+		a.heal = l.RestoreLinks
 	case Loss:
 		l := n.target.(LinkDegrader)
-		rate := n.sched.LossRate
-		f.value = rate
-		f.apply = func(ctx context.Context) error { return l.Lose(ctx, rate) }
-		f.heal = l.RestoreLinks
+		rate := f.Rate
+		a.apply = func(ctx context.Context) error { return l.Lose(ctx, rate) }
+		a.heal = l.RestoreLinks
 	default:
-		return f, supports(n.target, kind)
+		return a, supports(n.target, f.Kind)
 	}
-	return f, nil
+	return a, nil
 }
 
 // eachNode returns an action doing do on every node, going on past
@@ -153,20 +161,4 @@ func MajoritiesRing(ring []string) [][2]string {
 		}
 	}
 	return cuts
-}
-
-func pairsValue(cuts [][2]string) []any {
-	out := make([]any, len(cuts))
-	for i, c := range cuts {
-		out[i] = []any{c[0], c[1]}
-	}
-	return out
-}
-
-func stringsValue(s []string) []any {
-	out := make([]any, len(s))
-	for i, x := range s {
-		out[i] = x
-	}
-	return out
 }

@@ -1,7 +1,9 @@
 // Package nemesis injects faults into a system under test on a schedule,
 // as Jepsen's nemesis does: it waits, starts a fault, lets it last, heals
 // it, and starts the next, recording each start and heal in the history as
-// an info event of the nemesis process.
+// an info event of the nemesis process. The faults are drawn at random
+// from the schedule's seed, or given exactly as a Plan (read from a file,
+// or back from a recorded history with ReadPlan), which replays them.
 //
 // A target is anything that can suffer faults: the simulated network of
 // the bundled stores, or a cluster of real processes. It implements the
@@ -154,6 +156,10 @@ type Schedule struct {
 	LossRate float64
 	// Clock is the time the schedule keeps (nil: the wall clock).
 	Clock clock.Clock
+	// Plan, if set, is the faults to inject, exactly (see Plan): Kinds,
+	// Interval, Order and the fault settings above are then unused, and
+	// nothing is drawn at random. An empty plan injects nothing.
+	Plan *Plan
 }
 
 func (s *Schedule) defaults() {
@@ -179,6 +185,9 @@ type Nemesis struct {
 	rec    history.Sink
 	rng    *rand.Rand
 	active atomic.Pointer[string]
+	// origin is when Run began, on the schedule's clock: a plan's times
+	// count from it.
+	origin atomic.Pointer[time.Time]
 
 	mu    sync.Mutex // guards heals
 	heals []fault    // faults started and not yet healed
@@ -191,8 +200,18 @@ func New(target Target, sched Schedule, rec history.Sink) (*Nemesis, error) {
 	if len(target.Nodes()) == 0 {
 		return nil, errors.New("nemesis: the target has no nodes")
 	}
-	for _, k := range sched.Kinds {
+	kinds := sched.Kinds
+	if sched.Plan != nil {
+		if err := checkPlan(target, sched.Plan); err != nil {
+			return nil, err
+		}
+		kinds = sched.Plan.Kinds()
+	}
+	for _, k := range kinds {
 		if err := supports(target, k); err != nil {
+			if sched.Plan != nil {
+				err = fmt.Errorf("%w: %w", ErrPlan, err)
+			}
 			return nil, err
 		}
 	}
@@ -221,6 +240,35 @@ func supports(t Target, k Kind) error {
 	return nil
 }
 
+// ErrPlan marks the errors of a plan that cannot run on its target.
+var ErrPlan = errors.New("the nemesis plan does not fit the target")
+
+// checkPlan refuses a plan that does not hold together, or that names a
+// node the target does not have.
+func checkPlan(target Target, p *Plan) error {
+	if err := p.Check(); err != nil {
+		return fmt.Errorf("%w: %w", ErrPlan, err)
+	}
+	nodes := target.Nodes()
+	for i, f := range p.Faults {
+		for _, node := range f.nodes() {
+			if !slices.Contains(nodes, node) {
+				return fmt.Errorf("%w: fault %d (%s) names node %q, which the target does not have: name its nodes, %s", ErrPlan, i+1, f.Kind, node, strings.Join(nodes, ", "))
+			}
+		}
+	}
+	return nil
+}
+
+// Origin is when Run began, on the schedule's clock (zero before): the
+// time a plan's faults count from.
+func (n *Nemesis) Origin() time.Time {
+	if t := n.origin.Load(); t != nil {
+		return *t
+	}
+	return time.Time{}
+}
+
 // Active describes the fault in force, or returns "" when none is.
 func (n *Nemesis) Active() string {
 	if p := n.active.Load(); p != nil {
@@ -235,7 +283,12 @@ func (n *Nemesis) Active() string {
 // an error healing one, or recording, ends the run.
 func (n *Nemesis) Run(ctx context.Context) error {
 	defer n.active.Store(nil)
+	origin := n.sched.Clock.Now()
+	n.origin.Store(&origin)
 	healCtx := context.WithoutCancel(ctx)
+	if n.sched.Plan != nil {
+		return n.runPlan(ctx, healCtx, origin)
+	}
 	if len(n.sched.Kinds) == 0 {
 		clock.Wait(n.sched.Clock, ctx)
 		return nil
@@ -249,7 +302,7 @@ func (n *Nemesis) Run(ctx context.Context) error {
 		if n.sched.Order == Random {
 			kind = n.sched.Kinds[n.rng.IntN(len(n.sched.Kinds))]
 		}
-		if err := n.start(ctx, kind); err != nil {
+		if err := n.start(ctx, n.draw(kind)); err != nil {
 			return errors.Join(err, n.HealAll(healCtx))
 		}
 		waited := wait()
@@ -257,6 +310,25 @@ func (n *Nemesis) Run(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// runPlan injects the plan's faults, each at its time, until the plan
+// or ctx ends, then waits for ctx.
+func (n *Nemesis) runPlan(ctx, healCtx context.Context, origin time.Time) error {
+	for _, f := range n.sched.Plan.Faults {
+		if !n.sched.Clock.Sleep(ctx, origin.Add(f.At).Sub(n.sched.Clock.Now())) {
+			return nil
+		}
+		if err := n.start(ctx, f); err != nil {
+			return errors.Join(err, n.HealAll(healCtx))
+		}
+		waited := n.sched.Clock.Sleep(ctx, f.For)
+		if err := n.HealAll(healCtx); err != nil || !waited {
+			return err
+		}
+	}
+	clock.Wait(n.sched.Clock, ctx)
+	return nil
 }
 
 // fault is a fault in force and how to heal it.
@@ -269,8 +341,9 @@ type fault struct {
 	heal  func(ctx context.Context) error
 }
 
-func (n *Nemesis) start(ctx context.Context, kind Kind) error {
-	f, err := n.plan(kind)
+func (n *Nemesis) start(ctx context.Context, planned Fault) error {
+	kind := planned.Kind
+	f, err := n.act(planned)
 	if err != nil {
 		return err
 	}

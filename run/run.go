@@ -22,6 +22,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,6 +68,11 @@ type Config struct {
 	Faults   []nemesis.Kind
 	Interval time.Duration
 	Order    nemesis.Order
+	// Plan, if set, is the exact faults to inject (see nemesis.Plan), in
+	// place of faults drawn from Faults: Faults must then be the plan's
+	// kinds, or nil (Validate fills them in), and Interval and Order are
+	// unused.
+	Plan *nemesis.Plan
 	// Clients is the number of concurrent clients (default 10).
 	Clients int
 	// Duration and Ops end the main phase, whichever comes first; with
@@ -154,6 +161,9 @@ type Result struct {
 	// Elapsed is how long the clients ran, final reads included, on the
 	// run's clock (virtual time in a simulation); Wall, in real time.
 	Elapsed, Wall time.Duration
+	// MainStart is the history time (Event.Time) at which the main phase
+	// began, when the nemesis started: the origin of a plan's times.
+	MainStart int64
 	// Interrupted: ctx ended the run, which healed and skipped the final
 	// reads.
 	Interrupted bool
@@ -199,6 +209,16 @@ func (cfg *Config) Validate() error {
 		return fmt.Errorf("--quiesce %v: give how long the store settles, or 0", cfg.Quiesce)
 	case cfg.Database == nil && (cfg.Local || cfg.ClusterDir != ""):
 		return errors.New("--cluster tests a real database's cluster: add --target")
+	}
+	if cfg.Plan != nil {
+		if err := cfg.Plan.Check(); err != nil {
+			return fmt.Errorf("--nemesis-plan: %w", err)
+		}
+		kinds := cfg.Plan.Kinds()
+		if cfg.Faults != nil && !slices.Equal(cfg.Faults, kinds) {
+			return fmt.Errorf("run: Faults %s and the plan's kinds %s differ: leave Faults unset with a plan", kindList(cfg.Faults), kindList(kinds))
+		}
+		cfg.Faults = kinds
 	}
 	switch {
 	case cfg.Store != "":
@@ -278,8 +298,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if faults == nil {
 		faults = sys.Store
 	}
-	nem, err := nemesis.New(faults, nemesis.Schedule{Kinds: cfg.Faults, Interval: cfg.Interval, Order: cfg.Order, Seed: cfg.Seed, Clock: cfg.Clock}, &sink)
+	nem, err := nemesis.New(faults, nemesis.Schedule{Kinds: cfg.Faults, Interval: cfg.Interval, Order: cfg.Order, Seed: cfg.Seed, Clock: cfg.Clock, Plan: cfg.Plan}, &sink)
 	if err != nil {
+		if cfg.Plan != nil {
+			return Result{}, fmt.Errorf("--nemesis-plan: %w", err)
+		}
 		return Result{}, fmt.Errorf("--nemesis: %w", err)
 	}
 
@@ -307,6 +330,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		// run.json first, so that a run killed at any point can be
 		// checked, recommended on and repeated.
 		runFile = filepath.Join(res.Dir, folder.RunFile)
+		if cfg.Plan != nil {
+			if err := writePlan(res.Dir, cfg.Plan, &res.Record); err != nil {
+				return res, err
+			}
+		}
 		if err := folder.WriteJSON(runFile, res.Record); err != nil {
 			return res, err
 		}
@@ -332,6 +360,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		Nemesis: nem, Quiesce: cfg.Quiesce, Clock: cfg.Clock}, &counts)
 	stop()
 	res.OK, res.Fail, res.Info = counts.OK.Load(), counts.Fail.Load(), counts.Info.Load()
+	if origin := nem.Origin(); !origin.IsZero() {
+		res.MainStart = int64(origin.Sub(rec.Start()))
+	}
 	if err := rec.Close(); err != nil {
 		return res, err
 	}
@@ -389,6 +420,45 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// PlanFlag is consist run's flag naming a nemesis plan file.
+const PlanFlag = "--nemesis-plan"
+
+// writePlan writes the run's plan into its folder, and points run.json
+// and the command that repeats the run at it.
+func writePlan(dir string, p *nemesis.Plan, r *folder.RunRecord) error {
+	path := filepath.Join(dir, folder.PlanFile)
+	if err := folder.WriteJSON(path, p); err != nil {
+		return err
+	}
+	r.NemesisPlan = folder.PlanFile
+	if len(r.Command) == 0 {
+		return nil
+	}
+	r.Command = slices.Clone(r.Command)
+	arg := PlanFlag + "=" + path
+	for i, a := range r.Command {
+		if strings.HasPrefix(a, PlanFlag+"=") {
+			r.Command[i] = arg
+			return nil
+		}
+	}
+	r.Command = append(r.Command, arg)
+	return nil
+}
+
+// Plan reads the faults the run injected back from its history, as a
+// plan that replays them (see nemesis.ReadPlan).
+func (r Result) Plan() (*nemesis.Plan, error) {
+	if r.History == nil {
+		return nil, errors.New("run: the history was not kept: its faults cannot be read back")
+	}
+	p, err := nemesis.ReadPlan(r.History.Events, r.MainStart)
+	if err != nil {
+		return nil, fmt.Errorf("read the run's faults: %w", err)
+	}
+	return p, nil
 }
 
 // Report is the run's report: its settings, what its check found, and

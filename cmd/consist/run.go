@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,18 +24,26 @@ import (
 	consistrun "consist/run"
 	"consist/run/databases"
 	"consist/run/folder"
+	"consist/run/shrink"
 	"consist/workloads"
 )
 
 type runFlags struct {
 	store, workload, storeDir, distribution, faults, mix string
-	clients, keys, maxTxnLength, maxWritesPerKey         int
-	ops                                                  int64
-	duration, opTimeout, interval, quiesce               time.Duration
-	rate                                                 float64
-	seed                                                 uint64
-	json, realTime                                       bool
-	reports                                              reportFlags
+	// planFile is --nemesis-plan; plan, the plan it holds once read (or
+	// the plan shrink found, with planFile naming where run puts it).
+	planFile                                     string
+	plan                                         *nemesis.Plan
+	clients, keys, maxTxnLength, maxWritesPerKey int
+	ops                                          int64
+	duration, opTimeout, interval, quiesce       time.Duration
+	rate                                         float64
+	seed                                         uint64
+	json, realTime                               bool
+	reports                                      reportFlags
+	// shrink the run once it found an anomaly, within shrinkBudget.
+	shrink       bool
+	shrinkBudget time.Duration
 	// storeSet and faultsSet: the flags were given, not defaulted.
 	storeSet, faultsSet bool
 	// flags are every flag of the command, for run.json.
@@ -87,6 +97,8 @@ Exit codes as for check: 0 valid, 1 invalid, 2 unknown, 3 bad input.`,
 		},
 	}
 	addRunFlags(cmd.Flags(), &fl)
+	cmd.Flags().BoolVar(&fl.shrink, "shrink", false, "once the run found an anomaly, shrink it as consist shrink does and write the smallest run found (a bundled store in simulation only)")
+	cmd.Flags().DurationVar(&fl.shrinkBudget, "shrink-budget", 60*time.Second, "with --shrink: how long the search may take, in real time")
 	return cmd
 }
 
@@ -96,6 +108,7 @@ func addRunFlags(f *pflag.FlagSet, fl *runFlags) {
 	f.StringVar(&fl.workload, "workload", "register", "the workload: "+strings.Join(workloads.Names(), ", "))
 	f.StringVar(&fl.faults, "nemesis", "partition,kill", "faults to inject, comma-separated: "+joinFaults()+"; or none (with --target the default is none)")
 	f.DurationVar(&fl.interval, "nemesis-interval", time.Second, "how long each fault lasts, and the calm between faults")
+	f.StringVar(&fl.planFile, "nemesis-plan", "", "inject exactly the faults of this plan file (JSON: when each starts, how long it lasts, what it hits; a shrunk run's nemesis-plan.json) instead of drawing them at random")
 	f.IntVar(&fl.clients, "clients", 10, "concurrent clients, each one process at a time")
 	f.DurationVar(&fl.duration, "duration", 10*time.Second, "how long to run (0: until --ops or Ctrl-C)")
 	f.Int64Var(&fl.ops, "ops", 0, "stop after this many operations (0: no limit)")
@@ -149,6 +162,21 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	if err := fl.reports.validate(fl.json); err != nil {
 		return err
 	}
+	if fl.flags != nil && fl.flags.Changed("shrink-budget") && !fl.shrink {
+		return usageError("--shrink-budget bounds --shrink: add --shrink, or leave it out")
+	}
+	if fl.shrink {
+		switch {
+		case fl.target != "":
+			return usageError("--shrink replays a simulated run: --target %s tests a real database, which does not replay; leave out --shrink", fl.target)
+		case fl.realTime:
+			return usageError("--shrink replays a simulated run: --real-time runs on the wall clock, which its seed does not replay; leave out one of them")
+		case fl.shrinkBudget <= 0:
+			return usageError("--shrink-budget %v: give how long the search may take, e.g. 60s", fl.shrinkBudget)
+		case fl.storeDir == "":
+			return usageError("--shrink writes the smallest run beside the run: give a --store-dir")
+		}
+	}
 	cfg, _, err := runConfig(fl)
 	if err != nil {
 		return err
@@ -179,6 +207,9 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	}
 	res, err := consistrun.Run(ctx, cfg)
 	if err != nil {
+		if errors.Is(err, nemesis.ErrPlan) {
+			err = fmt.Errorf("%w (fix the plan in %s)", err, fl.planFile)
+		}
 		return &exitError{code: exitBad, err: err}
 	}
 	fr := res.Check
@@ -195,10 +226,38 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, fl runFlags) error {
 	if err != nil {
 		return &exitError{code: exitBad, err: err}
 	}
+	if fl.shrink {
+		if err := shrinkAfterRun(ctx, stdout, stderr, res, fl); err != nil {
+			return err
+		}
+	}
 	if code := exitFor(fr); code != exitValid {
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// shrinkAfterRun shrinks the run just made, as consist shrink does, when
+// it found an anomaly. The sizes go to stdout unless stdout carries the
+// run's JSON or reports.
+func shrinkAfterRun(ctx context.Context, stdout, stderr io.Writer, res consistrun.Result, fl runFlags) error {
+	found := false
+	for _, r := range res.Results() {
+		found = found || len(r.Anomalies) > 0
+	}
+	switch {
+	case res.Interrupted || ctx.Err() != nil:
+		fmt.Fprintln(stderr, "consist: the run was interrupted: not shrinking it")
+		return nil
+	case !found:
+		fmt.Fprintln(stderr, "consist: the run found no anomaly: nothing to shrink")
+		return nil
+	}
+	out := stdout
+	if fl.json || fl.reports.toStdout() {
+		out = stderr
+	}
+	return runShrink(ctx, out, stderr, res.Dir, shrinkFlags{budget: fl.shrinkBudget, storeDir: fl.storeDir})
 }
 
 // runConfig builds the run fl describes, and the options its workload
@@ -208,6 +267,14 @@ func runConfig(fl runFlags) (consistrun.Config, workloads.Options, error) {
 	kinds, err := nemesis.ParseKinds(fl.faults)
 	if err != nil {
 		return consistrun.Config{}, opts, usageError("--nemesis: %w", err)
+	}
+	if fl.plan == nil && fl.planFile != "" {
+		if fl.plan, err = readPlan(fl.planFile); err != nil {
+			return consistrun.Config{}, opts, &exitError{code: exitBad, err: err}
+		}
+	}
+	if fl.plan != nil {
+		kinds = nil // the plan's
 	}
 	opts = workloads.Options{Keys: fl.keys, Distribution: fl.distribution, MaxTxnLength: fl.maxTxnLength, MaxWritesPerKey: fl.maxWritesPerKey}
 	if err := parseMix(fl.mix, &opts); err != nil {
@@ -219,11 +286,24 @@ func runConfig(fl runFlags) (consistrun.Config, workloads.Options, error) {
 	}
 	cfg := consistrun.Config{Workload: wl, Faults: kinds, Interval: fl.interval, Clients: fl.clients, Duration: fl.duration,
 		Ops: fl.ops, Rate: fl.rate, OpTimeout: fl.opTimeout, Quiesce: fl.quiesce, Seed: fl.seed, RealTime: fl.realTime,
-		CheckTimeout: runCheckTimeout, Dir: fl.storeDir, Record: runRecord(fl)}
+		CheckTimeout: runCheckTimeout, Dir: fl.storeDir, Record: runRecord(fl), Plan: fl.plan}
 	if err := targetConfig(fl, &cfg); err != nil {
 		return consistrun.Config{}, opts, err
 	}
 	return cfg, opts, nil
+}
+
+// readPlan reads a --nemesis-plan file.
+func readPlan(path string) (*nemesis.Plan, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--nemesis-plan: %w (give a plan file, such as the nemesis-plan.json of a shrunk run's folder)", err)
+	}
+	p, err := nemesis.ParsePlan(data, path)
+	if err != nil {
+		return nil, fmt.Errorf("--nemesis-plan: %w", err)
+	}
+	return p, nil
 }
 
 // runCheckTimeout bounds the check at the end of a run.
@@ -268,6 +348,13 @@ func validateRun(fl runFlags) error {
 		return usageError("--quiesce %v: give how long the store settles, or 0", fl.quiesce)
 	}
 	changed := func(name string) bool { return fl.flags != nil && fl.flags.Changed(name) }
+	if fl.planFile != "" {
+		for _, name := range []string{"nemesis", "nemesis-interval"} {
+			if changed(name) {
+				return usageError("--%s: --nemesis-plan %s gives the faults and their times: leave out --%s, or --nemesis-plan", name, fl.planFile, name)
+			}
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(targetOnly)) {
 		if !changed(name) {
 			continue
@@ -300,6 +387,12 @@ func validateRun(fl runFlags) error {
 func runRecord(fl runFlags) folder.RunRecord {
 	rec := folder.RunRecord{Version: version(), Cluster: fl.cluster, Nemesis: fl.faults, Keys: fl.keys,
 		Flags: map[string]string{}, Command: []string{"consist", "run"}}
+	if fl.plan != nil {
+		rec.Nemesis = "none"
+		if kinds := fl.plan.Kinds(); len(kinds) > 0 {
+			rec.Nemesis = shrink.FaultsFlag(kinds)
+		}
+	}
 	if fl.flags == nil {
 		return rec
 	}
@@ -321,6 +414,9 @@ func runRecord(fl runFlags) folder.RunRecord {
 				rec.Command = append(rec.Command, "--isolation="+s.Isolation)
 			}
 		case fl.target == "" && targetFlag: // refused without --target
+		case fl.planFile != "" && (f.Name == "nemesis" || f.Name == "nemesis-interval"): // the plan's
+		case f.Name == "shrink" || f.Name == "shrink-budget": // after the run, not part of it
+		case fl.planFile == "" && f.Name == "nemesis-plan":
 		case fl.target != "" && f.Name == "store": // refused with --target
 		case redactor(f.Name) != nil && value == "":
 		default:

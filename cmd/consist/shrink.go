@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -35,13 +36,16 @@ func newShrinkCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Replay a failing simulated run smaller and smaller while it still shows the same anomaly",
 		Long: `Shrink reads a failing run's run.json and results.json and replays it
 (the same bundled store, workload, seed, faults and models, a
-deterministic simulation) with fewer fault kinds, clients, keys,
-operations, a shorter duration and a shorter nemesis interval, keeping each smaller run that still
-shows the anomaly kind: the first anomaly's kind, or --kind. It tries
-each setting halved, then smaller steps, until none shrinks or --budget
-is spent, writes the smallest run found as a run folder of its own
-(run.json with the command that repeats it, history.jsonl, results.json,
-report.html) and prints the sizes before and after.
+deterministic simulation), its faults read back from the history as an
+explicit plan, with fewer faults (none, either half, one left out at a
+time), shorter and sooner faults, fewer clients, keys and operations and
+a shorter duration, keeping each smaller run that still shows the
+anomaly kind: the first anomaly's kind, or --kind. It tries each setting
+halved, then smaller steps, until none shrinks or --budget is spent,
+writes the smallest run found as a run folder of its own (run.json with
+the command that repeats it, nemesis-plan.json with the faults kept,
+history.jsonl, results.json, report.html) and prints the sizes before
+and after. consist run --shrink does the same after a run.
 
 A run against a real database, or on the wall clock (--real-time), does
 not replay and is refused; so is a run with no anomaly.
@@ -114,6 +118,10 @@ func runShrink(ctx context.Context, stdout, stderr io.Writer, dir string, fl shr
 	if rf.target != "" || rf.realTime {
 		return bad(fmt.Errorf("%s: the command tests a real database or runs on the wall clock: it does not replay", runPath))
 	}
+	if rec.NemesisPlan != "" {
+		// The plan the folder holds, wherever the folder is now.
+		rf.planFile = filepath.Join(dir, filepath.Base(rec.NemesisPlan))
+	}
 	base, opts, err := runConfig(rf)
 	if err != nil {
 		return err
@@ -139,11 +147,20 @@ func runShrink(ctx context.Context, stdout, stderr io.Writer, dir string, fl shr
 	took := time.Since(began)
 
 	// The smallest run, written as a run folder with the command that
-	// repeats it.
+	// repeats it: its faults as a plan, kept in the folder.
 	after := res.After
-	for name, value := range map[string]string{"clients": strconv.Itoa(after.Clients), "ops": strconv.FormatInt(after.Ops, 10),
-		"duration": after.Duration.String(), "keys": strconv.Itoa(after.Keys), "nemesis": shrink.FaultsFlag(after.Faults), "nemesis-interval": after.Interval.String()} {
-		if err := fs.Set(name, value); err != nil {
+	set := map[string]string{"clients": strconv.Itoa(after.Clients), "ops": strconv.FormatInt(after.Ops, 10),
+		"duration": after.Duration.String(), "keys": strconv.Itoa(after.Keys)}
+	if after.Plan.Len() > 0 { // the plan that replays the smallest run
+		rf.plan = after.Plan
+		set["nemesis-plan"] = folder.PlanFile // run names the folder's copy
+	} else {
+		rf.plan = nil
+		set["nemesis-plan"] = ""
+		set["nemesis"], set["nemesis-interval"] = shrink.FaultsFlag(after.Faults), after.Interval.String()
+	}
+	for _, name := range slices.Sorted(maps.Keys(set)) {
+		if err := fs.Set(name, set[name]); err != nil {
 			return bad(fmt.Errorf("shrink: set --%s: %w", name, err))
 		}
 	}
@@ -182,12 +199,17 @@ func runShrink(ctx context.Context, stdout, stderr io.Writer, dir string, fl shr
 	fmt.Fprintf(tw, "operations\t%d\t%d\n", before.Operations, after.Operations)
 	fmt.Fprintf(tw, "clients\t%d\t%d\n", before.Clients, after.Clients)
 	fmt.Fprintf(tw, "keys\t%d\t%d\n", before.Keys, after.Keys)
-	fmt.Fprintf(tw, "faults\t%s (%d injected)\t%s (%d injected)\n", shrink.FaultsFlag(before.Faults), before.Injected, shrink.FaultsFlag(after.Faults), after.Injected)
-	fmt.Fprintf(tw, "--nemesis-interval\t%v\t%v\n", before.Interval, after.Interval)
+	fmt.Fprintf(tw, "faults injected\t%d (%s)\t%d (%s)\n", before.Injected, shrink.FaultsFlag(before.Faults), after.Injected, shrink.FaultsFlag(after.Faults))
+	if after.Plan == nil {
+		fmt.Fprintf(tw, "--nemesis-interval\t%v\t%v\n", before.Interval, after.Interval)
+	}
 	fmt.Fprintf(tw, "--ops, --duration\t%d, %v\t%d, %v\n", before.Ops, before.Duration, after.Ops, after.Duration)
 	fmt.Fprintf(tw, "history\t%d events, %d bytes\t%d events, %d bytes\n", before.Events, beforeBytes, after.Events, afterBytes)
 	if err := tw.Flush(); err != nil {
 		return bad(err)
+	}
+	if after.Plan != nil {
+		fmt.Fprintf(stdout, "faults kept: %s\n", after.Plan)
 	}
 	fmt.Fprintf(stdout, "smallest run: %s\nrepeat it: %s\n", out.Dir, shellJoin(out.Record.Command))
 	return nil

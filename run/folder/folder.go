@@ -27,6 +27,9 @@ const (
 	HistoryFile = "history.jsonl"
 	// ReportFile is the self-contained HTML report (report/html).
 	ReportFile = "report.html"
+	// PlanFile holds the faults of a run given an explicit nemesis plan
+	// (consist run --nemesis-plan), in the plan's file form.
+	PlanFile = "nemesis-plan.json"
 	// Latest is the link, in the store folder, to the newest run.
 	Latest = "latest"
 )
@@ -112,6 +115,10 @@ type RunRecord struct {
 	// Started, Ended and Elapsed are then wall-clock times; the history's
 	// are virtual.
 	Simulation *Simulation `json:"simulation,omitempty"`
+	// NemesisPlan names the file of the run folder (PlanFile) holding
+	// the exact faults the nemesis was given, when it was given a plan
+	// rather than drawing faults at random; Command names it too.
+	NemesisPlan string `json:"nemesis_plan,omitempty"`
 	// ShrunkFrom is the run folder this run was shrunk from (consist
 	// shrink), if it was.
 	ShrunkFrom string `json:"shrunk_from,omitempty"`
@@ -143,6 +150,8 @@ func ParseRunRecord(data []byte, name string) (RunRecord, error) {
 		return RunRecord{}, fmt.Errorf("%s names no workload: give the run.json consist run wrote", name)
 	case r.Clients < 0 || r.Keys < 0 || r.OK < 0 || r.Fail < 0 || r.Info < 0:
 		return RunRecord{}, fmt.Errorf("%s holds a negative count: give the run.json consist run wrote", name)
+	case r.NemesisPlan != "" && (r.NemesisPlan != filepath.Base(r.NemesisPlan) || r.NemesisPlan == ".." || r.NemesisPlan == "."):
+		return RunRecord{}, fmt.Errorf("%s: nemesis_plan %q is not a file of the run folder: give the name of the plan file beside run.json (%s)", name, r.NemesisPlan, PlanFile)
 	}
 	for _, m := range r.Models {
 		if _, err := checker.ParseModel(string(m)); err != nil {

@@ -24,12 +24,17 @@ func TestParseRunRecord(t *testing.T) {
 	if r.Store != "single" || r.Clients != 4 || len(r.Models) != 1 || r.Initial != int64(0) || r.Ended != nil {
 		t.Fatalf("read %+v", r)
 	}
+	withPlan := strings.Replace(goodRun, `"nemesis":"none"`, `"nemesis":"kill","nemesis_plan":"nemesis-plan.json"`, 1)
+	if r, err := folder.ParseRunRecord([]byte(withPlan), "run.json"); err != nil || r.NemesisPlan != folder.PlanFile {
+		t.Fatalf("a run with a plan: %+v, %v", r, err)
+	}
 	for _, bad := range []struct{ data, says string }{
 		{`{"workload":"register"}`, "names no store"},
 		{`{"store":"single"}`, "names no workload"},
 		{`{"store":"single","workload":"register","clients":-1}`, "negative"},
 		{`{"store":"single","workload":"register","models":["linearisable"]}`, "unknown consistency model"},
 		{`{"store":"single","workload":"register"} {}`, "more follows"},
+		{`{"store":"single","workload":"register","nemesis_plan":"../plan.json"}`, "not a file of the run folder"},
 		{`[1]`, "not a run record"},
 		{``, "not a run record"},
 	} {

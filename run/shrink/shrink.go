@@ -3,9 +3,18 @@
 // (QuickCheck's shrinking; Hypothesis's test-case reduction, MacIver and
 // Donaldson, "Test-Case Reduction via Test-Case Generation", ECOOP 2020):
 // it replays the run (run.Run, a deterministic simulation on virtual time)
-// with fewer fault kinds, clients, keys, operations, a shorter duration
-// and a shorter nemesis interval, and keeps a candidate when the checker still reports an
+// with fewer faults, clients, keys, operations, a shorter duration and
+// shorter faults, and keeps a candidate when the checker still reports an
 // anomaly of the kind being kept.
+//
+// Once the run replays as it was, its faults are read back from the
+// replayed history as an explicit plan (nemesis.ReadPlan), which replays
+// the same history, and the search works on the plan's faults one by one
+// (the smallest run's Size.Plan is the plan that replays it):
+// it tries the run with none of them, then with either half, then with one
+// fault left out at a time; then each fault shorter, and sooner. A run
+// whose faults cannot be read back (a history the plan does not replay)
+// shrinks its fault kinds and nemesis interval instead.
 //
 // The search is greedy and deterministic: for each dimension in turn it
 // tries the least value, then the value halved, then smaller steps (three
@@ -21,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -40,14 +50,26 @@ type Size struct {
 	// Duration bounds the main phase in simulated time (0: no bound).
 	Duration time.Duration
 	Keys     int
+	// Faults are the kinds of fault drawn at random, each lasting
+	// Interval after a calm of Interval; with a Plan, its kinds.
 	Faults   []nemesis.Kind
-	// Interval is how long each fault lasts, and the calm before it.
 	Interval time.Duration
+	// Plan, if set, is the faults exactly, in place of random draws.
+	Plan *nemesis.Plan
 }
 
-// String writes s as consist run's flags.
+// String writes s as consist run's flags (a plan as its faults).
 func (s Size) String() string {
+	if s.Plan != nil {
+		return fmt.Sprintf("--clients %d --ops %d --duration %v --keys %d --nemesis-plan [%s]", s.Clients, s.Ops, s.Duration, s.Keys, s.Plan)
+	}
 	return fmt.Sprintf("--clients %d --ops %d --duration %v --keys %d --nemesis %s --nemesis-interval %v", s.Clients, s.Ops, s.Duration, s.Keys, FaultsFlag(s.Faults), s.Interval)
+}
+
+// withPlan is s with the faults of p.
+func (s Size) withPlan(p *nemesis.Plan) Size {
+	s.Plan, s.Faults = p, p.Kinds()
+	return s
 }
 
 // FaultsFlag writes kinds as --nemesis takes them ("none" for none).
@@ -66,8 +88,8 @@ func FaultsFlag(kinds []nemesis.Kind) string {
 type Config struct {
 	// Base is the failing run's configuration, as consist run built it
 	// from run.json: a bundled Store, run on a simulation (no Clock, not
-	// RealTime). Its Clients, Ops, Duration, Faults, Interval and Workload are
-	// replaced by each candidate's; the rest stays.
+	// RealTime). Its Clients, Ops, Duration, Faults, Interval, Plan and
+	// Workload are replaced by each candidate's; the rest stays.
 	Base run.Config
 	// Keys is the number of keys the failing run's workload spread over.
 	Keys int
@@ -91,6 +113,9 @@ type Measure struct {
 	Operations int64
 	// Injected counts the faults the nemesis started.
 	Injected int
+	// InjectedPlan is the faults the run injected, read back from its
+	// history as a plan (nil if they could not be).
+	InjectedPlan *nemesis.Plan
 	// Events counts the history's events.
 	Events int
 }
@@ -131,6 +156,9 @@ func Shrink(ctx context.Context, cfg Config) (Result, error) {
 	if start.Interval = cfg.Base.Interval; start.Interval == 0 {
 		start.Interval = time.Second
 	}
+	if cfg.Base.Plan != nil {
+		start = start.withPlan(cfg.Base.Plan.Clone())
+	}
 	first, ok, err := s.try(ctx, start)
 	if err != nil {
 		return Result{}, err
@@ -143,15 +171,24 @@ func Shrink(ctx context.Context, cfg Config) (Result, error) {
 	}
 	res := Result{Before: measure(start, first)}
 	s.mostFaults = res.Before.Injected
-	// The operations bound is what the run did: from there on it shrinks.
-	total := first.OK + first.Fail + first.Info
 	cur, best := start, first
-	if cur.Ops == 0 || total < cur.Ops {
+	keep := func(cand Size, r run.Result) {
+		cur, best = cand, r
+		s.mostFaults = measure(cand, r).Injected
+	}
+	// The faults, as a plan: the same run, fault by fault.
+	if cur.Plan == nil && res.Before.InjectedPlan != nil {
+		cand := cur.withPlan(res.Before.InjectedPlan)
+		if r, ok, err := s.try(ctx, cand); err == nil && ok {
+			keep(cand, r)
+		}
+	}
+	// The operations bound is what the run did: from there on it shrinks.
+	if total := best.OK + best.Fail + best.Info; cur.Ops == 0 || total < cur.Ops {
 		cand := cur
 		cand.Ops = total
 		if r, ok, err := s.try(ctx, cand); err == nil && ok {
-			cur, best = cand, r
-			s.mostFaults = measure(cand, r).Injected
+			keep(cand, r)
 		}
 	}
 	for progress := true; progress && ctx.Err() == nil; {
@@ -169,15 +206,25 @@ func Shrink(ctx context.Context, cfg Config) (Result, error) {
 					return Result{}, err
 				}
 				if ok {
-					cur, best, progress = cand, r, true
-					s.mostFaults = measure(cand, r).Injected
+					keep(cand, r)
+					progress = true
 					break
 				}
 			}
 		}
 	}
-	res.After, res.Run, res.Replays = measure(cur, best), best, s.replays
 	res.BudgetSpent = ctx.Err() != nil
+	// The plan trimmed to the faults that started, if it replays the
+	// same history (a fault left out may have set a timer that counted).
+	if injected := measure(cur, best).InjectedPlan; cur.Plan != nil && injected != nil && injected.String() != cur.Plan.String() {
+		cand := cur.withPlan(injected)
+		s.mostFaults = math.MaxInt
+		r, ok, err := s.try(context.WithoutCancel(ctx), cand)
+		if err == nil && ok && reflect.DeepEqual(r.History.Events, best.History.Events) {
+			cur, best = cand, r
+		}
+	}
+	res.After, res.Run, res.Replays = measure(cur, best), best, s.replays
 	return res, nil
 }
 
@@ -216,7 +263,10 @@ func (s *search) try(ctx context.Context, size Size) (run.Result, bool, error) {
 		return run.Result{}, false, fmt.Errorf("shrink: the workload with %d keys: %w", size.Keys, err)
 	}
 	c := s.cfg.Base
-	c.Clients, c.Ops, c.Duration, c.Faults, c.Interval, c.Workload = size.Clients, size.Ops, size.Duration, size.Faults, size.Interval, wl
+	c.Clients, c.Ops, c.Duration, c.Faults, c.Interval, c.Plan, c.Workload = size.Clients, size.Ops, size.Duration, size.Faults, size.Interval, size.Plan, wl
+	if size.Plan != nil {
+		c.Faults = nil // the plan's
+	}
 	c.Dir, c.Clock, c.Started, c.Recorded, c.CheckFile, c.Notify = "", nil, nil, nil, nil, nil
 	c.Record.Keys, c.Record.Nemesis = size.Keys, FaultsFlag(size.Faults)
 	s.replays++
@@ -243,9 +293,13 @@ func Shows(results []checker.Result, k checker.Kind) bool {
 	return false
 }
 
-// measure says how big the replay r of size s was.
+// measure says how big the replay r of size s was, and reads back the
+// faults it injected.
 func measure(s Size, r run.Result) Measure {
 	m := Measure{Size: s, Operations: r.OK + r.Fail + r.Info}
+	if p, err := r.Plan(); err == nil {
+		m.InjectedPlan = p
+	}
 	if r.History != nil {
 		m.Events = len(r.History.Events)
 		for _, e := range r.History.Events {
@@ -260,20 +314,8 @@ func measure(s Size, r run.Result) Measure {
 // dimensions are the ways a size shrinks, in the order tried: each
 // returns the candidates, smallest first.
 var dimensions = []func(Size) []Size{
-	func(s Size) []Size { // fewer fault kinds: none, then one dropped at a time
-		var out []Size
-		if len(s.Faults) > 1 {
-			c := s
-			c.Faults = nil
-			out = append(out, c)
-		}
-		for i := range s.Faults {
-			c := s
-			c.Faults = slices.Delete(slices.Clone(s.Faults), i, i+1)
-			out = append(out, c)
-		}
-		return out
-	},
+	fewerFaults,
+	fewerKinds,
 	func(s Size) []Size {
 		return each(int64(s.Clients), 1, func(v int64) Size { c := s; c.Clients = int(v); return c })
 	},
@@ -293,13 +335,99 @@ var dimensions = []func(Size) []Size{
 		ms := int64(s.Duration / time.Millisecond)
 		return each(ms, 1, func(v int64) Size { c := s; c.Duration = time.Duration(v) * time.Millisecond; return c })
 	},
+	shorterFaults,
+	soonerFaults,
 	func(s Size) []Size { // faults sooner and shorter, so fewer operations reach them
-		if len(s.Faults) == 0 {
+		if s.Plan != nil || len(s.Faults) == 0 {
 			return nil
 		}
 		ms := int64(s.Interval / time.Millisecond)
 		return each(ms, 1, func(v int64) Size { c := s; c.Interval = time.Duration(v) * time.Millisecond; return c })
 	},
+}
+
+// fewerFaults drops faults from a plan: all of them, then either half,
+// then each one alone.
+func fewerFaults(s Size) []Size {
+	n := s.Plan.Len()
+	if n == 0 {
+		return nil
+	}
+	var out []Size
+	seen := map[string]bool{}
+	without := func(from, to int) { // the plan without faults [from, to)
+		p := s.Plan.Clone()
+		p.Faults = slices.Delete(p.Faults, from, to)
+		if key := p.String(); !seen[key] {
+			seen[key] = true
+			out = append(out, s.withPlan(p))
+		}
+	}
+	without(0, n)
+	if n > 2 {
+		without(0, n/2)
+		without(n/2, n)
+	}
+	for i := range n {
+		without(i, i+1)
+	}
+	return out
+}
+
+// fewerKinds drops fault kinds from a run drawing faults at random: all
+// of them, then one at a time.
+func fewerKinds(s Size) []Size {
+	if s.Plan != nil {
+		return nil
+	}
+	var out []Size
+	if len(s.Faults) > 1 {
+		c := s
+		c.Faults = nil
+		out = append(out, c)
+	}
+	for i := range s.Faults {
+		c := s
+		c.Faults = slices.Delete(slices.Clone(s.Faults), i, i+1)
+		out = append(out, c)
+	}
+	return out
+}
+
+// shorterFaults makes each fault of a plan last less, in milliseconds.
+func shorterFaults(s Size) []Size {
+	var out []Size
+	for i := range s.Plan.Len() {
+		ms := int64(s.Plan.Faults[i].For / time.Millisecond)
+		out = append(out, each(ms, 1, func(v int64) Size {
+			p := s.Plan.Clone()
+			p.Faults[i].For = time.Duration(v) * time.Millisecond
+			return s.withPlan(p)
+		})...)
+	}
+	return out
+}
+
+// soonerFaults starts each fault of a plan sooner after the one before
+// (or after the start), moving the faults after it as much, so that fewer
+// operations run before it.
+func soonerFaults(s Size) []Size {
+	var out []Size
+	var end time.Duration
+	for i := range s.Plan.Len() {
+		f := s.Plan.Faults[i]
+		gap := int64((f.At - end) / time.Millisecond)
+		out = append(out, each(gap, 0, func(v int64) Size {
+			p := s.Plan.Clone()
+			shift := f.At - end - time.Duration(v)*time.Millisecond
+			for j := i; j < len(p.Faults); j++ {
+				p.Faults[j].At -= shift
+			}
+			return s.withPlan(p)
+		})...)
+		end = f.At + f.For
+	}
+	return out
 }
 
 // each lists the values below v as shrinking tries them: least, then

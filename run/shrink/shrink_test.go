@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -54,8 +55,8 @@ func shrinkStore(t *testing.T, store string, d time.Duration, faults ...nemesis.
 		t.Fatal(err)
 	}
 	b, a := res.Before, res.After
-	t.Logf("%s keeping %s in %d replays: operations %d -> %d, clients %d -> %d, keys %d -> %d, faults %v (%d) -> %v (%d), events %d -> %d",
-		store, kind, res.Replays, b.Operations, a.Operations, b.Clients, a.Clients, b.Keys, a.Keys, b.Faults, b.Injected, a.Faults, a.Injected, b.Events, a.Events)
+	t.Logf("%s keeping %s in %d replays: operations %d -> %d, clients %d -> %d, keys %d -> %d, faults %v (%d) -> %v (%d), events %d -> %d\nplan before: %s\nplan after: %s",
+		store, kind, res.Replays, b.Operations, a.Operations, b.Clients, a.Clients, b.Keys, a.Keys, b.Faults, b.Injected, a.Faults, a.Injected, b.Events, a.Events, b.InjectedPlan, a.Plan)
 	switch {
 	case res.BudgetSpent:
 		t.Fatal("no budget was given, yet the search says it ran out")
@@ -72,7 +73,10 @@ func shrinkStore(t *testing.T, store string, d time.Duration, faults ...nemesis.
 	// shows the kind, with the same history.
 	again := base
 	again.Workload, _ = mk(a.Keys)
-	again.Clients, again.Ops, again.Duration, again.Faults = a.Clients, a.Ops, a.Duration, a.Faults
+	again.Clients, again.Ops, again.Duration, again.Faults, again.Interval, again.Plan = a.Clients, a.Ops, a.Duration, a.Faults, a.Interval, a.Plan
+	if a.Plan != nil {
+		again.Faults = nil
+	}
 	r, err := run.Run(context.Background(), again)
 	if err != nil {
 		t.Fatal(err)
@@ -144,4 +148,58 @@ func TestBudgetEndsTheSearch(t *testing.T) {
 	if !res.BudgetSpent || !shrink.Shows(res.Run.Results(), kind) || res.Replays > 5 {
 		t.Fatalf("cancelled after 4 replays: spent %v, %d replays, shows %s: %v", res.BudgetSpent, res.Replays, kind, shrink.Shows(res.Run.Results(), kind))
 	}
+}
+
+// TestShrinkDropsFaults: a session run under five kills shows
+// no-sequential-order, which the store shows only under a kill; shrinking
+// keeps one kill of the five, with its node, and the smallest run replays
+// from its plan.
+func TestShrinkDropsFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("shrinks an 11 s run")
+	}
+	base, mk := failing(t, "session", 11*time.Second, nemesis.Kill)
+	const kind = checker.Kind("no-sequential-order")
+	if !shrink.Shows(mustRun(t, base).Results(), kind) {
+		t.Fatalf("session under kills shows no %s", kind)
+	}
+	calm := base
+	calm.Faults = nil
+	calm.Workload, _ = mk(5)
+	if shrink.Shows(mustRun(t, calm).Results(), kind) {
+		t.Fatalf("session shows %s without faults: the case does not test dropping faults", kind)
+	}
+	res, err := shrink.Shrink(context.Background(), shrink.Config{Base: base, Keys: 5, Workload: mk, Kind: kind})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, a := res.Before, res.After
+	t.Logf("session keeping %s in %d replays: operations %d -> %d, clients %d -> %d, faults %d -> %d\nplan before: %s\nplan after: %s",
+		kind, res.Replays, b.Operations, a.Operations, b.Clients, a.Clients, b.Injected, a.Injected, b.InjectedPlan, a.Plan)
+	if b.Injected < 5 || b.InjectedPlan.Len() != b.Injected {
+		t.Fatalf("the run injected %d faults, read back as %d: want 5 or more", b.Injected, b.InjectedPlan.Len())
+	}
+	if a.Injected != 1 || a.Plan.Len() != 1 || a.Plan.Faults[0].Kind != nemesis.Kill {
+		t.Fatalf("shrunk to %d faults injected, plan %s: want the one kill the anomaly needs", a.Injected, a.Plan)
+	}
+	if !slices.ContainsFunc(b.InjectedPlan.Faults, func(f nemesis.Fault) bool { return slices.Equal(f.Nodes, a.Plan.Faults[0].Nodes) }) {
+		t.Fatalf("the kill kept hits %v, which no kill of the run did: %s", a.Plan.Faults[0].Nodes, b.InjectedPlan)
+	}
+	// The plan read back replays the smallest run.
+	again := base
+	again.Workload, _ = mk(a.Keys)
+	again.Clients, again.Ops, again.Duration, again.Faults, again.Plan = a.Clients, a.Ops, a.Duration, nil, a.Plan
+	r := mustRun(t, again)
+	if !shrink.Shows(r.Results(), kind) || !reflect.DeepEqual(r.History.Events, res.Run.History.Events) {
+		t.Fatalf("replaying the smallest run from its plan (%s) gave another history or lost %s", a.Plan, kind)
+	}
+}
+
+func mustRun(t *testing.T, cfg run.Config) run.Result {
+	t.Helper()
+	r, err := run.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
