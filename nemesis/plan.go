@@ -347,7 +347,7 @@ type faultJSON struct {
 	At    string            `json:"at"`
 	For   string            `json:"for"`
 	Style string            `json:"style,omitempty"`
-	Cut   [][2]string       `json:"cut,omitempty"`
+	Cut   [][]string        `json:"cut,omitempty"`
 	Nodes []string          `json:"nodes,omitempty"`
 	Skew  map[string]string `json:"skew,omitempty"`
 	Extra string            `json:"extra,omitempty"`
@@ -359,7 +359,10 @@ type faultJSON struct {
 func (p Plan) MarshalJSON() ([]byte, error) {
 	out := planJSON{Faults: make([]faultJSON, len(p.Faults))}
 	for i, f := range p.Faults {
-		j := faultJSON{Kind: f.Kind, At: f.At.String(), For: f.For.String(), Style: f.Style, Cut: f.Cut, Nodes: f.Nodes, Rate: f.Rate}
+		j := faultJSON{Kind: f.Kind, At: f.At.String(), For: f.For.String(), Style: f.Style, Nodes: f.Nodes, Rate: f.Rate}
+		for _, c := range f.Cut {
+			j.Cut = append(j.Cut, []string{c[0], c[1]})
+		}
 		if f.Kind == Latency {
 			j.Extra = f.Extra.String()
 		}
@@ -389,7 +392,13 @@ func ParsePlan(data []byte, name string) (*Plan, error) {
 	p := &Plan{Faults: make([]Fault, len(j.Faults))}
 	for i, fj := range j.Faults {
 		n := i + 1
-		f := Fault{Kind: fj.Kind, Style: fj.Style, Cut: fj.Cut, Nodes: fj.Nodes, Rate: fj.Rate}
+		f := Fault{Kind: fj.Kind, Style: fj.Style, Nodes: fj.Nodes, Rate: fj.Rate}
+		for _, c := range fj.Cut {
+			if len(c) != 2 {
+				return nil, fmt.Errorf("%s: fault %d: cut %q: a link is two nodes, as [\"n1\", \"n2\"]", name, n, c)
+			}
+			f.Cut = append(f.Cut, [2]string{c[0], c[1]})
+		}
 		var err error
 		if f.At, err = time.ParseDuration(fj.At); err != nil {
 			return nil, fmt.Errorf("%s: fault %d: \"at\": %q is not a duration: give one such as \"1.5s\"", name, n, fj.At)

@@ -127,6 +127,7 @@ func TestParsePlanRefuses(t *testing.T) {
 		{`{"faults": [{"kind": "loss", "at": "1s", "for": "1s", "rate": 1.5}]}`, "rate 1.5"},
 		{`{"faults": [{"kind": "kill", "at": "1s", "for": "1s", "node": ["n1"]}]}`, "unknown field"},
 		{`{"faults": []} {}`, "more follows"},
+		{`{"faults": [{"kind": "partition", "at": "1s", "for": "1s", "style": "halves", "cut": [["n1", "n2", "n3"]]}]}`, "a link is two nodes"},
 	} {
 		_, err := nemesis.ParsePlan([]byte(c.json), "my-plan.json")
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "my-plan.json") {
