@@ -24,7 +24,6 @@ import (
 	consistrun "consist/run"
 	"consist/run/databases"
 	"consist/run/folder"
-	"consist/run/shrink"
 	"consist/workloads"
 )
 
@@ -390,7 +389,7 @@ func runRecord(fl runFlags) folder.RunRecord {
 	if fl.plan != nil {
 		rec.Nemesis = "none"
 		if kinds := fl.plan.Kinds(); len(kinds) > 0 {
-			rec.Nemesis = shrink.FaultsFlag(kinds)
+			rec.Nemesis = nemesis.Flag(kinds)
 		}
 	}
 	if fl.flags == nil {

@@ -20,6 +20,7 @@ import (
 	"consist/checker"
 	consistrun "consist/run"
 	"consist/run/folder"
+	"consist/nemesis"
 	"consist/run/shrink"
 	"consist/workloads"
 )
@@ -157,7 +158,7 @@ func runShrink(ctx context.Context, stdout, stderr io.Writer, dir string, fl shr
 	} else {
 		rf.plan = nil
 		set["nemesis-plan"] = ""
-		set["nemesis"], set["nemesis-interval"] = shrink.FaultsFlag(after.Faults), after.Interval.String()
+		set["nemesis"], set["nemesis-interval"] = nemesis.Flag(after.Faults), after.Interval.String()
 	}
 	for _, name := range slices.Sorted(maps.Keys(set)) {
 		if err := fs.Set(name, set[name]); err != nil {
@@ -199,7 +200,7 @@ func runShrink(ctx context.Context, stdout, stderr io.Writer, dir string, fl shr
 	fmt.Fprintf(tw, "operations\t%d\t%d\n", before.Operations, after.Operations)
 	fmt.Fprintf(tw, "clients\t%d\t%d\n", before.Clients, after.Clients)
 	fmt.Fprintf(tw, "keys\t%d\t%d\n", before.Keys, after.Keys)
-	fmt.Fprintf(tw, "faults injected\t%d (%s)\t%d (%s)\n", before.Injected, shrink.FaultsFlag(before.Faults), after.Injected, shrink.FaultsFlag(after.Faults))
+	fmt.Fprintf(tw, "faults injected\t%d (%s)\t%d (%s)\n", before.Injected, nemesis.Flag(before.Faults), after.Injected, nemesis.Flag(after.Faults))
 	if after.Plan == nil {
 		fmt.Fprintf(tw, "--nemesis-interval\t%v\t%v\n", before.Interval, after.Interval)
 	}

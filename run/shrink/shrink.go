@@ -63,25 +63,13 @@ func (s Size) String() string {
 	if s.Plan != nil {
 		return fmt.Sprintf("--clients %d --ops %d --duration %v --keys %d --nemesis-plan [%s]", s.Clients, s.Ops, s.Duration, s.Keys, s.Plan)
 	}
-	return fmt.Sprintf("--clients %d --ops %d --duration %v --keys %d --nemesis %s --nemesis-interval %v", s.Clients, s.Ops, s.Duration, s.Keys, FaultsFlag(s.Faults), s.Interval)
+	return fmt.Sprintf("--clients %d --ops %d --duration %v --keys %d --nemesis %s --nemesis-interval %v", s.Clients, s.Ops, s.Duration, s.Keys, nemesis.Flag(s.Faults), s.Interval)
 }
 
 // withPlan is s with the faults of p.
 func (s Size) withPlan(p *nemesis.Plan) Size {
 	s.Plan, s.Faults = p, p.Kinds()
 	return s
-}
-
-// FaultsFlag writes kinds as --nemesis takes them ("none" for none).
-func FaultsFlag(kinds []nemesis.Kind) string {
-	if len(kinds) == 0 {
-		return "none"
-	}
-	names := make([]string, len(kinds))
-	for i, k := range kinds {
-		names[i] = string(k)
-	}
-	return strings.Join(names, ",")
 }
 
 // Config is a shrink: the failing run, and what to keep.
@@ -268,7 +256,7 @@ func (s *search) try(ctx context.Context, size Size) (run.Result, bool, error) {
 		c.Faults = nil // the plan's
 	}
 	c.Dir, c.Clock, c.Started, c.Recorded, c.CheckFile, c.Notify = "", nil, nil, nil, nil, nil
-	c.Record.Keys, c.Record.Nemesis = size.Keys, FaultsFlag(size.Faults)
+	c.Record.Keys, c.Record.Nemesis = size.Keys, nemesis.Flag(size.Faults)
 	s.replays++
 	r, err := run.Run(ctx, c)
 	if err != nil {
