@@ -18,9 +18,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"consist/checker"
+	"consist/nemesis"
 	consistrun "consist/run"
 	"consist/run/folder"
-	"consist/nemesis"
 	"consist/run/shrink"
 	"consist/workloads"
 )
