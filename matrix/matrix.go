@@ -146,7 +146,8 @@ type Matrix struct {
 func (m *Matrix) Disagreements() []string {
 	var out []string
 	for _, r := range m.Rows {
-		for _, model := range m.Models {
+		// Every model, those without a column (measured) included.
+		for _, model := range checker.Models() {
 			if d := r.Marks[model].Disagrees; d != "" {
 				out = append(out, fmt.Sprintf("%s: %s", r.Store, d))
 			}
@@ -350,6 +351,8 @@ func judge(p builtin.Profile, cells []Cell, replayed bool) map[checker.Model]Mar
 					mk.Disagrees = fmt.Sprintf("%s should break in %s under seed %d, but was %s there", model, b.Run, b.Seed, v)
 				}
 			}
+		case !mk.Verdict.Judged():
+			// A measurement (staleness given no bound) claims nothing.
 		default:
 			if why, ok := p.Unclaimed(model); ok {
 				mk.Expected, mk.Unseen = "unseen", why
