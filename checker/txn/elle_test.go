@@ -101,6 +101,9 @@ func rulesOutMore(k checker.Kind, want []checker.Kind, ms []checker.Model) bool 
 // monotonic-atomic-view to what the history rules out. As for G-update,
 // an OTV where Elle's exact list has none is no disagreement so long as
 // Elle's anomalies already rule out every model of the case it rules out.
+// rw-wfr-on is the rw-register form: T1 reads y = 1 and writes x = 1,
+// y = 2; T2 reads x = 1, then y = 1, which writes-follow-reads puts
+// before T1's 2.
 
 // elleNames are the cases where this checker names one cycle more than
 // Elle's exact list, each with the kind and why. Elle (elle/txn.clj,

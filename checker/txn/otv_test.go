@@ -182,3 +182,50 @@ func TestOTVOwnAndSeveral(t *testing.T) {
 		t.Errorf("no OTV for a re-read that lost an element: %v", kindsOf(all))
 	}
 }
+
+// TestOTVRegister: on registers, T2 reads x = 1, which T1 wrote, and then
+// y = nil, the initial state, which precedes T1's y = 1: OTV. Reading y
+// first is read skew, which MAV allows. With writes following reads
+// assumed, a version the order puts right before T1's is one too.
+func TestOTVRegister(t *testing.T) {
+	rs, all := otvCheck(t,
+		`{"type":"invoke","process":0,"f":"txn","value":[["w","x",1],["w","y",1]]}`,
+		`{"type":"ok","process":0,"f":"txn","value":[["w","x",1],["w","y",1]]}`,
+		`{"type":"invoke","process":1,"f":"txn","value":[["r","x",null],["r","y",null]]}`,
+		`{"type":"ok","process":1,"f":"txn","value":[["r","x",1],["r","y",null]]}`,
+	)
+	if r := rs[checker.MonotonicAtomicView]; r.Verdict != checker.Invalid {
+		t.Errorf("monotonic-atomic-view: %s %v, want invalid", r.Verdict, kindsOf(all))
+	}
+	if a := anomalyOf(all, checker.OTV); a == nil {
+		t.Errorf("no OTV: %v", kindsOf(all))
+	} else if !strings.Contains(a.Explanation(), "the initial state precedes every version") {
+		t.Errorf("explanation: %s", a.Explanation())
+	}
+	rs, all = otvCheck(t,
+		`{"type":"invoke","process":0,"f":"txn","value":[["w","x",1],["w","y",1]]}`,
+		`{"type":"ok","process":0,"f":"txn","value":[["w","x",1],["w","y",1]]}`,
+		`{"type":"invoke","process":1,"f":"txn","value":[["r","y",null],["r","x",null]]}`,
+		`{"type":"ok","process":1,"f":"txn","value":[["r","y",null],["r","x",1]]}`,
+	)
+	if r := rs[checker.MonotonicAtomicView]; r.Verdict != checker.Valid || anomalyOf(all, checker.OTV) != nil {
+		t.Errorf("y before x: monotonic-atomic-view %s, anomalies %v; want valid, no OTV", r.Verdict, kindsOf(all))
+	}
+	h := parseJSONL(t,
+		`{"type":"invoke","process":0,"f":"txn","value":[["w","y",0]]}`,
+		`{"type":"ok","process":0,"f":"txn","value":[["w","y",0]]}`,
+		`{"type":"invoke","process":0,"f":"txn","value":[["r","y",null],["w","x",1],["w","y",1]]}`,
+		`{"type":"ok","process":0,"f":"txn","value":[["r","y",0],["w","x",1],["w","y",1]]}`,
+		`{"type":"invoke","process":1,"f":"txn","value":[["r","x",null],["r","y",null]]}`,
+		`{"type":"ok","process":1,"f":"txn","value":[["r","x",1],["r","y",0]]}`,
+	)
+	for _, wfr := range []bool{false, true} {
+		a, err := Analyze(context.Background(), h, checker.Options{WFRKeys: wfr}, false, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := anomalyOf(a.Anomalies, checker.OTV) != nil; got != wfr {
+			t.Errorf("writes follow reads %v: OTV %v, want %v (%v)", wfr, got, wfr, a.Kinds())
+		}
+	}
+}
