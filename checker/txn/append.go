@@ -569,17 +569,30 @@ func equalList(a, b []any) bool {
 // before it, and every witness is verified against the lists themselves.
 func vanishedAppend(th *History, writers []table[writerAt], keys []keyState) []checker.Anomaly {
 	var out []checker.Anomaly
-	// shows reports whether list l holds v, an element of key k: at its
-	// place in the version order when l is a prefix of it, else anywhere.
-	shows := func(l []any, k int32, v any) bool {
-		p, ok := keys[k].pos.get(v)
-		if !ok {
+	// isPrefix reports whether list l of key k is a prefix of k's order.
+	isPrefix := func(l []any, k int32) bool {
+		o := keys[k].order
+		if len(l) > len(o) {
 			return false
 		}
-		e := elem(v)
-		if int(p) < len(l) && elem(l[p]) == e {
+		if len(l) == 0 || &l[0] == &o[0] {
 			return true
 		}
+		for i, v := range l {
+			if elem(v) != elem(o[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	// shows reports whether list l, a read of key k, holds v: at v's
+	// place in the order when l is a prefix of it, else anywhere.
+	shows := func(l []any, prefix bool, k int32, v any) bool {
+		if prefix {
+			p, ok := keys[k].pos.get(v)
+			return ok && int(p) < len(l)
+		}
+		e := elem(v)
 		for _, w := range l {
 			if elem(w) == e {
 				return true
@@ -587,32 +600,37 @@ func vanishedAppend(th *History, writers []table[writerAt], keys []keyState) []c
 		}
 		return false
 	}
-	// firstShown returns the first of u's appends to key k that l shows,
-	// or -1.
-	firstShown := func(u *Txn, k int32, l []any) int {
-		for mi, m := range u.Mops {
-			if m.Kind == Append && m.Key == k && shows(l, k, m.Value) {
-				return mi
-			}
-		}
-		return -1
-	}
-	// firstAppend returns u's first append to key k, or -1.
-	firstAppend := func(u *Txn, k int32) int {
-		for mi, m := range u.Mops {
-			if m.Kind == Append && m.Key == k {
-				return mi
-			}
-		}
-		return -1
-	}
+	// prefix caches isPrefix for the micro-ops of one transaction: 0 not
+	// known yet, 1 a prefix, 2 not.
+	var prefix []int8
 	for ti := range th.Txns {
 		t := &th.Txns[ti]
 		if !t.Committed() || len(t.Mops) < 2 {
 			continue
 		}
-		// vanished checks writer u against T's later read j: an earlier
-		// read of T shows one of u's elements, and read j none of them.
+		prefix = append(prefix[:0], make([]int8, len(t.Mops))...)
+		prefixAt := func(j int) bool {
+			if prefix[j] == 0 {
+				prefix[j] = 2
+				if isPrefix(t.Mops[j].List, t.Mops[j].Key) {
+					prefix[j] = 1
+				}
+			}
+			return prefix[j] == 1
+		}
+		// firstShown returns the first of u's appends to the key of T's
+		// read j that the read shows, or -1.
+		firstShown := func(u *Txn, j int) int {
+			r := &t.Mops[j]
+			for mi, m := range u.Mops {
+				if m.Kind == Append && m.Key == r.Key && shows(r.List, prefixAt(j), r.Key, m.Value) {
+					return mi
+				}
+			}
+			return -1
+		}
+		// vanished checks writer uw against T's later read j: an earlier
+		// read of T shows one of its elements, and read j none of them.
 		vanished := func(uw int32, j int) bool {
 			if uw == int32(ti) {
 				return false
@@ -622,8 +640,14 @@ func vanishedAppend(th *History, writers []table[writerAt], keys []keyState) []c
 				return false // G1a's business
 			}
 			rj := &t.Mops[j]
-			ya := firstAppend(u, rj.Key)
-			if ya < 0 || firstShown(u, rj.Key, rj.List) >= 0 {
+			ya := -1
+			for mi, m := range u.Mops {
+				if m.Kind == Append && m.Key == rj.Key {
+					ya = mi
+					break
+				}
+			}
+			if ya < 0 || firstShown(u, j) >= 0 {
 				return false
 			}
 			for i := range j {
@@ -631,7 +655,7 @@ func vanishedAppend(th *History, writers []table[writerAt], keys []keyState) []c
 				if ri.Kind != ReadList || !ri.Known {
 					continue
 				}
-				xa := firstShown(u, ri.Key, ri.List)
+				xa := firstShown(u, i)
 				if xa < 0 {
 					continue
 				}
