@@ -600,6 +600,17 @@ func vanishedAppend(th *History, writers []table[writerAt], keys []keyState) []c
 		}
 		return false
 	}
+	// appendsTo has, for each transaction, bit k%64 set for each key k it
+	// appends to: a writer whose bits miss the keys in question is no
+	// candidate, which spares most lookups.
+	appendsTo := make([]uint64, len(th.Txns))
+	for ti := range th.Txns {
+		for _, m := range th.Txns[ti].Mops {
+			if m.Kind == Append {
+				appendsTo[ti] |= 1 << (uint32(m.Key) & 63)
+			}
+		}
+	}
 	// prefix caches isPrefix for the micro-ops of one transaction: 0 not
 	// known yet, 1 a prefix, 2 not.
 	var prefix []int8
@@ -678,9 +689,11 @@ func vanishedAppend(th *History, writers []table[writerAt], keys []keyState) []c
 				continue
 			}
 			before := 0
+			var seen uint64 // the keys of the earlier reads
 			for _, m := range t.Mops[:j] {
-				if m.Kind == ReadList && m.Known {
+				if m.Kind == ReadList && m.Known && len(m.List) > 0 {
 					before += len(m.List)
+					seen |= 1 << (uint32(m.Key) & 63)
 				}
 			}
 			if before == 0 {
@@ -691,18 +704,19 @@ func vanishedAppend(th *History, writers []table[writerAt], keys []keyState) []c
 				continue
 			} else if tail <= before {
 				for p := len(rj.List); p < len(ks.order); p++ {
-					if wa, ok := writers[rj.Key].get(ks.order[p]); ok && vanished(wa.txn, j) {
+					if wa, ok := writers[rj.Key].get(ks.order[p]); ok && appendsTo[wa.txn]&seen != 0 && vanished(wa.txn, j) {
 						break reads
 					}
 				}
 				continue
 			}
+			y := uint64(1) << (uint32(rj.Key) & 63)
 			for _, m := range t.Mops[:j] {
 				if m.Kind != ReadList || !m.Known {
 					continue
 				}
 				for _, v := range m.List {
-					if wa, ok := writers[m.Key].get(v); ok && vanished(wa.txn, j) {
+					if wa, ok := writers[m.Key].get(v); ok && appendsTo[wa.txn]&y != 0 && vanished(wa.txn, j) {
 						break reads
 					}
 				}
