@@ -156,6 +156,28 @@ const (
 	// tables (update-serializable proscribes it; it implies nothing) but
 	// does not search for it; checker/txn does.
 	GUpdate Kind = "G-update"
+	// OTV is "observed transaction vanishes", the phenomenon monotonic
+	// atomic view proscribes (Bailis, Davidson, Fekete, Ghodsi, Hellerstein
+	// & Stoica, "Highly Available Transactions: Virtues and Limitations",
+	// VLDB 2014: the section on ACID atomicity guarantees, and the formal
+	// definitions of the extended version's appendix, stated on Adya's
+	// unfolded serialization graph): a
+	// committed transaction T reads a version of x that a committed
+	// transaction U wrote and then, in a later read, a version of y that
+	// precedes the one U wrote (a cycle of one read-dependency by x from U
+	// to T's read of x, T's order to its later read of y, and edges by y,
+	// one an anti-dependency, back to U). Once T has observed some of U's
+	// effects it must observe all of them; reading y before x is not this
+	// (that read skew is G-single, which MAV allows). It is a fractured read
+	// in the order MAV cares about; RAMP's fractured reads (Bailis et al.,
+	// SIGMOD 2014, read atomic) need no order. Elle has no such kind: its
+	// tables have monotonic-atomic-view proscribe nothing beyond
+	// read-committed, so an Elle verdict never breaks MAV alone; this is
+	// consist's own addition, as unwritten-read is. OTV implies no other
+	// kind: its cycle is a G-single in Adya's DSG when T's read of y is
+	// external, but a G1c when T appended to y before it, and the cycle
+	// search reports those where its edges see them.
+	OTV Kind = "OTV"
 	// CyclicVersions: the version order a rw-register history implies for
 	// one key (from the initial state and the assumed key properties) is
 	// cyclic, so no total order of that key's versions exists.
@@ -253,6 +275,7 @@ var taxonomy = map[Kind]kindInfo{
 	DirtyUpdate:         {about: "a write built on a version an aborted transaction wrote", implies: []Kind{G1a}},
 	FutureRead:          {about: "a transaction read a value it wrote only later", implies: []Kind{G1c}},
 	CyclicVersions:      {about: "the versions of a key cannot be put in one order", rulesOut: []Model{ReadUncommitted}},
+	OTV:                 {about: "a transaction saw some of another's writes and a later read missed another (observed transaction vanishes, a fractured read)", rulesOut: []Model{MonotonicAtomicView}},
 }
 
 // Kinds returns every anomaly kind, sorted by name.

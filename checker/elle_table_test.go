@@ -182,11 +182,13 @@ func TestTaxonomyAgreesWithElle(t *testing.T) {
 	for _, k := range Kinds() {
 		if e.anomalies[string(k)] {
 			kinds = append(kinds, k)
-		} else if slices.ContainsFunc(k.DirectlyRulesOut(), func(m Model) bool { return Implies(m, ReadUncommitted) }) && k != UnwrittenRead {
+		} else if slices.ContainsFunc(k.DirectlyRulesOut(), func(m Model) bool { return Implies(m, ReadUncommitted) }) && k != UnwrittenRead && k != OTV {
 			// A kind that a transactional model forbids directly is
-			// Elle's business too. UnwrittenRead is the one exception:
-			// Elle has no kind for a read of a value nothing wrote (see
-			// the taxonomy's row).
+			// Elle's business too. UnwrittenRead and OTV are the
+			// exceptions: Elle has no kind for a read of a value nothing
+			// wrote, nor for the phenomenon monotonic atomic view
+			// proscribes (its tables have MAV proscribe nothing beyond
+			// read-committed; see the taxonomy's rows).
 			transactionalOurs = append(transactionalOurs, k)
 		}
 	}
@@ -257,6 +259,8 @@ func TestBoundaryExamples(t *testing.T) {
 		{[]Kind{G2ItemRealtime}, []Model{StrictSerializable}},
 		{[]Kind{GNonadjItemProcess}, []Model{StrongSessionSnapshotIsolation}},
 		{[]Kind{GUpdate}, []Model{UpdateSerializable}},
+		{[]Kind{OTV}, []Model{MonotonicAtomicView}},
+		{[]Kind{OTV, GSingleItem}, []Model{MonotonicAtomicView, ConsistentView}},
 		{[]Kind{GUpdate, GNonadjItem}, []Model{SnapshotIsolation, RepeatableRead, UpdateSerializable}},
 	} {
 		not, also := Boundary(tc.kinds...)

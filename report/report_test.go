@@ -293,3 +293,45 @@ func TestWriteTextTellsGUpdate(t *testing.T) {
 		t.Errorf("snapshot isolation holds, but the line rules it out: %q", line)
 	}
 }
+
+// A fractured read is told as OTV with its explanation, then what it
+// rules out: monotonic-atomic-view and every model stronger, read
+// committed standing.
+func TestWriteTextTellsOTV(t *testing.T) {
+	h, err := history.Parse([]byte(strings.Join([]string{
+		`{"type":"invoke","process":0,"f":"txn","value":[["append","x",1],["append","y",1]]}`,
+		`{"type":"ok","process":0,"f":"txn","value":[["append","x",1],["append","y",1]]}`,
+		`{"type":"invoke","process":1,"f":"txn","value":[["r","x",null],["r","y",null]]}`,
+		`{"type":"ok","process":1,"f":"txn","value":[["r","x",[1]],["r","y",[]]]}`,
+	}, "\n")), "fractured.jsonl", history.JSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := txn.Checker{}.CheckModels(context.Background(), h, checker.Options{}, checker.MonotonicAtomicView, checker.ReadCommitted)
+	if rs[0].Verdict != checker.Invalid || rs[1].Verdict != checker.Valid {
+		t.Fatalf("monotonic-atomic-view %s, read-committed %s: want invalid, valid", rs[0].Verdict, rs[1].Verdict)
+	}
+	var b bytes.Buffer
+	if err := WriteText(&b, Report{Files: []FileResult{{File: "fractured.jsonl", Format: "jsonl", Ops: 2, Processes: 2, Results: rs}}}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, `then read key "y" = [], which does not show the 1 that transaction appended to it`) || !strings.Contains(out, "observed transaction vanishes") {
+		t.Errorf("no OTV explanation:\n%s", out)
+	}
+	var line string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "  OTV: not ") {
+			line = l
+		}
+	}
+	not, also, ok := strings.Cut(strings.TrimPrefix(line, "  OTV: not "), "; also not ")
+	if !ok || not != "monotonic-atomic-view" {
+		t.Fatalf("OTV's boundary line %q, want not monotonic-atomic-view:\n%s", line, out)
+	}
+	for _, m := range []string{"repeatable-read", "snapshot-isolation", "serializable"} {
+		if !slices.Contains(strings.Split(also, ", "), m) {
+			t.Errorf("also not lacks %s: %q", m, line)
+		}
+	}
+}

@@ -323,6 +323,11 @@ func inferAppendTo(ctx context.Context, th *History, b *graph.Builder, keep func
 		}
 	}
 	inf.Anomalies = append(inf.Anomalies, internalAppend(th)...)
+	if b != nil || keep == nil {
+		// The second inference (keep set, no builder) only gathers the
+		// dependencies of the cycles: its anomalies are the first's.
+		inf.Anomalies = append(inf.Anomalies, vanishedAppend(th, writers, keys)...)
+	}
 	// ww: consecutive versions by different transactions.
 	for k := range keys {
 		ks := &keys[k]
@@ -536,4 +541,187 @@ func equalList(a, b []any) bool {
 		}
 	}
 	return true
+}
+
+// vanishedAppend finds observed transactions that vanish (checker.OTV;
+// Bailis et al., "Highly Available Transactions: Virtues and Limitations",
+// VLDB 2014, monotonic atomic view): a committed transaction T whose read
+// of a key x shows an element a committed transaction U (not T, not
+// aborted; an indeterminate U whose append was read took effect) appended,
+// and whose later read (in T's micro-op order) of a key y that U appended
+// to shows none of U's elements of y. In a list-append history a read of
+// x is the list, and every element it shows is an effect of its writer
+// the reader observed (Elle reads aborted reads the same way, from any
+// element); a list of y lacking all of U's elements is a version of y
+// before U's. x may be y: a re-read that lost U's element is one too. The
+// later read may follow T's own appends to y; what counts is whether it
+// shows U's. A read of y before the read of x is not one (MAV allows that
+// read skew). It reports one witness per transaction.
+//
+// Each key's reads are prefixes of its version order (keys[k].order),
+// else incompatible-order is reported and already rules out
+// read-committed, and so monotonic atomic view: the candidates U for a
+// later read of y of length b are the writers of the order's elements
+// from b on, each checked against T's earlier reads, or, when T's earlier
+// reads are shorter than that tail, the writers of the elements those
+// reads show, each checked against the later read; whichever is fewer.
+// The work per read is so the smaller of what it missed and what came
+// before it, and every witness is verified against the lists themselves.
+func vanishedAppend(th *History, writers []table[writerAt], keys []keyState) []checker.Anomaly {
+	var out []checker.Anomaly
+	// isPrefix reports whether list l of key k is a prefix of k's order.
+	isPrefix := func(l []any, k int32) bool {
+		o := keys[k].order
+		if len(l) > len(o) {
+			return false
+		}
+		if len(l) == 0 || &l[0] == &o[0] {
+			return true
+		}
+		for i, v := range l {
+			if elem(v) != elem(o[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	// shows reports whether list l, a read of key k, holds v: at v's
+	// place in the order when l is a prefix of it, else anywhere.
+	shows := func(l []any, prefix bool, k int32, v any) bool {
+		if prefix {
+			p, ok := keys[k].pos.get(v)
+			return ok && int(p) < len(l)
+		}
+		e := elem(v)
+		for _, w := range l {
+			if elem(w) == e {
+				return true
+			}
+		}
+		return false
+	}
+	// appendsTo has, for each transaction, bit k%64 set for each key k it
+	// appends to: a writer whose bits miss the keys in question is no
+	// candidate, which spares most lookups.
+	appendsTo := make([]uint64, len(th.Txns))
+	for ti := range th.Txns {
+		for _, m := range th.Txns[ti].Mops {
+			if m.Kind == Append {
+				appendsTo[ti] |= 1 << (uint32(m.Key) & 63)
+			}
+		}
+	}
+	// prefix caches isPrefix for the micro-ops of one transaction: 0 not
+	// known yet, 1 a prefix, 2 not.
+	var prefix []int8
+	for ti := range th.Txns {
+		t := &th.Txns[ti]
+		if !t.Committed() || len(t.Mops) < 2 {
+			continue
+		}
+		prefix = append(prefix[:0], make([]int8, len(t.Mops))...)
+		prefixAt := func(j int) bool {
+			if prefix[j] == 0 {
+				prefix[j] = 2
+				if isPrefix(t.Mops[j].List, t.Mops[j].Key) {
+					prefix[j] = 1
+				}
+			}
+			return prefix[j] == 1
+		}
+		// firstShown returns the first of u's appends to the key of T's
+		// read j that the read shows, or -1.
+		firstShown := func(u *Txn, j int) int {
+			r := &t.Mops[j]
+			for mi, m := range u.Mops {
+				if m.Kind == Append && m.Key == r.Key && shows(r.List, prefixAt(j), r.Key, m.Value) {
+					return mi
+				}
+			}
+			return -1
+		}
+		// vanished checks writer uw against T's later read j: an earlier
+		// read of T shows one of its elements, and read j none of them.
+		vanished := func(uw int32, j int) bool {
+			if uw == int32(ti) {
+				return false
+			}
+			u := &th.Txns[uw]
+			if u.Type == history.Fail {
+				return false // G1a's business
+			}
+			rj := &t.Mops[j]
+			ya := -1
+			for mi, m := range u.Mops {
+				if m.Kind == Append && m.Key == rj.Key {
+					ya = mi
+					break
+				}
+			}
+			if ya < 0 || firstShown(u, j) >= 0 {
+				return false
+			}
+			for i := range j {
+				ri := &t.Mops[i]
+				if ri.Kind != ReadList || !ri.Known {
+					continue
+				}
+				xa := firstShown(u, i)
+				if xa < 0 {
+					continue
+				}
+				x := checker.NewWitness(th.H)
+				x.Link(u.Op, checker.WR)
+				x.Link(t.Op, checker.RW)
+				x.Order(u.Op, t.Op)
+				kx, ky := th.Keys[ri.Key], th.Keys[rj.Key]
+				out = append(out, x.Anomaly(checker.OTV, ky, checker.Say(
+					"%s read key %s = %s, showing %s, which %s appended, and then read key %s = %s, which does not show the %s that transaction appended to it: it saw some of that transaction's writes and then missed another (observed transaction vanishes, a fractured read)",
+					x.Op(t.Op), checker.Val(kx), checker.Val(ri.List), checker.Val(u.Mops[xa].Value), x.Op(u.Op),
+					checker.Val(ky), checker.Val(rj.List), checker.Val(u.Mops[ya].Value))))
+				return true
+			}
+			return false
+		}
+	reads:
+		for j, rj := range t.Mops {
+			if rj.Kind != ReadList || !rj.Known {
+				continue
+			}
+			before := 0
+			var seen uint64 // the keys of the earlier reads
+			for _, m := range t.Mops[:j] {
+				if m.Kind == ReadList && m.Known && len(m.List) > 0 {
+					before += len(m.List)
+					seen |= 1 << (uint32(m.Key) & 63)
+				}
+			}
+			if before == 0 {
+				continue
+			}
+			ks := &keys[rj.Key]
+			if tail := len(ks.order) - len(rj.List); tail <= 0 {
+				continue
+			} else if tail <= before {
+				for p := len(rj.List); p < len(ks.order); p++ {
+					if wa, ok := writers[rj.Key].get(ks.order[p]); ok && appendsTo[wa.txn]&seen != 0 && vanished(wa.txn, j) {
+						break reads
+					}
+				}
+				continue
+			}
+			y := uint64(1) << (uint32(rj.Key) & 63)
+			for _, m := range t.Mops[:j] {
+				if m.Kind != ReadList || !m.Known {
+					continue
+				}
+				for _, v := range m.List {
+					if wa, ok := writers[m.Key].get(v); ok && appendsTo[wa.txn]&y != 0 && vanished(wa.txn, j) {
+						break reads
+					}
+				}
+			}
+		}
+	}
+	return out
 }

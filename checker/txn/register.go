@@ -209,6 +209,9 @@ func inferRegister(ctx context.Context, th *History, opts checker.Options) (Infe
 	if err := r.wwrw(edges); err != nil {
 		return Inference{}, err
 	}
+	if err := r.vanished(edges); err != nil {
+		return Inference{}, err
+	}
 	return r.out, nil
 }
 
@@ -835,6 +838,125 @@ func (r *regInfer) wwrw(edges []vedge) error {
 		for n := v1.readHead; n >= 0; n = r.rdNext[n] {
 			if rd := r.rdTxn[n]; rd != w2 {
 				r.out.Deps = append(r.out.Deps, Dep{From: rd, To: w2, Rel: RW, Key: v1.key, Value: v1.shown, Next: v2.shown})
+			}
+		}
+	}
+	return nil
+}
+
+// lookup returns the number of key k's version with value v, or -1.
+func (r *regInfer) lookup(k int32, v any) int32 {
+	if n, ok := v.(int64); ok {
+		if id, ok := r.intIDs[intKey{k, n}]; ok {
+			return id
+		}
+		return -1
+	}
+	if id, ok := r.ids[vkey{k, norm(v)}]; ok {
+		return id
+	}
+	return -1
+}
+
+// vanished finds observed transactions that vanish (checker.OTV; Bailis
+// et al., "Highly Available Transactions: Virtues and Limitations", VLDB
+// 2014, monotonic atomic view) where the version order decides them: an
+// ok transaction T reads key x = v, which a transaction U (not T, known
+// to have taken effect) installed, and a later read of T (micro-op
+// order) returns a version of a key y that U wrote which precedes U's
+// version of y: the initial state (it precedes every version), or a
+// version a proven order (edges) puts directly before U's. Registers do
+// not show their history, so a read of a version two or more proven
+// steps before U's is not searched for, nor one the assumed key
+// properties do not order: what is reported is proven, not everything
+// there is. Reads after T's own write of their key read T's own version
+// and are left out. One witness per transaction.
+func (r *regInfer) vanished(edges []vedge) error {
+	var direct map[uint64]int32 // from<<32|to -> index into edges
+	for ti := range r.th.Txns {
+		if err := r.cancelled(ti); err != nil {
+			return err
+		}
+		t := &r.th.Txns[ti]
+		if t.Type != history.OK || len(t.Mops) < 2 {
+			continue
+		}
+		// external reports whether the read at j is of a version T did
+		// not write itself.
+		external := func(j int) bool {
+			m := &t.Mops[j]
+			if m.Kind != ReadRegister || !m.Known {
+				return false
+			}
+			for _, p := range t.Mops[:j] {
+				if p.Kind == Write && p.Key == m.Key {
+					return false
+				}
+			}
+			return true
+		}
+	reads:
+		for j := 1; j < len(t.Mops); j++ {
+			if !external(j) {
+				continue
+			}
+			ry := &t.Mops[j]
+			vy := r.lookup(ry.Key, ry.Value)
+			if vy < 0 {
+				continue
+			}
+			for i := range j {
+				if !external(i) {
+					continue
+				}
+				rx := &t.Mops[i]
+				vx := r.lookup(rx.Key, rx.Value)
+				if vx < 0 {
+					continue
+				}
+				u := r.vers[vx].writer
+				if u < 0 || u == int32(ti) || !r.eligible[u] {
+					continue
+				}
+				wrote := false
+				for _, m := range r.th.Txns[u].Mops {
+					wrote = wrote || m.Kind == Write && m.Key == ry.Key
+				}
+				if !wrote {
+					continue
+				}
+				uy := r.lookup(ry.Key, r.finalWrite(u, ry.Key))
+				if uy < 0 || uy == vy || r.vers[uy].writer != u {
+					continue
+				}
+				e := int32(-1)
+				if vy != r.nilOf[ry.Key] {
+					if direct == nil {
+						direct = make(map[uint64]int32, len(edges))
+						for n, x := range edges {
+							direct[uint64(x.from)<<32|uint64(uint32(x.to))] = int32(n)
+						}
+					}
+					n, ok := direct[uint64(vy)<<32|uint64(uint32(uy))]
+					if !ok {
+						continue
+					}
+					e = n
+				}
+				w := checker.NewWitness(r.th.H)
+				uop := r.txnOp(u)
+				w.Link(uop, checker.WR)
+				w.Link(t.Op, checker.RW)
+				w.Order(uop, t.Op)
+				why := checker.Say("the initial state precedes every version")
+				if e >= 0 {
+					why = r.explainOrder(w, edges[e])
+				}
+				r.out.Anomalies = append(r.out.Anomalies, w.Anomaly(checker.OTV, r.th.Keys[ry.Key], checker.Say(
+					"%s read %s = %s, which %s wrote, and then read %s = %s, a version before the %s that transaction wrote (%s): it saw some of that transaction's writes and then missed another (observed transaction vanishes, a fractured read)",
+					w.Op(t.Op), r.keyName(rx.Key), checker.Val(rx.Value), w.Op(uop),
+					r.keyName(ry.Key), checker.Val(ry.Value), checker.Val(r.vers[uy].shown), why)))
+				break reads
 			}
 		}
 	}

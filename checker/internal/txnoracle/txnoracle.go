@@ -73,7 +73,10 @@
 // what a list read after the transaction's own append returns when other
 // appends committed in between, where Elle's internal-consistency rule
 // makes its own choice; an oracle there would disagree by definition, not
-// by mistake.
+// by mistake. Monotonic atomic view is the exception on list keys: OTV
+// decides its phenomenon (Bailis et al., VLDB 2014) straight from the
+// definition, since a list read shows its whole version and lists only
+// grow, so no version order need be inferred.
 //
 // # Histories
 //

@@ -510,3 +510,38 @@ func TestUpdateSerializable(t *testing.T) {
 		})
 	}
 }
+
+// TestOTV: the history of the monotonic-atomic-view definition (T2 sees
+// T1's append to x, then misses its append to y) shows OTV; the same
+// reads in the other order, or a later read showing T1's append, do not;
+// an aborted writer is not observed (that is an aborted read).
+func TestOTV(t *testing.T) {
+	writer := func(o Outcome) Txn {
+		return Txn{ID: 1, Process: 0, Outcome: o, Invoke: 0, Complete: 1, Ops: []MicroOp{{Kind: Append, Key: 1, Value: 1}, {Kind: Append, Key: 2, Value: 1}}}
+	}
+	reader := func(ops ...MicroOp) Txn {
+		return Txn{ID: 2, Process: 1, Outcome: OK, Invoke: 2, Complete: 3, Ops: ops}
+	}
+	sawX := MicroOp{Kind: ReadList, Key: 1, List: []int{1}}
+	missedY := MicroOp{Kind: ReadList, Key: 2}
+	for _, tc := range []struct {
+		name string
+		h    History
+		want bool
+	}{
+		{"fractured", History{writer(OK), reader(sawX, missedY)}, true},
+		{"indeterminate writer seen", History{writer(Info), reader(sawX, missedY)}, true},
+		{"y before x", History{writer(OK), reader(missedY, sawX)}, false},
+		{"y shown", History{writer(OK), reader(sawX, MicroOp{Kind: ReadList, Key: 2, List: []int{1}})}, false},
+		{"aborted writer", History{writer(Fail), reader(sawX, missedY)}, false},
+		{"re-read lost it", History{writer(OK), reader(sawX, MicroOp{Kind: ReadList, Key: 1})}, true},
+	} {
+		w, got := OTV(tc.h)
+		if got != tc.want {
+			t.Errorf("%s: OTV %v (%v), want %v\n%s", tc.name, got, w, tc.want, tc.h)
+		}
+		if got && (w.Reader != 2 || w.Writer != 1) {
+			t.Errorf("%s: witness %v, want T2 reading, T1 vanishing", tc.name, w)
+		}
+	}
+}
