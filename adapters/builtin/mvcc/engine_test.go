@@ -281,8 +281,8 @@ func TestRecoverRollsBackWhatWasInFlight(t *testing.T) {
 // violation Jepsen found in MySQL 8.0.34's repeatable read: a transaction
 // sees one of another transaction's writes (through its own current-read
 // write on top of it) and then misses another of that transaction's
-// writes (through its read view). The transactional checker names no
-// anomaly for it, so the test shows it here.
+// writes (through its read view): an OTV, which the transactional
+// checker names; the test shows the engine step by step.
 func TestRepeatableReadFracturesAtomicView(t *testing.T) {
 	s := step{t, NewEngine(RepeatableRead)}
 	t1, t2 := s.e.Begin(), s.e.Begin()
