@@ -274,6 +274,9 @@ var stores = []Store{
 				// of concurrent writes for every process, where causal
 				// memory lets each process order them its own way.
 				{checker.Causal, Run{"register", nil}, 74},
+				// Each of read-your-writes, monotonic reads and writes
+				// holds, but no one view of a process keeps all three.
+				{checker.PRAM, Run{"register", nil}, 109},
 			},
 			Unseen: quorumUnseen,
 			Runs:   []Run{{"register", crashes}},
@@ -383,7 +386,7 @@ var stores = []Store{
 // any seed tried at the matrix's defaults: seeds 1 to 192 of each
 // profile run for quorum, eventual and crdt, 1 to 24 for the mvcc levels.
 var (
-	quorumUnseen   = unseen("any two quorums meet and a read always asks the client's own node, so what a client's reads depend on is seen by its later reads; a write that timed out may stay on one replica and be read by some clients and not others, the way these could break", checker.CausalConvergence, checker.PRAM, checker.WeakCausal, checker.WritesFollowReads, checker.MonotonicWrites)
+	quorumUnseen   = unseen("any two quorums meet and a read always asks the client's own node, so what a client's reads depend on is seen by its later reads; a write that timed out may stay on one replica and be read by some clients and not others, the way these could break", checker.CausalConvergence, checker.WeakCausal, checker.WritesFollowReads, checker.MonotonicWrites)
 	eventualUnseen = unseen("a client stays on one node, whose versions only grow, so its own session sees no step back; a client moved to another node, which no run does, would break them", checker.PRAM, checker.MonotonicReads, checker.MonotonicWrites, checker.ReadYourWrites)
 	crdtUnseen     = unseen("nodes ship whole states, so a node holding a write holds all its writer's node held then; two nodes' cas that both succeed from one value, the way causal memory breaks, could break these too", checker.PRAM, checker.MonotonicWrites, checker.WritesFollowReads)
 )
