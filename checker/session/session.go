@@ -48,9 +48,25 @@
 //
 // Monotonic-writes and writes-follow-reads do not include monotonic-reads:
 // a process that reads x=1 and then x unwritten breaks monotonic-reads
-// alone (issue 13). Terry et al.'s guarantees compose: PRAM is exactly
-// read-your-writes, monotonic-reads and monotonic-writes together
-// (Brzezinski et al. 2003). With one arbitration per process, rather than
+// alone (issue 13).
+//
+// PRAM is read-your-writes, monotonic-reads and monotonic-writes held
+// together (Brzezinski et al. 2003): for each process one log serving all
+// three at once (every process's writes in session order, the process's
+// reads and cas served by prefixes that grow in session order and hold
+// its earlier writes) in which, as in Terry et al.'s system model, no read
+// is served by a state holding the process's own later write. It is not
+// the three verdicts apart. Each model here asks for views of its own, so
+// the three can each be valid while PRAM is invalid, with or without cas
+// (failed cas are dropped and change nothing): p1 writes y=1 then y=2 and
+// p0 reads y=2 then y=1 (monotonic-reads' log may put y=2 first,
+// monotonic-writes serves each plain read from a prefix of its own); p0
+// reads x=1 and then writes x=1 (no guarantee forbids reading one's own
+// later write); or a process's cas chain on x leaves no room for a write
+// of x that its later read of another key shows it had seen
+// (testdata/pram-three-guarantees.jsonl). checker/internal/oracle decides
+// the three together by brute force and its tests check that this is
+// PRAM. With one arbitration per process, rather than
 // Terry et al.'s single WriteOrder, two readers that see concurrent writes
 // in opposite orders break none of them, as PRAM allows.
 //

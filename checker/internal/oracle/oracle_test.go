@@ -221,9 +221,10 @@ func TestOracleHandMade(t *testing.T) {
 		want:  map[checker.Model]checker.Verdict{checker.Causal: I, checker.WritesFollowReads: V, checker.MonotonicWrites: V},
 	}, {
 		// Two reads served by two states, each of them closed under p0's
-		// write order: monotonic-writes holds; PRAM (which is
-		// read-your-writes, monotonic-reads and monotonic-writes together,
-		// Brzezinski et al. 2003) does not.
+		// write order: monotonic-writes holds, and monotonic-reads (whose
+		// log may put y=1 first); PRAM (which is read-your-writes,
+		// monotonic-reads and monotonic-writes held together, in one log,
+		// Brzezinski et al. 2003: see Together) does not.
 		name: "one writer's writes out of order",
 		ops:  []string{"0 w x 1", "0 w y 1", "1 r y 1", "1 r x nil"},
 		want: map[checker.Model]checker.Verdict{

@@ -206,3 +206,116 @@ func indexOf(s []int, v int) int {
 	}
 	panic("oracle: not found")
 }
+
+// Together decides read-your-writes, monotonic-reads and
+// monotonic-writes held at once, in one log per process (Brzezinski,
+// Sobaniec & Wawrzyniak, PPAM 2003), on h: for every process p, one log
+// of every kept write, with every process's writes in its session order
+// (monotonic-writes), and prefixes serving p's reads (its cas at their own
+// point) that grow in session order (monotonic-reads), each holding p's
+// writes before the read (read-your-writes) and none of p's writes after
+// it (Terry et al.'s system model: a write exists in no server's state
+// before its session issues it). That conjunction is PRAM; the three
+// guarantees judged apart, each with logs of its own, are not (see the
+// package doc of checker/session). ok is false when h has repeated
+// writes, where neither is defined.
+func Together(h *history.History, opts checker.Options) (valid, ok bool, err error) {
+	n, err := normalise(h, opts)
+	if err != nil || n.repeated {
+		return false, false, err
+	}
+	for _, p := range n.processes() {
+		if !n.togetherLog(p) {
+			return false, true, nil
+		}
+	}
+	return true, true, nil
+}
+
+// togetherLog searches the logs of viewer p under Together's rules,
+// placing writes one at a time and serving p's reads, in session order,
+// at every cut.
+func (n *norm) togetherLog(p history.Process) bool {
+	var writes, reads []int
+	for i := range n.ops {
+		if n.ops[i].writes() {
+			writes = append(writes, i)
+		}
+		if n.ops[i].proc == p && n.ops[i].reads() {
+			reads = append(reads, i)
+		}
+	}
+	if len(writes) > 32 || len(reads) > 32 {
+		panic("oracle: too many operations")
+	}
+	must := make([]uint32, len(writes)) // monotonic-writes
+	for y, b := range writes {
+		for x, a := range writes {
+			if n.so(a, b) {
+				must[y] |= 1 << x
+			}
+		}
+	}
+	// readsBefore[x]: how many of p's reads precede write x in session
+	// order (all must be served before p's own write x is placed).
+	readsBefore := make([]int, len(writes))
+	for x, w := range writes {
+		for _, r := range reads {
+			if n.ops[w].proc == p && n.so(r, w) {
+				readsBefore[x]++
+			}
+		}
+	}
+	// needs[r]: p's writes before read r (read-your-writes).
+	needs := make([]uint32, len(reads))
+	for r, op := range reads {
+		for x, w := range writes {
+			if n.so(w, op) {
+				needs[r] |= 1 << x
+			}
+		}
+	}
+	isCAS := func(op int) bool { return n.ops[op].kind == kCAS }
+	legal := func(op int, val []int) bool { return val[n.ops[op].key] == n.ops[op].rval }
+	full := uint32(1)<<len(writes) - 1
+	dead := map[string]bool{}
+	var search func(placed uint32, val []int, served int) bool
+	search = func(placed uint32, val []int, served int) bool {
+		// serve p's plain reads in session order while they are legal here
+		for served < len(reads) && !isCAS(reads[served]) && needs[served]&^placed == 0 && legal(reads[served], val) {
+			served++
+		}
+		if placed == full {
+			return served == len(reads)
+		}
+		key := fmt.Sprint(placed, val, served)
+		if dead[key] {
+			return false
+		}
+		for x, w := range writes {
+			if placed&(1<<x) != 0 || must[x]&^placed != 0 || readsBefore[x] > served {
+				continue
+			}
+			next := served
+			if n.ops[w].proc == p && isCAS(w) {
+				// its read is served here, just before its write, in turn
+				if reads[served] != w || needs[served]&^placed != 0 || !legal(w, val) {
+					continue
+				}
+				next++
+			}
+			nv := append([]int(nil), val...)
+			nv[n.ops[w].key] = n.ops[w].wval
+			if search(placed|1<<x, nv, next) {
+				return true
+			}
+		}
+		dead[key] = true
+		return false
+	}
+	val := make([]int, n.nkeys)
+	for k := range val {
+		val[k] = n.initial
+	}
+	return search(0, val, 0)
+}

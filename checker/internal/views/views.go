@@ -112,6 +112,9 @@ type Checker struct {
 	seq      [][]int32
 	extra    map[int32][]int32
 	because  map[Edge]int32
+	// forcedAt numbers the forced edges in the order they were forced:
+	// the ancestry that forced one uses only edges numbered below it.
+	forcedAt map[Edge]int32
 	frames   []frame
 	arena    []int32
 	work     int64
@@ -205,7 +208,7 @@ func (c *Checker) successions(procs []int32) [][]int32 {
 
 // View decides whether process p has a legal view.
 func (c *Checker) View(ctx context.Context, p int32) (*Violation, error) {
-	c.extra, c.because = map[int32][]int32{}, map[Edge]int32{}
+	c.extra, c.because, c.forcedAt = map[int32][]int32{}, map[Edge]int32{}, map[Edge]int32{}
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -241,7 +244,7 @@ const maxJointPasses = 8
 // them (without the others' reads, followed by the writes never placed).
 // joint returns the members left out.
 func (c *Checker) joint(ctx context.Context, group []int32) ([]int32, error) {
-	c.extra, c.because = map[int32][]int32{}, map[Edge]int32{}
+	c.extra, c.because, c.forcedAt = map[int32][]int32{}, map[Edge]int32{}, map[Edge]int32{}
 	members := group
 	var left []int32
 	for pass := 0; len(members) > 0; pass++ {
@@ -391,6 +394,7 @@ func (c *Checker) place(ctx context.Context, p, root int32, exact bool) (*Violat
 					e := Edge{later, w}
 					if _, dup := c.because[e]; !dup {
 						c.because[e] = op
+						c.forcedAt[e] = int32(len(c.forcedAt))
 						c.extra[w] = append(c.extra[w], later)
 						forced = true
 					}
@@ -426,18 +430,28 @@ func (c *Checker) push(op int32) {
 	c.frames = append(c.frames, frame{op: op, start: start, end: int32(len(c.arena)), next: start})
 }
 
-// preds returns every operation that must precede op in p's view, forced
-// edges included.
-func (c *Checker) preds(p, op int32, buf []int32) []int32 {
-	buf = append(buf, c.extra[op]...)
+// preds returns every operation that must precede op in p's view, the
+// edges forced before the limit-th included.
+func (c *Checker) preds(p, op int32, limit int32, buf []int32) []int32 {
+	for _, y := range c.extra[op] {
+		if c.forcedAt[Edge{y, op}] < limit {
+			buf = append(buf, y)
+		}
+	}
 	return c.rules.Preds(c.h.Ops[op].Process == p, op, buf)
 }
 
 // path returns a shortest chain of operations from -> … -> to, each
-// preceding the next, or nil. It does not use the edge avoid.
+// preceding the next, or nil. It does not use the edge avoid, nor, when
+// avoid is a forced edge, any edge forced after it: the chain then shows
+// why avoid was forced without resting on it.
 func (c *Checker) path(p, from, to int32, avoid Edge) []int32 {
 	if from == to {
 		return []int32{to}
+	}
+	limit := int32(len(c.forcedAt))
+	if n, ok := c.forcedAt[avoid]; ok {
+		limit = n
 	}
 	parent := map[int32]int32{to: reghist.None}
 	queue := []int32{to}
@@ -445,7 +459,7 @@ func (c *Checker) path(p, from, to int32, avoid Edge) []int32 {
 	for len(queue) > 0 {
 		x := queue[0]
 		queue = queue[1:]
-		buf = c.preds(p, x, buf[:0])
+		buf = c.preds(p, x, limit, buf[:0])
 		for _, y := range buf {
 			if _, seen := parent[y]; seen || (Edge{y, x}) == avoid {
 				continue
