@@ -68,18 +68,7 @@ func (n *norm) guarantee(g checker.Model) bool {
 // logExists searches the logs of viewer p under guarantee g, placing
 // writes one at a time and serving p's reads at every cut.
 func (n *norm) logExists(g checker.Model, p history.Process) bool {
-	var writes, reads []int // kept ops: every write; p's reads, in session order
-	for i := range n.ops {
-		if n.ops[i].writes() {
-			writes = append(writes, i)
-		}
-		if n.ops[i].proc == p && n.ops[i].reads() {
-			reads = append(reads, i)
-		}
-	}
-	if len(writes) > 32 || len(reads) > 32 {
-		panic("oracle: too many operations")
-	}
+	writes, reads := n.writesAndReads(p)
 	ownCAS := func(op int) bool { return n.ops[op].proc == p && n.ops[op].kind == kCAS }
 	// must[y]: the writes the guarantee puts before write y in the log.
 	must := make([]uint32, len(writes))
@@ -236,18 +225,7 @@ func Together(h *history.History, opts checker.Options) (valid, ok bool, err err
 // placing writes one at a time and serving p's reads, in session order,
 // at every cut.
 func (n *norm) togetherLog(p history.Process) bool {
-	var writes, reads []int
-	for i := range n.ops {
-		if n.ops[i].writes() {
-			writes = append(writes, i)
-		}
-		if n.ops[i].proc == p && n.ops[i].reads() {
-			reads = append(reads, i)
-		}
-	}
-	if len(writes) > 32 || len(reads) > 32 {
-		panic("oracle: too many operations")
-	}
+	writes, reads := n.writesAndReads(p)
 	must := make([]uint32, len(writes)) // monotonic-writes
 	for y, b := range writes {
 		for x, a := range writes {
@@ -318,4 +296,21 @@ func (n *norm) togetherLog(p history.Process) bool {
 		val[k] = n.initial
 	}
 	return search(0, val, 0)
+}
+
+// writesAndReads returns the kept operations a log of viewer p places:
+// every write, and p's reads in session order.
+func (n *norm) writesAndReads(p history.Process) (writes, reads []int) {
+	for i := range n.ops {
+		if n.ops[i].writes() {
+			writes = append(writes, i)
+		}
+		if n.ops[i].proc == p && n.ops[i].reads() {
+			reads = append(reads, i)
+		}
+	}
+	if len(writes) > 32 || len(reads) > 32 {
+		panic("oracle: too many operations")
+	}
+	return writes, reads
 }
