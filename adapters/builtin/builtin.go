@@ -297,7 +297,7 @@ var stores = []Store{
 			},
 			Runs: []Run{{"register", crashes}},
 		}},
-	{Name: "session", Summary: "sticky clients carrying session tokens, writes of an object ordered at its home node, local reads: the four session guarantees, nothing stronger", Nodes: 3,
+	{Name: "session", Summary: "sticky clients carrying session tokens, writes of an object ordered at its home node, local reads: the four session guarantees (and so PRAM), not causal", Nodes: 3,
 		New: func(cfg simnet.Config) *simnet.Network { return session.New(cfg, session.Options{}) },
 		Profile: Profile{
 			Guarantees: []checker.Model{checker.ReadYourWrites, checker.MonotonicReads, checker.MonotonicWrites, checker.WritesFollowReads, checker.PRAM, checker.Convergence},
@@ -384,7 +384,8 @@ var stores = []Store{
 
 // The models some stores neither promise nor have shown broken under
 // any seed tried at the matrix's defaults: seeds 1 to 192 of each
-// profile run for quorum, eventual and crdt, 1 to 24 for the mvcc levels.
+// profile run for quorum, eventual and crdt, 1 to 24 for
+// mvcc-read-uncommitted.
 var (
 	quorumUnseen   = unseen("any two quorums meet and a read always asks the client's own node, so what a client's reads depend on is seen by its later reads; a write that timed out may stay on one replica and be read by some clients and not others, the way these could break", checker.CausalConvergence, checker.WeakCausal, checker.WritesFollowReads, checker.MonotonicWrites)
 	eventualUnseen = unseen("a client stays on one node, whose versions only grow, so its own session sees no step back; a client moved to another node, which no run does, would break them", checker.PRAM, checker.MonotonicReads, checker.MonotonicWrites, checker.ReadYourWrites)
