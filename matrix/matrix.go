@@ -139,6 +139,9 @@ type Matrix struct {
 	Rows   []Row           `json:"rows"`
 	// Duration is how long each run lasted.
 	Duration time.Duration `json:"run_duration_ns"`
+	// RealTime: the runs were on the wall clock, not simulations their
+	// seeds replay.
+	RealTime bool `json:"real_time,omitempty"`
 }
 
 // Disagreements lists, one sentence each, every mark that contradicts its
@@ -207,7 +210,7 @@ func Run(ctx context.Context, cfg Config) (*Matrix, error) {
 	}
 	close(work)
 	wg.Wait()
-	m := &Matrix{Duration: cfg.Duration}
+	m := &Matrix{Duration: cfg.Duration, RealTime: cfg.RealTime}
 	seen := map[checker.Model]bool{}
 	for i, s := range cfg.Stores {
 		rows[i].Marks = judge(s.Profile, rows[i].Cells, !cfg.RealTime)

@@ -48,12 +48,15 @@ func writeMatrixReports(stdout io.Writer, fl reportFlags, m *matrix.Matrix, stor
 		case p.Guaranteed(model):
 			return report.ExpectHolds
 		case slices.ContainsFunc(p.Expected(model), func(r builtin.Run) bool { return r.String() == cells[rep.Title].Run.String() }):
-			// A break counts when any seed shows it: a seed that does
-			// not fails only when none did (the mark disagrees).
-			if marks[rep.Run.Store][model].Disagrees != "" {
-				return report.ExpectBreaks
+			// A seed that does not show the break fails only when the
+			// mark disagrees: in simulation, the seed the profile names
+			// for it; on the wall clock, where any seed counts, every
+			// seed (none showed it).
+			mk := marks[rep.Run.Store][model]
+			if mk.Disagrees == "" || !m.RealTime && mk.Seed != 0 && rep.Run.Seed != mk.Seed {
+				return report.ExpectNothing
 			}
-			return report.ExpectNothing
+			return report.ExpectBreaks
 		}
 		return report.ExpectNothing
 	}}

@@ -180,7 +180,7 @@ func TestMatrixReports(t *testing.T) {
 	run := builtin.Run{Workload: "register", Faults: []nemesis.Kind{nemesis.Partition}}
 	s.Profile = builtin.Profile{
 		Guarantees: []checker.Model{checker.Linearizable},
-		Breaks:     []builtin.Break{{Model: checker.Convergence, Run: run}},
+		Breaks:     []builtin.Break{{Model: checker.Convergence, Run: run, Seed: 2}},
 		Runs:       []builtin.Run{run},
 	}
 	stale := checker.Anomaly{Kind: "stale-read", Key: "k1", Ops: []int64{1, 2}, Sentence: checker.Say("The value was stale.")}
@@ -191,13 +191,17 @@ func TestMatrixReports(t *testing.T) {
 		{Model: checker.SetFull, Verdict: checker.Invalid, Anomalies: []checker.Anomaly{{Kind: "lost", Ops: []int64{3}, Sentence: checker.Say("Lost.")}}},
 		{Model: checker.Convergence, Verdict: checker.Valid},
 	}}
+	// The profile names seed 2 for the convergence break: only that
+	// seed's case fails when the break does not show.
+	named := cell
+	named.Seed = 2
 	m := &matrix.Matrix{Models: []checker.Model{checker.Linearizable, checker.Sequential, checker.Causal, checker.SetFull, checker.Convergence},
-		Rows: []matrix.Row{{Store: "eventual", Cells: []matrix.Cell{cell}, Marks: map[checker.Model]matrix.Mark{
+		Rows: []matrix.Row{{Store: "eventual", Cells: []matrix.Cell{cell, named}, Marks: map[checker.Model]matrix.Mark{
 			checker.Linearizable: {Verdict: checker.Invalid, Anomalies: 1, Disagrees: "guaranteed"},
 			checker.Sequential:   {Verdict: checker.Invalid, Anomalies: 1, Disagrees: "guaranteed"},
 			checker.Causal:       {Verdict: checker.Valid},
 			checker.SetFull:      {Verdict: checker.Invalid, Anomalies: 1},
-			checker.Convergence:  {Verdict: checker.Valid, Disagrees: "should break"},
+			checker.Convergence:  {Verdict: checker.Valid, Disagrees: "should break", Seed: 2},
 		}}}}
 	dir := t.TempDir()
 	fl := reportFlags{junit: filepath.Join(dir, "m.xml"), markdown: filepath.Join(dir, "m.md")}
@@ -205,18 +209,21 @@ func TestMatrixReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := readJUnit(t, fl.junit)
-	var failed []string
-	for _, c := range j.Suites[0].Cases {
-		if c.Failure != nil {
-			failed = append(failed, c.Name+": "+c.Failure.Message)
+	failures := func(i int) []string {
+		var failed []string
+		for _, c := range j.Suites[i].Cases {
+			if c.Failure != nil {
+				failed = append(failed, c.Name+": "+c.Failure.Message)
+			}
 		}
+		return failed
 	}
 	want := []string{"linearizable: linearizable does not hold: 1 anomaly, the first stale-read on key k1",
-		"sequential: sequential does not hold: 1 anomaly, the first stale-read on key k1",
-		"convergence: convergence should break in this run, but was valid"}
-	if len(j.Suites) != 1 || j.Suites[0].Name != "eventual: register under partition, seed 0" || !slices.Equal(failed, want) ||
-		j.Suites[0].Cases[0].Class != "consist.eventual.register under partition" {
-		t.Fatalf("suites %+v, failures %q, want %q", j.Suites, failed, want)
+		"sequential: sequential does not hold: 1 anomaly, the first stale-read on key k1"}
+	wantNamed := append(slices.Clone(want), "convergence: convergence should break in this run, but was valid")
+	if len(j.Suites) != 2 || j.Suites[0].Name != "eventual: register under partition, seed 0" || !slices.Equal(failures(0), want) ||
+		!slices.Equal(failures(1), wantNamed) || j.Suites[0].Cases[0].Class != "consist.eventual.register under partition" {
+		t.Fatalf("suites %+v, failures %q and %q, want %q and %q", j.Suites, failures(0), failures(1), want, wantNamed)
 	}
 	md, err := os.ReadFile(fl.markdown)
 	if err != nil {
