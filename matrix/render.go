@@ -299,10 +299,10 @@ func (m *Matrix) seedText() string {
 	}
 	var out string
 	if claimed.Len() > 0 {
-		out = "The breaks the profiles name, by seed (consist run --seed N replays one; a stronger model breaks with a weaker one):\n" + claimed.String()
+		out = "The breaks the profiles name, by seed (a stronger model breaks with a weaker one; --json has each run's command):\n" + claimed.String()
 	}
 	if found.Len() > 0 {
-		out += "Breaks the profiles have not seen (consist run --seed N replays one):\n" + found.String()
+		out += "Breaks the profiles have not seen (--json has the command that replays each run):\n" + found.String()
 	}
 	return out
 }
