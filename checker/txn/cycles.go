@@ -168,9 +168,7 @@ func (s *cycles) search(ctx context.Context, process, realtime bool) error {
 						continue
 					}
 				}
-				res := sub.ShortestCycle(ctx, comp, lang, starts, graph.Limits{Work: max(work, 1)})
-				work -= res.Work
-				s.a.Work += res.Work
+				res := s.shortest(ctx, sub, comp, lang, starts, &work)
 				if !res.Complete {
 					incomplete = true
 				}
@@ -532,9 +530,7 @@ func (s *cycles) searchGUpdate(ctx context.Context, budget int64) {
 		if len(starts) == 0 {
 			continue
 		}
-		res := g.ShortestCycle(ctx, c, langGUpdate, starts, graph.Limits{Work: max(work, 1)})
-		work -= res.Work
-		s.a.Work += res.Work
+		res := s.shortest(ctx, g, c, langGUpdate, starts, &work)
 		if !res.Complete {
 			incomplete = true
 		}
@@ -564,6 +560,15 @@ func (s *cycles) searchGUpdate(ctx context.Context, budget int64) {
 		}
 		s.a.Incomplete[checker.GUpdate] = why
 	}
+}
+
+// shortest searches comp of g for its shortest cycle in lang from starts
+// (nil: anywhere) within the work left, which it spends and counts.
+func (s *cycles) shortest(ctx context.Context, g *graph.Graph, comp []int32, lang *graph.Automaton, starts []int32, work *int64) graph.Search {
+	res := g.ShortestCycle(ctx, comp, lang, starts, graph.Limits{Work: max(*work, 1)})
+	*work -= res.Work
+	s.a.Work += res.Work
+	return res
 }
 
 // startsOf returns the vertices of comp with an edge out of them that
